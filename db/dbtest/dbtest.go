@@ -1,0 +1,258 @@
+// Package dbtest gives tests their own PostgreSQL database, cloned from a
+// template migrated once, or their own transaction that is rolled back when
+// the test ends (as River's riverdbtest does).
+//
+// The server is the one at TEST_DATABASE_URL; when that is unset, a private
+// cluster is started in a temporary directory for the test process (see
+// Main) from the local PostgreSQL binaries.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/internal/pgcluster"
+)
+
+// server is the process-wide test server: test helpers cannot share state any
+// other way, as River's riverdbtest also keeps its pools in package state.
+var server struct { //nolint:gochecknoglobals
+	once     sync.Once
+	err      error
+	adminURL string
+	template string
+	cluster  *pgcluster.Cluster
+	tmpDir   string
+
+	sharedOnce sync.Once
+	sharedErr  error
+	sharedName string
+	shared     *pgxpool.Pool
+}
+
+// Main runs a package's tests and then stops the cluster Main's tests may
+// have started. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { dbtest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if server.shared != nil {
+		server.shared.Close()
+		if err := dropDatabase(context.Background(), server.sharedName); err != nil {
+			fmt.Fprintln(os.Stderr, "dbtest:", err)
+		}
+	}
+	if server.cluster != nil {
+		if err := server.cluster.Stop(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "dbtest: stop cluster:", err)
+		}
+		_ = os.RemoveAll(server.tmpDir)
+	}
+	os.Exit(code)
+}
+
+func setup(ctx context.Context) (err error) {
+	server.adminURL = os.Getenv("TEST_DATABASE_URL")
+	if server.adminURL == "" {
+		server.tmpDir, err = os.MkdirTemp("", "mohallamart-test-pg-")
+		if err != nil {
+			return fmt.Errorf("create cluster dir: %w", err)
+		}
+		server.cluster, err = pgcluster.Start(ctx, pgcluster.Opts{Dir: server.tmpDir})
+		if err != nil {
+			return fmt.Errorf("TEST_DATABASE_URL is unset and a private cluster could not start: %w", err)
+		}
+		server.adminURL = server.cluster.URL("postgres")
+	}
+	server.template, err = ensureTemplate(ctx, server.adminURL)
+	return err
+}
+
+// migrationsHash names the template after the migrations it holds, so a
+// changed migration gets a fresh template while unchanged ones are reused
+// across test processes and runs.
+func migrationsHash() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(db.Migrations(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(db.Migrations(), path)
+		if err != nil {
+			return err
+		}
+		h.Write([]byte(path))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash migrations: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// ensureTemplate creates and migrates the template database once per server,
+// under an advisory lock so that concurrent test processes wait for the first.
+func ensureTemplate(ctx context.Context, adminURL string) (string, error) {
+	hash, err := migrationsHash()
+	if err != nil {
+		return "", err
+	}
+	name := "mm_template_" + hash
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", fmt.Errorf("connect to test server: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(727274)"); err != nil {
+		return "", fmt.Errorf("lock template: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(727274)") //nolint:errcheck
+
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", fmt.Errorf("look up template: %w", err)
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_building"
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
+		return "", fmt.Errorf("drop stale template: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+building); err != nil {
+		return "", fmt.Errorf("create template: %w", err)
+	}
+	pool, err := pgxpool.New(ctx, withDatabase(adminURL, building))
+	if err != nil {
+		return "", fmt.Errorf("connect to template: %w", err)
+	}
+	err = db.Migrate(ctx, pool)
+	pool.Close()
+	if err != nil {
+		return "", fmt.Errorf("migrate template: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+building+" RENAME TO "+name); err != nil {
+		return "", fmt.Errorf("rename template: %w", err)
+	}
+	return name, nil
+}
+
+func withDatabase(rawURL, dbname string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		panic(fmt.Sprintf("dbtest: bad database URL: %v", err))
+	}
+	u.Path = "/" + dbname
+	return u.String()
+}
+
+func start(t testing.TB) {
+	t.Helper()
+	server.once.Do(func() { server.err = setup(context.Background()) })
+	if server.err != nil {
+		t.Fatalf("dbtest: %v", server.err)
+	}
+}
+
+// NewURL creates a fresh, migrated database for this test (dropped when the
+// test ends) and returns its URL. Use it when the code under test commits,
+// or when a River client must really work jobs (LISTEN/NOTIFY).
+func NewURL(ctx context.Context, t testing.TB) string {
+	t.Helper()
+	start(t)
+	name, err := createDatabase(ctx, "mm_test_")
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := dropDatabase(context.Background(), name); err != nil {
+			t.Errorf("dbtest: %v", err)
+		}
+	})
+	return withDatabase(server.adminURL, name)
+}
+
+// NewPool is NewURL with a pool on the new database, closed when the test ends.
+func NewPool(ctx context.Context, t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(ctx, NewURL(ctx, t))
+	if err != nil {
+		t.Fatalf("dbtest: pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// TestTx begins a transaction in a migrated database shared by the test
+// process and rolls it back when the test ends, so a test sees only its own
+// writes and leaves nothing behind. Code under test that begins transactions
+// of its own gets savepoints when handed tx.Begin or tx itself.
+func TestTx(ctx context.Context, t testing.TB) pgx.Tx {
+	t.Helper()
+	start(t)
+	server.sharedOnce.Do(func() {
+		// One database for the test process, dropped by Main.
+		server.sharedName, server.sharedErr = createDatabase(ctx, "mm_shared_")
+		if server.sharedErr != nil {
+			return
+		}
+		server.shared, server.sharedErr = pgxpool.New(context.WithoutCancel(ctx), withDatabase(server.adminURL, server.sharedName))
+	})
+	if server.sharedErr != nil {
+		t.Fatalf("dbtest: shared database: %v", server.sharedErr)
+	}
+	tx, err := server.shared.Begin(ctx)
+	if err != nil {
+		t.Fatalf("dbtest: begin: %v", err)
+	}
+	t.Cleanup(func() {
+		err := tx.Rollback(context.WithoutCancel(ctx))
+		if err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+			t.Errorf("dbtest: rollback: %v", err)
+		}
+	})
+	return tx
+}
+
+// createDatabase clones the template into a new database named prefix plus
+// random hex.
+func createDatabase(ctx context.Context, prefix string) (string, error) {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	name := prefix + hex.EncodeToString(b)
+	conn, err := pgx.Connect(ctx, server.adminURL)
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+server.template); err != nil {
+		return "", fmt.Errorf("create database: %w", err)
+	}
+	return name, nil
+}
+
+func dropDatabase(ctx context.Context, name string) error {
+	conn, err := pgx.Connect(ctx, server.adminURL)
+	if err != nil {
+		return fmt.Errorf("connect for drop: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
+}

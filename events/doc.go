@@ -1,0 +1,49 @@
+// Package events is MohallaMart's event catalog: the event names, their
+// typed payloads, validation of incoming events, and a JSON Schema for the
+// data of every catalog event.
+//
+// Events are Inngest-shaped: a name such as "order/created" plus a JSON
+// object of data. Application code builds them from typed payloads with
+// [New]; the event API receives them over HTTP and checks them with
+// [Validate] or [ValidateAll] before anything is written. Workers turn the
+// stored data back into a typed payload with [Decode].
+//
+// # Catalog
+//
+// Required data fields are marked with *.
+//
+//	user/created              userId*, email*, name*, phone
+//	user/updated              userId*, email, name, phone (the changed fields)
+//	user/deleted              userId*
+//	order/created             orderId*, userId*, shopId*, items*[{productId*, quantity*, pricePaise*}], totalPaise*
+//	order/updated             orderId*, userId*, status*, previousStatus*
+//	order/cancelled           orderId*, userId*, reason
+//	product/created           productId*, shopId*, name*
+//	product/updated           productId*, shopId, name, description, category, pricePaise, stock (the changed fields)
+//	product/out_of_stock      productId*, shopId*, name*
+//	notification/send         channel* (email, sms, push), to or userId*, subject, message*
+//	analytics/track           event*, userId, properties
+//	search/index              type* (product, shop), id*
+//	cleanup/expired_sessions  (no data)
+//	cleanup/old_logs          olderThanDays
+//
+// Money is integer paise and ids are strings. Order status values are
+// listed by [OrderStatuses].
+//
+// # Validation
+//
+// Validation reports every failing field of every event at once, as a
+// [*ValidationError] whose [FieldError] paths look like "data.email" or
+// "data.items[0].quantity". The data of a catalog event must be a JSON
+// object holding only the catalog's fields; absent or null data counts as
+// {}. Optional fields may be null, which means absent. Events with names
+// outside the catalog ("custom" events) are accepted with any object as
+// data; they have no schema and [Decode] returns no payload for them.
+//
+// # One table, two outputs
+//
+// Each catalog event is described once, by an unexported field table. The
+// validator walks that table and [Schema] renders it as JSON Schema (draft
+// 2020-12), so the two cannot disagree. The tests check the table against
+// the json tags of the payload structs.
+package events

@@ -1,0 +1,59 @@
+package events
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FieldError names one failing field of one event.
+type FieldError struct {
+	// Index is the event's position in the batch; 0 for a single event.
+	Index int
+	// Field is the path inside the event: "name", "data",
+	// "data.email", "data.items[0].quantity".
+	Field string
+	// Message says what is wrong, in lowercase: "is required",
+	// "must be a string", "must be > 0", "unknown field", ...
+	Message string
+}
+
+// ValidationError lists every failing field of every event checked by
+// [Validate], [ValidateAll] or [Decode]. Callers get it with errors.As and
+// turn Fields into the HTTP API's error details.
+type ValidationError struct {
+	// Fields are the failures, in event order and, within an event, in
+	// catalog field order with unknown fields last.
+	Fields []FieldError
+	// Batch is set when more than one event was checked; Error then
+	// prefixes each path with "events[i].".
+	Batch bool
+}
+
+// Error joins the failures as "events[1].data.email: is required; ...".
+// The "events[i]." prefix is left out when a single event was checked.
+func (e *ValidationError) Error() string {
+	if len(e.Fields) == 0 {
+		return "invalid event"
+	}
+
+	prefixed := e.Batch
+	for _, f := range e.Fields {
+		if f.Index != 0 {
+			prefixed = true
+		}
+	}
+
+	var b strings.Builder
+	for i, f := range e.Fields {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if prefixed {
+			fmt.Fprintf(&b, "events[%d].", f.Index)
+		}
+		b.WriteString(f.Field)
+		b.WriteString(": ")
+		b.WriteString(f.Message)
+	}
+	return b.String()
+}

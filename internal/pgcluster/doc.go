@@ -1,0 +1,29 @@
+// Package pgcluster starts a private PostgreSQL server from the locally
+// installed server binaries (initdb, pg_ctl, postgres).
+//
+// It exists so that `make run` and the test suite work on a machine without
+// a configured PostgreSQL service: `make run` keeps a persistent cluster in
+// .data/, and tests start a throwaway one in a temporary directory when no
+// TEST_DATABASE_URL is set.
+//
+// # What Start does
+//
+// [Start] runs initdb when the directory has no cluster yet, then starts the
+// server with pg_ctl on a free TCP port of 127.0.0.1 (never any other
+// address) plus a unix socket, with trust authentication for the superuser
+// "postgres". It waits until the server accepts connections and creates the
+// database "app" if it is missing. A server left running in the same
+// directory, for example by a crashed `make run`, is adopted instead of
+// started twice.
+//
+// The server runs with fsync, synchronous_commit and full_page_writes off:
+// fast, but a machine crash can corrupt the cluster. That is acceptable for
+// a development or test cluster and for nothing else.
+//
+// # Running as root
+//
+// initdb and postgres refuse to run as root. When the process runs as root
+// (CI and the development containers do), the binaries are run as the
+// unprivileged OS user "postgres", the data directory is handed to that user,
+// and missing traverse (x) permissions on its parent directories are added.
+package pgcluster

@@ -1,0 +1,264 @@
+package pgcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+)
+
+// skipShort skips tests that start a PostgreSQL cluster in -short mode.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster: skipped in -short mode")
+	}
+}
+
+// startCluster starts a cluster in dir and stops it when the test ends.
+func startCluster(ctx context.Context, t *testing.T, dir string) *Cluster {
+	t.Helper()
+	begin := time.Now()
+	c, err := Start(ctx, Opts{Dir: dir, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	require.NoError(t, err)
+	t.Logf("Start took %s (reused running server: %t)", time.Since(begin), c.Reused)
+	t.Cleanup(func() { require.NoError(t, c.Stop(context.WithoutCancel(ctx))) })
+	return c
+}
+
+// connect opens a connection closed when the test ends.
+func connect(ctx context.Context, t *testing.T, connString string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, connString)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close(context.WithoutCancel(ctx)) })
+	return conn
+}
+
+func TestStart(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+
+	t.Run("ServesQueriesOnLoopbackOnly", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		c := startCluster(ctx, t, t.TempDir())
+
+		require.False(t, c.Reused)
+		require.NotZero(t, c.Port)
+		require.Equal(t, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/app?sslmode=disable", c.Port), c.URL("app"))
+
+		conn := connect(ctx, t, c.URL("app"))
+		var one int
+		require.NoError(t, conn.QueryRow(ctx, "SELECT 1").Scan(&one))
+		require.Equal(t, 1, one)
+
+		var listen, fsync string
+		require.NoError(t, conn.QueryRow(ctx, "SHOW listen_addresses").Scan(&listen))
+		require.Equal(t, "127.0.0.1", listen)
+		require.NoError(t, conn.QueryRow(ctx, "SHOW fsync").Scan(&fsync))
+		require.Equal(t, "off", fsync)
+
+		_, err := conn.Exec(ctx, "CREATE DATABASE widgets")
+		require.NoError(t, err)
+		widgets := connect(ctx, t, c.URL("widgets"))
+		var db string
+		require.NoError(t, widgets.QueryRow(ctx, "SELECT current_database()").Scan(&db))
+		require.Equal(t, "widgets", db)
+	})
+
+	t.Run("StopTwice", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		c := startCluster(ctx, t, t.TempDir())
+
+		require.NoError(t, c.Stop(ctx))
+		require.NoError(t, c.Stop(ctx))
+
+		_, err := pgx.Connect(ctx, c.URL("app"))
+		require.Error(t, err)
+	})
+
+	t.Run("ReusesInitializedDir", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		dir := t.TempDir()
+
+		first := startCluster(ctx, t, dir)
+		conn := connect(ctx, t, first.URL("app"))
+		_, err := conn.Exec(ctx, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')")
+		require.NoError(t, err)
+		require.NoError(t, conn.Close(ctx))
+		require.NoError(t, first.Stop(ctx))
+
+		second := startCluster(ctx, t, dir)
+		require.False(t, second.Reused)
+		var v string
+		require.NoError(t, connect(ctx, t, second.URL("app")).QueryRow(ctx, "SELECT v FROM kept").Scan(&v))
+		require.Equal(t, "still here", v)
+	})
+
+	t.Run("AdoptsRunningServer", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		dir := t.TempDir()
+
+		// The first Cluster plays a crashed `make run` that never called Stop.
+		crashed := startCluster(ctx, t, dir)
+		adopted := startCluster(ctx, t, dir)
+		require.True(t, adopted.Reused)
+		require.Equal(t, crashed.Port, adopted.Port)
+		require.Equal(t, crashed.SocketDir, adopted.SocketDir)
+
+		require.NoError(t, adopted.Stop(ctx))
+		_, err := pgx.Connect(ctx, crashed.URL("app"))
+		require.Error(t, err, "Stop of the adopted Cluster stops the server")
+	})
+
+	t.Run("LongDirUsesShortSocketDir", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		dir := filepath.Join(t.TempDir(), strings.Repeat("a-rather-long-directory-name/", 4))
+		require.Greater(t, len(dir), maxSocketDirLen)
+
+		c := startCluster(ctx, t, dir)
+		require.NotEqual(t, c.Dir, c.SocketDir)
+		require.LessOrEqual(t, len(c.SocketDir), maxSocketDirLen)
+
+		socketURL := fmt.Sprintf("postgres://postgres@/app?host=%s&port=%d", url.QueryEscape(c.SocketDir), c.Port)
+		var one int
+		require.NoError(t, connect(ctx, t, socketURL).QueryRow(ctx, "SELECT 1").Scan(&one))
+
+		require.NoError(t, c.Stop(ctx))
+		_, err := os.Stat(c.SocketDir)
+		require.ErrorIs(t, err, os.ErrNotExist, "Stop removes the temporary socket directory")
+	})
+
+	t.Run("StalePidFile", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		dir := t.TempDir()
+
+		c := startCluster(ctx, t, dir)
+		require.NoError(t, c.Stop(ctx))
+
+		// A postmaster.pid left by a server that died with its machine: its
+		// pid belongs to no running process.
+		exited := exec.CommandContext(ctx, "true")
+		require.NoError(t, exited.Run())
+		pidFile := filepath.Join(c.DataDir, "postmaster.pid")
+		stale := fmt.Sprintf("%d\n%s\n0\n%d\n%s\n127.0.0.1\n0 0\nready\n",
+			exited.ProcessState.Pid(), c.DataDir, c.Port, c.SocketDir)
+		require.NoError(t, os.WriteFile(pidFile, []byte(stale), 0o600))
+		require.NoError(t, c.osUser.chown(pidFile))
+
+		restarted := startCluster(ctx, t, dir)
+		require.False(t, restarted.Reused)
+		var one int
+		require.NoError(t, connect(ctx, t, restarted.URL("app")).QueryRow(ctx, "SELECT 1").Scan(&one))
+	})
+
+	t.Run("StartFailureIncludesLogTail", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		dir := t.TempDir()
+
+		c := startCluster(ctx, t, dir)
+		require.NoError(t, c.Stop(ctx))
+
+		// A setting the server rejects makes it exit during startup.
+		conf := filepath.Join(c.DataDir, "postgresql.auto.conf")
+		require.NoError(t, os.WriteFile(conf, []byte("shared_buffers = 'nonsense'\n"), 0o600))
+		require.NoError(t, c.osUser.chown(conf))
+
+		_, err := Start(ctx, Opts{Dir: dir})
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "shared_buffers")
+		require.Contains(t, err.Error(), "postgres.log")
+	})
+}
+
+func TestStartRequiresDir(t *testing.T) {
+	t.Parallel()
+
+	_, err := Start(t.Context(), Opts{})
+	require.EqualError(t, err, "start postgres: Opts.Dir is required")
+}
+
+func TestStartHonorsCanceledContext(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := Start(ctx, Opts{Dir: t.TempDir()})
+	require.Error(t, err)
+	require.True(t, errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "signal: killed"), err.Error())
+}
+
+func TestFindBinDir(t *testing.T) {
+	t.Parallel()
+
+	dir, err := FindBinDir()
+	require.NoError(t, err, "this machine and CI have the PostgreSQL server binaries")
+	for _, name := range []string{"initdb", "pg_ctl", "postgres"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.True(t, fi.Mode().IsRegular(), name)
+	}
+}
+
+func TestCompareVersions(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		a, b string
+		want int // sign
+	}{
+		{"15", "15", 0},
+		{"9.6", "10", -1},
+		{"16", "15", 1},
+		{"16.2", "16", 1},
+		{"x", "1", -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.a+"_vs_"+tt.b, func(t *testing.T) {
+			t.Parallel()
+			got := compareVersions(tt.a, tt.b)
+			require.Equal(t, tt.want, sign(got), "compareVersions(%q, %q) = %d", tt.a, tt.b, got)
+		})
+	}
+}
+
+func TestTail(t *testing.T) {
+	t.Parallel()
+
+	var lines []string
+	for i := range 30 {
+		lines = append(lines, strconv.Itoa(i))
+	}
+	require.Equal(t, "27\n28\n29", tail(strings.Join(lines, "\n")+"\n", 3))
+	require.Equal(t, "only", tail("only", 3))
+}
+
+func sign(n int) int {
+	switch {
+	case n < 0:
+		return -1
+	case n > 0:
+		return 1
+	default:
+		return 0
+	}
+}

@@ -1,0 +1,298 @@
+package mart
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/events"
+)
+
+// Order statuses, in the order an order moves through them.
+const (
+	StatusPlaced         = "placed"
+	StatusConfirmed      = "confirmed"
+	StatusPacked         = "packed"
+	StatusOutForDelivery = "out_for_delivery"
+	StatusDelivered      = "delivered"
+	StatusCancelled      = "cancelled"
+)
+
+// nextStatus is the order state machine: each status and the one status
+// UpdateOrderStatus may move it to. Cancelling is CancelOrder's.
+func nextStatus(status string) string {
+	switch status {
+	case StatusPlaced:
+		return StatusConfirmed
+	case StatusConfirmed:
+		return StatusPacked
+	case StatusPacked:
+		return StatusOutForDelivery
+	case StatusOutForDelivery:
+		return StatusDelivered
+	}
+	return ""
+}
+
+// Order is a customer's order from one shop.
+type Order struct {
+	ID           string      `json:"id"`
+	UserID       string      `json:"userId"`
+	ShopID       string      `json:"shopId"`
+	Status       string      `json:"status"`
+	Items        []OrderItem `json:"items"`
+	TotalPaise   int64       `json:"totalPaise"`
+	CancelReason string      `json:"cancelReason,omitempty"`
+	CreatedAt    time.Time   `json:"createdAt"`
+}
+
+// OrderItem is one line of an order, at the price it was ordered at.
+type OrderItem struct {
+	ProductID  string `json:"productId"`
+	Quantity   int    `json:"quantity"`
+	PricePaise int64  `json:"pricePaise"`
+}
+
+func orderFromRows(o *db.Order, items []*db.OrderItem) *Order {
+	out := &Order{
+		ID: o.ID, UserID: o.UserID, ShopID: o.ShopID, Status: o.Status, TotalPaise: o.TotalPaise,
+		CancelReason: o.CancelReason, CreatedAt: o.CreatedAt, Items: make([]OrderItem, len(items)),
+	}
+	for i, it := range items {
+		out.Items[i] = OrderItem{ProductID: it.ProductID, Quantity: int(it.Quantity), PricePaise: it.PricePaise}
+	}
+	return out
+}
+
+// Limits of one order.
+const (
+	maxOrderItems    = 100
+	maxOrderQuantity = 10_000
+)
+
+// PlaceOrderParams are a new order: who, from which shop, and what.
+type PlaceOrderParams struct {
+	UserID string
+	ShopID string
+	Items  []PlaceOrderItem
+}
+
+// PlaceOrderItem is one product and how many of it.
+type PlaceOrderItem struct {
+	ProductID string
+	Quantity  int
+}
+
+// PlaceOrder places an order at the products' current prices. In one
+// transaction it locks the products' rows (in id order, so concurrent orders
+// cannot deadlock), checks and decrements their stock, stores the order and
+// publishes order/created, plus product/out_of_stock (and product/updated, so
+// search shows it) for each product the order sells out. Not enough stock is
+// an *InsufficientStockError and writes nothing.
+func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, error) {
+	var f fieldErrors
+	checkID(&f, "userId", p.UserID)
+	checkID(&f, "shopId", p.ShopID)
+	switch {
+	case len(p.Items) == 0:
+		f.add("items", "must not be empty")
+	case len(p.Items) > maxOrderItems:
+		f.add("items", fmt.Sprintf("must have at most %d items", maxOrderItems))
+	}
+	seen := make(map[string]bool, len(p.Items))
+	for i, it := range p.Items {
+		field := fmt.Sprintf("items[%d]", i)
+		checkID(&f, field+".productId", it.ProductID)
+		if seen[it.ProductID] {
+			f.add(field+".productId", "appears more than once")
+		}
+		seen[it.ProductID] = true
+		if it.Quantity <= 0 || it.Quantity > maxOrderQuantity {
+			f.add(field+".quantity", fmt.Sprintf("must be between 1 and %d", maxOrderQuantity))
+		}
+	}
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+
+	var order *Order
+	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		if _, err := q.UserGet(ctx, p.UserID); err != nil {
+			return invalidRef(err, "userId", "user "+p.UserID)
+		}
+		if _, err := q.ShopGet(ctx, p.ShopID); err != nil {
+			return invalidRef(err, "shopId", "shop "+p.ShopID)
+		}
+		ids := make([]string, len(p.Items))
+		for i, it := range p.Items {
+			ids[i] = it.ProductID
+		}
+		locked, err := q.ProductListForUpdate(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("lock products: %w", err)
+		}
+		products := make(map[string]*db.Product, len(locked))
+		for _, pr := range locked {
+			products[pr.ID] = pr
+		}
+
+		var total int64
+		for i, it := range p.Items {
+			pr := products[it.ProductID]
+			if pr == nil || pr.ShopID != p.ShopID {
+				return &ValidationError{Fields: []FieldError{{
+					Field: fmt.Sprintf("items[%d].productId", i), Message: "shop " + p.ShopID + " sells no product " + it.ProductID,
+				}}}
+			}
+			if int(pr.Stock) < it.Quantity {
+				return &InsufficientStockError{ProductID: pr.ID, Requested: it.Quantity, Available: int(pr.Stock)}
+			}
+			total += pr.PricePaise * int64(it.Quantity)
+		}
+
+		row, err := q.OrderInsert(ctx, db.OrderInsertParams{UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total})
+		if err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		created := &events.OrderCreated{OrderID: row.ID, UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total}
+		var items []*db.OrderItem
+		var soldOut []events.Payload
+		for _, it := range p.Items {
+			pr := products[it.ProductID]
+			item := db.OrderItemInsertParams{OrderID: row.ID, ProductID: pr.ID, Quantity: int32(it.Quantity), PricePaise: pr.PricePaise}
+			if err := q.OrderItemInsert(ctx, item); err != nil {
+				return fmt.Errorf("insert order item: %w", err)
+			}
+			items = append(items, &db.OrderItem{OrderID: row.ID, ProductID: pr.ID, Quantity: item.Quantity, PricePaise: pr.PricePaise})
+			created.Items = append(created.Items, events.OrderItem{ProductID: pr.ID, Quantity: it.Quantity, PricePaise: pr.PricePaise})
+			after, err := q.ProductStockAdd(ctx, db.ProductStockAddParams{ID: pr.ID, Delta: -int32(it.Quantity)})
+			if err != nil {
+				return fmt.Errorf("decrement stock: %w", err)
+			}
+			if after.Stock == 0 {
+				zero := 0
+				soldOut = append(soldOut,
+					&events.ProductOutOfStock{ProductID: pr.ID, ShopID: pr.ShopID, Name: pr.Name},
+					&events.ProductUpdated{ProductID: pr.ID, Stock: &zero})
+			}
+		}
+		order = orderFromRows(row, items)
+		return s.publish(ctx, tx, append([]events.Payload{created}, soldOut...)...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("place order: %w", err)
+	}
+	return order, nil
+}
+
+// GetOrder returns an order with its items.
+func (s *Service) GetOrder(ctx context.Context, id string) (*Order, error) {
+	if !isUUID(id) {
+		return nil, fmt.Errorf("order %s: %w", id, ErrNotFound)
+	}
+	q := db.New(s.db)
+	row, err := q.OrderGet(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "order "+id)
+	}
+	items, err := q.OrderItemList(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load order items: %w", err)
+	}
+	return orderFromRows(row, items), nil
+}
+
+// UpdateOrderStatus moves an order one step along placed → confirmed →
+// packed → out_for_delivery → delivered and publishes order/updated. Any other
+// change (skipping a step, going back, cancelling) is a conflict.
+func (s *Service) UpdateOrderStatus(ctx context.Context, id, status string) (*Order, error) {
+	all := events.OrderStatuses()
+	if !slices.Contains(all, status) {
+		return nil, &ValidationError{Fields: []FieldError{{Field: "status", Message: fmt.Sprintf("must be one of: %v", all)}}}
+	}
+	if !isUUID(id) {
+		return nil, fmt.Errorf("update order status: order %s: %w", id, ErrNotFound)
+	}
+	var order *Order
+	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		cur, err := q.OrderGetForUpdate(ctx, id)
+		if err != nil {
+			return notFound(err, "order "+id)
+		}
+		if next := nextStatus(cur.Status); status != next {
+			if status == StatusCancelled {
+				return fmt.Errorf("order %s: cancel it with its cancel route, not a status change: %w", id, ErrConflict)
+			}
+			if next == "" {
+				return fmt.Errorf("order %s is %s, which is final: %w", id, cur.Status, ErrConflict)
+			}
+			return fmt.Errorf("order %s is %s and can only move to %s, not %s: %w", id, cur.Status, next, status, ErrConflict)
+		}
+		row, err := q.OrderSetStatus(ctx, db.OrderSetStatusParams{ID: id, Status: status, CancelReason: cur.CancelReason})
+		if err != nil {
+			return fmt.Errorf("set status: %w", err)
+		}
+		items, err := q.OrderItemList(ctx, id)
+		if err != nil {
+			return fmt.Errorf("load order items: %w", err)
+		}
+		order = orderFromRows(row, items)
+		return s.publish(ctx, tx, &events.OrderUpdated{OrderID: id, UserID: row.UserID, Status: status, PreviousStatus: cur.Status})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update order status: %w", err)
+	}
+	return order, nil
+}
+
+// CancelOrder cancels an order that is placed or confirmed, puts its items
+// back in stock and publishes order/cancelled (and product/updated for each
+// product that is back in stock from 0). Later statuses are a conflict.
+func (s *Service) CancelOrder(ctx context.Context, id, reason string) (*Order, error) {
+	if len([]rune(reason)) > 1000 {
+		return nil, &ValidationError{Fields: []FieldError{{Field: "reason", Message: "must be at most 1000 characters"}}}
+	}
+	if !isUUID(id) {
+		return nil, fmt.Errorf("cancel order: order %s: %w", id, ErrNotFound)
+	}
+	var order *Order
+	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		cur, err := q.OrderGetForUpdate(ctx, id)
+		if err != nil {
+			return notFound(err, "order "+id)
+		}
+		if cur.Status != StatusPlaced && cur.Status != StatusConfirmed {
+			return fmt.Errorf("order %s is %s; only placed or confirmed orders can be cancelled: %w", id, cur.Status, ErrConflict)
+		}
+		items, err := q.OrderItemList(ctx, id)
+		if err != nil {
+			return fmt.Errorf("load order items: %w", err)
+		}
+		var restocked []events.Payload
+		for _, it := range items { // items are in product id order: the same lock order as PlaceOrder
+			after, err := q.ProductStockAdd(ctx, db.ProductStockAddParams{ID: it.ProductID, Delta: it.Quantity})
+			if err != nil {
+				return fmt.Errorf("restock: %w", err)
+			}
+			if after.Stock == it.Quantity {
+				stock := int(after.Stock)
+				restocked = append(restocked, &events.ProductUpdated{ProductID: it.ProductID, Stock: &stock})
+			}
+		}
+		row, err := q.OrderSetStatus(ctx, db.OrderSetStatusParams{ID: id, Status: StatusCancelled, CancelReason: reason})
+		if err != nil {
+			return fmt.Errorf("set status: %w", err)
+		}
+		order = orderFromRows(row, items)
+		cancelled := &events.OrderCancelled{OrderID: id, UserID: row.UserID, Reason: reason}
+		return s.publish(ctx, tx, append([]events.Payload{cancelled}, restocked...)...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cancel order: %w", err)
+	}
+	return order, nil
+}

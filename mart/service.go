@@ -1,0 +1,154 @@
+package mart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/events"
+)
+
+// DB is what Service needs of the database: queries, and transactions.
+// *pgxpool.Pool and pgx.Tx (whose Begin makes a savepoint) both satisfy it.
+type DB interface {
+	db.DBTX
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Publisher stores events and enqueues their jobs in the caller's
+// transaction; *outbox.Outbox implements it.
+type Publisher interface {
+	Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([]string, error)
+}
+
+// Service performs MohallaMart's domain writes and reads.
+type Service struct {
+	db        DB
+	publisher Publisher
+}
+
+// NewService returns a Service writing to database and publishing through
+// publisher.
+func NewService(database DB, publisher Publisher) *Service {
+	return &Service{db: database, publisher: publisher}
+}
+
+// inTx runs fn in one transaction, committing when fn returns nil and rolling
+// back otherwise.
+func (s *Service) inTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	if err := fn(tx, db.New(tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// publish builds events from payloads and publishes them in tx.
+func (s *Service) publish(ctx context.Context, tx pgx.Tx, payloads ...events.Payload) error {
+	evs := make([]events.Event, len(payloads))
+	for i, p := range payloads {
+		ev, err := events.New(p)
+		if err != nil {
+			return fmt.Errorf("build %s event: %w", p.EventName(), err)
+		}
+		ev.Source = "app"
+		evs[i] = ev
+	}
+	if _, err := s.publisher.Publish(ctx, tx, evs...); err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	return nil
+}
+
+// notFound maps pgx.ErrNoRows to ErrNotFound for what (e.g. "user 1234").
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("load %s: %w", what, err)
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation on
+// the named constraint or index.
+func isUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
+}
+
+// isUUID reports whether s is a UUID in its canonical text form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkID adds a field error unless id is a UUID.
+func checkID(f *fieldErrors, field, id string) {
+	switch {
+	case id == "":
+		f.add(field, "is required")
+	case !isUUID(id):
+		f.add(field, "must be a UUID")
+	}
+}
+
+// checkText adds a field error when a required text is empty or too long.
+func checkText(f *fieldErrors, field, s string, maxLen int) {
+	switch {
+	case strings.TrimSpace(s) == "":
+		f.add(field, "must not be empty")
+	case len([]rune(s)) > maxLen:
+		f.add(field, fmt.Sprintf("must be at most %d characters", maxLen))
+	}
+}
+
+func checkEmail(f *fieldErrors, field, s string) {
+	if a, err := mail.ParseAddress(s); err != nil || a.Address != s || len(s) > 320 {
+		f.add(field, "must be a valid email address")
+	}
+}
+
+func checkPhone(f *fieldErrors, field string, s *string) {
+	if s == nil || *s == "" {
+		return
+	}
+	p := *s
+	if len(p) > 32 || strings.Trim(p, "+0123456789 -") != "" {
+		f.add(field, "must be a phone number (digits, optionally starting with +)")
+	}
+}
+
+// invalidRef maps pgx.ErrNoRows for an id given in a request body to a
+// ValidationError on that field ("ownerId: user ... does not exist").
+func invalidRef(err error, field, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &ValidationError{Fields: []FieldError{{Field: field, Message: what + " does not exist"}}}
+	}
+	return fmt.Errorf("load %s: %w", what, err)
+}

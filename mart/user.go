@@ -1,0 +1,143 @@
+package mart
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/events"
+)
+
+// User is a customer or shop owner account.
+type User struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Phone     *string   `json:"phone"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func userFromRow(r *db.User) *User {
+	return &User{ID: r.ID, Email: r.Email, Name: r.Name, Phone: r.Phone, CreatedAt: r.CreatedAt}
+}
+
+// CreateUserParams are the fields of a new user.
+type CreateUserParams struct {
+	Email string
+	Name  string
+	Phone *string
+}
+
+// CreateUser creates a user and publishes user/created. A live account with
+// the same email (compared case-insensitively) is a conflict.
+func (s *Service) CreateUser(ctx context.Context, p CreateUserParams) (*User, error) {
+	var f fieldErrors
+	checkEmail(&f, "email", p.Email)
+	checkText(&f, "name", p.Name, 200)
+	checkPhone(&f, "phone", p.Phone)
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	if p.Phone != nil && *p.Phone == "" {
+		p.Phone = nil
+	}
+	var user *User
+	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.UserInsert(ctx, db.UserInsertParams{Email: p.Email, Name: p.Name, Phone: p.Phone})
+		if isUniqueViolation(err, "users_email_key") {
+			return fmt.Errorf("email %s is already registered: %w", p.Email, ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		user = userFromRow(row)
+		ev := &events.UserCreated{UserID: row.ID, Email: row.Email, Name: row.Name}
+		if row.Phone != nil {
+			ev.Phone = *row.Phone
+		}
+		return s.publish(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	return user, nil
+}
+
+// GetUser returns a live user.
+func (s *Service) GetUser(ctx context.Context, id string) (*User, error) {
+	if !isUUID(id) {
+		return nil, fmt.Errorf("user %s: %w", id, ErrNotFound)
+	}
+	row, err := db.New(s.db).UserGet(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "user "+id)
+	}
+	return userFromRow(row), nil
+}
+
+// UpdateUserParams are a user's changed fields; nil fields are kept.
+type UpdateUserParams struct {
+	Email *string
+	Name  *string
+	Phone *string
+}
+
+// UpdateUser changes a user's fields and publishes user/updated with the
+// fields it changed.
+func (s *Service) UpdateUser(ctx context.Context, id string, p UpdateUserParams) (*User, error) {
+	var f fieldErrors
+	if p.Email != nil {
+		checkEmail(&f, "email", *p.Email)
+	}
+	if p.Name != nil {
+		checkText(&f, "name", *p.Name, 200)
+	}
+	checkPhone(&f, "phone", p.Phone)
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	if !isUUID(id) {
+		return nil, fmt.Errorf("user %s: %w", id, ErrNotFound)
+	}
+	var user *User
+	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.UserUpdate(ctx, db.UserUpdateParams{ID: id, Email: p.Email, Name: p.Name, Phone: p.Phone})
+		if isUniqueViolation(err, "users_email_key") {
+			return fmt.Errorf("email %s is already registered: %w", *p.Email, ErrConflict)
+		}
+		if err != nil {
+			return notFound(err, "user "+id)
+		}
+		user = userFromRow(row)
+		return s.publish(ctx, tx, &events.UserUpdated{UserID: id, Email: p.Email, Name: p.Name, Phone: p.Phone})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update user: %w", err)
+	}
+	return user, nil
+}
+
+// DeleteUser deletes a user's account (its row stays for the orders that
+// reference it, its email is freed), removes its sessions and publishes
+// user/deleted.
+func (s *Service) DeleteUser(ctx context.Context, id string) error {
+	if !isUUID(id) {
+		return fmt.Errorf("delete user: user %s: %w", id, ErrNotFound)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		if _, err := q.UserSoftDelete(ctx, id); err != nil {
+			return notFound(err, "user "+id)
+		}
+		if _, err := q.SessionDeleteByUser(ctx, id); err != nil {
+			return fmt.Errorf("delete sessions: %w", err)
+		}
+		return s.publish(ctx, tx, &events.UserDeleted{UserID: id})
+	})
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}

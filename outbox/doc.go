@@ -1,0 +1,30 @@
+// Package outbox publishes events inside the caller's database transaction:
+// the transactional outbox at the heart of MohallaMart's background work.
+//
+// # How it fits together
+//
+// A domain write (package mart) begins a transaction, changes its rows and
+// calls Publish with the events the change means, then commits:
+//
+//	tx, _ := pool.Begin(ctx)
+//	// INSERT INTO orders ...; UPDATE products SET stock = ...
+//	ids, err := ob.Publish(ctx, tx, orderCreated, outOfStock)
+//	// ...
+//	tx.Commit(ctx)
+//
+// Publish never begins or commits. In the caller's transaction it
+//
+//   - validates every event (one invalid event: an *events.ValidationError,
+//     nothing written);
+//   - inserts one row per event into the events table, skipping ids already
+//     stored (deduplication: a concurrent transaction publishing the same id
+//     waits on the primary key until the first commits or rolls back);
+//   - inserts, with one River InsertManyTx call, a job for each function each
+//     new event triggers (jobs.Route); every job's args carry event_id.
+//
+// So the domain rows, the event rows and the jobs commit together or not at
+// all: no event is lost, and none is emitted for a write that rolled back.
+// After COMMIT, River's LISTEN/NOTIFY wakes the workers (package jobs), which
+// work each job at least once; the jobs record their effects with
+// river.JobCompleteTx so a retry does not repeat them.
+package outbox
