@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the server's whole configuration, read from the environment
+// once at start-up (see .env.example for every variable).
+type Config struct {
+	DatabaseURL     string        // DATABASE_URL; empty in development: a private cluster under DataDir
+	DataDir         string        // DATA_DIR, default .data
+	Addr            string        // ADDR, default :8080
+	Role            string        // ROLE: all | api | worker
+	AppEnv          string        // APP_ENV: development | production
+	MigrateOnStart  bool          // MIGRATE_ON_START, default true in development
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, default 30s
+
+	EventKeys     []string // EVENT_KEYS, comma-separated
+	AdminUser     string   // ADMIN_USER
+	AdminPassword string   // ADMIN_PASSWORD
+
+	EmailFrom          string // EMAIL_FROM
+	ResendAPIKey       string // RESEND_API_KEY
+	ResendBaseURL      string // RESEND_BASE_URL
+	TypesenseURL       string // TYPESENSE_URL
+	TypesenseAPIKey    string // TYPESENSE_API_KEY
+	TwilioAccountSID   string // TWILIO_ACCOUNT_SID
+	TwilioAuthToken    string // TWILIO_AUTH_TOKEN
+	TwilioFrom         string // TWILIO_FROM
+	TwilioBaseURL      string // TWILIO_BASE_URL
+	OneSignalAppID     string // ONESIGNAL_APP_ID
+	OneSignalAPIKey    string // ONESIGNAL_API_KEY
+	OneSignalBaseURL   string // ONESIGNAL_BASE_URL
+	MixpanelToken      string // MIXPANEL_TOKEN
+	MixpanelBaseURL    string // MIXPANEL_BASE_URL
+	OpsEmail           string // OPS_EMAIL
+	CleanupAt          string // CLEANUP_AT: daily cleanup time of day, default 03:00
+	CleanupTimezone    string // CLEANUP_TIMEZONE, default Asia/Kolkata
+	LogRetentionDays   int    // LOG_RETENTION_DAYS, default 30
+	EventRetentionDays int    // EVENT_RETENTION_DAYS, default 30
+	JobRetentionDays   int    // JOB_RETENTION_DAYS: finished River jobs, default 7
+}
+
+// Role values.
+const (
+	RoleAll    = "all"
+	RoleAPI    = "api"
+	RoleWorker = "worker"
+)
+
+// loadConfig reads the configuration from getenv (os.Getenv in main) and
+// reports every invalid or, in production, missing variable by name.
+func loadConfig(getenv func(string) string) (Config, error) {
+	str := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var problems []string
+	integer := func(name string, def int) int {
+		v := str(name, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			problems = append(problems, name+" must be a positive integer")
+			return def
+		}
+		return n
+	}
+
+	c := Config{
+		DatabaseURL:   str("DATABASE_URL", ""),
+		DataDir:       str("DATA_DIR", ".data"),
+		Addr:          str("ADDR", ":8080"),
+		Role:          str("ROLE", RoleAll),
+		AppEnv:        str("APP_ENV", "development"),
+		AdminUser:     str("ADMIN_USER", ""),
+		AdminPassword: getenv("ADMIN_PASSWORD"),
+
+		EmailFrom:          str("EMAIL_FROM", "MohallaMart <orders@mohallamart.local>"),
+		ResendAPIKey:       str("RESEND_API_KEY", ""),
+		ResendBaseURL:      str("RESEND_BASE_URL", ""),
+		TypesenseURL:       str("TYPESENSE_URL", ""),
+		TypesenseAPIKey:    str("TYPESENSE_API_KEY", ""),
+		TwilioAccountSID:   str("TWILIO_ACCOUNT_SID", ""),
+		TwilioAuthToken:    str("TWILIO_AUTH_TOKEN", ""),
+		TwilioFrom:         str("TWILIO_FROM", ""),
+		TwilioBaseURL:      str("TWILIO_BASE_URL", ""),
+		OneSignalAppID:     str("ONESIGNAL_APP_ID", ""),
+		OneSignalAPIKey:    str("ONESIGNAL_API_KEY", ""),
+		OneSignalBaseURL:   str("ONESIGNAL_BASE_URL", ""),
+		MixpanelToken:      str("MIXPANEL_TOKEN", ""),
+		MixpanelBaseURL:    str("MIXPANEL_BASE_URL", ""),
+		OpsEmail:           str("OPS_EMAIL", ""),
+		CleanupAt:          str("CLEANUP_AT", "03:00"),
+		CleanupTimezone:    str("CLEANUP_TIMEZONE", "Asia/Kolkata"),
+		LogRetentionDays:   integer("LOG_RETENTION_DAYS", 30),
+		EventRetentionDays: integer("EVENT_RETENTION_DAYS", 30),
+		JobRetentionDays:   integer("JOB_RETENTION_DAYS", 7),
+	}
+	for _, k := range strings.Split(getenv("EVENT_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.EventKeys = append(c.EventKeys, k)
+		}
+	}
+
+	switch c.Role {
+	case RoleAll, RoleAPI, RoleWorker:
+	default:
+		problems = append(problems, "ROLE must be all, api or worker")
+	}
+	switch c.AppEnv {
+	case "development", "production":
+	default:
+		problems = append(problems, "APP_ENV must be development or production")
+	}
+	prod := c.AppEnv == "production"
+
+	c.MigrateOnStart = !prod
+	if v := str("MIGRATE_ON_START", ""); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, "MIGRATE_ON_START must be true or false")
+		}
+		c.MigrateOnStart = b
+	}
+	c.ShutdownTimeout = 30 * time.Second
+	if v := str("SHUTDOWN_TIMEOUT", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			problems = append(problems, "SHUTDOWN_TIMEOUT must be a positive duration such as 30s")
+		}
+		c.ShutdownTimeout = d
+	}
+
+	if prod {
+		if c.DatabaseURL == "" {
+			problems = append(problems, "DATABASE_URL is required in production")
+		}
+		if len(c.EventKeys) == 0 {
+			problems = append(problems, "EVENT_KEYS is required in production")
+		}
+		if c.AdminUser == "" {
+			problems = append(problems, "ADMIN_USER is required in production")
+		}
+		if c.AdminPassword == "" {
+			problems = append(problems, "ADMIN_PASSWORD is required in production")
+		}
+	}
+	if len(problems) > 0 {
+		return c, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
+	}
+	return c, nil
+}

@@ -1,0 +1,111 @@
+// Command server runs MohallaMart's background-job platform: the HTTP API
+// (REST and the Inngest-compatible event API), the River workers, or both,
+// and its database migrations.
+//
+// Usage:
+//
+//	server [serve] [-migrate]     run the server (ROLE: all, api or worker)
+//	server migrate up             apply every pending migration
+//	server migrate down           roll back the newest migration
+//	server migrate reset          roll back every migration
+//	server migrate status         list migrations and whether each is applied
+//
+// Configuration comes from the environment; see .env.example.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mohallamart/backend/internal/pgcluster"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program, with its environment passed in so tests can run
+// it too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stdout)
+
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		migrate := fs.Bool("migrate", cfg.MigrateOnStart, "apply pending migrations before serving (MIGRATE_ON_START)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		cfg.MigrateOnStart = *migrate
+		return serve(ctx, cfg, logger)
+	case "migrate":
+		return migrateCmd(ctx, cfg, logger, args, stdout)
+	default:
+		return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+	}
+}
+
+// newLogger logs JSON in production and text in development.
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	if cfg.AppEnv == "production" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// openPool connects to DATABASE_URL or, when it is unset (development only),
+// to a private cluster it starts under DATA_DIR. The returned close function
+// closes the pool and stops that cluster.
+func openPool(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
+	url := cfg.DatabaseURL
+	stopCluster := func() {}
+	if url == "" {
+		cluster, err := pgcluster.Start(ctx, pgcluster.Opts{Dir: cfg.DataDir, Logger: logger})
+		if err != nil {
+			return nil, nil, fmt.Errorf("DATABASE_URL is unset, so a private PostgreSQL was to start under %s: %w", cfg.DataDir, err)
+		}
+		url = cluster.URL("app")
+		logger.InfoContext(ctx, "Started private PostgreSQL cluster", slog.String("dir", cfg.DataDir), slog.Int("port", cluster.Port))
+		stopCluster = func() {
+			if err := cluster.Stop(context.Background()); err != nil {
+				logger.Error("Stop private PostgreSQL cluster", slog.String("error", err.Error()))
+			}
+		}
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		stopCluster()
+		return nil, nil, fmt.Errorf("connect to database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		stopCluster()
+		return nil, nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return pool, func() { pool.Close(); stopCluster() }, nil
+}
+
+var errUsage = errors.New("usage: server migrate up|down|reset|status")
