@@ -162,10 +162,28 @@ func withDatabase(rawURL, dbname string) string {
 
 func start(t testing.TB) {
 	t.Helper()
-	server.once.Do(func() { server.err = setup(context.Background()) })
-	if server.err != nil {
-		t.Fatalf("dbtest: %v", server.err)
+	if err := startServer(); err != nil {
+		t.Fatalf("dbtest: %v", err)
 	}
+}
+
+func startServer() error {
+	server.once.Do(func() { server.err = setup(context.Background()) })
+	return server.err
+}
+
+// NewDatabase creates a fresh, migrated database outside of a test (for
+// example functions, which have no *testing.T) and returns its URL and a
+// function that drops it.
+func NewDatabase(ctx context.Context) (string, func() error, error) {
+	if err := startServer(); err != nil {
+		return "", nil, err
+	}
+	name, err := createDatabase(ctx, "mm_example_")
+	if err != nil {
+		return "", nil, err
+	}
+	return withDatabase(server.adminURL, name), func() error { return dropDatabase(context.Background(), name) }, nil
 }
 
 // NewURL creates a fresh, migrated database for this test (dropped when the

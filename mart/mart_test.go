@@ -1,0 +1,427 @@
+package mart_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/mart"
+	"github.com/mohallamart/backend/outbox"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+type testBundle struct {
+	db  mart.DB
+	svc *mart.Service
+}
+
+// setup gives a Service whose transactions are savepoints of a test
+// transaction that is rolled back when the test ends.
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	tx := dbtest.TestTx(t.Context(), t)
+	return &testBundle{db: tx, svc: mart.NewService(tx, newOutbox(t))}
+}
+
+func newOutbox(t *testing.T) *outbox.Outbox {
+	t.Helper()
+	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
+	require.NoError(t, err)
+	return outbox.New(client)
+}
+
+func count(t *testing.T, q db.DBTX, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, q.QueryRow(t.Context(), sql, args...).Scan(&n))
+	return n
+}
+
+// jobKinds lists "kind/queue" of every job, in id order.
+func jobKinds(t *testing.T, q db.DBTX) []string {
+	t.Helper()
+	rows, err := q.Query(t.Context(), "SELECT kind || '/' || queue FROM river_job ORDER BY id")
+	require.NoError(t, err)
+	kinds, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return kinds
+}
+
+func eventNames(t *testing.T, q db.DBTX) []string {
+	t.Helper()
+	rows, err := q.Query(t.Context(), "SELECT name FROM events ORDER BY ts")
+	require.NoError(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return names
+}
+
+// fixture is a shop with an owner, a customer and one product.
+type fixture struct {
+	owner, customer *mart.User
+	shop            *mart.Shop
+	product         *mart.Product
+}
+
+func newFixture(t *testing.T, svc *mart.Service, stock int) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	var f fixture
+	var err error
+	f.owner, err = svc.CreateUser(ctx, mart.CreateUserParams{Email: "owner@example.com", Name: "Owner"})
+	require.NoError(t, err)
+	f.customer, err = svc.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
+	require.NoError(t, err)
+	f.shop, err = svc.CreateShop(ctx, mart.CreateShopParams{Name: "Kirana", OwnerID: f.owner.ID})
+	require.NoError(t, err)
+	f.product, err = svc.CreateProduct(ctx, mart.CreateProductParams{ShopID: f.shop.ID, Name: "Atta 5kg", PricePaise: 24900, Stock: stock})
+	require.NoError(t, err)
+	return &f
+}
+
+// failingPublisher publishes for real, then fails: the failure comes after
+// Publish returned, so the write's transaction must roll back everything.
+type failingPublisher struct{ next mart.Publisher }
+
+func (p failingPublisher) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([]string, error) {
+	if _, err := p.next.Publish(ctx, tx, evs...); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("injected failure after publish")
+}
+
+func TestAtomicity(t *testing.T) {
+	t.Parallel()
+
+	t.Run("CommittedWriteLeavesRowEventAndJobs", func(t *testing.T) {
+		t.Parallel()
+		pool := dbtest.NewPool(t.Context(), t)
+		svc := mart.NewService(pool, newOutbox(t))
+
+		user, err := svc.CreateUser(t.Context(), mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
+		require.NoError(t, err)
+		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM users WHERE id = $1", user.ID))
+		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM events WHERE name = 'user/created' AND data->>'userId' = $1", user.ID))
+		require.Equal(t, []string{"send_welcome_email/email", "track_analytics/analytics"}, jobKinds(t, pool))
+	})
+
+	t.Run("FailureAfterPublishLeavesNothing", func(t *testing.T) {
+		t.Parallel()
+		pool := dbtest.NewPool(t.Context(), t)
+		svc := mart.NewService(pool, failingPublisher{newOutbox(t)})
+
+		_, err := svc.CreateUser(t.Context(), mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
+		require.ErrorContains(t, err, "injected failure")
+		require.Zero(t, count(t, pool, "SELECT count(*) FROM users"))
+		require.Zero(t, count(t, pool, "SELECT count(*) FROM events"))
+		require.Zero(t, count(t, pool, "SELECT count(*) FROM river_job"))
+	})
+
+	t.Run("FailedOrderLeavesStockEventsAndJobsUntouched", func(t *testing.T) {
+		t.Parallel()
+		pool := dbtest.NewPool(t.Context(), t)
+		f := newFixture(t, mart.NewService(pool, newOutbox(t)), 1)
+		eventsBefore, jobsBefore := count(t, pool, "SELECT count(*) FROM events"), count(t, pool, "SELECT count(*) FROM river_job")
+
+		svc := mart.NewService(pool, failingPublisher{newOutbox(t)})
+		_, err := svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
+			Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 1}}})
+		require.ErrorContains(t, err, "injected failure")
+		require.Zero(t, count(t, pool, "SELECT count(*) FROM orders"))
+		require.Equal(t, 1, count(t, pool, "SELECT stock FROM products WHERE id = $1", f.product.ID))
+		require.Equal(t, eventsBefore, count(t, pool, "SELECT count(*) FROM events"))
+		require.Equal(t, jobsBefore, count(t, pool, "SELECT count(*) FROM river_job"))
+	})
+}
+
+// TestPlaceOrderConcurrent races 50 orders for a product with stock 10:
+// exactly 10 succeed, stock ends at 0, and the product sells out once.
+func TestPlaceOrderConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	pool := dbtest.NewPool(ctx, t)
+	svc := mart.NewService(pool, newOutbox(t))
+	f := newFixture(t, svc, 10)
+
+	const orders = 50
+	var (
+		wg               sync.WaitGroup
+		mu               sync.Mutex
+		placed, outStock int
+		other            []error
+	)
+	for range orders {
+		wg.Go(func() {
+			_, err := svc.PlaceOrder(ctx, mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
+				Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 1}}})
+			mu.Lock()
+			defer mu.Unlock()
+			var stockErr *mart.InsufficientStockError
+			switch {
+			case err == nil:
+				placed++
+			case errors.As(err, &stockErr) && errors.Is(err, mart.ErrConflict):
+				outStock++
+			default:
+				other = append(other, err)
+			}
+		})
+	}
+	wg.Wait()
+	require.Empty(t, other)
+	require.Equal(t, 10, placed)
+	require.Equal(t, 40, outStock)
+	require.Equal(t, 10, count(t, pool, "SELECT count(*) FROM orders"))
+	require.Zero(t, count(t, pool, "SELECT stock FROM products WHERE id = $1", f.product.ID))
+	require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM events WHERE name = 'product/out_of_stock'"))
+	require.Equal(t, 10, count(t, pool, "SELECT count(*) FROM river_job WHERE kind = 'send_order_confirmation' AND queue = 'email'"))
+	require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM river_job WHERE kind = 'process_out_of_stock_alert' AND queue = 'notifications'"))
+}
+
+func TestPlaceOrder(t *testing.T) {
+	t.Parallel()
+
+	t.Run("DecrementsStockAndPublishes", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := newFixture(t, b.svc, 5)
+		two, err := b.svc.CreateProduct(t.Context(), mart.CreateProductParams{ShopID: f.shop.ID, Name: "Ghee", PricePaise: 1249, Stock: 2})
+		require.NoError(t, err)
+
+		order, err := b.svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
+			Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 2}, {ProductID: two.ID, Quantity: 2}}})
+		require.NoError(t, err)
+		require.Equal(t, mart.StatusPlaced, order.Status)
+		require.Equal(t, int64(2*24900+2*1249), order.TotalPaise)
+		require.Len(t, order.Items, 2)
+		require.Equal(t, 3, count(t, b.db, "SELECT stock FROM products WHERE id = $1", f.product.ID))
+		require.Zero(t, count(t, b.db, "SELECT stock FROM products WHERE id = $1", two.ID))
+
+		got, err := b.svc.GetOrder(t.Context(), order.ID)
+		require.NoError(t, err)
+		require.Equal(t, order.TotalPaise, got.TotalPaise)
+		require.ElementsMatch(t, order.Items, got.Items)
+
+		var data string
+		require.NoError(t, b.db.QueryRow(t.Context(), "SELECT data::text FROM events WHERE name = 'order/created'").Scan(&data))
+		require.JSONEq(t, fmt.Sprintf(`{"orderId":%q,"userId":%q,"shopId":%q,"totalPaise":52298,"items":[{"productId":%q,"quantity":2,"pricePaise":24900},{"productId":%q,"quantity":2,"pricePaise":1249}]}`,
+			order.ID, f.customer.ID, f.shop.ID, f.product.ID, two.ID), data)
+		require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM events WHERE name = 'product/out_of_stock' AND data->>'productId' = $1", two.ID))
+	})
+
+	t.Run("NotEnoughStockWritesNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := newFixture(t, b.svc, 1)
+		eventsBefore := count(t, b.db, "SELECT count(*) FROM events")
+
+		_, err := b.svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
+			Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 2}}})
+		var stockErr *mart.InsufficientStockError
+		require.ErrorAs(t, err, &stockErr)
+		require.Equal(t, mart.InsufficientStockError{ProductID: f.product.ID, Requested: 2, Available: 1}, *stockErr)
+		require.ErrorIs(t, err, mart.ErrConflict)
+		require.Zero(t, count(t, b.db, "SELECT count(*) FROM orders"))
+		require.Equal(t, 1, count(t, b.db, "SELECT stock FROM products"))
+		require.Equal(t, eventsBefore, count(t, b.db, "SELECT count(*) FROM events"))
+	})
+
+	t.Run("InvalidInputNamesFields", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := newFixture(t, b.svc, 1)
+		_, err := b.svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: "nope", ShopID: f.shop.ID,
+			Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 0}, {ProductID: f.product.ID, Quantity: 1}}})
+		var verr *mart.ValidationError
+		require.ErrorAs(t, err, &verr)
+		require.Equal(t, []mart.FieldError{
+			{Field: "userId", Message: "must be a UUID"},
+			{Field: "items[0].quantity", Message: "must be between 1 and 10000"},
+			{Field: "items[1].productId", Message: "appears more than once"},
+		}, verr.Fields)
+
+		_, err = b.svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
+			Items: []mart.PlaceOrderItem{{ProductID: "00000000-0000-0000-0000-000000000000", Quantity: 1}}})
+		require.ErrorAs(t, err, &verr)
+		require.Equal(t, "items[0].productId", verr.Fields[0].Field)
+	})
+}
+
+func TestOrderStatus(t *testing.T) {
+	t.Parallel()
+
+	place := func(t *testing.T, b *testBundle) (*fixture, *mart.Order) {
+		t.Helper()
+		f := newFixture(t, b.svc, 3)
+		order, err := b.svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
+			Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 3}}})
+		require.NoError(t, err)
+		return f, order
+	}
+
+	t.Run("FollowsStateMachine", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, order := place(t, b)
+		ctx := t.Context()
+
+		_, err := b.svc.UpdateOrderStatus(ctx, order.ID, mart.StatusPacked)
+		require.ErrorIs(t, err, mart.ErrConflict, "skipping confirmed")
+		for _, s := range []string{mart.StatusConfirmed, mart.StatusPacked, mart.StatusOutForDelivery, mart.StatusDelivered} {
+			got, err := b.svc.UpdateOrderStatus(ctx, order.ID, s)
+			require.NoError(t, err)
+			require.Equal(t, s, got.Status)
+		}
+		_, err = b.svc.UpdateOrderStatus(ctx, order.ID, mart.StatusPlaced)
+		require.ErrorIs(t, err, mart.ErrConflict, "delivered is final")
+		_, err = b.svc.CancelOrder(ctx, order.ID, "late")
+		require.ErrorIs(t, err, mart.ErrConflict, "delivered cannot be cancelled")
+		_, err = b.svc.UpdateOrderStatus(ctx, order.ID, "shipped")
+		var verr *mart.ValidationError
+		require.ErrorAs(t, err, &verr)
+		_, err = b.svc.UpdateOrderStatus(ctx, "00000000-0000-0000-0000-000000000000", mart.StatusConfirmed)
+		require.ErrorIs(t, err, mart.ErrNotFound)
+
+		require.Equal(t, 4, count(t, b.db, "SELECT count(*) FROM events WHERE name = 'order/updated'"))
+		require.Equal(t, 1, count(t, b.db, `SELECT count(*) FROM events WHERE name = 'order/updated' AND data @> '{"status":"delivered","previousStatus":"out_for_delivery"}'`))
+		require.Equal(t, 4, count(t, b.db, "SELECT count(*) FROM river_job WHERE kind = 'send_order_update'"))
+	})
+
+	t.Run("CancelRestocks", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f, order := place(t, b)
+		ctx := t.Context()
+		require.Zero(t, count(t, b.db, "SELECT stock FROM products WHERE id = $1", f.product.ID))
+
+		_, err := b.svc.UpdateOrderStatus(ctx, order.ID, mart.StatusCancelled)
+		require.ErrorIs(t, err, mart.ErrConflict, "cancelling is the cancel route's")
+		got, err := b.svc.CancelOrder(ctx, order.ID, "changed my mind")
+		require.NoError(t, err)
+		require.Equal(t, mart.StatusCancelled, got.Status)
+		require.Equal(t, 3, count(t, b.db, "SELECT stock FROM products WHERE id = $1", f.product.ID))
+		require.Equal(t, 1, count(t, b.db, `SELECT count(*) FROM events WHERE name = 'order/cancelled' AND data->>'reason' = 'changed my mind'`))
+		_, err = b.svc.CancelOrder(ctx, order.ID, "again")
+		require.ErrorIs(t, err, mart.ErrConflict)
+	})
+}
+
+func TestUsers(t *testing.T) {
+	t.Parallel()
+
+	t.Run("CreateUpdateDelete", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := t.Context()
+		phone := "+91 98765 43210"
+		u, err := b.svc.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha", Phone: &phone})
+		require.NoError(t, err)
+		_, _, err = b.svc.CreateSession(ctx, u.ID, 0)
+		require.Error(t, err)
+		_, token, err := b.svc.CreateSession(ctx, u.ID, 3600e9)
+		require.NoError(t, err)
+		require.NotEmpty(t, token)
+
+		name := "Asha K"
+		u2, err := b.svc.UpdateUser(ctx, u.ID, mart.UpdateUserParams{Name: &name})
+		require.NoError(t, err)
+		require.Equal(t, "Asha K", u2.Name)
+		require.Equal(t, "asha@example.com", u2.Email)
+		require.Equal(t, 1, count(t, b.db, `SELECT count(*) FROM events WHERE name = 'user/updated' AND data = jsonb_build_object('userId', $1::text, 'name', 'Asha K')`, u.ID))
+
+		require.NoError(t, b.svc.DeleteUser(ctx, u.ID))
+		_, err = b.svc.GetUser(ctx, u.ID)
+		require.ErrorIs(t, err, mart.ErrNotFound)
+		require.Zero(t, count(t, b.db, "SELECT count(*) FROM sessions"))
+		require.Equal(t, []string{"user/created", "user/updated", "user/deleted"}, eventNames(t, b.db))
+		require.ErrorIs(t, b.svc.DeleteUser(ctx, u.ID), mart.ErrNotFound)
+
+		// The deleted account's email is free again.
+		_, err = b.svc.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
+		require.NoError(t, err)
+	})
+
+	t.Run("DuplicateEmailIsConflict", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, err := b.svc.CreateUser(t.Context(), mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
+		require.NoError(t, err)
+		_, err = b.svc.CreateUser(t.Context(), mart.CreateUserParams{Email: "asha@example.com", Name: "Other"})
+		require.ErrorIs(t, err, mart.ErrConflict)
+		require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM events"))
+	})
+
+	t.Run("InvalidInputWritesNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		bad := "call me"
+		_, err := b.svc.CreateUser(t.Context(), mart.CreateUserParams{Email: "not-an-email", Name: " ", Phone: &bad})
+		var verr *mart.ValidationError
+		require.ErrorAs(t, err, &verr)
+		require.Equal(t, []string{"email", "name", "phone"}, fields(verr))
+		require.Zero(t, count(t, b.db, "SELECT count(*) FROM users"))
+		require.Zero(t, count(t, b.db, "SELECT count(*) FROM events"))
+	})
+}
+
+func TestProducts(t *testing.T) {
+	t.Parallel()
+
+	t.Run("StockToZeroPublishesOutOfStock", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := newFixture(t, b.svc, 4)
+		zero, price := 0, int64(100)
+		p, err := b.svc.UpdateProduct(t.Context(), f.product.ID, mart.UpdateProductParams{Stock: &zero, PricePaise: &price})
+		require.NoError(t, err)
+		require.Zero(t, p.Stock)
+		require.Equal(t, int64(100), p.PricePaise)
+		require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM events WHERE name = 'product/out_of_stock'"))
+		require.Equal(t, 2, count(t, b.db, "SELECT count(*) FROM events WHERE name IN ('product/created', 'product/updated')"))
+
+		// Already at 0: no second alert event.
+		_, err = b.svc.UpdateProduct(t.Context(), f.product.ID, mart.UpdateProductParams{Stock: &zero})
+		require.NoError(t, err)
+		require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM events WHERE name = 'product/out_of_stock'"))
+	})
+
+	t.Run("InvalidAndUnknown", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := newFixture(t, b.svc, 1)
+		_, err := b.svc.CreateProduct(t.Context(), mart.CreateProductParams{ShopID: f.shop.ID, Name: "", PricePaise: -1, Stock: -1})
+		var verr *mart.ValidationError
+		require.ErrorAs(t, err, &verr)
+		require.Equal(t, []string{"name", "pricePaise", "stock"}, fields(verr))
+
+		_, err = b.svc.CreateProduct(t.Context(), mart.CreateProductParams{ShopID: "00000000-0000-0000-0000-000000000000", Name: "X"})
+		require.ErrorAs(t, err, &verr)
+		require.Equal(t, []string{"shopId"}, fields(verr))
+
+		_, err = b.svc.GetProduct(t.Context(), "00000000-0000-0000-0000-000000000000")
+		require.ErrorIs(t, err, mart.ErrNotFound)
+		require.NoError(t, b.svc.DeleteProduct(t.Context(), f.product.ID))
+		_, err = b.svc.GetProduct(t.Context(), f.product.ID)
+		require.ErrorIs(t, err, mart.ErrNotFound)
+		require.Equal(t, 1, count(t, b.db, `SELECT count(*) FROM events WHERE name = 'search/index' AND data @> jsonb_build_object('type', 'product', 'id', $1::text)`, f.product.ID))
+	})
+}
+
+func fields(v *mart.ValidationError) []string {
+	out := make([]string, len(v.Fields))
+	for i, f := range v.Fields {
+		out[i] = f.Field
+	}
+	return out
+}

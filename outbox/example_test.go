@@ -1,0 +1,76 @@
+package outbox_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/outbox"
+)
+
+// Example shows app code publishing an event in its own transaction: the
+// event row and its jobs commit with the app's write, or not at all.
+func Example() {
+	ctx := context.Background()
+	url, drop, err := dbtest.NewDatabase(ctx) // in an app: your DATABASE_URL
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer drop() //nolint:errcheck
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+
+	// An insert-only River client: this process enqueues, workers elsewhere work.
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ob := outbox.New(client)
+
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+
+	// ... the app's own writes in tx: INSERT INTO users ...
+	ev, err := events.New(events.UserCreated{UserID: "u_123", Email: "asha@example.com", Name: "Asha"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ev.ID = "signup-u_123" // optional: a retried request with the same id enqueues nothing new
+	ids, err := ob.Publish(ctx, tx, ev)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("published", ids[0])
+
+	rows, err := pool.Query(ctx, "SELECT kind, queue FROM river_job WHERE args->>'event_id' = $1 ORDER BY kind", ids[0])
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, queue string
+		if err := rows.Scan(&kind, &queue); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(kind, "in queue", queue)
+	}
+	// Output:
+	// published signup-u_123
+	// send_welcome_email in queue email
+	// track_analytics in queue analytics
+}

@@ -1,0 +1,217 @@
+package outbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/outbox"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// newOutbox returns an Outbox with an insert-only River client, as the API
+// role runs it.
+func newOutbox(t *testing.T) *outbox.Outbox {
+	t.Helper()
+	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
+	require.NoError(t, err)
+	return outbox.New(client)
+}
+
+func userCreated(t *testing.T, id string) events.Event {
+	t.Helper()
+	ev, err := events.New(events.UserCreated{UserID: "u1", Email: "asha@example.com", Name: "Asha"})
+	require.NoError(t, err)
+	ev.ID = id
+	return ev
+}
+
+type jobRow struct{ Kind, Queue string }
+
+// jobsOf lists the kind and queue of every job an event triggered.
+func jobsOf(ctx context.Context, t *testing.T, q db.DBTX, eventID string) []jobRow {
+	t.Helper()
+	rows, err := db.New(q).EventJobList(ctx, eventID)
+	require.NoError(t, err)
+	out := make([]jobRow, len(rows))
+	for i, r := range rows {
+		out[i] = jobRow{r.Kind, r.Queue}
+	}
+	return out
+}
+
+func count(ctx context.Context, t *testing.T, q db.DBTX, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, q.QueryRow(ctx, sql, args...).Scan(&n))
+	return n
+}
+
+func TestPublish(t *testing.T) {
+	t.Parallel()
+
+	t.Run("StoresEventAndEnqueuesItsJobs", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		tx := dbtest.TestTx(ctx, t)
+		ob := newOutbox(t)
+
+		ids, err := ob.Publish(ctx, tx, userCreated(t, ""))
+		require.NoError(t, err)
+		require.Len(t, ids, 1)
+		require.Len(t, ids[0], 26, "a generated id is a ULID")
+
+		stored, err := db.New(tx).EventGet(ctx, ids[0])
+		require.NoError(t, err)
+		require.Equal(t, events.NameUserCreated, stored.Name)
+		require.JSONEq(t, `{"userId":"u1","email":"asha@example.com","name":"Asha"}`, string(stored.Data))
+		require.WithinDuration(t, time.Now(), stored.Ts, time.Minute)
+
+		welcome := rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, tx, &jobs.SendWelcomeEmailArgs{}, &rivertest.RequireInsertedOpts{Queue: jobs.QueueEmail})
+		require.Equal(t, ids[0], welcome.Args.EventID)
+		require.Equal(t, "u1", welcome.Args.UserID)
+		rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, tx, &jobs.TrackAnalyticsArgs{}, &rivertest.RequireInsertedOpts{Queue: jobs.QueueAnalytics})
+		require.ElementsMatch(t, []jobRow{{"send_welcome_email", "email"}, {"track_analytics", "analytics"}}, jobsOf(ctx, t, tx, ids[0]))
+	})
+
+	t.Run("KeepsClientIDAndTimestamp", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		tx := dbtest.TestTx(ctx, t)
+		ev := userCreated(t, "client-id-1")
+		ev.TS = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		ev.Source = "http"
+
+		ids, err := newOutbox(t).Publish(ctx, tx, ev)
+		require.NoError(t, err)
+		require.Equal(t, []string{"client-id-1"}, ids)
+		stored, err := db.New(tx).EventGet(ctx, "client-id-1")
+		require.NoError(t, err)
+		require.True(t, ev.TS.Equal(stored.Ts))
+		require.Equal(t, "http", stored.Source)
+	})
+
+	t.Run("InvalidEventWritesNothing", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		tx := dbtest.TestTx(ctx, t)
+		bad := events.Event{Name: events.NameOrderCreated, Data: json.RawMessage(`{"orderId":"o1","items":[{"productId":"p1","quantity":0,"pricePaise":10}]}`)}
+
+		_, err := newOutbox(t).Publish(ctx, tx, userCreated(t, "good-1"), bad)
+		var verr *events.ValidationError
+		require.ErrorAs(t, err, &verr)
+		require.Contains(t, err.Error(), "events[1].data.items[0].quantity: must be > 0")
+		require.Contains(t, err.Error(), "events[1].data.userId: is required")
+		require.Zero(t, count(ctx, t, tx, "SELECT count(*) FROM events"))
+		require.Zero(t, count(ctx, t, tx, "SELECT count(*) FROM river_job"))
+	})
+
+	t.Run("DuplicateIDIsStoredAndEnqueuedOnce", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		tx := dbtest.TestTx(ctx, t)
+		ob := newOutbox(t)
+
+		ids, err := ob.Publish(ctx, tx, userCreated(t, "dup-1"), userCreated(t, "dup-1"))
+		require.NoError(t, err)
+		require.Equal(t, []string{"dup-1", "dup-1"}, ids)
+		ids, err = ob.Publish(ctx, tx, userCreated(t, "dup-1"))
+		require.NoError(t, err)
+		require.Equal(t, []string{"dup-1"}, ids)
+
+		require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM events WHERE id = 'dup-1'"))
+		require.Len(t, jobsOf(ctx, t, tx, "dup-1"), 2)
+	})
+
+	t.Run("CustomEventIsStoredWithoutJobs", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		tx := dbtest.TestTx(ctx, t)
+
+		ids, err := newOutbox(t).Publish(ctx, tx, events.Event{Name: "cart/abandoned", Data: json.RawMessage(`{"cartId":"c1"}`)})
+		require.NoError(t, err)
+		require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM events WHERE id = $1 AND name = 'cart/abandoned'", ids[0]))
+		require.Empty(t, jobsOf(ctx, t, tx, ids[0]))
+	})
+
+	t.Run("NothingToPublish", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		ids, err := newOutbox(t).Publish(ctx, dbtest.TestTx(ctx, t))
+		require.NoError(t, err)
+		require.Empty(t, ids)
+	})
+}
+
+// TestPublishConcurrentDuplicate publishes the same event id from two
+// transactions at once: the second waits on the first's row and then skips
+// it, so there is one event row and one set of jobs. If the first rolls back,
+// the second's event is the one stored.
+func TestPublishConcurrentDuplicate(t *testing.T) {
+	t.Parallel()
+
+	for _, firstCommits := range []bool{true, false} {
+		name := "FirstCommits"
+		if !firstCommits {
+			name = "FirstRollsBack"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			pool := dbtest.NewPool(ctx, t)
+			ob := newOutbox(t)
+
+			tx1, err := pool.Begin(ctx)
+			require.NoError(t, err)
+			_, err = ob.Publish(ctx, tx1, userCreated(t, "same-id"))
+			require.NoError(t, err)
+
+			var wg sync.WaitGroup
+			var err2 error
+			wg.Go(func() { err2 = publishAndCommit(ctx, pool, ob, userCreated(t, "same-id")) })
+
+			waitForLockWait(ctx, t, pool)
+			if firstCommits {
+				require.NoError(t, tx1.Commit(ctx))
+			} else {
+				require.NoError(t, tx1.Rollback(ctx))
+			}
+			wg.Wait()
+			require.NoError(t, err2)
+
+			require.Equal(t, 1, count(ctx, t, pool, "SELECT count(*) FROM events WHERE id = 'same-id'"))
+			require.ElementsMatch(t, []jobRow{{"send_welcome_email", "email"}, {"track_analytics", "analytics"}}, jobsOf(ctx, t, pool, "same-id"))
+		})
+	}
+}
+
+func publishAndCommit(ctx context.Context, pool *pgxpool.Pool, ob *outbox.Outbox, ev events.Event) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := ob.Publish(ctx, tx, ev)
+		return err
+	})
+}
+
+// waitForLockWait returns once some session of this database waits on a lock:
+// the second transaction is then blocked on the first's event row.
+func waitForLockWait(ctx context.Context, t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		return count(ctx, t, pool, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0
+	}, 10*time.Second, 5*time.Millisecond)
+}
+
