@@ -1,6 +1,9 @@
 package events
 
-import "slices"
+import (
+	"slices"
+	"sync"
+)
 
 // jsonType is the JSON type of a field, named as in JSON Schema.
 type jsonType string
@@ -63,9 +66,22 @@ type eventSpec struct {
 	data field
 }
 
-// catalog returns the catalog's event specs in the order of DESIGN.md.
-// It builds them on every call, so no package state is shared.
-func catalog() []eventSpec {
+// catalog returns the catalog's event specs in the order of DESIGN.md. The
+// table is built once and never changed after (it is on the hot path of every
+// publish); callers must not modify it.
+var catalog = sync.OnceValue(buildCatalog) //nolint:gochecknoglobals // immutable after first use
+
+// catalogByName is catalog keyed by event name.
+var catalogByName = sync.OnceValue(func() map[string]eventSpec { //nolint:gochecknoglobals // immutable after first use
+	specs := make(map[string]eventSpec)
+	for _, spec := range catalog() {
+		specs[spec.name] = spec
+	}
+	return specs
+})
+
+// buildCatalog builds the catalog's event specs.
+func buildCatalog() []eventSpec {
 	id := func(key, desc string) field {
 		return field{key: key, desc: desc, typ: typeString, required: true, nonEmpty: true}
 	}
@@ -236,12 +252,8 @@ func catalog() []eventSpec {
 
 // lookup returns the spec of the catalog event called name.
 func lookup(name string) (eventSpec, bool) {
-	for _, spec := range catalog() {
-		if spec.name == name {
-			return spec, true
-		}
-	}
-	return eventSpec{}, false
+	spec, ok := catalogByName()[name]
+	return spec, ok
 }
 
 // Known reports whether name is a catalog event. Names outside the catalog

@@ -70,7 +70,29 @@ func Decode(ev Event) (Payload, error) {
 	if err := Validate(ev); err != nil {
 		return nil, err
 	}
+	return decode(ev)
+}
 
+// DecodeAll validates a batch like [ValidateAll] and, when every event is
+// valid, decodes each like [Decode]: payloads[i] is evs[i]'s typed payload,
+// nil for a custom event. Each event is validated once.
+func DecodeAll(evs []Event) ([]Payload, error) {
+	if err := ValidateAll(evs); err != nil {
+		return nil, err
+	}
+	payloads := make([]Payload, len(evs))
+	for i, ev := range evs {
+		p, err := decode(ev)
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
+		}
+		payloads[i] = p
+	}
+	return payloads, nil
+}
+
+// decode decodes a validated event's data into its typed payload.
+func decode(ev Event) (Payload, error) {
 	spec, ok := lookup(ev.Name)
 	if !ok {
 		return nil, nil //nolint:nilnil // custom events have no typed payload, as documented
@@ -83,12 +105,12 @@ func Decode(ev Event) (Payload, error) {
 
 	ptr := reflect.New(reflect.TypeOf(spec.payload))
 	if err := json.Unmarshal(data, ptr.Interface()); err != nil {
-		return nil, fmt.Errorf("error decoding %s data: %w", ev.Name, err)
+		return nil, fmt.Errorf("decode %s data: %w", ev.Name, err)
 	}
 
 	payload, ok := ptr.Elem().Interface().(Payload)
 	if !ok {
-		return nil, fmt.Errorf("error decoding %s data: %T is not a payload", ev.Name, ptr.Elem().Interface())
+		return nil, fmt.Errorf("decode %s data: %T is not a payload", ev.Name, ptr.Elem().Interface())
 	}
 
 	return payload, nil

@@ -29,11 +29,7 @@ func Validate(ev Event) error {
 // Index; Batch is set when len(evs) > 1. It returns nil when every event is
 // valid, including for an empty batch.
 func ValidateAll(evs []Event) error {
-	specs := make(map[string]eventSpec)
-	for _, spec := range catalog() {
-		specs[spec.name] = spec
-	}
-
+	specs := catalogByName()
 	var v validator
 	for i, ev := range evs {
 		v.index = i

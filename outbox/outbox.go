@@ -42,16 +42,9 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 	if len(evs) == 0 {
 		return nil, nil
 	}
-	if err := events.ValidateAll(evs); err != nil {
+	payloads, err := events.DecodeAll(evs)
+	if err != nil {
 		return nil, err
-	}
-	payloads := make([]events.Payload, len(evs))
-	for i, ev := range evs {
-		p, err := events.Decode(ev)
-		if err != nil {
-			return nil, fmt.Errorf("decode event %d: %w", i, err)
-		}
-		payloads[i] = p
 	}
 
 	now := o.NowFunc().UTC()

@@ -1,0 +1,42 @@
+# MohallaMart jobs. `make run` starts the server, `make test` runs every test.
+# Both use DATABASE_URL / TEST_DATABASE_URL when set; otherwise they start a
+# private PostgreSQL from the local binaries (initdb, pg_ctl).
+
+GO ?= go
+
+.PHONY: run test vet fmt-check generate check-generated migrate bench build
+
+## run: start the server (HTTP API + workers); a private PostgreSQL under .data/ unless DATABASE_URL is set
+run:
+	$(GO) run ./cmd/server serve
+
+## test: vet, formatting, then every test against real PostgreSQL
+test: vet fmt-check
+	$(GO) test -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+## generate: regenerate the sqlc code in db/ from db/queries and db/migrations
+generate:
+	$(GO) tool sqlc generate
+
+## check-generated: fail when the committed sqlc code is stale
+check-generated:
+	$(GO) tool sqlc diff
+
+## migrate: apply pending migrations to DATABASE_URL (or the private cluster)
+migrate:
+	$(GO) run ./cmd/server migrate up
+
+## bench: benchmarks (speed and memory), one run each
+bench:
+	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./...
+
+## build: the server binary in bin/
+build:
+	$(GO) build -o bin/server ./cmd/server
