@@ -121,6 +121,13 @@ type OrderItem struct {
 	PricePaise int64  `json:"pricePaise"`
 }
 
+type PeriodicRun struct {
+	Name        string    `json:"name"`
+	PeriodStart time.Time `json:"periodStart"`
+	JobID       *int64    `json:"jobId"`
+	CompletedAt time.Time `json:"completedAt"`
+}
+
 type Product struct {
 	ID          string     `json:"id"`
 	ShopID      string     `json:"shopId"`

@@ -128,6 +128,46 @@ func (q *Queries) OrderItemList(ctx context.Context, orderID string) ([]*OrderIt
 	return items, nil
 }
 
+const orderItemListWithProduct = `-- name: OrderItemListWithProduct :many
+SELECT oi.product_id, oi.quantity, oi.price_paise, p.name AS product_name
+FROM order_items oi JOIN products p ON p.id = oi.product_id
+WHERE oi.order_id = $1
+ORDER BY p.name, oi.product_id
+`
+
+type OrderItemListWithProductRow struct {
+	ProductID   string `json:"productId"`
+	Quantity    int32  `json:"quantity"`
+	PricePaise  int64  `json:"pricePaise"`
+	ProductName string `json:"productName"`
+}
+
+// An order's lines with their product names (deleted products included).
+func (q *Queries) OrderItemListWithProduct(ctx context.Context, orderID string) ([]*OrderItemListWithProductRow, error) {
+	rows, err := q.db.Query(ctx, orderItemListWithProduct, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*OrderItemListWithProductRow
+	for rows.Next() {
+		var i OrderItemListWithProductRow
+		if err := rows.Scan(
+			&i.ProductID,
+			&i.Quantity,
+			&i.PricePaise,
+			&i.ProductName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const orderSetStatus = `-- name: OrderSetStatus :one
 UPDATE orders SET status = $1, cancel_reason = $2, updated_at = now()
 WHERE id = $3

@@ -1,6 +1,14 @@
 package jobs
 
-import "github.com/riverqueue/river"
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/mohallamart/backend/db"
+)
 
 // CleanupExpiredSessionsArgs are the args of the cleanup_expired_sessions job. It deletes expired sessions (hourly, and on cleanup/expired_sessions).
 type CleanupExpiredSessionsArgs struct {
@@ -17,4 +25,31 @@ func (CleanupExpiredSessionsArgs) Kind() string { return "cleanup_expired_sessio
 // InsertOpts puts the job in the QueueMaintenance queue with 5 attempts.
 func (CleanupExpiredSessionsArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5}
+}
+
+// CleanupExpiredSessionsWorker works cleanup_expired_sessions: it deletes
+// expired sessions and, for user/deleted, every session of that user.
+type CleanupExpiredSessionsWorker struct {
+	river.WorkerDefaults[CleanupExpiredSessionsArgs]
+
+	deps *Deps
+}
+
+// Timeout bounds one attempt.
+func (w *CleanupExpiredSessionsWorker) Timeout(*river.Job[CleanupExpiredSessionsArgs]) time.Duration {
+	return cleanupTimeout
+}
+
+// Work deletes the sessions; deleting is idempotent, so retries are safe.
+func (w *CleanupExpiredSessionsWorker) Work(ctx context.Context, job *river.Job[CleanupExpiredSessionsArgs]) error {
+	q := db.New(w.deps.DB)
+	if job.Args.UserID != "" {
+		if _, err := q.SessionDeleteByUser(ctx, job.Args.UserID); err != nil {
+			return fmt.Errorf("cleanup expired sessions: delete user's sessions: %w", err)
+		}
+	}
+	if _, err := q.SessionDeleteExpired(ctx, w.deps.NowFunc()); err != nil {
+		return fmt.Errorf("cleanup expired sessions: %w", err)
+	}
+	return nil
 }

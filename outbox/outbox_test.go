@@ -214,4 +214,3 @@ func waitForLockWait(ctx context.Context, t *testing.T, pool *pgxpool.Pool) {
 		return count(ctx, t, pool, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0
 	}, 10*time.Second, 5*time.Millisecond)
 }
-

@@ -17,6 +17,10 @@ type Config struct {
 	AppEnv          string        // APP_ENV: development | production
 	MigrateOnStart  bool          // MIGRATE_ON_START, default true in development
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, default 30s
+	DBTimeout       time.Duration // DB_TIMEOUT: connect timeout and per-request database budget, default 5s
+	LogLevel        string        // LOG_LEVEL: debug | info | warn | error, default info
+	RateLimit       float64       // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
+	RateBurst       int           // RATE_BURST: requests a key may send at once, default 2 × RATE_LIMIT
 
 	EventKeys     []string // EVENT_KEYS, comma-separated
 	AdminUser     string   // ADMIN_USER
@@ -80,6 +84,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Addr:          str("ADDR", ":8080"),
 		Role:          str("ROLE", RoleAll),
 		AppEnv:        str("APP_ENV", "development"),
+		LogLevel:      str("LOG_LEVEL", "info"),
 		AdminUser:     str("ADMIN_USER", ""),
 		AdminPassword: getenv("ADMIN_PASSWORD"),
 
@@ -130,14 +135,34 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.MigrateOnStart = b
 	}
-	c.ShutdownTimeout = 30 * time.Second
-	if v := str("SHUTDOWN_TIMEOUT", ""); v != "" {
+	duration := func(name string, def time.Duration) time.Duration {
+		v := str(name, "")
+		if v == "" {
+			return def
+		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			problems = append(problems, "SHUTDOWN_TIMEOUT must be a positive duration such as 30s")
+			problems = append(problems, name+" must be a positive duration such as 30s")
+			return def
 		}
-		c.ShutdownTimeout = d
+		return d
 	}
+	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 30*time.Second)
+	c.DBTimeout = duration("DB_TIMEOUT", 5*time.Second)
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, "LOG_LEVEL must be debug, info, warn or error")
+	}
+	c.RateLimit = 200
+	if v := str("RATE_LIMIT", ""); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			problems = append(problems, "RATE_LIMIT must be a number of requests per second (0: no limit)")
+		}
+		c.RateLimit = f
+	}
+	c.RateBurst = integer("RATE_BURST", max(1, int(2*c.RateLimit)))
 
 	if prod {
 		if c.DatabaseURL == "" {

@@ -2,14 +2,180 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/mohallamart/backend/analytics"
+	"github.com/mohallamart/backend/analytics/mixpanel"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/notify"
+	"github.com/mohallamart/backend/notify/onesignal"
+	"github.com/mohallamart/backend/notify/resend"
+	"github.com/mohallamart/backend/notify/twilio"
+	"github.com/mohallamart/backend/outbox"
+	"github.com/mohallamart/backend/search/typesense"
 )
 
-// buildJobs returns the workers and periodic jobs a worker process runs.
-// (Workers are added as the background functions land.)
-func buildJobs(_ context.Context, _ Config, _ *pgxpool.Pool, _ *slog.Logger) (*river.Workers, []*river.PeriodicJob, error) {
-	return nil, nil, nil
+// jobSetup is what a worker process adds to its River configuration.
+type jobSetup struct {
+	workers      *river.Workers
+	periodicJobs []*river.PeriodicJob
+	errorHandler river.ErrorHandler
+	// rescueAfter exceeds the longest job timeout, so River's rescuer never
+	// retries a job that is still running.
+	rescueAfter time.Duration
+	// retention is how long finished River jobs are kept.
+	retention time.Duration
+}
+
+// apply sets the workers, periodic jobs, failure alerts, stuck-job rescue
+// and job retention in c.
+func (s *jobSetup) apply(c *river.Config) {
+	c.Workers = s.workers
+	c.PeriodicJobs = s.periodicJobs
+	c.ErrorHandler = s.errorHandler
+	c.RescueStuckJobsAfter = s.rescueAfter
+	c.CompletedJobRetentionPeriod = s.retention
+	c.CancelledJobRetentionPeriod = s.retention
+	c.DiscardedJobRetentionPeriod = s.retention
+}
+
+// buildJobs builds the providers from cfg (each outside service when its
+// credentials are set, the Postgres default otherwise, logging which), and
+// the workers and periodic jobs a worker process runs.
+func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*jobSetup, error) {
+	deps := jobs.Deps{
+		DB: pool,
+		Retention: jobs.Retention{
+			Logs:   days(cfg.LogRetentionDays),
+			Events: days(cfg.EventRetentionDays),
+		},
+	}
+	backend := func(capability, name string, attrs ...slog.Attr) {
+		logger.LogAttrs(ctx, slog.LevelInfo, "Job backend", append([]slog.Attr{
+			slog.String("capability", capability), slog.String("backend", name),
+		}, attrs...)...)
+	}
+
+	if cfg.ResendAPIKey != "" {
+		m, err := resend.New(resend.Opts{APIKey: cfg.ResendAPIKey, From: cfg.EmailFrom, BaseURL: cfg.ResendBaseURL})
+		if err != nil {
+			return nil, err
+		}
+		deps.Mailer = m
+		backend("email", "resend", slog.String("from", cfg.EmailFrom), slog.String("base_url", orDefault(cfg.ResendBaseURL)))
+	} else {
+		deps.Mailer = notify.Capture{}
+		backend("email", "capture (deliveries table; RESEND_API_KEY unset)")
+	}
+
+	if cfg.TwilioAccountSID != "" && cfg.TwilioAuthToken != "" && cfg.TwilioFrom != "" {
+		s, err := twilio.New(twilio.Opts{
+			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom, BaseURL: cfg.TwilioBaseURL,
+		})
+		if err != nil {
+			return nil, err
+		}
+		deps.SMS = s
+		backend("sms", "twilio", slog.String("from", cfg.TwilioFrom), slog.String("base_url", orDefault(cfg.TwilioBaseURL)))
+	} else {
+		deps.SMS = notify.Capture{}
+		backend("sms", "capture (deliveries table; TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN/TWILIO_FROM unset)")
+	}
+
+	if cfg.OneSignalAppID != "" && cfg.OneSignalAPIKey != "" {
+		p, err := onesignal.New(onesignal.Opts{AppID: cfg.OneSignalAppID, APIKey: cfg.OneSignalAPIKey, BaseURL: cfg.OneSignalBaseURL})
+		if err != nil {
+			return nil, err
+		}
+		deps.Push = p
+		backend("push", "onesignal", slog.String("app_id", cfg.OneSignalAppID), slog.String("base_url", orDefault(cfg.OneSignalBaseURL)))
+	} else {
+		deps.Push = notify.Capture{}
+		backend("push", "capture (deliveries table; ONESIGNAL_APP_ID/ONESIGNAL_API_KEY unset)")
+	}
+
+	if cfg.TypesenseURL != "" && cfg.TypesenseAPIKey != "" {
+		ix, err := typesense.New(typesense.Opts{URL: cfg.TypesenseURL, APIKey: cfg.TypesenseAPIKey})
+		if err != nil {
+			return nil, err
+		}
+		deps.Index = ix
+		backend("search", "typesense", slog.String("url", cfg.TypesenseURL))
+	} else {
+		// Deps.Index stays nil: search.Postgres, in each index job's own transaction.
+		backend("search", "postgres full-text (search_documents; TYPESENSE_URL/TYPESENSE_API_KEY unset)")
+	}
+
+	if cfg.MixpanelToken != "" {
+		s, err := mixpanel.New(mixpanel.Opts{Token: cfg.MixpanelToken, BaseURL: cfg.MixpanelBaseURL})
+		if err != nil {
+			return nil, err
+		}
+		deps.Analytics = s
+		backend("analytics", "mixpanel", slog.String("base_url", orDefault(cfg.MixpanelBaseURL)))
+	} else {
+		deps.Analytics = analytics.NewPostgres(pool)
+		backend("analytics", "postgres (analytics_events; MIXPANEL_TOKEN unset)")
+	}
+
+	workers := river.NewWorkers()
+	if err := jobs.AddWorkers(workers, deps); err != nil {
+		return nil, err
+	}
+	daily, err := jobs.ParseDailySchedule(cfg.CleanupAt, cfg.CleanupTimezone)
+	if err != nil {
+		return nil, fmt.Errorf("CLEANUP_AT/CLEANUP_TIMEZONE: %w", err)
+	}
+	periodic, err := jobs.PeriodicJobs(jobs.PeriodicOpts{Daily: daily})
+	if err != nil {
+		return nil, err
+	}
+	logger.InfoContext(ctx, "Periodic jobs",
+		slog.String("scheduled_cleanup", "daily at "+cfg.CleanupAt+" "+cfg.CleanupTimezone),
+		slog.String("cleanup_expired_sessions", "hourly"),
+		slog.Int("log_retention_days", cfg.LogRetentionDays),
+		slog.Int("event_retention_days", cfg.EventRetentionDays),
+		slog.Int("job_retention_days", cfg.JobRetentionDays))
+
+	// Failed-job alerts are published through an insert-only client (the
+	// working client does not exist yet).
+	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("create River insert client: %w", err)
+	}
+	ob := outbox.New(inserter)
+	alerter := &jobs.FailureAlerter{
+		DB: pool, OpsEmail: cfg.OpsEmail, Logger: logger,
+		PublishFunc: func(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([]string, error) {
+			return ob.Publish(ctx, tx, evs...)
+		},
+	}
+	if cfg.OpsEmail == "" {
+		logger.InfoContext(ctx, "Failed-job alerts are off (OPS_EMAIL unset)")
+	}
+
+	return &jobSetup{
+		workers:      workers,
+		periodicJobs: periodic,
+		errorHandler: alerter,
+		rescueAfter:  jobs.MaxTimeout + 5*time.Minute,
+		retention:    days(cfg.JobRetentionDays),
+	}, nil
+}
+
+func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+func orDefault(url string) string {
+	if url == "" {
+		return "default"
+	}
+	return url
 }

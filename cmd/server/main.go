@@ -26,6 +26,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/mohallamart/backend/internal/logctx"
 	"github.com/mohallamart/backend/internal/pgcluster"
 )
 
@@ -68,12 +69,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 }
 
-// newLogger logs JSON in production and text in development.
+// newLogger logs JSON in production and text in development, at LOG_LEVEL,
+// adding the request id or job id and kind its context carries (logctx).
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by loadConfig
+	opts := &slog.HandlerOptions{Level: level}
 	if cfg.AppEnv == "production" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(logctx.NewHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(logctx.NewHandler(slog.NewTextHandler(w, opts)))
 }
 
 // openPool connects to DATABASE_URL or, when it is unset (development only),
@@ -95,7 +100,15 @@ func openPool(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Po
 			}
 		}
 	}
-	pool, err := pgxpool.New(ctx, url)
+	poolCfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		stopCluster()
+		return nil, nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	// While PostgreSQL is down, connecting fails after DB_TIMEOUT instead of
+	// hanging; the pool reconnects by itself once it is back.
+	poolCfg.ConnConfig.ConnectTimeout = cfg.DBTimeout
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		stopCluster()
 		return nil, nil, fmt.Errorf("connect to database: %w", err)

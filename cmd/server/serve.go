@@ -5,18 +5,36 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/internal/logctx"
 	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/mart"
+	"github.com/mohallamart/backend/outbox"
+	"github.com/mohallamart/backend/search"
+	"github.com/mohallamart/backend/search/typesense"
 )
 
-// serve runs the server until ctx is cancelled (SIGINT/SIGTERM).
-func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
+// cancelGrace is how long running jobs get to return after their contexts
+// are cancelled at the end of SHUTDOWN_TIMEOUT.
+const cancelGrace = 10 * time.Second
+
+// serve runs the server until ctx is cancelled (SIGINT/SIGTERM), then shuts
+// down gracefully: it stops accepting connections and finishes in-flight
+// requests, stops fetching jobs, gives running jobs SHUTDOWN_TIMEOUT to
+// finish and then cancels them, so River retries them (here or in another
+// process) instead of leaving them running.
+func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	pool, closePool, err := openPool(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -28,46 +46,168 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		}
 		logger.InfoContext(ctx, "Migrations applied")
 	}
+	migrator, err := db.NewMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, migrator.Close()) }()
 
-	riverCfg := &river.Config{Logger: logger}
+	riverCfg := &river.Config{
+		Logger:     logger,
+		Middleware: []rivertype.Middleware{&jobLogMiddleware{}},
+	}
 	if cfg.Role != RoleAPI {
-		workers, periodic, err := buildJobs(ctx, cfg, pool, logger)
+		js, err := buildJobs(ctx, cfg, pool, logger)
 		if err != nil {
 			return err
 		}
-		if workers != nil {
-			riverCfg.Workers = workers
-			riverCfg.PeriodicJobs = periodic
-			riverCfg.Queues = jobs.Queues(0)
-		}
+		js.apply(riverCfg)
+		riverCfg.Queues = jobs.Queues(0)
 	}
+	// Without Workers the client is insert-only: ROLE=api enqueues jobs and
+	// works none.
 	client, err := river.NewClient(riverpgxv5.New(pool), riverCfg)
 	if err != nil {
 		return fmt.Errorf("create River client: %w", err)
 	}
-	if riverCfg.Workers != nil {
-		if err := client.Start(ctx); err != nil {
-			return fmt.Errorf("start River client: %w", err)
+
+	// Background services (River UI's, the job metrics) stop when the server
+	// is done, after the River client.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+
+	metrics := httpapi.NewMetrics(pool)
+	opts := httpapi.Opts{
+		Logger: logger, DB: pool, Migrator: migrator, Metrics: metrics,
+		OpsOnly:   cfg.Role == RoleWorker,
+		EventKeys: cfg.EventKeys, AdminUser: cfg.AdminUser, AdminPassword: cfg.AdminPassword,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, DBTimeout: cfg.DBTimeout,
+	}
+	if !opts.OpsOnly {
+		ob := outbox.New(client)
+		opts.Outbox = ob
+		opts.Mart = mart.NewService(pool, ob)
+		if opts.Search, err = searchBackend(ctx, cfg, pool, logger); err != nil {
+			return err
 		}
+		if opts.RiverUI, err = httpapi.NewRiverUI(bgCtx, client, logger); err != nil {
+			return err
+		}
+		warnOpenAuth(ctx, cfg, logger)
+	}
+	handler, err := httpapi.NewHandler(opts)
+	if err != nil {
+		return err
 	}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	srv := &http.Server{Addr: cfg.Addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	working := riverCfg.Workers != nil
+	if working {
+		// Started detached from ctx: the signal must not stop River before
+		// the HTTP server has drained; it is stopped explicitly below.
+		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start River client: %w", err)
+		}
+		go metrics.ObserveJobs(bgCtx, client, logger)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("listen on %s: %w", cfg.Addr, err), stopRiver(ctx, cfg, client, working, logger))
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	logger.InfoContext(ctx, "Serving", slog.String("addr", cfg.Addr), slog.String("role", cfg.Role))
+	go func() { errc <- srv.Serve(ln) }()
+	logger.InfoContext(ctx, "Serving", slog.String("addr", ln.Addr().String()), slog.String("role", cfg.Role),
+		slog.Bool("works_jobs", working))
 
 	select {
 	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
+		return errors.Join(fmt.Errorf("http server: %w", err), stopRiver(ctx, cfg, client, working, logger))
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	logger.InfoContext(ctx, "Shutting down: draining HTTP requests and running jobs",
+		slog.Duration("shutdown_timeout", cfg.ShutdownTimeout))
+	httpCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
-	if riverCfg.Workers != nil {
-		err = errors.Join(err, client.Stop(shutdownCtx))
+	if err := srv.Shutdown(httpCtx); err != nil {
+		logger.WarnContext(ctx, "HTTP requests still running at SHUTDOWN_TIMEOUT were cut off", slog.String("error", err.Error()))
 	}
-	return err
+	if err := stopRiver(ctx, cfg, client, working, logger); err != nil {
+		return err
+	}
+	logger.InfoContext(ctx, "Stopped")
+	return nil
+}
+
+// stopRiver stops fetching jobs and waits SHUTDOWN_TIMEOUT for running
+// jobs; then it cancels their contexts and waits cancelGrace for them to
+// return, so River records them as errored (to be retried) rather than
+// leaving them running.
+func stopRiver(ctx context.Context, cfg Config, client *river.Client[pgx.Tx], working bool, logger *slog.Logger) error {
+	if !working {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	softCtx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
+	defer cancel()
+	err := client.Stop(softCtx)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("stop River client: %w", err)
+	}
+	logger.WarnContext(ctx, "Jobs still running at SHUTDOWN_TIMEOUT; cancelling them so they are retried")
+	hardCtx, cancelHard := context.WithTimeout(ctx, cancelGrace)
+	defer cancelHard()
+	if err := client.StopAndCancel(hardCtx); err != nil {
+		return fmt.Errorf("stop River client after cancelling jobs: %w", err)
+	}
+	return nil
+}
+
+// searchBackend returns Typesense when TYPESENSE_URL and TYPESENSE_API_KEY
+// are set (as the index jobs do) and Postgres full-text search otherwise,
+// and says which.
+func searchBackend(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (httpapi.ProductSearcher, error) {
+	if cfg.TypesenseURL != "" && cfg.TypesenseAPIKey != "" {
+		ix, err := typesense.New(typesense.Opts{URL: cfg.TypesenseURL, APIKey: cfg.TypesenseAPIKey, Timeout: cfg.DBTimeout})
+		if err != nil {
+			return nil, fmt.Errorf("search backend: %w", err)
+		}
+		logger.InfoContext(ctx, "Product search uses Typesense", slog.String("url", cfg.TypesenseURL))
+		return ix, nil
+	}
+	logger.InfoContext(ctx, "Product search uses Postgres full-text search")
+	return search.NewPostgres(pool), nil
+}
+
+// warnOpenAuth says at start which routes are open because their secrets
+// are unset (loadConfig refuses that in production).
+func warnOpenAuth(ctx context.Context, cfg Config, logger *slog.Logger) {
+	if len(cfg.EventKeys) == 0 {
+		logger.WarnContext(ctx, "EVENT_KEYS is unset: the event API and /v1 routes accept requests without a key (development only)")
+	}
+	if cfg.AdminUser == "" && cfg.AdminPassword == "" {
+		logger.WarnContext(ctx, "ADMIN_USER and ADMIN_PASSWORD are unset: River UI is open to anyone who can reach it (development only)")
+	}
+}
+
+// jobLogMiddleware puts the job's id and kind in the context's log
+// attributes, so every line a worker logs with a ...Context method names
+// its job.
+type jobLogMiddleware struct {
+	river.MiddlewareDefaults
+}
+
+// Work runs the job with job_id and job_kind in its log context.
+func (*jobLogMiddleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	return doInner(logctx.With(ctx, slog.Int64("job_id", job.ID), slog.String("job_kind", job.Kind)))
 }

@@ -20,3 +20,10 @@ SELECT * FROM order_items WHERE order_id = @order_id ORDER BY product_id;
 UPDATE orders SET status = @status, cancel_reason = @cancel_reason, updated_at = now()
 WHERE id = @id
 RETURNING *;
+
+-- name: OrderItemListWithProduct :many
+-- An order's lines with their product names (deleted products included).
+SELECT oi.product_id, oi.quantity, oi.price_paise, p.name AS product_name
+FROM order_items oi JOIN products p ON p.id = oi.product_id
+WHERE oi.order_id = @order_id
+ORDER BY p.name, oi.product_id;

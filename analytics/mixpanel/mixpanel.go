@@ -1,0 +1,126 @@
+// Package mixpanel sends MohallaMart's analytics events to Mixpanel's
+// Import API (POST /import?strict=1, project token as the basic-auth user);
+// it implements analytics.Sink.
+//
+// Every event's $insert_id is a UUIDv5 of its (event id, name), which
+// Mixpanel uses to deduplicate, so a retried job does not count an event
+// twice.
+package mixpanel
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mohallamart/backend/analytics"
+)
+
+// insertIDNamespace is the UUIDv5 namespace of $insert_id values.
+var insertIDNamespace = uuid.MustParse("0a3f6a52-1f7e-4d55-9f0e-7c2b8d9e4b61") //nolint:gochecknoglobals // a constant UUID
+
+// Opts configure a Sink.
+type Opts struct {
+	// Token is the Mixpanel project token. Required.
+	Token string
+	// BaseURL overrides https://api.mixpanel.com (tests, EU residency:
+	// https://api-eu.mixpanel.com).
+	BaseURL string
+	// HTTPClient is the client to use; default one with a 30s timeout.
+	HTTPClient *http.Client
+}
+
+// Sink sends events to Mixpanel.
+type Sink struct {
+	opts Opts
+}
+
+// New returns a Sink. It fails if Token is missing.
+func New(opts Opts) (*Sink, error) {
+	if opts.Token == "" {
+		return nil, errors.New("mixpanel: Token is required")
+	}
+	if opts.BaseURL == "" {
+		opts.BaseURL = "https://api.mixpanel.com"
+	}
+	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Sink{opts: opts}, nil
+}
+
+// InsertID returns the $insert_id sent for an event.
+func InsertID(eventID, name string) string {
+	return uuid.NewSHA1(insertIDNamespace, []byte(eventID+"\x00"+name)).String()
+}
+
+type importEvent struct {
+	Event      string         `json:"event"`
+	Properties map[string]any `json:"properties"`
+}
+
+type importAnswer struct {
+	Code               int    `json:"code"`
+	Error              string `json:"error"`
+	Status             string `json:"status"`
+	NumRecordsImported int    `json:"num_records_imported"`
+	FailedRecords      []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"failed_records"`
+}
+
+// Track imports e. Mixpanel's 4xx answers other than 429 are an
+// *analytics.RejectedError (retrying cannot make the event valid); anything
+// else is temporary.
+func (s *Sink) Track(ctx context.Context, e analytics.Event) error {
+	props := make(map[string]any, len(e.Properties)+4)
+	for k, v := range e.Properties {
+		props[k] = v
+	}
+	props["time"] = e.Time.UnixMilli()
+	props["distinct_id"] = e.UserID
+	props["$insert_id"] = InsertID(e.EventID, e.Name)
+	props["event_id"] = e.EventID
+	b, err := json.Marshal([]importEvent{{Event: e.Name, Properties: props}})
+	if err != nil {
+		return fmt.Errorf("mixpanel: encode event: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.BaseURL+"/import?strict=1", bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("mixpanel: build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.SetBasicAuth(s.opts.Token, "")
+	resp, err := s.opts.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("mixpanel: import: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	var ans importAnswer
+	_ = json.Unmarshal(raw, &ans)
+	msg := ans.Error
+	for _, f := range ans.FailedRecords {
+		msg += "; " + f.Field + ": " + f.Message
+	}
+	if msg == "" {
+		msg = strings.TrimSpace(string(raw))
+	}
+	if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		return &analytics.RejectedError{Provider: "mixpanel", StatusCode: resp.StatusCode, Message: msg}
+	}
+	return fmt.Errorf("mixpanel: import answered HTTP %d: %s", resp.StatusCode, msg)
+}

@@ -1,0 +1,113 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// maxRESTBodyBytes bounds the body of a REST request (an order of 100
+// items is about 10 KiB).
+const maxRESTBodyBytes = 64 << 10
+
+// decodeStrict decodes one JSON value into v, rejecting unknown fields and
+// trailing data. On failure it returns the offending field's path ("" for
+// the whole value) and a lowercase message.
+func decodeStrict(raw []byte, v any) (field, msg string) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return "", "has data after the JSON value"
+		}
+		return "", ""
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		if typeErr.Field == "" {
+			return "", "must be a JSON object"
+		}
+		return jsonPath(typeErr.Field), "must be " + article(typeErr.Type.String())
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return strings.Trim(name, `"`), "unknown field"
+	}
+	return "", "is not valid JSON: " + jsonMessage(err)
+}
+
+// jsonPath turns encoding/json's "items.0.quantity" into "items[0].quantity".
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	var b strings.Builder
+	for i, p := range parts {
+		if p != "" && strings.Trim(p, "0123456789") == "" {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// article names a Go type the way a client thinks of it.
+func article(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "an integer"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "string" || goType == "*string":
+		return "a string"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	}
+	if strings.HasPrefix(goType, "*int") {
+		return "an integer"
+	}
+	return "an object"
+}
+
+// jsonMessage is err's message without encoding/json's "json: " prefix.
+func jsonMessage(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// decodeBody reads a REST request's JSON body into v: at most
+// maxRESTBodyBytes, one object, no unknown fields. An empty body is
+// accepted when optional.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRESTBodyBytes))
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	body = bytes.TrimSpace(body)
+	switch {
+	case len(body) == 0 && optional:
+		return nil
+	case len(body) == 0:
+		return invalid("The request body is empty; send a JSON object.")
+	case body[0] != '{':
+		return invalid("The request body must be a JSON object.")
+	}
+	field, msg := decodeStrict(body, v)
+	switch {
+	case msg == "":
+		return nil
+	case field == "":
+		return invalid("The request body " + msg + ".")
+	}
+	return invalid("The request is invalid.", fieldDetail{Field: field, Message: msg})
+}

@@ -1,0 +1,17 @@
+// Package httpapi is MohallaMart's HTTP interface: the REST routes that call
+// package mart, the Inngest-compatible event API (POST /v1/events and
+// POST /e/{eventKey}, answered like Inngest's event API so the web app's
+// inngest.send() works unchanged), the event → jobs view, product search,
+// River UI, health, readiness and Prometheus metrics.
+//
+// NewHandler builds the whole stack on a net/http ServeMux. Every request
+// gets a request id (X-Request-Id, in its log line and in error bodies), is
+// logged and counted by route pattern. Errors are answered as
+// {"error", "details", "requestId"}; statusOf is the one place errors become
+// statuses: 400 invalid, 401 auth, 404, 409 conflict, 413 too large, 429
+// rate limited, 503 database unavailable.
+//
+// The event API stores a whole request in one transaction through
+// outbox.Publish: all events and their jobs, or nothing. Limits: 256 KiB
+// per event, 3 MiB per request, 1000 events per request.
+package httpapi

@@ -1,0 +1,293 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/events"
+)
+
+// Limits of the event API (DESIGN.md).
+const (
+	maxEventBytes       = 256 << 10
+	maxEventsBodyBytes  = 3 << 20
+	maxEventsPerRequest = 1000
+	maxEventIDLength    = 256
+)
+
+// wireEvent is one event as Inngest's SDKs send it.
+type wireEvent struct {
+	Name string          `json:"name"`
+	Data json.RawMessage `json:"data"`
+	ID   string          `json:"id"`
+	// TS is when the event happened: epoch milliseconds (Inngest) or an
+	// RFC 3339 string; absent or 0 means now.
+	TS json.RawMessage `json:"ts"`
+	// User and V (the payload version) are accepted for compatibility and
+	// not stored.
+	User json.RawMessage `json:"user"`
+	V    string          `json:"v"`
+}
+
+// eventsAnswer is Inngest's event API answer, which inngest.send() parses.
+type eventsAnswer struct {
+	IDs    []string `json:"ids"`
+	Status int      `json:"status"`
+}
+
+// postEvents serves POST /v1/events and POST /e/{eventKey}: one event or an
+// array, stored with their jobs in one transaction.
+func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
+	evs, err := decodeEvents(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ids, err := s.publish(r.Context(), evs)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.Metrics.observeEvents(evs)
+	writeJSON(w, http.StatusOK, eventsAnswer{IDs: ids, Status: http.StatusOK})
+}
+
+// publish stores evs and enqueues their jobs in one transaction.
+func (s *server) publish(ctx context.Context, evs []events.Event) ([]string, error) {
+	tx, err := s.DB.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	ids, err := s.Outbox.Publish(ctx, tx, evs...)
+	if err != nil {
+		return nil, fmt.Errorf("publish events: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit events: %w", err)
+	}
+	return ids, nil
+}
+
+// decodeEvents reads and checks an event API body: the size and count
+// limits, the JSON, each event's fields and the catalog's validation.
+func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventsBodyBytes))
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return nil, tooLarge("The request body is larger than the limit of %s per request.", byteSize(maxEventsBodyBytes))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	body = bytes.TrimSpace(body)
+
+	var raws []json.RawMessage
+	batch := len(body) > 0 && body[0] == '['
+	switch {
+	case len(body) == 0:
+		return nil, invalid("The request body is empty; send an event object or an array of events.")
+	case batch:
+		if err := json.Unmarshal(body, &raws); err != nil {
+			return nil, invalid("The request body is not valid JSON: " + jsonMessage(err))
+		}
+	case body[0] == '{':
+		if !json.Valid(body) {
+			return nil, invalid("The request body is not valid JSON: " + jsonMessage(json.Unmarshal(body, new(any))))
+		}
+		raws = []json.RawMessage{body}
+	default:
+		return nil, invalid("The request body must be an event object or an array of events.")
+	}
+	switch {
+	case len(raws) == 0:
+		return nil, invalid("The request has no events.")
+	case len(raws) > maxEventsPerRequest:
+		return nil, tooLarge("The request has %d events; the limit is %d events per request.", len(raws), maxEventsPerRequest)
+	}
+
+	path := func(i int, field string) string {
+		if batch && field == "" {
+			return fmt.Sprintf("events[%d]", i)
+		}
+		if batch {
+			return fmt.Sprintf("events[%d].%s", i, field)
+		}
+		return field
+	}
+	source := "http"
+	if sdk := r.Header.Get("X-Inngest-Sdk"); sdk != "" && len(sdk) <= 100 {
+		source = sdk
+	}
+	seed := r.Header.Get("X-Inngest-Event-Id-Seed")
+	evs := make([]events.Event, len(raws))
+	var details []fieldDetail
+	for i, raw := range raws {
+		if len(raw) > maxEventBytes {
+			where := "The event"
+			if batch {
+				where = fmt.Sprintf("Event events[%d]", i)
+			}
+			return nil, tooLarge("%s is %d bytes; the limit is %s per event.", where, len(raw), byteSize(maxEventBytes))
+		}
+		var we wireEvent
+		if field, msg := decodeStrict(raw, &we); msg != "" {
+			if field == "" && !batch {
+				return nil, invalid("The request body " + msg + ".")
+			}
+			details = append(details, fieldDetail{Field: path(i, field), Message: msg})
+			continue
+		}
+		ev := events.Event{ID: we.ID, Name: we.Name, Data: we.Data, Source: source}
+		ts, ok := parseTS(we.TS)
+		if !ok {
+			details = append(details, fieldDetail{Field: path(i, "ts"), Message: "must be epoch milliseconds or an RFC 3339 time"})
+		}
+		ev.TS = ts
+		if len(ev.ID) > maxEventIDLength {
+			details = append(details, fieldDetail{Field: path(i, "id"), Message: fmt.Sprintf("must be at most %d characters", maxEventIDLength)})
+		}
+		if ev.ID == "" {
+			ev.ID = seededID(seed, i)
+		}
+		evs[i] = ev
+	}
+	if len(details) == 0 {
+		var verr *events.ValidationError
+		if err := events.ValidateAll(evs); errors.As(err, &verr) {
+			for _, f := range verr.Fields {
+				details = append(details, fieldDetail{Field: path(f.Index, f.Field), Message: f.Message})
+			}
+		} else if err != nil {
+			return nil, fmt.Errorf("validate events: %w", err)
+		}
+	}
+	if len(details) > 0 {
+		msg := "The event is invalid; nothing was stored."
+		if batch {
+			msg = "One or more events are invalid; nothing was stored."
+		}
+		return nil, invalid(msg, details...)
+	}
+	return evs, nil
+}
+
+// parseTS reads an event's ts: epoch milliseconds or RFC 3339. Absent, null
+// or 0 is the zero time (the publisher's now).
+func parseTS(raw json.RawMessage) (time.Time, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, true
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return time.Time{}, false
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		return t, err == nil
+	}
+	ms, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || ms < 0 {
+		return time.Time{}, false
+	}
+	if ms == 0 {
+		return time.Time{}, true
+	}
+	return time.UnixMilli(ms).UTC(), true
+}
+
+// seededID derives the id of the index'th event from Inngest's
+// X-Inngest-Event-Id-Seed header ("millis,base64 of 10 random bytes"), as
+// Inngest does: the SDK retries a failed send with the same seed, so a
+// retried event gets the same id and is stored once. Without a valid seed
+// it returns "" and the outbox generates an id.
+func seededID(seed string, index int) string {
+	millisText, entropyText, ok := strings.Cut(seed, ",")
+	if !ok {
+		return ""
+	}
+	millis, err := strconv.ParseInt(millisText, 10, 64)
+	if err != nil || millis <= 0 {
+		return ""
+	}
+	entropy, err := base64.StdEncoding.DecodeString(entropyText)
+	if err != nil || len(entropy) != 10 {
+		return ""
+	}
+	binary.BigEndian.PutUint32(entropy[6:], binary.BigEndian.Uint32(entropy[6:])+uint32(index)) //nolint:gosec // index < 1000
+	id, err := ulid.New(uint64(millis), bytes.NewReader(entropy))
+	if err != nil {
+		return ""
+	}
+	return id.String()
+}
+
+// eventAnswer is GET /v1/events/{id}: the event and the jobs it triggered.
+type eventAnswer struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	Data       json.RawMessage `json:"data"`
+	TS         time.Time       `json:"ts"`
+	ReceivedAt time.Time       `json:"receivedAt"`
+	Source     string          `json:"source"`
+	Jobs       []eventJob      `json:"jobs"`
+}
+
+type eventJob struct {
+	ID          int64             `json:"id"`
+	Kind        string            `json:"kind"`
+	Queue       string            `json:"queue"`
+	State       string            `json:"state"`
+	Attempt     int               `json:"attempt"`
+	MaxAttempts int               `json:"maxAttempts"`
+	Errors      []json.RawMessage `json:"errors"`
+	CreatedAt   time.Time         `json:"createdAt"`
+	FinalizedAt *time.Time        `json:"finalizedAt"`
+}
+
+// getEvent serves GET /v1/events/{id}.
+func (s *server) getEvent(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	q := db.New(s.DB)
+	ev, err := q.EventGet(r.Context(), id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		s.writeError(w, r, &apiError{kind: kindNotFound, msg: fmt.Sprintf("Event %s was not found.", id)})
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("load event: %w", err))
+		return
+	}
+	rows, err := q.EventJobList(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("load event jobs: %w", err))
+		return
+	}
+	out := eventAnswer{ID: ev.ID, Name: ev.Name, Data: ev.Data, TS: ev.Ts, ReceivedAt: ev.ReceivedAt, Source: ev.Source, Jobs: make([]eventJob, len(rows))}
+	for i, j := range rows {
+		errs := j.Errors
+		if errs == nil {
+			errs = []json.RawMessage{}
+		}
+		out.Jobs[i] = eventJob{
+			ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Attempt: int(j.Attempt),
+			MaxAttempts: int(j.MaxAttempts), Errors: errs, CreatedAt: j.CreatedAt, FinalizedAt: j.FinalizedAt,
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

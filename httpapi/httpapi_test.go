@@ -1,0 +1,164 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/mart"
+	"github.com/mohallamart/backend/outbox"
+	"github.com/mohallamart/backend/search"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+const (
+	testKey      = "test-key-1"
+	testKeyOther = "test-key-2"
+	adminUser    = "ops"
+	adminPass    = "s3cret"
+)
+
+type testBundle struct {
+	pool   *pgxpool.Pool
+	client *river.Client[pgx.Tx]
+	srv    *httptest.Server
+}
+
+// setup serves the real handler stack against a fresh database, with two
+// event keys and admin credentials unless opt changes them.
+func setup(t *testing.T, opt func(*httpapi.Opts)) *testBundle {
+	t.Helper()
+	ctx := t.Context()
+	pool := dbtest.NewPool(ctx, t)
+	return setupWithPool(t, pool, opt)
+}
+
+func setupWithPool(t *testing.T, pool *pgxpool.Pool, opt func(*httpapi.Opts)) *testBundle {
+	t.Helper()
+	ctx := t.Context()
+	logger := slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: logger})
+	require.NoError(t, err)
+	migrator, err := db.NewMigrator(pool)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = migrator.Close() })
+	ui, err := httpapi.NewRiverUI(ctx, client, logger)
+	require.NoError(t, err)
+	ob := outbox.New(client)
+	opts := httpapi.Opts{
+		Logger: logger, DB: pool, Migrator: migrator, Metrics: httpapi.NewMetrics(pool),
+		Outbox: ob, Mart: mart.NewService(pool, ob), Search: search.NewPostgres(pool), RiverUI: ui,
+		EventKeys: []string{testKey, testKeyOther}, AdminUser: adminUser, AdminPassword: adminPass,
+	}
+	if opt != nil {
+		opt(&opts)
+	}
+	h, err := httpapi.NewHandler(opts)
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testBundle{pool: pool, client: client, srv: srv}
+}
+
+// tWriter sends log output to t.Log.
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimSpace(p)))
+	return len(p), nil
+}
+
+// response is an answer with its body read.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.body, &m), "body: %s", r.body)
+	return m
+}
+
+// details returns the error answer's details as field → message.
+func (r response) details(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, d := range r.json(t)["details"].([]any) {
+		m := d.(map[string]any)
+		out[m["field"].(string)] = m["message"].(string)
+	}
+	return out
+}
+
+// do sends a request with the Bearer key (none when key is "").
+func (b *testBundle) do(t *testing.T, method, path, key string, body any) response {
+	t.Helper()
+	var rd io.Reader
+	switch v := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(v)
+	case []byte:
+		rd = bytes.NewReader(v)
+	default:
+		j, err := json.Marshal(v)
+		require.NoError(t, err)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, b.srv.URL+path, rd)
+	require.NoError(t, err)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	return send(t, req)
+}
+
+func send(t *testing.T, req *http.Request) response {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return response{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// count runs a count(*) query in the test (plain SQL is fine in tests).
+func (b *testBundle) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.pool.QueryRow(context.WithoutCancel(t.Context()), sql, args...).Scan(&n))
+	return n
+}
+
+// requireError checks an error answer's status and shape.
+func requireError(t *testing.T, r response, status int) map[string]any {
+	t.Helper()
+	require.Equal(t, status, r.status, "body: %s", r.body)
+	m := r.json(t)
+	require.NotEmpty(t, m["error"])
+	require.NotEmpty(t, m["requestId"])
+	require.Equal(t, r.header.Get("X-Request-Id"), m["requestId"])
+	return m
+}

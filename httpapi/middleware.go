@@ -1,0 +1,275 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mohallamart/backend/internal/logctx"
+)
+
+type requestIDKey struct{}
+
+// requestID returns the id the observe middleware gave the request.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe gives every request an id (the client's X-Request-Id when it is
+// short and printable), puts it in the context's log attributes and the
+// X-Request-Id answer header, recovers from panics, and logs and counts the
+// answered request by its route pattern.
+func (s *server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			b := make([]byte, 12)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		ctx = logctx.With(ctx, slog.String("request_id", id))
+		r = r.WithContext(ctx)
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler { //nolint:errorlint // sentinel panic value, as net/http compares it
+					panic(p)
+				}
+				s.Logger.ErrorContext(ctx, "Handler panicked", slog.String("panic", fmt.Sprint(p)))
+				if sw.status == 0 {
+					s.writeError(sw, r, fmt.Errorf("panic: %v", p))
+				}
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			route := r.Pattern // set by the mux on this request
+			if route == "" {
+				route = "unmatched"
+			}
+			d := time.Since(start)
+			s.Metrics.observeRequest(route, status, d)
+			level := slog.LevelInfo
+			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
+				level = slog.LevelDebug
+			}
+			s.Logger.Log(ctx, level, "HTTP request", slog.String("method", r.Method), slog.String("route", route),
+				slog.String("path", loggedPath(r.URL.Path)), slog.Int("status", status), slog.Duration("duration", d))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// loggedPath is the path to log: /e/{eventKey} paths carry a secret.
+func loggedPath(path string) string {
+	if strings.HasPrefix(path, "/e/") {
+		return "/e/REDACTED"
+	}
+	return path
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// eventKeys holds the accepted event keys as SHA-256 hashes, so comparing
+// takes the same time whatever the key's length.
+type eventKeys [][sha256.Size]byte
+
+func newEventKeys(keys []string) eventKeys {
+	out := make(eventKeys, len(keys))
+	for i, k := range keys {
+		out[i] = sha256.Sum256([]byte(k))
+	}
+	return out
+}
+
+// match reports in constant time whether key is one of the keys.
+func (ks eventKeys) match(key string) bool {
+	h := sha256.Sum256([]byte(key))
+	ok := 0
+	for _, k := range ks {
+		ok |= subtle.ConstantTimeCompare(h[:], k[:])
+	}
+	return ok == 1
+}
+
+type keyCtxKey struct{}
+
+// rateKey returns what a request is rate limited by: its event key, or
+// with auth off its client address.
+func rateKey(r *http.Request) string {
+	if k, ok := r.Context().Value(keyCtxKey{}).(string); ok {
+		h := sha256.Sum256([]byte(k))
+		return "key:" + hex.EncodeToString(h[:8])
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "ip:" + host
+}
+
+// requireBearer checks the Authorization: Bearer key of /v1 routes.
+func (s *server) requireBearer(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if len(s.keys) == 0 {
+			next(w, r)
+			return
+		}
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !s.keys.match(strings.TrimSpace(key)) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mohallamart"`)
+			s.writeError(w, r, &apiError{kind: kindUnauthorized, msg: "A valid event key is required: send Authorization: Bearer <key>."})
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey{}, key)))
+	}
+}
+
+// requirePathKey checks the {eventKey} path value of /e/{eventKey}, where
+// Inngest's SDKs put the key.
+func (s *server) requirePathKey(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if len(s.keys) == 0 {
+			next(w, r)
+			return
+		}
+		key := r.PathValue("eventKey")
+		if !s.keys.match(key) {
+			s.writeError(w, r, &apiError{kind: kindUnauthorized, msg: "Event key not found."})
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey{}, key)))
+	}
+}
+
+// requireAdmin puts basic auth (ADMIN_USER/ADMIN_PASSWORD) in front of h;
+// without credentials configured (development only) h is open.
+func (s *server) requireAdmin(h http.Handler) http.Handler {
+	if s.AdminUser == "" && s.AdminPassword == "" {
+		return h
+	}
+	wantUser, wantPass := sha256.Sum256([]byte(s.AdminUser)), sha256.Sum256([]byte(s.AdminPassword))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		gotUser, gotPass := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
+		match := subtle.ConstantTimeCompare(gotUser[:], wantUser[:]) & subtle.ConstantTimeCompare(gotPass[:], wantPass[:])
+		if !ok || match != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="mohallamart admin", charset="UTF-8"`)
+			s.writeError(w, r, &apiError{kind: kindUnauthorized, msg: "Admin credentials are required."})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// rateLimit answers 429 with Retry-After once a key has used up its burst
+// and is sending faster than its rate.
+func (s *server) rateLimit(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if wait := s.limiter.take(rateKey(r), time.Now()); wait > 0 {
+			s.writeError(w, r, &apiError{kind: kindRateLimited, retryAfter: wait,
+				msg: fmt.Sprintf("Rate limit exceeded (%g requests per second per key); retry later.", s.limiter.rate)})
+			return
+		}
+		next(w, r)
+	}
+}
+
+// limiter is a token bucket per key, refilled at rate tokens per second up
+// to burst. Buckets idle long enough to be full again are dropped.
+type limiter struct {
+	rate  float64
+	burst float64
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newLimiter(rate float64, burst int) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), buckets: make(map[string]*bucket)}
+}
+
+// take spends a token of key and returns 0, or returns how long until a
+// token is available.
+func (l *limiter) take(key string, now time.Time) time.Duration {
+	if l.rate <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	full := time.Duration(l.burst / l.rate * float64(time.Second))
+	if now.Sub(l.swept) > full {
+		for k, b := range l.buckets {
+			if now.Sub(b.at) > full {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = now
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{tokens: l.burst, at: now}
+		l.buckets[key] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
+	b.at = now
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	}
+	b.tokens--
+	return 0
+}

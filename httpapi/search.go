@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/mohallamart/backend/search"
+)
+
+// ProductSearcher answers product searches. The configured search backend
+// implements it: search.Postgres (the default) or search/typesense.
+type ProductSearcher interface {
+	SearchProducts(ctx context.Context, q search.Query) (*search.Result, error)
+}
+
+// Search limits: ?limit= defaults to 20 and may be at most 100.
+const (
+	defaultSearchLimit = search.DefaultLimit
+	maxSearchLimit     = 100
+	maxSearchQuery     = 500
+)
+
+// searchProducts serves GET /v1/search/products?q=&shopId=&limit=.
+func (s *server) searchProducts(w http.ResponseWriter, r *http.Request) {
+	query := r.URL.Query()
+	q, shopID := query.Get("q"), query.Get("shopId")
+	limit := defaultSearchLimit
+	var details []fieldDetail
+	if v := query.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxSearchLimit {
+			details = append(details, fieldDetail{Field: "limit", Message: fmt.Sprintf("must be an integer from 1 to %d", maxSearchLimit)})
+		}
+		limit = n
+	}
+	if len(q) > maxSearchQuery {
+		details = append(details, fieldDetail{Field: "q", Message: fmt.Sprintf("must be at most %d characters", maxSearchQuery)})
+	}
+	if len(details) > 0 {
+		s.writeError(w, r, invalid("The search is invalid.", details...))
+		return
+	}
+	hits, err := s.Search.SearchProducts(r.Context(), search.Query{Q: q, ShopID: shopID, Limit: limit})
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("search products: %w", err))
+		return
+	}
+	if hits.Hits == nil {
+		hits.Hits = []search.Hit{}
+	}
+	writeJSON(w, http.StatusOK, hits)
+}

@@ -1,0 +1,176 @@
+package jobs_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/analytics/mixpanel"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/mart"
+	"github.com/mohallamart/backend/notify/onesignal"
+	"github.com/mohallamart/backend/notify/twilio"
+)
+
+// recorder is an httptest server that records requests and answers each
+// with the next of its scripted (status, headers, body) answers, the last
+// one repeating.
+type recorder struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	answers  []answer
+	requests []recorded
+}
+
+type answer struct {
+	status int
+	header map[string]string
+	body   string
+}
+
+type recorded struct {
+	Method, Path, Query string
+	Header              http.Header
+	Body                []byte
+}
+
+func newRecorder(t *testing.T, answers ...answer) *recorder {
+	r := &recorder{answers: answers}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.requests = append(r.requests, recorded{req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Clone(), body})
+		a := r.answers[0]
+		if len(r.answers) > 1 {
+			r.answers = r.answers[1:]
+		}
+		r.mu.Unlock()
+		for k, v := range a.header {
+			w.Header().Set(k, v)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(a.status)
+		_, _ = w.Write([]byte(a.body))
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *recorder) Requests() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]recorded(nil), r.requests...)
+}
+
+func TestSendNotificationSMSTwilio(t *testing.T) {
+	t.Parallel()
+	fake := newRecorder(t,
+		answer{400, nil, `{"code": 21211, "message": "The 'To' number +1555 is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}`},
+		answer{201, nil, `{"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued", "to": "+919876543210", "from": "+15005550006", "body": "Your OTP is 4321"}`},
+	)
+	sms, err := twilio.New(twilio.Opts{AccountSID: "AC123", AuthToken: "token123", From: "+15005550006", BaseURL: fake.URL})
+	require.NoError(t, err)
+	b := setup(t, bundleOpts{deps: jobs.Deps{SMS: sms}})
+
+	publish(t, b, events.NotificationSend{Channel: "sms", To: "+1555", Message: "Your OTP is 4321"})
+	rows := waitJobs(t, b.pool, "send_notification", 1)
+	require.Equal(t, "cancelled", rows[0].State)
+	require.Contains(t, rows[0].Errors[0].Error, "twilio rejected the message (HTTP 400): The 'To' number +1555 is not a valid phone number. (code 21211)")
+
+	ids := publish(t, b, events.NotificationSend{Channel: "sms", To: "+919876543210", Message: "Your OTP is 4321"})
+	rows = waitJobs(t, b.pool, "send_notification", 2)
+	require.Equal(t, "completed", rows[1].State)
+	reqs := fake.Requests()
+	require.Len(t, reqs, 2)
+	require.Equal(t, "POST", reqs[1].Method)
+	require.Equal(t, "/2010-04-01/Accounts/AC123/Messages.json", reqs[1].Path)
+	form, err := url.ParseQuery(string(reqs[1].Body))
+	require.NoError(t, err)
+	require.Equal(t, "+919876543210", form.Get("To"))
+	require.Equal(t, "+15005550006", form.Get("From"))
+	require.Equal(t, "Your OTP is 4321", form.Get("Body"))
+	require.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte("AC123:token123")), reqs[1].Header.Get("Authorization"))
+	d := deliveriesTo(t, b.pool, "+919876543210")
+	require.Len(t, d, 1)
+	require.Equal(t, delivery{Channel: "sms", Recipient: "+919876543210", Body: "Your OTP is 4321", Provider: "twilio",
+		ProviderMessageID: "SM0123456789abcdef0123456789abcdef", Status: "sent",
+		Key: jobs.IdempotencyKey(ids[0], "send_notification", "+919876543210")}, d[0])
+}
+
+func TestSendNotificationPushOneSignal(t *testing.T) {
+	t.Parallel()
+	fake := newRecorder(t,
+		answer{429, map[string]string{"Retry-After": "1"}, `{"errors": ["API rate limit exceeded"]}`},
+		answer{200, nil, `{"id": "b98881cc-1e94-4366-bbd9-db8f3429292b", "external_id": null}`},
+	)
+	push, err := onesignal.New(onesignal.Opts{AppID: "app-1", APIKey: "os_key", BaseURL: fake.URL})
+	require.NoError(t, err)
+	b := setup(t, bundleOpts{deps: jobs.Deps{Push: push}})
+
+	ids := publish(t, b, events.NotificationSend{Channel: "push", UserID: "user-42", Subject: "Sale!", Message: "50% off sweets"})
+	rows := waitJobs(t, b.pool, "send_notification", 1)
+	require.Equal(t, "completed", rows[0].State)
+	require.Equal(t, 1, rows[0].Attempt)
+	reqs := fake.Requests()
+	require.Len(t, reqs, 2)
+	require.Equal(t, "/notifications", reqs[1].Path)
+	require.Equal(t, "c=push", reqs[1].Query)
+	require.Equal(t, "Key os_key", reqs[1].Header.Get("Authorization"))
+	key := jobs.IdempotencyKey(ids[0], "send_notification", "user-42")
+	require.JSONEq(t, `{
+		"app_id": "app-1",
+		"include_aliases": {"external_id": ["user-42"]},
+		"target_channel": "push",
+		"headings": {"en": "Sale!"},
+		"contents": {"en": "50% off sweets"},
+		"idempotency_key": "`+onesignal.IdempotencyKey(key)+`"
+	}`, string(reqs[1].Body))
+	require.Equal(t, reqs[0].Body, reqs[1].Body, "the retry sends the same idempotency key")
+	d := deliveriesTo(t, b.pool, "user-42")
+	require.Len(t, d, 1)
+	require.Equal(t, "b98881cc-1e94-4366-bbd9-db8f3429292b", d[0].ProviderMessageID)
+}
+
+func TestTrackAnalyticsMixpanel(t *testing.T) {
+	t.Parallel()
+	fake := newRecorder(t,
+		answer{503, nil, `{"code": 503, "error": "service unavailable", "status": "Service Unavailable"}`},
+		answer{200, nil, `{"code": 200, "num_records_imported": 1, "status": "OK"}`},
+	)
+	sink, err := mixpanel.New(mixpanel.Opts{Token: "mp_token", BaseURL: fake.URL})
+	require.NoError(t, err)
+	b := setup(t, bundleOpts{deps: jobs.Deps{Analytics: sink}})
+
+	u, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "mp@example.com", Name: "Mp"})
+	require.NoError(t, err)
+	rows := waitJobs(t, b.pool, "track_analytics", 1)
+	require.Equal(t, "completed", rows[0].State)
+	require.Equal(t, 2, rows[0].Attempt)
+	reqs := fake.Requests()
+	require.Len(t, reqs, 2)
+	require.Equal(t, "/import", reqs[1].Path)
+	require.Equal(t, "strict=1", reqs[1].Query)
+	require.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte("mp_token:")), reqs[1].Header.Get("Authorization"))
+	var batch []struct {
+		Event      string         `json:"event"`
+		Properties map[string]any `json:"properties"`
+	}
+	require.NoError(t, json.Unmarshal(reqs[1].Body, &batch))
+	require.Len(t, batch, 1)
+	eventID := eventIDOf(t, b.pool, "user/created")
+	require.Equal(t, "user/created", batch[0].Event)
+	require.Equal(t, u.ID, batch[0].Properties["distinct_id"])
+	require.Equal(t, mixpanel.InsertID(eventID, "user/created"), batch[0].Properties["$insert_id"])
+	require.Equal(t, "mp@example.com", batch[0].Properties["email"])
+	require.True(t, strings.HasPrefix(string(reqs[0].Body), "[{"))
+}

@@ -1,0 +1,163 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/mohallamart/backend/db"
+)
+
+// ScheduledCleanupArgs are the args of the scheduled_cleanup job: the daily
+// cleanup (expired sessions, old app_logs, old event-log rows) for one day.
+type ScheduledCleanupArgs struct {
+	// Period is the scheduled time this run stands for (say, 03:00 IST on
+	// one day). It identifies the run: one job per period is inserted
+	// (unique args), and the periodic_runs table records the periods done,
+	// so each period's cleanup happens once.
+	Period time.Time `json:"period" river:"unique"`
+}
+
+// Kind is the job kind stored in river_job.kind; never rename it.
+func (ScheduledCleanupArgs) Kind() string { return "scheduled_cleanup" }
+
+// InsertOpts puts the job in the maintenance queue with 5 attempts, unique
+// by period.
+func (ScheduledCleanupArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// ScheduledCleanupWorker works scheduled_cleanup.
+type ScheduledCleanupWorker struct {
+	river.WorkerDefaults[ScheduledCleanupArgs]
+
+	deps *Deps
+}
+
+// Timeout bounds one attempt.
+func (w *ScheduledCleanupWorker) Timeout(*river.Job[ScheduledCleanupArgs]) time.Duration {
+	return dailyTimeout
+}
+
+// Work records the period in periodic_runs and deletes what is past
+// retention, all in the transaction that completes the job; a period already
+// recorded is not cleaned again.
+func (w *ScheduledCleanupWorker) Work(ctx context.Context, job *river.Job[ScheduledCleanupArgs]) error {
+	err := inTx(ctx, w.deps.DB, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		n, err := q.PeriodicRunInsert(ctx, db.PeriodicRunInsertParams{Name: job.Kind, PeriodStart: job.Args.Period, JobID: &job.ID})
+		if err != nil {
+			return fmt.Errorf("record run: %w", err)
+		}
+		if n == 1 {
+			now := w.deps.NowFunc()
+			if _, err := q.SessionDeleteExpired(ctx, now); err != nil {
+				return fmt.Errorf("delete expired sessions: %w", err)
+			}
+			if _, err := q.AppLogDeleteOlderThan(ctx, now.Add(-w.deps.Retention.Logs)); err != nil {
+				return fmt.Errorf("delete old logs: %w", err)
+			}
+			if _, err := q.EventDeleteOlderThan(ctx, now.Add(-w.deps.Retention.Events)); err != nil {
+				return fmt.Errorf("delete old events: %w", err)
+			}
+		}
+		return completeTx(ctx, tx, job)
+	})
+	if err != nil {
+		return fmt.Errorf("scheduled cleanup for %s: %w", job.Args.Period.Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+// DailySchedule is a time of day in a time zone: a river.PeriodicSchedule
+// that fires once a day.
+type DailySchedule struct {
+	hour, minute int
+	loc          *time.Location
+}
+
+// ParseDailySchedule parses at ("HH:MM", 24-hour) in the IANA time zone tz
+// ("Asia/Kolkata").
+func ParseDailySchedule(at, tz string) (*DailySchedule, error) {
+	hh, mm, ok := strings.Cut(at, ":")
+	h, err1 := strconv.Atoi(hh)
+	m, err2 := strconv.Atoi(mm)
+	if !ok || err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 {
+		return nil, fmt.Errorf("daily time %q is not HH:MM", at)
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %q: %w", tz, err)
+	}
+	return &DailySchedule{hour: h, minute: m, loc: loc}, nil
+}
+
+// Last returns the latest scheduled time at or before t.
+func (s *DailySchedule) Last(t time.Time) time.Time {
+	lt := t.In(s.loc)
+	at := time.Date(lt.Year(), lt.Month(), lt.Day(), s.hour, s.minute, 0, 0, s.loc)
+	if at.After(lt) {
+		at = time.Date(lt.Year(), lt.Month(), lt.Day()-1, s.hour, s.minute, 0, 0, s.loc)
+	}
+	return at
+}
+
+// Next returns the first scheduled time after t.
+func (s *DailySchedule) Next(t time.Time) time.Time {
+	last := s.Last(t).In(s.loc)
+	return time.Date(last.Year(), last.Month(), last.Day()+1, s.hour, s.minute, 0, 0, s.loc)
+}
+
+// PeriodicOpts configure the periodic jobs.
+type PeriodicOpts struct {
+	// Daily is when scheduled_cleanup runs. Required.
+	Daily *DailySchedule
+	// SessionCleanupInterval is how often cleanup_expired_sessions runs;
+	// default one hour.
+	SessionCleanupInterval time.Duration
+	// NowFunc returns the current time; nil means time.Now.
+	NowFunc func() time.Time
+}
+
+// scheduleMargin absorbs River's periodic enqueuer firing up to 100 ms
+// early: a run inserted just before its scheduled time stands for it.
+const scheduleMargin = time.Minute
+
+// PeriodicJobs returns the periodic jobs. River's leader inserts them, so
+// they run once per period however many processes run; each also runs when
+// a leader starts (RunOnStart), and uniqueness makes that a no-op when the
+// period already ran:
+//
+//   - cleanup_expired_sessions every SessionCleanupInterval, unique by that
+//     period;
+//   - scheduled_cleanup daily, for the latest due period (unique args, and
+//     recorded in periodic_runs), so a day missed while every process was
+//     down is caught up once when one comes back.
+func PeriodicJobs(opts PeriodicOpts) ([]*river.PeriodicJob, error) {
+	if opts.Daily == nil {
+		return nil, fmt.Errorf("jobs: PeriodicOpts.Daily is required")
+	}
+	every := opts.SessionCleanupInterval
+	if every <= 0 {
+		every = time.Hour
+	}
+	now := opts.NowFunc
+	if now == nil {
+		now = time.Now
+	}
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
+			return CleanupExpiredSessionsArgs{}, &river.InsertOpts{
+				Queue: QueueMaintenance, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByPeriod: every},
+			}
+		}, &river.PeriodicJobOpts{ID: "cleanup_expired_sessions", RunOnStart: true}),
+		river.NewPeriodicJob(opts.Daily, func() (river.JobArgs, *river.InsertOpts) {
+			return ScheduledCleanupArgs{Period: opts.Daily.Last(now().Add(scheduleMargin)).UTC()}, nil
+		}, &river.PeriodicJobOpts{ID: "scheduled_cleanup", RunOnStart: true}),
+	}, nil
+}
