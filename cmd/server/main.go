@@ -93,7 +93,7 @@ func openPool(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Po
 			return nil, nil, fmt.Errorf("DATABASE_URL is unset, so a private PostgreSQL was to start under %s: %w", cfg.DataDir, err)
 		}
 		url = cluster.URL("app")
-		logger.InfoContext(ctx, "Started private PostgreSQL cluster", slog.String("dir", cfg.DataDir), slog.Int("port", cluster.Port))
+		logger.InfoContext(ctx, "Started private PostgreSQL cluster", slog.String("dir", cfg.DataDir), slog.String("url", url))
 		stopCluster = func() {
 			if err := cluster.Stop(context.Background()); err != nil {
 				logger.Error("Stop private PostgreSQL cluster", slog.String("error", err.Error()))
