@@ -148,8 +148,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 
 // stopRiver stops fetching jobs and waits SHUTDOWN_TIMEOUT for running
 // jobs; then it cancels their contexts and waits cancelGrace for them to
-// return, so River records them as errored (to be retried) rather than
-// leaving them running.
+// return; River then makes them available again (to be worked by another
+// process) rather than leaving them running.
 func stopRiver(ctx context.Context, cfg Config, client *river.Client[pgx.Tx], working bool, logger *slog.Logger) error {
 	if !working {
 		return nil
