@@ -20,7 +20,6 @@ import (
 	"github.com/mohallamart/backend/notify/resend"
 	"github.com/mohallamart/backend/notify/twilio"
 	"github.com/mohallamart/backend/outbox"
-	"github.com/mohallamart/backend/search/typesense"
 )
 
 // jobSetup is what a worker process adds to its River configuration.
@@ -102,11 +101,11 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		backend("push", "capture (deliveries table; ONESIGNAL_APP_ID/ONESIGNAL_API_KEY unset)")
 	}
 
-	if cfg.TypesenseURL != "" && cfg.TypesenseAPIKey != "" {
-		ix, err := typesense.New(typesense.Opts{URL: cfg.TypesenseURL, APIKey: cfg.TypesenseAPIKey})
-		if err != nil {
-			return nil, err
-		}
+	ix, err := typesenseIndex(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if ix != nil {
 		deps.Index = ix
 		backend("search", "typesense", slog.String("url", cfg.TypesenseURL))
 	} else {

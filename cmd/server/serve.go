@@ -22,7 +22,6 @@ import (
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
 	"github.com/mohallamart/backend/search"
-	"github.com/mohallamart/backend/search/typesense"
 )
 
 // cancelGrace is how long running jobs get to return after their contexts
@@ -177,11 +176,11 @@ func stopRiver(ctx context.Context, cfg Config, client *river.Client[pgx.Tx], wo
 // are set (as the index jobs do) and Postgres full-text search otherwise,
 // and says which.
 func searchBackend(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (httpapi.ProductSearcher, error) {
-	if cfg.TypesenseURL != "" && cfg.TypesenseAPIKey != "" {
-		ix, err := typesense.New(typesense.Opts{URL: cfg.TypesenseURL, APIKey: cfg.TypesenseAPIKey, Timeout: cfg.DBTimeout})
-		if err != nil {
-			return nil, fmt.Errorf("search backend: %w", err)
-		}
+	ix, err := typesenseIndex(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if ix != nil {
 		logger.InfoContext(ctx, "Product search uses Typesense", slog.String("url", cfg.TypesenseURL))
 		return ix, nil
 	}
