@@ -194,7 +194,7 @@ func TestBinaryShutdownCancelsSlowJobs(t *testing.T) {
 	resend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		_, _ = io.Copy(io.Discard, r.Body) // after the body, a closed connection cancels r.Context()
-		select { // hang until the client gives up
+		select {                           // hang until the client gives up
 		case <-r.Context().Done():
 		case <-release:
 		}
