@@ -1,0 +1,28 @@
+package events_test
+
+import (
+	"testing"
+
+	"github.com/mohallamart/backend/events"
+)
+
+// BenchmarkDecodeAll measures validating and decoding a batch of 100
+// order/created events, the outbox's per-event CPU cost.
+func BenchmarkDecodeAll(b *testing.B) {
+	evs := make([]events.Event, 100)
+	for i := range evs {
+		ev, err := events.New(events.OrderCreated{OrderID: "o1", UserID: "u1", ShopID: "s1", TotalPaise: 2498,
+			Items: []events.OrderItem{{ProductID: "p1", Quantity: 2, PricePaise: 1249}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		evs[i] = ev
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := events.DecodeAll(evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
+}
