@@ -12,12 +12,10 @@ const (
 	QueueMaintenance   = "maintenance"
 )
 
-// Queues returns River's queue configuration for a worker process, with
-// maxWorkers goroutines per queue (0 means 100, River's usual default).
+// Queues returns River's queue configuration for a worker process, working
+// at most maxWorkers jobs at once in each queue. A running send job holds a
+// database connection, so size the pool to match.
 func Queues(maxWorkers int) map[string]river.QueueConfig {
-	if maxWorkers <= 0 {
-		maxWorkers = 100
-	}
 	queues := make(map[string]river.QueueConfig)
 	for _, q := range []string{river.QueueDefault, QueueEmail, QueueAnalytics, QueueSearch, QueueNotifications, QueueMaintenance} {
 		queues[q] = river.QueueConfig{MaxWorkers: maxWorkers}

@@ -18,6 +18,8 @@ type Config struct {
 	MigrateOnStart  bool          // MIGRATE_ON_START, default true in development
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, default 30s
 	DBTimeout       time.Duration // DB_TIMEOUT: connect timeout and per-request database budget, default 5s
+	DBMaxConns      int           // DB_MAX_CONNS: connections in this process's pool, default 30
+	QueueWorkers    int           // QUEUE_WORKERS: jobs worked at once per queue, default 10
 	LogLevel        string        // LOG_LEVEL: debug | info | warn | error, default info
 	RateLimit       float64       // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
 	RateBurst       int           // RATE_BURST: requests a key may send at once, default 2 × RATE_LIMIT
@@ -108,6 +110,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		LogRetentionDays:   integer("LOG_RETENTION_DAYS", 30),
 		EventRetentionDays: integer("EVENT_RETENTION_DAYS", 30),
 		JobRetentionDays:   integer("JOB_RETENTION_DAYS", 7),
+		DBMaxConns:         integer("DB_MAX_CONNS", 30),
+		QueueWorkers:       integer("QUEUE_WORKERS", 10),
 	}
 	for _, k := range strings.Split(getenv("EVENT_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {

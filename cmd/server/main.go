@@ -108,6 +108,10 @@ func openPool(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Po
 	// While PostgreSQL is down, connecting fails after DB_TIMEOUT instead of
 	// hanging; the pool reconnects by itself once it is back.
 	poolCfg.ConnConfig.ConnectTimeout = cfg.DBTimeout
+	// pgxpool's default (4 on a 2-core machine) is too small: River holds one
+	// connection for LISTEN, a send job holds one while it sends (its ledger
+	// transaction), and the API needs its own.
+	poolCfg.MaxConns = int32(cfg.DBMaxConns) //nolint:gosec // validated positive and small
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		stopCluster()

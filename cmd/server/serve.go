@@ -61,7 +61,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 			return err
 		}
 		js.apply(riverCfg)
-		riverCfg.Queues = jobs.Queues(0)
+		riverCfg.Queues = jobs.Queues(cfg.QueueWorkers)
 	}
 	// Without Workers the client is insert-only: ROLE=api enqueues jobs and
 	// works none.
