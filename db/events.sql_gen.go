@@ -89,7 +89,7 @@ func (q *Queries) EventInsertMany(ctx context.Context, arg EventInsertManyParams
 const eventJobList = `-- name: EventJobList :many
 SELECT id, kind, queue, state, attempt, max_attempts, errors, created_at, finalized_at
 FROM river_job
-WHERE args ->> 'event_id' = $1::text AND args ? 'event_id'
+WHERE args ->> 'event_id' = $1::text
 ORDER BY id
 `
 

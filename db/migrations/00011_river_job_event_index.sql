@@ -2,7 +2,7 @@
 -- WHERE args->>'event_id' = '...') use an index instead of scanning river_job.
 
 -- +goose Up
-CREATE INDEX river_job_event_id_idx ON river_job ((args ->> 'event_id')) WHERE args ? 'event_id';
+CREATE INDEX river_job_event_id_idx ON river_job ((args ->> 'event_id'));
 
 -- +goose Down
 DROP INDEX river_job_event_id_idx;

@@ -15,7 +15,7 @@ SELECT * FROM events WHERE id = @id;
 -- The River jobs an event triggered (job args carry event_id).
 SELECT id, kind, queue, state, attempt, max_attempts, errors, created_at, finalized_at
 FROM river_job
-WHERE args ->> 'event_id' = @event_id::text AND args ? 'event_id'
+WHERE args ->> 'event_id' = @event_id::text
 ORDER BY id;
 
 -- name: EventDeleteOlderThan :execrows
