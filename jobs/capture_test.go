@@ -216,3 +216,24 @@ func TestTrackAnalyticsCustomEvent(t *testing.T) {
 	require.Equal(t, "u-9", user)
 	require.JSONEq(t, `{"items": 3}`, string(props))
 }
+
+// TestIdsThatNameNoRow sends events (as the web app may) whose ids are not
+// even UUIDs: the jobs settle at once instead of retrying an error that
+// cannot go away. Indexing an unknown product removes it from the index
+// (completed); emailing about an unknown order is cancelled.
+func TestIdsThatNameNoRow(t *testing.T) {
+	t.Parallel()
+	b := setup(t, bundleOpts{})
+	publish(t, b,
+		events.SearchIndex{Type: "product", ID: "sku-123"},
+		events.SearchIndex{Type: "shop", ID: "shop-9"},
+		events.OrderCreated{OrderID: "ord-1", UserID: "u-1", ShopID: "s-1", TotalPaise: 100,
+			Items: []events.OrderItem{{ProductID: "sku-123", Quantity: 1, PricePaise: 100}}},
+	)
+	for kind, want := range map[string]string{"index_product": "completed", "index_shop": "completed", "send_order_confirmation": "cancelled"} {
+		rows := waitJobs(t, b.pool, kind, 1)
+		require.Len(t, rows, 1, kind)
+		require.Equal(t, want, rows[0].State, kind)
+		require.Equal(t, 1, rows[0].Attempt, "%s settles on its first attempt", kind)
+	}
+}

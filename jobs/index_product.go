@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -76,7 +77,13 @@ func (w *IndexProductWorker) Work(ctx context.Context, job *river.Job[IndexProdu
 		if index == nil {
 			index = search.NewPostgres(tx)
 		}
-		p, err := q.ProductGet(ctx, job.Args.ProductID)
+		// An id that is not a UUID names no product; asking PostgreSQL
+		// would abort the transaction.
+		var p *db.Product
+		err := pgx.ErrNoRows
+		if uuid.Validate(job.Args.ProductID) == nil {
+			p, err = q.ProductGet(ctx, job.Args.ProductID)
+		}
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			err = index.DeleteProduct(ctx, job.Args.ProductID)

@@ -2,11 +2,9 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
@@ -52,7 +50,7 @@ func (w *IndexShopWorker) Work(ctx context.Context, job *river.Job[IndexShopArgs
 	}
 	s, err := db.New(w.deps.DB).ShopGet(ctx, job.Args.ShopID)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case isNoRow(err):
 		err = index.DeleteShop(ctx, job.Args.ShopID)
 	case err != nil:
 		err = fmt.Errorf("load shop: %w", err)

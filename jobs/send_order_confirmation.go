@@ -2,11 +2,9 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
@@ -83,13 +81,4 @@ func (w *SendOrderConfirmationWorker) Work(ctx context.Context, job *river.Job[S
 		return fmt.Errorf("send order confirmation: %w", err)
 	}
 	return nil
-}
-
-// notFoundCancels turns "no such row" into a cancellation (a retry cannot
-// make the row appear) and wraps other errors for a retry.
-func notFoundCancels(err error, what string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return river.JobCancel(fmt.Errorf("%s not found", what))
-	}
-	return fmt.Errorf("load %s: %w", what, err)
 }

@@ -9,7 +9,9 @@ import (
 	"hash/fnv"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -188,4 +190,21 @@ func ProductIndexLockKey(productID string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("index_product/" + productID))
 	return int64(h.Sum64()) //nolint:gosec // any 64 bits will do for a lock key
+}
+
+// isNoRow reports whether err means the looked-up row does not exist:
+// pgx.ErrNoRows, or an id that is not even a UUID (invalid_text_representation),
+// which can name no row. Ids come from events, which may hold any string.
+func isNoRow(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.Is(err, pgx.ErrNoRows) || (errors.As(err, &pgErr) && pgErr.Code == pgerrcode.InvalidTextRepresentation)
+}
+
+// notFoundCancels turns "no such row" into a cancellation (a retry cannot
+// make the row appear) and wraps other errors for a retry.
+func notFoundCancels(err error, what string) error {
+	if isNoRow(err) {
+		return river.JobCancel(fmt.Errorf("%s not found", what))
+	}
+	return fmt.Errorf("load %s: %w", what, err)
 }
