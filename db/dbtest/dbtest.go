@@ -129,6 +129,7 @@ func ensureTemplate(ctx context.Context, adminURL string) (string, error) {
 	if exists {
 		return name, nil
 	}
+	dropStaleTemplates(ctx, conn)
 	building := name + "_building"
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
 		return "", fmt.Errorf("drop stale template: %w", err)
@@ -273,4 +274,21 @@ func dropDatabase(ctx context.Context, name string) error {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
 	return nil
+}
+
+// dropStaleTemplates drops templates of earlier migration sets, so a
+// developer's server does not collect one per schema change. A template still
+// in use elsewhere is left alone (DROP DATABASE without FORCE refuses).
+func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) {
+	rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'mm\\_template\\_%' AND datname NOT LIKE '%\\_building'")
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize())
+	}
 }
