@@ -151,7 +151,7 @@ func dbUnavailable(err error) bool {
 	)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &connErr), errors.As(err, &netErr),
-		errors.Is(err, io.ErrUnexpectedEOF), pgconn.Timeout(err):
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, pgconn.ErrConnClosed), pgconn.Timeout(err):
 		return true
 	case errors.As(err, &pgErr):
 		// 08: connection exception; 57P01-03: shutting down or starting up;
