@@ -65,18 +65,3 @@ func (p *Postgres) Track(ctx context.Context, e Event) error {
 	}
 	return nil
 }
-
-// RejectedError is a sink refusing an event for good (say, HTTP 400 for an
-// invalid property): retrying cannot help.
-type RejectedError struct {
-	// Provider names the service.
-	Provider string
-	// StatusCode is its HTTP status.
-	StatusCode int
-	// Message is its explanation.
-	Message string
-}
-
-func (e *RejectedError) Error() string {
-	return fmt.Sprintf("%s rejected the event (HTTP %d): %s", e.Provider, e.StatusCode, e.Message)
-}

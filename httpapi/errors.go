@@ -15,7 +15,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/mart"
 )
 
@@ -71,7 +70,6 @@ var errDBUnavailable = errors.New("the database is unavailable; try again shortl
 func statusOf(err error) (int, string, []fieldDetail) {
 	var (
 		apiErr   *apiError
-		evErr    *events.ValidationError
 		martErr  *mart.ValidationError
 		maxBytes *http.MaxBytesError
 	)
@@ -91,12 +89,6 @@ func statusOf(err error) (int, string, []fieldDetail) {
 		}
 	case errors.As(err, &maxBytes):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than the limit of %s.", byteSize(maxBytes.Limit)), nil
-	case errors.As(err, &evErr):
-		details := make([]fieldDetail, len(evErr.Fields))
-		for i, f := range evErr.Fields {
-			details[i] = fieldDetail{Field: f.Field, Message: f.Message}
-		}
-		return http.StatusBadRequest, "The event is invalid.", details
 	case errors.As(err, &martErr):
 		details := make([]fieldDetail, len(martErr.Fields))
 		for i, f := range martErr.Fields {

@@ -52,12 +52,17 @@ type eventsAnswer struct {
 // postEvents serves POST /v1/events and POST /e/{eventKey}: one event or an
 // array, stored with their jobs in one transaction.
 func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
-	evs, err := decodeEvents(w, r)
+	evs, batch, err := decodeEvents(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	ids, err := s.publish(r.Context(), evs)
+	var verr *events.ValidationError
+	if errors.As(err, &verr) {
+		// Publish validated the events (once; decodeEvents did not).
+		err = invalidEvents(batch, catalogDetails(batch, verr))
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -84,15 +89,19 @@ func (s *server) publish(ctx context.Context, evs []events.Event) ([]string, err
 }
 
 // decodeEvents reads and checks an event API body: the size and count
-// limits, the JSON, each event's fields and the catalog's validation.
-func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, error) {
+// limits, the JSON and each event's wire fields (id, ts, unknown keys). It
+// reports whether the body was an array. The catalog's validation of names
+// and data is left to outbox.Publish, so each event is validated once;
+// only when the wire fields are already wrong does decodeEvents run it too,
+// to list every problem of the request in one answer.
+func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventsBodyBytes))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		return nil, tooLarge("The request body is larger than the limit of %s per request.", byteSize(maxEventsBodyBytes))
+		return nil, false, tooLarge("The request body is larger than the limit of %s per request.", byteSize(maxEventsBodyBytes))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
+		return nil, false, fmt.Errorf("read body: %w", err)
 	}
 	body = bytes.TrimSpace(body)
 
@@ -100,35 +109,27 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, error
 	batch := len(body) > 0 && body[0] == '['
 	switch {
 	case len(body) == 0:
-		return nil, invalid("The request body is empty; send an event object or an array of events.")
+		return nil, false, invalid("The request body is empty; send an event object or an array of events.")
 	case batch:
 		if err := json.Unmarshal(body, &raws); err != nil {
-			return nil, invalid("The request body is not valid JSON: " + jsonMessage(err))
+			return nil, false, invalid("The request body is not valid JSON: " + jsonMessage(err))
 		}
 	case body[0] == '{':
 		if !json.Valid(body) {
-			return nil, invalid("The request body is not valid JSON: " + jsonMessage(json.Unmarshal(body, new(any))))
+			return nil, false, invalid("The request body is not valid JSON: " + jsonMessage(json.Unmarshal(body, new(any))))
 		}
 		raws = []json.RawMessage{body}
 	default:
-		return nil, invalid("The request body must be an event object or an array of events.")
+		return nil, false, invalid("The request body must be an event object or an array of events.")
 	}
 	switch {
 	case len(raws) == 0:
-		return nil, invalid("The request has no events.")
+		return nil, false, invalid("The request has no events.")
 	case len(raws) > maxEventsPerRequest:
-		return nil, tooLarge("The request has %d events; the limit is %d events per request.", len(raws), maxEventsPerRequest)
+		return nil, false, tooLarge("The request has %d events; the limit is %d events per request.", len(raws), maxEventsPerRequest)
 	}
 
-	path := func(i int, field string) string {
-		if batch && field == "" {
-			return fmt.Sprintf("events[%d]", i)
-		}
-		if batch {
-			return fmt.Sprintf("events[%d].%s", i, field)
-		}
-		return field
-	}
+	path := func(i int, field string) string { return eventPath(batch, i, field) }
 	source := "http"
 	if sdk := r.Header.Get("X-Inngest-Sdk"); sdk != "" && len(sdk) <= 100 {
 		source = sdk
@@ -142,12 +143,12 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, error
 			if batch {
 				where = fmt.Sprintf("Event events[%d]", i)
 			}
-			return nil, tooLarge("%s is %d bytes; the limit is %s per event.", where, len(raw), byteSize(maxEventBytes))
+			return nil, false, tooLarge("%s is %d bytes; the limit is %s per event.", where, len(raw), byteSize(maxEventBytes))
 		}
 		var we wireEvent
 		if field, msg := decodeStrict(raw, &we); msg != "" {
 			if field == "" && !batch {
-				return nil, invalid("The request body " + msg + ".")
+				return nil, false, invalid("The request body " + msg + ".")
 			}
 			details = append(details, fieldDetail{Field: path(i, field), Message: msg})
 			continue
@@ -166,24 +167,44 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, error
 		}
 		evs[i] = ev
 	}
-	if len(details) == 0 {
-		var verr *events.ValidationError
-		if err := events.ValidateAll(evs); errors.As(err, &verr) {
-			for _, f := range verr.Fields {
-				details = append(details, fieldDetail{Field: path(f.Index, f.Field), Message: f.Message})
-			}
-		} else if err != nil {
-			return nil, fmt.Errorf("validate events: %w", err)
-		}
-	}
 	if len(details) > 0 {
-		msg := "The event is invalid; nothing was stored."
-		if batch {
-			msg = "One or more events are invalid; nothing was stored."
+		var verr *events.ValidationError
+		if errors.As(events.ValidateAll(evs), &verr) {
+			details = append(details, catalogDetails(batch, verr)...)
 		}
-		return nil, invalid(msg, details...)
+		return nil, false, invalidEvents(batch, details)
 	}
-	return evs, nil
+	return evs, batch, nil
+}
+
+// eventPath names a field of the i'th event of a request: "events[1].data.email"
+// in an array, "data.email" for a single event.
+func eventPath(batch bool, i int, field string) string {
+	switch {
+	case !batch:
+		return field
+	case field == "":
+		return fmt.Sprintf("events[%d]", i)
+	default:
+		return fmt.Sprintf("events[%d].%s", i, field)
+	}
+}
+
+// catalogDetails turns the catalog's validation failures into details.
+func catalogDetails(batch bool, verr *events.ValidationError) []fieldDetail {
+	details := make([]fieldDetail, len(verr.Fields))
+	for i, f := range verr.Fields {
+		details[i] = fieldDetail{Field: eventPath(batch, f.Index, f.Field), Message: f.Message}
+	}
+	return details
+}
+
+// invalidEvents is the 400 answer for invalid events: nothing was stored.
+func invalidEvents(batch bool, details []fieldDetail) error {
+	if batch {
+		return invalid("One or more events are invalid; nothing was stored.", details...)
+	}
+	return invalid("The event is invalid; nothing was stored.", details...)
 }
 
 // parseTS reads an event's ts: epoch milliseconds or RFC 3339. Absent, null

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/mohallamart/backend/internal/providererr"
 	"github.com/mohallamart/backend/notify"
 )
 
@@ -81,7 +82,7 @@ func deliver[T river.JobArgs](ctx context.Context, d DB, job *river.Job[T], even
 			if prev == nil {
 				receipt, err := m.send(ctx)
 				if err != nil {
-					return sendOutcome(fmt.Errorf("send %s to %s: %w", m.channel, m.recipient, err))
+					return providerOutcome(fmt.Errorf("send %s to %s: %w", m.channel, m.recipient, err))
 				}
 				_, err = ledger.Record(ctx, notify.Record{
 					JobID: job.ID, EventID: eventID, Channel: m.channel, Recipient: m.recipient,
@@ -103,9 +104,11 @@ func deliver[T river.JobArgs](ctx context.Context, d DB, job *river.Job[T], even
 	return nil
 }
 
-// sendOutcome maps a send error to what River should do with the job.
-func sendOutcome(err error) error {
-	var rl *notify.RateLimitError
+// providerOutcome maps an outside service's error to what River should do
+// with the job: snooze for a rate limit, cancel a permanent rejection, retry
+// anything else.
+func providerOutcome(err error) error {
+	var rl *providererr.RateLimitError
 	if errors.As(err, &rl) {
 		wait := rl.RetryAfter
 		if wait <= 0 {
@@ -113,7 +116,7 @@ func sendOutcome(err error) error {
 		}
 		return river.JobSnooze(wait)
 	}
-	if notify.IsPermanent(err) {
+	if providererr.IsPermanent(err) {
 		return river.JobCancel(err)
 	}
 	return err

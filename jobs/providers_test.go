@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -42,6 +43,7 @@ type recorded struct {
 	Method, Path, Query string
 	Header              http.Header
 	Body                []byte
+	At                  time.Time
 }
 
 func newRecorder(t *testing.T, answers ...answer) *recorder {
@@ -49,7 +51,7 @@ func newRecorder(t *testing.T, answers ...answer) *recorder {
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
-		r.requests = append(r.requests, recorded{req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Clone(), body})
+		r.requests = append(r.requests, recorded{req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Clone(), body, time.Now()})
 		a := r.answers[0]
 		if len(r.answers) > 1 {
 			r.answers = r.answers[1:]
@@ -173,4 +175,34 @@ func TestTrackAnalyticsMixpanel(t *testing.T) {
 	require.Equal(t, mixpanel.InsertID(eventID, "user/created"), batch[0].Properties["$insert_id"])
 	require.Equal(t, "mp@example.com", batch[0].Properties["email"])
 	require.True(t, strings.HasPrefix(string(reqs[0].Body), "[{"))
+}
+
+// TestTrackAnalyticsMixpanelRateLimitAndRejection: Mixpanel's answers are
+// classified like every provider's: a 429 snoozes for its Retry-After
+// without using an attempt; a 400 (invalid event) cancels the job.
+func TestTrackAnalyticsMixpanelRateLimitAndRejection(t *testing.T) {
+	t.Parallel()
+	fake := newRecorder(t,
+		answer{429, map[string]string{"Retry-After": "1"}, `{"code": 429, "error": "too many requests", "status": "Too Many Requests"}`},
+		answer{200, nil, `{"code": 200, "num_records_imported": 1, "status": "OK"}`},
+		answer{400, nil, `{"code": 400, "error": "some data points in the request failed validation", "failed_records": [{"index": 0, "$insert_id": "x", "field": "properties.time", "message": "'properties.time' is invalid"}], "status": "Bad Request"}`},
+	)
+	sink, err := mixpanel.New(mixpanel.Opts{Token: "mp_token", BaseURL: fake.URL})
+	require.NoError(t, err)
+	b := setup(t, bundleOpts{deps: jobs.Deps{Analytics: sink}})
+
+	publish(t, b, events.AnalyticsTrack{Event: "First", UserID: "u-1"})
+	rows := waitJobs(t, b.pool, "track_analytics", 1)
+	require.Equal(t, "completed", rows[0].State)
+	require.Equal(t, 1, rows[0].Attempt, "a snooze uses no attempt")
+	reqs := fake.Requests()
+	require.Len(t, reqs, 2)
+	require.GreaterOrEqual(t, reqs[1].At.Sub(reqs[0].At), time.Second, "waited for Retry-After")
+
+	publish(t, b, events.AnalyticsTrack{Event: "Second", UserID: "u-1"})
+	rows = waitJobs(t, b.pool, "track_analytics", 2)
+	require.Equal(t, "cancelled", rows[1].State)
+	require.Equal(t, 1, rows[1].Attempt)
+	require.Contains(t, rows[1].Errors[0].Error, "mixpanel rejected the message (HTTP 400)")
+	require.Contains(t, rows[1].Errors[0].Error, "'properties.time' is invalid")
 }

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -62,11 +61,7 @@ func (w *TrackAnalyticsWorker) Work(ctx context.Context, job *river.Job[TrackAna
 		ev.UserID, _ = ev.Properties["userId"].(string)
 	}
 	if err := w.deps.Analytics.Track(ctx, ev); err != nil {
-		var rejected *analytics.RejectedError
-		if errors.As(err, &rejected) {
-			return river.JobCancel(fmt.Errorf("track analytics: %w", err))
-		}
-		return fmt.Errorf("track analytics: %w", err)
+		return providerOutcome(fmt.Errorf("track analytics: %w", err))
 	}
 	return nil
 }

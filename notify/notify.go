@@ -5,19 +5,14 @@
 // credentials: it sends nothing, and the caller records the message in the
 // deliveries table with status "captured".
 //
-// Senders report failures the caller can act on as *PermanentError (the
-// provider rejected the message: retrying cannot help) and *RateLimitError
-// (try again after RetryAfter); any other error is temporary.
+// Senders report failures the caller can act on as
+// *providererr.PermanentError (the provider rejected the message: retrying
+// cannot help) and *providererr.RateLimitError (try again after RetryAfter);
+// any other error is temporary.
 package notify
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/http"
-	"strconv"
-	"strings"
-	"time"
 )
 
 // Channels, as stored in deliveries.channel.
@@ -95,85 +90,4 @@ type SMSSender interface {
 // Pusher sends push notifications.
 type Pusher interface {
 	SendPush(ctx context.Context, msg Push) (Receipt, error)
-}
-
-// PermanentError is a provider's refusal of a message that a retry would
-// get again (an invalid address, a malformed request).
-type PermanentError struct {
-	// Provider names the service.
-	Provider string
-	// StatusCode is the HTTP status the provider answered with.
-	StatusCode int
-	// Message is the provider's own explanation.
-	Message string
-}
-
-func (e *PermanentError) Error() string {
-	return fmt.Sprintf("%s rejected the message (HTTP %d): %s", e.Provider, e.StatusCode, e.Message)
-}
-
-// RateLimitError says the provider is rate limiting us.
-type RateLimitError struct {
-	// Provider names the service.
-	Provider string
-	// RetryAfter is how long the provider asked us to wait; 0 if it did not
-	// say.
-	RetryAfter time.Duration
-	// Message is the provider's own explanation.
-	Message string
-}
-
-func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("%s rate limited the request (retry after %s): %s", e.Provider, e.RetryAfter, e.Message)
-}
-
-// IsPermanentStatus reports whether an HTTP error status from a provider
-// means the request itself is wrong, so retrying cannot help. 401 and 403
-// (credentials an operator can fix), 408, 409 (a concurrent request with the
-// same idempotency key), 425 and 429 are temporary, as are all 5xx.
-func IsPermanentStatus(code int) bool {
-	if code < 400 || code >= 500 {
-		return false
-	}
-	switch code {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusConflict,
-		http.StatusTooEarly, http.StatusTooManyRequests:
-		return false
-	}
-	return true
-}
-
-// ParseRetryAfter reads a Retry-After header value: delay-seconds or an
-// HTTP date (relative to now). It returns 0 if v is empty or invalid.
-func ParseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
-		return time.Duration(secs * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-// ErrorFromStatus turns a provider's HTTP error answer into a
-// *RateLimitError (429), a *PermanentError (IsPermanentStatus) or a plain
-// temporary error.
-func ErrorFromStatus(provider string, code int, retryAfter time.Duration, message string) error {
-	switch {
-	case code == http.StatusTooManyRequests:
-		return &RateLimitError{Provider: provider, RetryAfter: retryAfter, Message: message}
-	case IsPermanentStatus(code):
-		return &PermanentError{Provider: provider, StatusCode: code, Message: message}
-	}
-	return fmt.Errorf("%s answered HTTP %d: %s", provider, code, message)
-}
-
-// IsPermanent reports whether err is (or wraps) a *PermanentError.
-func IsPermanent(err error) bool {
-	var pe *PermanentError
-	return errors.As(err, &pe)
 }

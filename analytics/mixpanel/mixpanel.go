@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mohallamart/backend/analytics"
+	"github.com/mohallamart/backend/internal/providererr"
 )
 
 // insertIDNamespace is the UUIDv5 namespace of $insert_id values.
@@ -78,9 +79,10 @@ type importAnswer struct {
 	} `json:"failed_records"`
 }
 
-// Track imports e. Mixpanel's 4xx answers other than 429 are an
-// *analytics.RejectedError (retrying cannot make the event valid); anything
-// else is temporary.
+// Track imports e. Mixpanel's error answers are classified by
+// providererr.FromStatus: a 429 is a *providererr.RateLimitError with its
+// Retry-After, a 4xx a retry cannot fix (an invalid event) a
+// *providererr.PermanentError, anything else temporary.
 func (s *Sink) Track(ctx context.Context, e analytics.Event) error {
 	props := make(map[string]any, len(e.Properties)+4)
 	for k, v := range e.Properties {
@@ -119,8 +121,6 @@ func (s *Sink) Track(ctx context.Context, e analytics.Event) error {
 	if msg == "" {
 		msg = strings.TrimSpace(string(raw))
 	}
-	if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-		return &analytics.RejectedError{Provider: "mixpanel", StatusCode: resp.StatusCode, Message: msg}
-	}
-	return fmt.Errorf("mixpanel: import answered HTTP %d: %s", resp.StatusCode, msg)
+	retryAfter := providererr.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return providererr.FromStatus("mixpanel", resp.StatusCode, retryAfter, msg)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mohallamart/backend/internal/providererr"
 	"github.com/mohallamart/backend/notify"
 )
 
@@ -80,10 +81,10 @@ type response struct {
 }
 
 // SendPush sends msg to the devices of the user whose external_id is
-// msg.UserID. A 429 is a *notify.RateLimitError with OneSignal's
+// msg.UserID. A 429 is a *providererr.RateLimitError with OneSignal's
 // Retry-After; a 4xx that a retry cannot fix, or a 200 that created no
 // notification (no subscribed device, unknown external id), is a
-// *notify.PermanentError with OneSignal's errors; anything else is
+// *providererr.PermanentError with OneSignal's errors; anything else is
 // temporary.
 func (p *Pusher) SendPush(ctx context.Context, msg notify.Push) (notify.Receipt, error) {
 	body := notification{
@@ -123,11 +124,11 @@ func (p *Pusher) SendPush(ctx context.Context, msg notify.Push) (notify.Receipt,
 		if message == "" || message == "null" {
 			message = strings.TrimSpace(string(raw))
 		}
-		retryAfter := notify.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		return notify.Receipt{}, notify.ErrorFromStatus(Provider, resp.StatusCode, retryAfter, message)
+		retryAfter := providererr.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return notify.Receipt{}, providererr.FromStatus(Provider, resp.StatusCode, retryAfter, message)
 	}
 	if out.ID == "" {
-		return notify.Receipt{}, &notify.PermanentError{Provider: Provider, StatusCode: resp.StatusCode, Message: "no notification created: " + string(out.Errors)}
+		return notify.Receipt{}, &providererr.PermanentError{Provider: Provider, StatusCode: resp.StatusCode, Message: "no notification created: " + string(out.Errors)}
 	}
 	return notify.Receipt{Provider: Provider, MessageID: out.ID, Status: notify.StatusSent}, nil
 }

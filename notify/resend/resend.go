@@ -17,6 +17,7 @@ import (
 
 	resendsdk "github.com/resend/resend-go/v2"
 
+	"github.com/mohallamart/backend/internal/providererr"
 	"github.com/mohallamart/backend/notify"
 )
 
@@ -67,8 +68,8 @@ func New(opts Opts) (*Mailer, error) {
 	return &Mailer{client: client, from: opts.From}, nil
 }
 
-// SendEmail sends msg. A 429 is a *notify.RateLimitError with Resend's
-// Retry-After; a 4xx that a retry cannot fix is a *notify.PermanentError
+// SendEmail sends msg. A 429 is a *providererr.RateLimitError with Resend's
+// Retry-After; a 4xx that a retry cannot fix is a *providererr.PermanentError
 // with Resend's message; anything else (5xx, network) is temporary.
 func (m *Mailer) SendEmail(ctx context.Context, msg notify.Email) (notify.Receipt, error) {
 	var status int
@@ -79,13 +80,13 @@ func (m *Mailer) SendEmail(ctx context.Context, msg notify.Email) (notify.Receip
 	if err != nil {
 		var rl *resendsdk.RateLimitError
 		if errors.As(err, &rl) {
-			return notify.Receipt{}, &notify.RateLimitError{
-				Provider: Provider, RetryAfter: notify.ParseRetryAfter(rl.RetryAfter, time.Now()), Message: rl.Message,
+			return notify.Receipt{}, &providererr.RateLimitError{
+				Provider: Provider, RetryAfter: providererr.ParseRetryAfter(rl.RetryAfter, time.Now()), Message: rl.Message,
 			}
 		}
 		if status != 0 {
 			// resend-go reports API errors as "[ERROR]: <message>".
-			return notify.Receipt{}, notify.ErrorFromStatus(Provider, status, 0, strings.TrimPrefix(err.Error(), "[ERROR]: "))
+			return notify.Receipt{}, providererr.FromStatus(Provider, status, 0, strings.TrimPrefix(err.Error(), "[ERROR]: "))
 		}
 		return notify.Receipt{}, fmt.Errorf("resend: send email: %w", err)
 	}

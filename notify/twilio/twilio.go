@@ -19,6 +19,7 @@ import (
 	twilioclient "github.com/twilio/twilio-go/client"
 	twilioapi "github.com/twilio/twilio-go/rest/api/v2010"
 
+	"github.com/mohallamart/backend/internal/providererr"
 	"github.com/mohallamart/backend/notify"
 )
 
@@ -74,9 +75,9 @@ func New(opts Opts) (*Sender, error) {
 	return &Sender{rest: twiliosdk.NewRestClientWithParams(twiliosdk.ClientParams{Client: c}), from: opts.From}, nil
 }
 
-// SendSMS sends msg. Twilio's 429 is a *notify.RateLimitError; a 4xx that a
+// SendSMS sends msg. Twilio's 429 is a *providererr.RateLimitError; a 4xx that a
 // retry cannot fix (an invalid number: 400 with code 21211) is a
-// *notify.PermanentError with Twilio's message; anything else is temporary.
+// *providererr.PermanentError with Twilio's message; anything else is temporary.
 //
 // twilio-go takes no context, so ctx cannot cancel a request in flight;
 // Opts.Timeout bounds it instead.
@@ -90,7 +91,7 @@ func (s *Sender) SendSMS(ctx context.Context, msg notify.SMS) (notify.Receipt, e
 	if err != nil {
 		var te *twilioclient.TwilioRestError
 		if errors.As(err, &te) {
-			return notify.Receipt{}, notify.ErrorFromStatus(Provider, te.Status, 0, fmt.Sprintf("%s (code %d)", te.Message, te.Code))
+			return notify.Receipt{}, providererr.FromStatus(Provider, te.Status, 0, fmt.Sprintf("%s (code %d)", te.Message, te.Code))
 		}
 		return notify.Receipt{}, fmt.Errorf("twilio: send sms: %w", err)
 	}

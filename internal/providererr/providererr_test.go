@@ -1,4 +1,4 @@
-package notify_test
+package providererr_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mohallamart/backend/notify"
+	"github.com/mohallamart/backend/internal/providererr"
 )
 
 func TestErrorFromStatus(t *testing.T) {
@@ -21,9 +21,9 @@ func TestErrorFromStatus(t *testing.T) {
 		{401, false, false}, {403, false, false}, {408, false, false}, {409, false, false},
 		{429, false, true}, {500, false, false}, {503, false, false},
 	} {
-		err := notify.ErrorFromStatus("p", tt.code, time.Second, "m")
-		require.Equal(t, tt.permanent, notify.IsPermanent(err), tt.code)
-		var rl *notify.RateLimitError
+		err := providererr.FromStatus("p", tt.code, time.Second, "m")
+		require.Equal(t, tt.permanent, providererr.IsPermanent(err), tt.code)
+		var rl *providererr.RateLimitError
 		require.Equal(t, tt.rateLimit, errors.As(err, &rl), tt.code)
 	}
 }
@@ -39,6 +39,6 @@ func TestParseRetryAfter(t *testing.T) {
 		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
 	} {
-		require.Equal(t, tt.want, notify.ParseRetryAfter(tt.v, now), tt.v)
+		require.Equal(t, tt.want, providererr.ParseRetryAfter(tt.v, now), tt.v)
 	}
 }
