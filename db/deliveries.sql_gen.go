@@ -9,8 +9,58 @@ import (
 	"context"
 )
 
+const deliveryClaim = `-- name: DeliveryClaim :one
+INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, provider, status, idempotency_key)
+VALUES ($1, $2, $3, $4, $5, $6, '', 'sending', $7)
+ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = deliveries.idempotency_key
+RETURNING id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at, sent_at
+`
+
+type DeliveryClaimParams struct {
+	JobID          *int64  `json:"jobId"`
+	EventID        *string `json:"eventId"`
+	Channel        string  `json:"channel"`
+	Recipient      string  `json:"recipient"`
+	Subject        string  `json:"subject"`
+	Body           string  `json:"body"`
+	IdempotencyKey string  `json:"idempotencyKey"`
+}
+
+// Claims a message before it is sent: inserts its row as 'sending', or
+// returns the row an earlier attempt wrote under the same key (already
+// 'sent' or 'captured': nothing to send; still 'sending': that attempt may
+// or may not have reached the provider).
+func (q *Queries) DeliveryClaim(ctx context.Context, arg DeliveryClaimParams) (*Delivery, error) {
+	row := q.db.QueryRow(ctx, deliveryClaim,
+		arg.JobID,
+		arg.EventID,
+		arg.Channel,
+		arg.Recipient,
+		arg.Subject,
+		arg.Body,
+		arg.IdempotencyKey,
+	)
+	var i Delivery
+	err := row.Scan(
+		&i.ID,
+		&i.JobID,
+		&i.EventID,
+		&i.Channel,
+		&i.Recipient,
+		&i.Subject,
+		&i.Body,
+		&i.Provider,
+		&i.ProviderMessageID,
+		&i.Status,
+		&i.IdempotencyKey,
+		&i.CreatedAt,
+		&i.SentAt,
+	)
+	return &i, err
+}
+
 const deliveryGetByKey = `-- name: DeliveryGetByKey :one
-SELECT id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at FROM deliveries WHERE idempotency_key = $1
+SELECT id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at, sent_at FROM deliveries WHERE idempotency_key = $1
 `
 
 func (q *Queries) DeliveryGetByKey(ctx context.Context, idempotencyKey string) (*Delivery, error) {
@@ -29,68 +79,50 @@ func (q *Queries) DeliveryGetByKey(ctx context.Context, idempotencyKey string) (
 		&i.Status,
 		&i.IdempotencyKey,
 		&i.CreatedAt,
+		&i.SentAt,
 	)
 	return &i, err
 }
 
-const deliveryInsert = `-- name: DeliveryInsert :one
-INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at
+const deliveryRecordSent = `-- name: DeliveryRecordSent :execrows
+UPDATE deliveries SET
+    status = $1,
+    provider = $2,
+    provider_message_id = $3,
+    sent_at = now()
+WHERE idempotency_key = $4 AND status = 'sending'
 `
 
-type DeliveryInsertParams struct {
-	JobID             *int64  `json:"jobId"`
-	EventID           *string `json:"eventId"`
-	Channel           string  `json:"channel"`
-	Recipient         string  `json:"recipient"`
-	Subject           string  `json:"subject"`
-	Body              string  `json:"body"`
-	Provider          string  `json:"provider"`
-	ProviderMessageID string  `json:"providerMessageId"`
-	Status            string  `json:"status"`
-	IdempotencyKey    string  `json:"idempotencyKey"`
+type DeliveryRecordSentParams struct {
+	Status            string `json:"status"`
+	Provider          string `json:"provider"`
+	ProviderMessageID string `json:"providerMessageId"`
+	IdempotencyKey    string `json:"idempotencyKey"`
 }
 
-func (q *Queries) DeliveryInsert(ctx context.Context, arg DeliveryInsertParams) (*Delivery, error) {
-	row := q.db.QueryRow(ctx, deliveryInsert,
-		arg.JobID,
-		arg.EventID,
-		arg.Channel,
-		arg.Recipient,
-		arg.Subject,
-		arg.Body,
+// Records the provider's answer for a claimed message.
+func (q *Queries) DeliveryRecordSent(ctx context.Context, arg DeliveryRecordSentParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deliveryRecordSent,
+		arg.Status,
 		arg.Provider,
 		arg.ProviderMessageID,
-		arg.Status,
 		arg.IdempotencyKey,
 	)
-	var i Delivery
-	err := row.Scan(
-		&i.ID,
-		&i.JobID,
-		&i.EventID,
-		&i.Channel,
-		&i.Recipient,
-		&i.Subject,
-		&i.Body,
-		&i.Provider,
-		&i.ProviderMessageID,
-		&i.Status,
-		&i.IdempotencyKey,
-		&i.CreatedAt,
-	)
-	return &i, err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
-const deliveryLock = `-- name: DeliveryLock :exec
-SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))
+const deliveryUnclaim = `-- name: DeliveryUnclaim :execrows
+DELETE FROM deliveries WHERE idempotency_key = $1 AND status = 'sending'
 `
 
-// Serialises the sends of one idempotency key until the transaction ends, so
-// two runs of the same job (a rescued job whose first run is still going)
-// cannot both find the key missing and send.
-func (q *Queries) DeliveryLock(ctx context.Context, idempotencyKey string) error {
-	_, err := q.db.Exec(ctx, deliveryLock, idempotencyKey)
-	return err
+// Removes the claim of a message the provider rejected for good.
+func (q *Queries) DeliveryUnclaim(ctx context.Context, idempotencyKey string) (int64, error) {
+	result, err := q.db.Exec(ctx, deliveryUnclaim, idempotencyKey)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -10,28 +10,6 @@ import (
 	"time"
 )
 
-const jobAdvisoryLock = `-- name: JobAdvisoryLock :exec
-SELECT pg_advisory_xact_lock($1::bigint)
-`
-
-// Takes an exclusive transaction-level advisory lock on key (see
-// jobs.ProductIndexLockKey).
-func (q *Queries) JobAdvisoryLock(ctx context.Context, key int64) error {
-	_, err := q.db.Exec(ctx, jobAdvisoryLock, key)
-	return err
-}
-
-const jobAdvisoryLockShared = `-- name: JobAdvisoryLockShared :exec
-SELECT pg_advisory_xact_lock_shared($1::bigint)
-`
-
-// Takes a shared transaction-level advisory lock on key: many publishers may
-// hold it at once, but not while a worker holds the exclusive one.
-func (q *Queries) JobAdvisoryLockShared(ctx context.Context, key int64) error {
-	_, err := q.db.Exec(ctx, jobAdvisoryLockShared, key)
-	return err
-}
-
 const jobDiscardedStats = `-- name: JobDiscardedStats :one
 SELECT count(*) AS discarded,
        coalesce((SELECT j.errors[array_length(j.errors, 1)] ->> 'error'

@@ -80,18 +80,19 @@ type AppLog struct {
 }
 
 type Delivery struct {
-	ID                int64     `json:"id"`
-	JobID             *int64    `json:"jobId"`
-	EventID           *string   `json:"eventId"`
-	Channel           string    `json:"channel"`
-	Recipient         string    `json:"recipient"`
-	Subject           string    `json:"subject"`
-	Body              string    `json:"body"`
-	Provider          string    `json:"provider"`
-	ProviderMessageID string    `json:"providerMessageId"`
-	Status            string    `json:"status"`
-	IdempotencyKey    string    `json:"idempotencyKey"`
-	CreatedAt         time.Time `json:"createdAt"`
+	ID                int64      `json:"id"`
+	JobID             *int64     `json:"jobId"`
+	EventID           *string    `json:"eventId"`
+	Channel           string     `json:"channel"`
+	Recipient         string     `json:"recipient"`
+	Subject           string     `json:"subject"`
+	Body              string     `json:"body"`
+	Provider          string     `json:"provider"`
+	ProviderMessageID string     `json:"providerMessageId"`
+	Status            string     `json:"status"`
+	IdempotencyKey    string     `json:"idempotencyKey"`
+	CreatedAt         time.Time  `json:"createdAt"`
+	SentAt            *time.Time `json:"sentAt"`
 }
 
 type Event struct {
@@ -139,6 +140,7 @@ type Product struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	UpdatedAt   time.Time  `json:"updatedAt"`
 	DeletedAt   *time.Time `json:"deletedAt"`
+	Version     int64      `json:"version"`
 }
 
 type RiverJob struct {

@@ -10,7 +10,7 @@ import (
 )
 
 const productGet = `-- name: ProductGet :one
-SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at FROM products WHERE id = $1 AND deleted_at IS NULL
+SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version FROM products WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) ProductGet(ctx context.Context, id string) (*Product, error) {
@@ -27,12 +27,13 @@ func (q *Queries) ProductGet(ctx context.Context, id string) (*Product, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.Version,
 	)
 	return &i, err
 }
 
 const productGetForUpdate = `-- name: ProductGetForUpdate :one
-SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at FROM products WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
+SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version FROM products WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
 `
 
 func (q *Queries) ProductGetForUpdate(ctx context.Context, id string) (*Product, error) {
@@ -49,6 +50,32 @@ func (q *Queries) ProductGetForUpdate(ctx context.Context, id string) (*Product,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.Version,
+	)
+	return &i, err
+}
+
+const productGetWithDeleted = `-- name: ProductGetWithDeleted :one
+SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version FROM products WHERE id = $1
+`
+
+// A product whether or not it was deleted (index_product removes deleted
+// products from the index).
+func (q *Queries) ProductGetWithDeleted(ctx context.Context, id string) (*Product, error) {
+	row := q.db.QueryRow(ctx, productGetWithDeleted, id)
+	var i Product
+	err := row.Scan(
+		&i.ID,
+		&i.ShopID,
+		&i.Name,
+		&i.Description,
+		&i.Category,
+		&i.PricePaise,
+		&i.Stock,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.Version,
 	)
 	return &i, err
 }
@@ -56,7 +83,7 @@ func (q *Queries) ProductGetForUpdate(ctx context.Context, id string) (*Product,
 const productInsert = `-- name: ProductInsert :one
 INSERT INTO products (shop_id, name, description, category, price_paise, stock)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at
+RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version
 `
 
 type ProductInsertParams struct {
@@ -89,12 +116,13 @@ func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (*
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.Version,
 	)
 	return &i, err
 }
 
 const productListForUpdate = `-- name: ProductListForUpdate :many
-SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at FROM products
+SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version FROM products
 WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
 ORDER BY id
 FOR UPDATE
@@ -122,6 +150,7 @@ func (q *Queries) ProductListForUpdate(ctx context.Context, ids []string) ([]*Pr
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -134,9 +163,9 @@ func (q *Queries) ProductListForUpdate(ctx context.Context, ids []string) ([]*Pr
 }
 
 const productSoftDelete = `-- name: ProductSoftDelete :one
-UPDATE products SET deleted_at = now(), updated_at = now()
+UPDATE products SET deleted_at = now(), version = version + 1, updated_at = now()
 WHERE id = $1 AND deleted_at IS NULL
-RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at
+RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version
 `
 
 func (q *Queries) ProductSoftDelete(ctx context.Context, id string) (*Product, error) {
@@ -153,14 +182,18 @@ func (q *Queries) ProductSoftDelete(ctx context.Context, id string) (*Product, e
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.Version,
 	)
 	return &i, err
 }
 
 const productStockAdd = `-- name: ProductStockAdd :one
-UPDATE products SET stock = stock + $1::integer, updated_at = now()
+UPDATE products SET
+    stock = stock + $1::integer,
+    version = version + CASE WHEN (stock = 0) <> (stock + $1::integer = 0) THEN 1 ELSE 0 END,
+    updated_at = now()
 WHERE id = $2
-RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at
+RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version
 `
 
 type ProductStockAddParams struct {
@@ -168,6 +201,8 @@ type ProductStockAddParams struct {
 	ID    string `json:"id"`
 }
 
+// The version changes only when the product sells out or comes back: the
+// changes search shows (ordinary stock changes are not indexed).
 func (q *Queries) ProductStockAdd(ctx context.Context, arg ProductStockAddParams) (*Product, error) {
 	row := q.db.QueryRow(ctx, productStockAdd, arg.Delta, arg.ID)
 	var i Product
@@ -182,6 +217,7 @@ func (q *Queries) ProductStockAdd(ctx context.Context, arg ProductStockAddParams
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.Version,
 	)
 	return &i, err
 }
@@ -193,9 +229,10 @@ UPDATE products SET
     category = coalesce($3, category),
     price_paise = coalesce($4, price_paise),
     stock = coalesce($5::integer, stock),
+    version = version + 1,
     updated_at = now()
 WHERE id = $6 AND deleted_at IS NULL
-RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at
+RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version
 `
 
 type ProductUpdateParams struct {
@@ -228,6 +265,21 @@ func (q *Queries) ProductUpdate(ctx context.Context, arg ProductUpdateParams) (*
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.Version,
 	)
 	return &i, err
+}
+
+const productVersionForShare = `-- name: ProductVersionForShare :one
+SELECT version FROM products WHERE id = $1 FOR SHARE
+`
+
+// The product's version (deleted products included), locked against
+// updates until the transaction ends: index_product completes its job under
+// this lock only if the version is the one it indexed.
+func (q *Queries) ProductVersionForShare(ctx context.Context, id string) (int64, error) {
+	row := q.db.QueryRow(ctx, productVersionForShare, id)
+	var version int64
+	err := row.Scan(&version)
+	return version, err
 }

@@ -73,17 +73,14 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 
 // publish stores evs and enqueues their jobs in one transaction.
 func (s *server) publish(ctx context.Context, evs []events.Event) ([]string, error) {
-	tx, err := s.DB.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	ids, err := s.Outbox.Publish(ctx, tx, evs...)
+	var ids []string
+	err := db.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		var err error
+		ids, err = s.Outbox.Publish(ctx, tx, evs...)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("publish events: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("commit events: %w", err)
 	}
 	return ids, nil
 }

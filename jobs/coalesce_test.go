@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/db/dbtest"
-	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
 )
@@ -36,8 +36,8 @@ func TestIndexProductCoalesces(t *testing.T) {
 	}
 	require.NoError(t, svc.DeleteProduct(ctx, p.ID))
 
-	job := rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, tx, &jobs.IndexProductArgs{}, &rivertest.RequireInsertedOpts{
-		Queue: jobs.QueueSearch, MaxAttempts: 10,
+	job := rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, tx, &jobargs.IndexProductArgs{}, &rivertest.RequireInsertedOpts{
+		Queue: jobargs.QueueSearch, MaxAttempts: 10,
 	})
 	require.Equal(t, p.ID, job.Args.ProductID)
 }

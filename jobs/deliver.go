@@ -8,7 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
+	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/internal/providererr"
 	"github.com/mohallamart/backend/notify"
 )
@@ -17,8 +19,12 @@ import (
 // not say (no Retry-After).
 const defaultSnooze = 30 * time.Second
 
+// statusSending is a deliveries row claimed but not yet known to be sent.
+const statusSending = "sending"
+
 // message is one email, SMS or push a job sends.
 type message struct {
+	origin    origin
 	channel   string
 	recipient string
 	subject   string
@@ -27,68 +33,122 @@ type message struct {
 	send      func(ctx context.Context) (notify.Receipt, error)
 }
 
-func emailMessage(m notify.Mailer, key string, to string, e renderedEmail) message {
+// origin is what a message is sent for: the triggering event and the job
+// kind (the function). With the recipient it makes the idempotency key.
+type origin struct {
+	eventID string
+	kind    string
+}
+
+// originOf is the origin of a message job sends for event eventID.
+func originOf[T river.JobArgs](job *river.Job[T], eventID string) origin {
+	return origin{eventID: eventID, kind: job.Kind}
+}
+
+// email is the message that sends e to to through the configured Mailer.
+func (d *Deps) email(o origin, to string, e renderedEmail) message {
+	key := IdempotencyKey(o.eventID, o.kind, to)
 	return message{
-		channel: notify.ChannelEmail, recipient: to, subject: e.Subject, body: e.Text, key: key,
+		origin: o, channel: notify.ChannelEmail, recipient: to, subject: e.Subject, body: e.Text, key: key,
 		send: func(ctx context.Context) (notify.Receipt, error) {
-			return m.SendEmail(ctx, notify.Email{To: to, Subject: e.Subject, HTML: e.HTML, Text: e.Text, IdempotencyKey: key})
+			return d.Mailer.SendEmail(ctx, notify.Email{To: to, Subject: e.Subject, HTML: e.HTML, Text: e.Text, IdempotencyKey: key})
 		},
 	}
 }
 
-func pushMessage(p notify.Pusher, key, userID, title, body string) message {
+// push is the message that sends a push notification to userID's devices;
+// keyAs is the recipient its idempotency key is made with.
+func (d *Deps) push(o origin, keyAs, userID, title, body string) message {
+	key := IdempotencyKey(o.eventID, o.kind, keyAs)
 	return message{
-		channel: notify.ChannelPush, recipient: userID, subject: title, body: body, key: key,
+		origin: o, channel: notify.ChannelPush, recipient: userID, subject: title, body: body, key: key,
 		send: func(ctx context.Context) (notify.Receipt, error) {
-			return p.SendPush(ctx, notify.Push{UserID: userID, Title: title, Body: body, IdempotencyKey: key})
+			return d.Push.SendPush(ctx, notify.Push{UserID: userID, Title: title, Body: body, IdempotencyKey: key})
 		},
 	}
 }
 
-func smsMessage(s notify.SMSSender, key, to, body string) message {
+// sms is the message that texts body to the phone number to.
+func (d *Deps) sms(o origin, to, body string) message {
+	key := IdempotencyKey(o.eventID, o.kind, to)
 	return message{
-		channel: notify.ChannelSMS, recipient: to, body: body, key: key,
+		origin: o, channel: notify.ChannelSMS, recipient: to, body: body, key: key,
 		send: func(ctx context.Context) (notify.Receipt, error) {
-			return s.SendSMS(ctx, notify.SMS{To: to, Body: body, IdempotencyKey: key})
+			return d.SMS.SendSMS(ctx, notify.SMS{To: to, Body: body, IdempotencyKey: key})
 		},
 	}
 }
 
-// deliver sends msgs once each and completes job. Each message gets a
-// transaction: claim its key in the deliveries ledger (a key already there
-// was sent by an earlier attempt: skip it), send, record the delivery; the
-// last message's transaction also completes the job (river.JobCompleteTx).
-// So a message is recorded exactly when its send succeeded, and a retry
-// resends nothing that was recorded. Should the process die between a
-// provider's answer and the commit, the retry sends again with the same
-// idempotency key, which Resend and OneSignal deduplicate.
+// sendWorker is the one shape of every job that sends messages: compose
+// the messages from the job (load what they need, render them), then
+// deliver them once each. A new notification kind is its args, its
+// template and a compose function registered in AddWorkers.
+type sendWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+
+	deps    *Deps
+	timeout time.Duration
+	// compose returns the messages to send for job. A river.JobCancel error
+	// settles the job (nothing can be sent, ever); any other error retries.
+	compose func(ctx context.Context, job *river.Job[T]) ([]message, error)
+}
+
+// Timeout bounds one attempt: longer than the provider calls it makes (the
+// HTTP clients' own timeouts), so an answer can always be recorded.
+func (w *sendWorker[T]) Timeout(*river.Job[T]) time.Duration { return w.timeout }
+
+// Work composes the job's messages and delivers them.
+func (w *sendWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
+	msgs, err := w.compose(ctx, job)
+	if err == nil {
+		err = deliver(ctx, w.deps.DB, job, msgs...)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", job.Kind, err)
+	}
+	return nil
+}
+
+// deliver sends msgs once each and completes job, holding no transaction,
+// lock or connection while a provider is called. For each message:
+//
+//  1. claim: one statement writes its deliveries row as 'sending' under its
+//     idempotency key, or returns the row an earlier attempt wrote. A row
+//     already 'sent' or 'captured' means the message went out: skip it.
+//  2. send, outside any transaction, with the idempotency key. A row still
+//     'sending' from an earlier attempt (one that died or timed out after
+//     claiming) is sent again with the same key: Resend and OneSignal
+//     deduplicate it; Twilio has no such key, so there the message can go
+//     twice (at least once, never lost).
+//  3. record: the row becomes 'sent' or 'captured' with the provider's
+//     message id; the last message's record commits with the job's
+//     completion (river.JobCompleteTx).
 //
 // Send errors become River's outcomes: a rate limit snoozes the job for the
 // provider's Retry-After (no attempt used), a permanent rejection cancels it
 // with the provider's message, and anything else is returned for a retry
 // with backoff.
-func deliver[T river.JobArgs](ctx context.Context, d DB, job *river.Job[T], eventID string, msgs ...message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
+func deliver[T river.JobArgs](ctx context.Context, d db.DB, job *river.Job[T], msgs ...message) error {
 	for i, m := range msgs {
-		last := i == len(msgs)-1
-		err := inTx(ctx, d, func(tx pgx.Tx) error {
-			ledger := notify.NewLedger(tx)
-			prev, err := ledger.Claim(ctx, m.key)
+		row, err := claim(ctx, d, job, m)
+		if err != nil {
+			return err
+		}
+		sent := row.Status != statusSending
+		var receipt notify.Receipt
+		if !sent {
+			receipt, err = m.send(ctx)
 			if err != nil {
-				return err
+				return unclaimIfPermanent(ctx, d, m.key, providerOutcome(fmt.Errorf("send %s: %w", m.channel, err)))
 			}
-			if prev == nil {
-				receipt, err := m.send(ctx)
-				if err != nil {
-					return providerOutcome(fmt.Errorf("send %s to %s: %w", m.channel, m.recipient, err))
-				}
-				_, err = ledger.Record(ctx, notify.Record{
-					JobID: job.ID, EventID: eventID, Channel: m.channel, Recipient: m.recipient,
-					Subject: m.subject, Body: m.body, Key: m.key, Receipt: receipt,
-				})
-				if err != nil {
+		}
+		last := i == len(msgs)-1
+		if sent && !last {
+			continue
+		}
+		err = db.InTx(ctx, d, func(tx pgx.Tx) error {
+			if !sent {
+				if err := record(ctx, tx, m.key, receipt); err != nil {
 					return err
 				}
 			}
@@ -100,6 +160,48 @@ func deliver[T river.JobArgs](ctx context.Context, d DB, job *river.Job[T], even
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// claim writes m's deliveries row as 'sending', or returns the row an
+// earlier attempt wrote under its key.
+func claim[T river.JobArgs](ctx context.Context, d db.DBTX, job *river.Job[T], m message) (*db.Delivery, error) {
+	var eventID *string
+	if m.origin.eventID != "" {
+		eventID = &m.origin.eventID
+	}
+	row, err := db.New(d).DeliveryClaim(ctx, db.DeliveryClaimParams{
+		JobID: &job.ID, EventID: eventID, Channel: m.channel, Recipient: m.recipient,
+		Subject: m.subject, Body: m.body, IdempotencyKey: m.key,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim delivery %s: %w", m.key, err)
+	}
+	return row, nil
+}
+
+// unclaimIfPermanent removes the claim of a message the provider rejected
+// for good (outcome is a cancellation), so the ledger holds only messages
+// that may have gone out. It returns outcome.
+func unclaimIfPermanent(ctx context.Context, d db.DBTX, key string, outcome error) error {
+	var cancel *rivertype.JobCancelError
+	if !errors.As(outcome, &cancel) {
+		return outcome
+	}
+	if _, err := db.New(d).DeliveryUnclaim(ctx, key); err != nil {
+		return fmt.Errorf("unclaim delivery %s: %w (after %w)", key, err, outcome)
+	}
+	return outcome
+}
+
+// record stores the provider's answer for a claimed message.
+func record(ctx context.Context, tx pgx.Tx, key string, r notify.Receipt) error {
+	_, err := db.New(tx).DeliveryRecordSent(ctx, db.DeliveryRecordSentParams{
+		Status: r.Status, Provider: r.Provider, ProviderMessageID: r.MessageID, IdempotencyKey: key,
+	})
+	if err != nil {
+		return fmt.Errorf("record delivery %s: %w", key, err)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	texttemplate "text/template"
+
+	"github.com/riverqueue/river"
 )
 
 //go:embed templates/*.tmpl
@@ -89,4 +91,14 @@ func statusLabel(status string) string {
 		return ""
 	}
 	return strings.ToUpper(status[:1]) + status[1:]
+}
+
+// render renders email name with the worker's templates. A template that
+// fails to render cancels the job: a retry would fail the same way.
+func (d *Deps) render(name string, data any) (renderedEmail, error) {
+	e, err := d.tmpl.render(name, data)
+	if err != nil {
+		return renderedEmail{}, river.JobCancel(err)
+	}
+	return e, nil
 }

@@ -12,24 +12,18 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/outbox"
 )
 
-// PublishFunc publishes events in the caller's transaction
-// ((*outbox.Outbox).Publish; package jobs cannot import outbox, which
-// imports jobs).
-type PublishFunc func(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([]string, error)
-
 // FailureAlerter is River's ErrorHandler: when a job fails its last
-// attempt (River then discards it), it publishes a notification/send email
-// to OpsEmail saying which kind failed, how many of that kind were discarded
+// attempt (River then discards it), it publishes through the outbox of the
+// River client working the job a notification/send email to OpsEmail saying which kind failed, how many of that kind were discarded
 // in the past hour, and the last error. The event's id is
 // "ops-alert/<kind>/<UTC hour>", so the event log's deduplication sends at
 // most one alert per kind per hour.
 type FailureAlerter struct {
 	// DB is the application database. Required.
-	DB DB
-	// PublishFunc publishes the alert event. Required.
-	PublishFunc PublishFunc
+	DB db.DB
 	// OpsEmail receives the alerts; empty disables them.
 	OpsEmail string
 	// Logger reports alerts that could not be published.
@@ -65,7 +59,12 @@ func (a *FailureAlerter) alert(ctx context.Context, job *rivertype.JobRow, lastE
 	if a.NowFunc != nil {
 		now = a.NowFunc()
 	}
-	err := inTx(ctx, a.DB, func(tx pgx.Tx) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		a.Logger.ErrorContext(ctx, "Failed job alert not published", slog.String("job_kind", job.Kind), slog.String("error", err.Error()))
+		return
+	}
+	err = db.InTx(ctx, a.DB, func(tx pgx.Tx) error {
 		stats, err := db.New(tx).JobDiscardedStats(ctx, db.JobDiscardedStatsParams{Kind: job.Kind, Since: now.Add(-time.Hour)})
 		if err != nil {
 			return fmt.Errorf("count discarded jobs: %w", err)
@@ -83,7 +82,7 @@ func (a *FailureAlerter) alert(ctx context.Context, job *rivertype.JobRow, lastE
 		}
 		ev.ID = "ops-alert/" + job.Kind + "/" + now.UTC().Format("2006-01-02T15")
 		ev.Source = "ops"
-		_, err = a.PublishFunc(ctx, tx, ev)
+		_, err = outbox.New(client).Publish(ctx, tx, ev)
 		return err
 	})
 	if err != nil && a.Logger != nil {

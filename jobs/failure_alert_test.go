@@ -3,13 +3,12 @@ package jobs_test
 import (
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/notify/resend"
-	"github.com/mohallamart/backend/outbox"
 )
 
 // TestFailureAlert: a job discarded after its last attempt sends one email
@@ -22,17 +21,15 @@ func TestFailureAlert(t *testing.T) {
 	mailer, err := resend.New(resend.Opts{APIKey: "re_test", From: "m@mohallamart.test", BaseURL: fake.URL})
 	require.NoError(t, err)
 	b := setup(t, bundleOpts{
-		deps: jobs.Deps{Mailer: mailer},
-		errorHandler: func(pool *pgxpool.Pool, ob *outbox.Outbox) river.ErrorHandler {
-			return &jobs.FailureAlerter{DB: pool, PublishFunc: ob.Publish, OpsEmail: "ops@mohallamart.test", Logger: testLogger(t)}
-		},
+		deps:     jobs.Deps{Mailer: mailer},
+		opsEmail: "ops@mohallamart.test",
 	})
 	_, err = b.pool.Exec(ctx, `INSERT INTO events (id, name, data, ts) VALUES
 		('evt-1', 'user/created', '{"userId":"u1","email":"a@example.com","name":"A"}', now()),
 		('evt-2', 'user/created', '{"userId":"u2","email":"b@example.com","name":"B"}', now())`)
 	require.NoError(t, err)
 
-	_, err = b.client.Insert(ctx, jobs.SendWelcomeEmailArgs{EventID: "evt-1", UserID: "u1"}, &river.InsertOpts{MaxAttempts: 1})
+	_, err = b.client.Insert(ctx, jobargs.SendWelcomeEmailArgs{EventID: "evt-1", UserID: "u1"}, &river.InsertOpts{MaxAttempts: 1})
 	require.NoError(t, err)
 	rows := waitJobs(t, b.pool, "send_welcome_email", 1)
 	require.Equal(t, "discarded", rows[0].State)
@@ -46,7 +43,7 @@ func TestFailureAlert(t *testing.T) {
 	contains(t, alert.Body.Text, "1 send_welcome_email job(s) failed their last attempt in the past hour",
 		"attempt 1 of 1", "resend answered HTTP 500: An unexpected error occurred.")
 
-	_, err = b.client.Insert(ctx, jobs.SendWelcomeEmailArgs{EventID: "evt-2", UserID: "u2"}, &river.InsertOpts{MaxAttempts: 1})
+	_, err = b.client.Insert(ctx, jobargs.SendWelcomeEmailArgs{EventID: "evt-2", UserID: "u2"}, &river.InsertOpts{MaxAttempts: 1})
 	require.NoError(t, err)
 	waitJobs(t, b.pool, "send_welcome_email", 2)
 	require.Len(t, listJobs(t, b.pool, "send_notification"), 1, "one alert per kind per hour")

@@ -44,8 +44,9 @@ type testBundle struct {
 type bundleOpts struct {
 	deps         jobs.Deps
 	periodicJobs []*river.PeriodicJob
-	errorHandler func(pool *pgxpool.Pool, ob *outbox.Outbox) river.ErrorHandler
-	pool         *pgxpool.Pool
+	// opsEmail, when set, turns on failed-job alerts to it.
+	opsEmail string
+	pool     *pgxpool.Pool
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -77,12 +78,8 @@ func setup(t *testing.T, opts bundleOpts) *testBundle {
 		Logger:            testLogger(t),
 	}
 	b := &testBundle{pool: pool}
-	// The outbox needs a client and the error handler the outbox: an
-	// insert-only client breaks the cycle, as in cmd/server.
-	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
-	require.NoError(t, err)
-	if opts.errorHandler != nil {
-		cfg.ErrorHandler = opts.errorHandler(pool, outbox.New(inserter))
+	if opts.opsEmail != "" {
+		cfg.ErrorHandler = &jobs.FailureAlerter{DB: pool, OpsEmail: opts.opsEmail, Logger: testLogger(t)}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	require.NoError(t, err)

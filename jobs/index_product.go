@@ -9,99 +9,87 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/search"
 )
-
-// IndexProductArgs are the args of the index_product job. It makes the
-// search index hold the product as it is when the job runs (product/created,
-// product/updated, search/index). Only the product id identifies the job, so a
-// burst of updates coalesces into one pending job.
-type IndexProductArgs struct {
-	// EventID is the id of the event that triggered the job (the first one of
-	// a coalesced burst).
-	EventID string `json:"event_id"`
-	// ProductID is the product to index or, if it is gone, to remove.
-	ProductID string `json:"product_id" river:"unique"`
-}
-
-// Kind is the job kind stored in river_job.kind; never rename it.
-func (IndexProductArgs) Kind() string { return "index_product" }
-
-// InsertOpts puts the job in the search queue, unique by product while it is
-// pending, scheduled, available, retryable or running (not once completed:
-// the next update needs a job of its own). River requires running among the
-// unique states; ProductIndexLockKey closes the gap that leaves.
-func (IndexProductArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueSearch, MaxAttempts: 10, UniqueOpts: river.UniqueOpts{
-		ByArgs:  true,
-		ByState: pendingStates(),
-	}}
-}
-
-// pendingStates are the job states in which a job has yet to (finish its)
-// work: the unique states of jobs that coalesce.
-func pendingStates() []rivertype.JobState {
-	return []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-		rivertype.JobStateRunning, rivertype.JobStateScheduled,
-	}
-}
 
 // IndexProductWorker works index_product: it makes the index hold the
 // product as it is now, or removes it if it was deleted.
 type IndexProductWorker struct {
-	river.WorkerDefaults[IndexProductArgs]
+	river.WorkerDefaults[jobargs.IndexProductArgs]
 
 	deps *Deps
 }
 
 // Timeout bounds one attempt.
-func (w *IndexProductWorker) Timeout(*river.Job[IndexProductArgs]) time.Duration {
+func (w *IndexProductWorker) Timeout(*river.Job[jobargs.IndexProductArgs]) time.Duration {
 	return indexTimeout
 }
 
-// Work reads the product and writes the index under the product's
-// exclusive advisory lock (ProductIndexLockKey), and completes the job in the
-// same transaction, so no update can slip between the read and the
-// completion unseen (see ProductIndexLockKey).
-func (w *IndexProductWorker) Work(ctx context.Context, job *river.Job[IndexProductArgs]) error {
-	err := inTx(ctx, w.deps.DB, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		if err := q.JobAdvisoryLock(ctx, ProductIndexLockKey(job.Args.ProductID)); err != nil {
-			return fmt.Errorf("lock product: %w", err)
-		}
-		index := w.deps.Index
-		if index == nil {
-			index = search.NewPostgres(tx)
-		}
-		// An id that is not a UUID names no product; asking PostgreSQL
-		// would abort the transaction.
-		var p *db.Product
-		err := pgx.ErrNoRows
-		if uuid.Validate(job.Args.ProductID) == nil {
-			p, err = q.ProductGet(ctx, job.Args.ProductID)
-		}
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			err = index.DeleteProduct(ctx, job.Args.ProductID)
-		case err != nil:
-			return fmt.Errorf("load product: %w", err)
-		default:
-			err = index.UpsertProduct(ctx, search.Product{
-				ID: p.ID, ShopID: p.ShopID, Name: p.Name, Description: p.Description, Category: p.Category,
-				PricePaise: p.PricePaise, Stock: int(p.Stock),
-			})
-		}
-		if err != nil {
-			return err
+// Work reads the product and its version, writes the index outside any
+// transaction, then completes the job only if the version is unchanged,
+// under a share lock on the product row (a short transaction with no
+// outside call in it). If the product changed meanwhile, the update's own
+// index_product job was deduplicated against this running one, so this job
+// runs again at once (a zero snooze, no attempt used) and indexes the newer
+// state: an update never waits on the index and is never lost.
+func (w *IndexProductWorker) Work(ctx context.Context, job *river.Job[jobargs.IndexProductArgs]) error {
+	id := job.Args.ProductID
+	index := w.deps.Index
+	if index == nil {
+		index = search.NewPostgres(w.deps.DB)
+	}
+	// An id that is not a UUID names no product; asking PostgreSQL would
+	// fail the query.
+	valid := uuid.Validate(id) == nil
+	var (
+		p       *db.Product
+		version int64
+		err     = pgx.ErrNoRows
+	)
+	if valid {
+		p, err = db.New(w.deps.DB).ProductGetWithDeleted(ctx, id)
+	}
+	if err == nil {
+		version = p.Version
+	}
+	switch {
+	case errors.Is(err, pgx.ErrNoRows) || (err == nil && p.DeletedAt != nil):
+		err = index.DeleteProduct(ctx, id)
+	case err != nil:
+		return fmt.Errorf("index product %s: load: %w", id, err)
+	default:
+		err = index.UpsertProduct(ctx, search.Product{
+			ID: p.ID, ShopID: p.ShopID, Name: p.Name, Description: p.Description, Category: p.Category,
+			PricePaise: p.PricePaise, Stock: int(p.Stock),
+		})
+	}
+	if err != nil {
+		return providerOutcome(fmt.Errorf("index product %s: %w", id, err))
+	}
+
+	changed := false
+	err = db.InTx(ctx, w.deps.DB, func(tx pgx.Tx) error {
+		if valid {
+			now, err := db.New(tx).ProductVersionForShare(ctx, id)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("check version: %w", err)
+			}
+			// A product never stored has no row: version 0 both times.
+			if now != version {
+				changed = true
+				return nil
+			}
 		}
 		return completeTx(ctx, tx, job)
 	})
 	if err != nil {
-		return fmt.Errorf("index product %s: %w", job.Args.ProductID, err)
+		return fmt.Errorf("index product %s: %w", id, err)
+	}
+	if changed {
+		return river.JobSnooze(0)
 	}
 	return nil
 }

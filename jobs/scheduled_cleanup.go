@@ -11,44 +11,26 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/jobargs"
 )
-
-// ScheduledCleanupArgs are the args of the scheduled_cleanup job: the daily
-// cleanup (expired sessions, old app_logs, old event-log rows) for one day.
-type ScheduledCleanupArgs struct {
-	// Period is the scheduled time this run stands for (say, 03:00 IST on
-	// one day). It identifies the run: one job per period is inserted
-	// (unique args), and the periodic_runs table records the periods done,
-	// so each period's cleanup happens once.
-	Period time.Time `json:"period" river:"unique"`
-}
-
-// Kind is the job kind stored in river_job.kind; never rename it.
-func (ScheduledCleanupArgs) Kind() string { return "scheduled_cleanup" }
-
-// InsertOpts puts the job in the maintenance queue with 5 attempts, unique
-// by period.
-func (ScheduledCleanupArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
 
 // ScheduledCleanupWorker works scheduled_cleanup.
 type ScheduledCleanupWorker struct {
-	river.WorkerDefaults[ScheduledCleanupArgs]
+	river.WorkerDefaults[jobargs.ScheduledCleanupArgs]
 
 	deps *Deps
 }
 
 // Timeout bounds one attempt.
-func (w *ScheduledCleanupWorker) Timeout(*river.Job[ScheduledCleanupArgs]) time.Duration {
+func (w *ScheduledCleanupWorker) Timeout(*river.Job[jobargs.ScheduledCleanupArgs]) time.Duration {
 	return dailyTimeout
 }
 
 // Work records the period in periodic_runs and deletes what is past
 // retention, all in the transaction that completes the job; a period already
 // recorded is not cleaned again.
-func (w *ScheduledCleanupWorker) Work(ctx context.Context, job *river.Job[ScheduledCleanupArgs]) error {
-	err := inTx(ctx, w.deps.DB, func(tx pgx.Tx) error {
+func (w *ScheduledCleanupWorker) Work(ctx context.Context, job *river.Job[jobargs.ScheduledCleanupArgs]) error {
+	err := db.InTx(ctx, w.deps.DB, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		n, err := q.PeriodicRunInsert(ctx, db.PeriodicRunInsertParams{Name: job.Kind, PeriodStart: job.Args.Period, JobID: &job.ID})
 		if err != nil {
@@ -152,12 +134,12 @@ func PeriodicJobs(opts PeriodicOpts) ([]*river.PeriodicJob, error) {
 	}
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
-			return CleanupExpiredSessionsArgs{}, &river.InsertOpts{
-				Queue: QueueMaintenance, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByPeriod: every},
+			return jobargs.CleanupExpiredSessionsArgs{}, &river.InsertOpts{
+				Queue: jobargs.QueueMaintenance, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByPeriod: every},
 			}
 		}, &river.PeriodicJobOpts{ID: "cleanup_expired_sessions", RunOnStart: true}),
 		river.NewPeriodicJob(opts.Daily, func() (river.JobArgs, *river.InsertOpts) {
-			return ScheduledCleanupArgs{Period: opts.Daily.Last(now().Add(scheduleMargin)).UTC()}, nil
+			return jobargs.ScheduledCleanupArgs{Period: opts.Daily.Last(now().Add(scheduleMargin)).UTC()}, nil
 		}, &river.PeriodicJobOpts{ID: "scheduled_cleanup", RunOnStart: true}),
 	}, nil
 }

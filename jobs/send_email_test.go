@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/notify/resend"
@@ -109,8 +110,9 @@ func TestSendEmailCrashBetweenSendAndCommit(t *testing.T) {
 	t.Parallel()
 	b, fake := resendBundle(t)
 	ctx := t.Context()
-	// A trigger failing the first deliveries insert; a sequence (not rolled
-	// back with the transaction) counts the inserts.
+	// A trigger failing the first update of a deliveries row (the record of
+	// the provider's answer, after the send); a sequence (not rolled back
+	// with the transaction) counts the updates.
 	_, err := b.pool.Exec(ctx, `
 		CREATE SEQUENCE crash_once;
 		CREATE FUNCTION crash_once() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -118,7 +120,7 @@ func TestSendEmailCrashBetweenSendAndCommit(t *testing.T) {
 			IF nextval('crash_once') = 1 THEN RAISE EXCEPTION 'simulated crash before commit'; END IF;
 			RETURN NEW;
 		END $$;
-		CREATE TRIGGER crash_once BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION crash_once();`)
+		CREATE TRIGGER crash_once BEFORE UPDATE ON deliveries FOR EACH ROW EXECUTE FUNCTION crash_once();`)
 	require.NoError(t, err)
 
 	_, err = b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "kiran@example.com", Name: "Kiran"})
@@ -153,7 +155,7 @@ func TestSendEmailRetryFindsDelivery(t *testing.T) {
 	require.NoError(t, err)
 	b := setup(t, bundleOpts{pool: pool, deps: jobs.Deps{Mailer: mailer}})
 
-	_, err = b.client.Insert(t.Context(), jobs.SendWelcomeEmailArgs{EventID: eventID, UserID: "u1"}, nil)
+	_, err = b.client.Insert(t.Context(), jobargs.SendWelcomeEmailArgs{EventID: eventID, UserID: "u1"}, nil)
 	require.NoError(t, err)
 
 	rows := waitJobs(t, pool, "send_welcome_email", 1)

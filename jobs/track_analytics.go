@@ -11,42 +11,27 @@ import (
 	"github.com/mohallamart/backend/analytics"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobargs"
 )
-
-// TrackAnalyticsArgs are the args of the track_analytics job. It records an event in the analytics sink.
-type TrackAnalyticsArgs struct {
-	// EventID is the id of the event that triggered the job.
-	EventID string `json:"event_id"`
-	// EventName is the name of the tracked event.
-	EventName string `json:"event_name"`
-}
-
-// Kind is the job kind stored in river_job.kind; never rename it.
-func (TrackAnalyticsArgs) Kind() string { return "track_analytics" }
-
-// InsertOpts puts the job in the QueueAnalytics queue with 10 attempts.
-func (TrackAnalyticsArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueAnalytics, MaxAttempts: 10}
-}
 
 // TrackAnalyticsWorker works track_analytics: it records the event in the
 // analytics sink. analytics/track events are recorded under their own event
 // name, user and properties; others under the catalog name, with the
 // event's data as properties.
 type TrackAnalyticsWorker struct {
-	river.WorkerDefaults[TrackAnalyticsArgs]
+	river.WorkerDefaults[jobargs.TrackAnalyticsArgs]
 
 	deps *Deps
 }
 
 // Timeout bounds one attempt.
-func (w *TrackAnalyticsWorker) Timeout(*river.Job[TrackAnalyticsArgs]) time.Duration {
+func (w *TrackAnalyticsWorker) Timeout(*river.Job[jobargs.TrackAnalyticsArgs]) time.Duration {
 	return trackTimeout
 }
 
 // Work records the event; sinks deduplicate by (event id, name), so a retry
 // records it once.
-func (w *TrackAnalyticsWorker) Work(ctx context.Context, job *river.Job[TrackAnalyticsArgs]) error {
+func (w *TrackAnalyticsWorker) Work(ctx context.Context, job *river.Job[jobargs.TrackAnalyticsArgs]) error {
 	row, p, err := loadEvent(ctx, db.New(w.deps.DB), job.Args.EventID)
 	if err != nil {
 		return fmt.Errorf("track analytics: %w", err)

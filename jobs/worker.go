@@ -18,22 +18,15 @@ import (
 	"github.com/mohallamart/backend/analytics"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/notify"
 	"github.com/mohallamart/backend/search"
 )
 
-// DB is what the workers need of the database: queries and transactions.
-// *pgxpool.Pool satisfies it, and so does a pgx.Tx (Begin makes savepoints),
-// which is how rivertest-based tests run workers inside a test transaction.
-type DB interface {
-	db.DBTX
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
 // Deps are the workers' dependencies, built once in cmd/server.
 type Deps struct {
 	// DB is the application database. Required.
-	DB DB
+	DB db.DB
 	// Mailer, SMS and Push send messages; nil means notify.Capture.
 	Mailer notify.Mailer
 	SMS    notify.SMSSender
@@ -47,6 +40,8 @@ type Deps struct {
 	Retention Retention
 	// NowFunc returns the current time; nil means time.Now.
 	NowFunc func() time.Time
+
+	tmpl *emailTemplates
 }
 
 // Retention says how long old rows are kept.
@@ -83,6 +78,11 @@ func (d *Deps) withDefaults() (*Deps, error) {
 	if out.NowFunc == nil {
 		out.NowFunc = time.Now
 	}
+	tmpl, err := newEmailTemplates()
+	if err != nil {
+		return nil, err
+	}
+	out.tmpl = tmpl
 	return &out, nil
 }
 
@@ -92,22 +92,41 @@ func AddWorkers(workers *river.Workers, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	tmpl, err := newEmailTemplates()
-	if err != nil {
-		return err
+	for _, w := range d.workers() {
+		if err := w.register(workers); err != nil {
+			return err
+		}
 	}
-	river.AddWorker(workers, &SendWelcomeEmailWorker{deps: d, tmpl: tmpl})
-	river.AddWorker(workers, &SendOrderConfirmationWorker{deps: d, tmpl: tmpl})
-	river.AddWorker(workers, &SendOrderUpdateWorker{deps: d, tmpl: tmpl})
-	river.AddWorker(workers, &SendNotificationWorker{deps: d, tmpl: tmpl})
-	river.AddWorker(workers, &ProcessOutOfStockAlertWorker{deps: d, tmpl: tmpl})
-	river.AddWorker(workers, &TrackAnalyticsWorker{deps: d})
-	river.AddWorker(workers, &IndexProductWorker{deps: d})
-	river.AddWorker(workers, &IndexShopWorker{deps: d})
-	river.AddWorker(workers, &CleanupExpiredSessionsWorker{deps: d})
-	river.AddWorker(workers, &CleanupOldLogsWorker{deps: d})
-	river.AddWorker(workers, &ScheduledCleanupWorker{deps: d})
 	return nil
+}
+
+// registrar is a worker of one job kind, ready to register.
+type registrar interface {
+	register(workers *river.Workers) error
+}
+
+// registered adds w to workers under its args' kind.
+type registered[T river.JobArgs] struct{ w river.Worker[T] }
+
+func (r registered[T]) register(workers *river.Workers) error {
+	return river.AddWorkerSafely(workers, r.w)
+}
+
+// workers returns a worker for every job kind.
+func (d *Deps) workers() []registrar {
+	return []registrar{
+		registered[jobargs.SendWelcomeEmailArgs]{&sendWorker[jobargs.SendWelcomeEmailArgs]{deps: d, timeout: sendTimeout, compose: d.welcomeEmail}},
+		registered[jobargs.SendOrderConfirmationArgs]{&sendWorker[jobargs.SendOrderConfirmationArgs]{deps: d, timeout: sendTimeout, compose: d.orderConfirmation}},
+		registered[jobargs.SendOrderUpdateArgs]{&sendWorker[jobargs.SendOrderUpdateArgs]{deps: d, timeout: sendTimeout, compose: d.orderUpdate}},
+		registered[jobargs.SendNotificationArgs]{&sendWorker[jobargs.SendNotificationArgs]{deps: d, timeout: sendTimeout, compose: d.notification}},
+		registered[jobargs.ProcessOutOfStockAlertArgs]{&sendWorker[jobargs.ProcessOutOfStockAlertArgs]{deps: d, timeout: alertTimeout, compose: d.outOfStockAlert}},
+		registered[jobargs.TrackAnalyticsArgs]{&TrackAnalyticsWorker{deps: d}},
+		registered[jobargs.IndexProductArgs]{&IndexProductWorker{deps: d}},
+		registered[jobargs.IndexShopArgs]{&IndexShopWorker{deps: d}},
+		registered[jobargs.CleanupExpiredSessionsArgs]{&CleanupExpiredSessionsWorker{deps: d}},
+		registered[jobargs.CleanupOldLogsArgs]{&CleanupOldLogsWorker{deps: d}},
+		registered[jobargs.ScheduledCleanupArgs]{&ScheduledCleanupWorker{deps: d}},
+	}
 }
 
 // Timeouts per kind of work (each worker's Timeout returns one of these).
@@ -123,22 +142,6 @@ const (
 	// MaxTimeout is the longest timeout of any job kind.
 	MaxTimeout = dailyTimeout
 )
-
-// inTx runs fn in a transaction of d, committing if it returns nil.
-func inTx(ctx context.Context, d DB, fn func(tx pgx.Tx) error) error {
-	tx, err := d.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
 
 // completeTx marks job completed in tx, so the job's effects and its
 // completion commit together.
@@ -164,6 +167,21 @@ func loadEvent(ctx context.Context, q *db.Queries, id string) (*db.Event, events
 		return nil, nil, river.JobCancel(fmt.Errorf("decode event %s: %w", id, err))
 	}
 	return row, p, nil
+}
+
+// loadPayload reads event id and returns its payload as a P, cancelling the
+// job when the event is gone or of another type (no retry can change that).
+func loadPayload[P events.Payload](ctx context.Context, q *db.Queries, id string) (P, error) {
+	var zero P
+	row, p, err := loadEvent(ctx, q, id)
+	if err != nil {
+		return zero, err
+	}
+	typed, ok := p.(P)
+	if !ok {
+		return zero, river.JobCancel(fmt.Errorf("event %s is %s, not %s", id, row.Name, zero.EventName()))
+	}
+	return typed, nil
 }
 
 // IdempotencyKey is the deliveries key of one message: the event, the

@@ -22,7 +22,7 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 type testBundle struct {
-	db  mart.DB
+	db  db.DB
 	svc *mart.Service
 }
 

@@ -14,13 +14,6 @@ import (
 	"github.com/mohallamart/backend/events"
 )
 
-// DB is what Service needs of the database: queries, and transactions.
-// *pgxpool.Pool and pgx.Tx (whose Begin makes a savepoint) both satisfy it.
-type DB interface {
-	db.DBTX
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
 // Publisher stores events and enqueues their jobs in the caller's
 // transaction; *outbox.Outbox implements it.
 type Publisher interface {
@@ -29,31 +22,20 @@ type Publisher interface {
 
 // Service performs MohallaMart's domain writes and reads.
 type Service struct {
-	db        DB
+	db        db.DB
 	publisher Publisher
 }
 
 // NewService returns a Service writing to database and publishing through
 // publisher.
-func NewService(database DB, publisher Publisher) *Service {
+func NewService(database db.DB, publisher Publisher) *Service {
 	return &Service{db: database, publisher: publisher}
 }
 
 // inTx runs fn in one transaction, committing when fn returns nil and rolling
 // back otherwise.
 func (s *Service) inTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	if err := fn(tx, db.New(tx)); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return db.InTx(ctx, s.db, func(tx pgx.Tx) error { return fn(tx, db.New(tx)) })
 }
 
 // publish builds events from payloads and publishes them in tx.

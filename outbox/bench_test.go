@@ -10,7 +10,7 @@ import (
 
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/outbox"
 )
 
@@ -63,8 +63,8 @@ func BenchmarkPublish(b *testing.B) {
 				for j := range batch {
 					id := fmt.Sprintf("e%d-%d", i, j)
 					params = append(params,
-						river.InsertManyParams{Args: jobs.SendWelcomeEmailArgs{EventID: id, UserID: id}},
-						river.InsertManyParams{Args: jobs.TrackAnalyticsArgs{EventID: id, EventName: events.NameUserCreated}})
+						river.InsertManyParams{Args: jobargs.SendWelcomeEmailArgs{EventID: id, UserID: id}},
+						river.InsertManyParams{Args: jobargs.TrackAnalyticsArgs{EventID: id, EventName: events.NameUserCreated}})
 				}
 				if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 					_, err := client.InsertManyTx(ctx, tx, params)

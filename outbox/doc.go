@@ -20,7 +20,7 @@
 //     stored (deduplication: a concurrent transaction publishing the same id
 //     waits on the primary key until the first commits or rolls back);
 //   - inserts, with one River InsertManyTx call, a job for each function each
-//     new event triggers (jobs.Route); every job's args carry event_id.
+//     new event triggers (jobargs.Route); every job's args carry event_id.
 //
 // So the domain rows, the event rows and the jobs commit together or not at
 // all: no event is lost, and none is emitted for a write that rolled back.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/jobargs"
 )
 
 // Outbox publishes events and their jobs in the caller's transaction.
@@ -87,10 +86,7 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 			continue
 		}
 		delete(isNew, id) // a repeated id within evs is routed once
-		jobParams = append(jobParams, jobs.Route(id, payloads[i])...)
-	}
-	if err := lockProductIndexes(ctx, db.New(tx), jobParams); err != nil {
-		return nil, err
+		jobParams = append(jobParams, jobargs.Route(id, payloads[i])...)
 	}
 	if len(jobParams) > 0 {
 		if _, err := o.river.InsertManyTx(ctx, tx, jobParams); err != nil {
@@ -98,26 +94,4 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		}
 	}
 	return params.IDs, nil
-}
-
-// lockProductIndexes takes, for each product an index_product job is about
-// to be inserted for, the shared advisory lock its worker holds exclusively
-// while it reads the product and completes (jobs.ProductIndexLockKey). So
-// the insert waits for a running job of that product to finish instead of
-// being deduplicated against it after it has read stale data. Keys are
-// locked in order, so two publishers cannot deadlock.
-func lockProductIndexes(ctx context.Context, q *db.Queries, params []river.InsertManyParams) error {
-	var keys []int64
-	for _, p := range params {
-		if a, ok := p.Args.(jobs.IndexProductArgs); ok {
-			keys = append(keys, jobs.ProductIndexLockKey(a.ProductID))
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range slices.Compact(keys) {
-		if err := q.JobAdvisoryLockShared(ctx, k); err != nil {
-			return fmt.Errorf("lock product index: %w", err)
-		}
-	}
-	return nil
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/outbox"
 )
 
@@ -81,10 +81,10 @@ func TestPublish(t *testing.T) {
 		require.JSONEq(t, `{"userId":"u1","email":"asha@example.com","name":"Asha"}`, string(stored.Data))
 		require.WithinDuration(t, time.Now(), stored.Ts, time.Minute)
 
-		welcome := rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, tx, &jobs.SendWelcomeEmailArgs{}, &rivertest.RequireInsertedOpts{Queue: jobs.QueueEmail})
+		welcome := rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, tx, &jobargs.SendWelcomeEmailArgs{}, &rivertest.RequireInsertedOpts{Queue: jobargs.QueueEmail})
 		require.Equal(t, ids[0], welcome.Args.EventID)
 		require.Equal(t, "u1", welcome.Args.UserID)
-		rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, tx, &jobs.TrackAnalyticsArgs{}, &rivertest.RequireInsertedOpts{Queue: jobs.QueueAnalytics})
+		rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, tx, &jobargs.TrackAnalyticsArgs{}, &rivertest.RequireInsertedOpts{Queue: jobargs.QueueAnalytics})
 		require.ElementsMatch(t, []jobRow{{"send_welcome_email", "email"}, {"track_analytics", "analytics"}}, jobsOf(ctx, t, tx, ids[0]))
 	})
 

@@ -6,20 +6,16 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/mohallamart/backend/analytics"
 	"github.com/mohallamart/backend/analytics/mixpanel"
-	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/notify"
 	"github.com/mohallamart/backend/notify/onesignal"
 	"github.com/mohallamart/backend/notify/resend"
 	"github.com/mohallamart/backend/notify/twilio"
-	"github.com/mohallamart/backend/outbox"
 )
 
 // jobSetup is what a worker process adds to its River configuration.
@@ -144,19 +140,7 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		slog.Int("event_retention_days", cfg.EventRetentionDays),
 		slog.Int("job_retention_days", cfg.JobRetentionDays))
 
-	// Failed-job alerts are published through an insert-only client (the
-	// working client does not exist yet).
-	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("create River insert client: %w", err)
-	}
-	ob := outbox.New(inserter)
-	alerter := &jobs.FailureAlerter{
-		DB: pool, OpsEmail: cfg.OpsEmail, Logger: logger,
-		PublishFunc: func(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([]string, error) {
-			return ob.Publish(ctx, tx, evs...)
-		},
-	}
+	alerter := &jobs.FailureAlerter{DB: pool, OpsEmail: cfg.OpsEmail, Logger: logger}
 	if cfg.OpsEmail == "" {
 		logger.InfoContext(ctx, "Failed-job alerts are off (OPS_EMAIL unset)")
 	}

@@ -1,13 +1,25 @@
--- name: DeliveryLock :exec
--- Serialises the sends of one idempotency key until the transaction ends, so
--- two runs of the same job (a rescued job whose first run is still going)
--- cannot both find the key missing and send.
-SELECT pg_advisory_xact_lock(hashtextextended(@idempotency_key::text, 0));
+-- name: DeliveryClaim :one
+-- Claims a message before it is sent: inserts its row as 'sending', or
+-- returns the row an earlier attempt wrote under the same key (already
+-- 'sent' or 'captured': nothing to send; still 'sending': that attempt may
+-- or may not have reached the provider).
+INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, provider, status, idempotency_key)
+VALUES (sqlc.narg('job_id'), sqlc.narg('event_id'), @channel, @recipient, @subject, @body, '', 'sending', @idempotency_key)
+ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = deliveries.idempotency_key
+RETURNING *;
 
 -- name: DeliveryGetByKey :one
 SELECT * FROM deliveries WHERE idempotency_key = @idempotency_key;
 
--- name: DeliveryInsert :one
-INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key)
-VALUES (sqlc.narg('job_id'), sqlc.narg('event_id'), @channel, @recipient, @subject, @body, @provider, @provider_message_id, @status, @idempotency_key)
-RETURNING *;
+-- name: DeliveryRecordSent :execrows
+-- Records the provider's answer for a claimed message.
+UPDATE deliveries SET
+    status = @status,
+    provider = @provider,
+    provider_message_id = @provider_message_id,
+    sent_at = now()
+WHERE idempotency_key = @idempotency_key AND status = 'sending';
+
+-- name: DeliveryUnclaim :execrows
+-- Removes the claim of a message the provider rejected for good.
+DELETE FROM deliveries WHERE idempotency_key = @idempotency_key AND status = 'sending';

@@ -25,16 +25,33 @@ UPDATE products SET
     category = coalesce(sqlc.narg('category'), category),
     price_paise = coalesce(sqlc.narg('price_paise'), price_paise),
     stock = coalesce(sqlc.narg('stock')::integer, stock),
+    version = version + 1,
     updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
 
 -- name: ProductStockAdd :one
-UPDATE products SET stock = stock + @delta::integer, updated_at = now()
+-- The version changes only when the product sells out or comes back: the
+-- changes search shows (ordinary stock changes are not indexed).
+UPDATE products SET
+    stock = stock + @delta::integer,
+    version = version + CASE WHEN (stock = 0) <> (stock + @delta::integer = 0) THEN 1 ELSE 0 END,
+    updated_at = now()
 WHERE id = @id
 RETURNING *;
 
 -- name: ProductSoftDelete :one
-UPDATE products SET deleted_at = now(), updated_at = now()
+UPDATE products SET deleted_at = now(), version = version + 1, updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
+
+-- name: ProductVersionForShare :one
+-- The product's version (deleted products included), locked against
+-- updates until the transaction ends: index_product completes its job under
+-- this lock only if the version is the one it indexed.
+SELECT version FROM products WHERE id = @id FOR SHARE;
+
+-- name: ProductGetWithDeleted :one
+-- A product whether or not it was deleted (index_product removes deleted
+-- products from the index).
+SELECT * FROM products WHERE id = @id;

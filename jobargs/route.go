@@ -1,4 +1,4 @@
-package jobs
+package jobargs
 
 import (
 	"github.com/riverqueue/river"

@@ -1,0 +1,33 @@
+package jobargs
+
+import (
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// OutOfStockAlertPeriod is how often at most one product's out-of-stock alert
+// is sent.
+const OutOfStockAlertPeriod = time.Hour
+
+// ProcessOutOfStockAlertArgs are the args of the process_out_of_stock_alert
+// job (product/out_of_stock): it tells the shop owner by email and push.
+type ProcessOutOfStockAlertArgs struct {
+	// EventID is the id of the event that triggered the job.
+	EventID string `json:"event_id"`
+	// ProductID is the product that ran out.
+	ProductID string `json:"product_id" river:"unique"`
+}
+
+// Kind is the job kind stored in river_job.kind; never rename it.
+func (ProcessOutOfStockAlertArgs) Kind() string { return "process_out_of_stock_alert" }
+
+// InsertOpts puts the job in the notifications queue, at most one per product
+// per OutOfStockAlertPeriod.
+func (ProcessOutOfStockAlertArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:       QueueNotifications,
+		MaxAttempts: 10,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByPeriod: OutOfStockAlertPeriod},
+	}
+}
