@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/mohallamart/backend/apperr"
 )
 
 // maxRESTBodyBytes bounds the body of a REST request (an order of 100
@@ -90,6 +92,9 @@ func jsonMessage(err error) string {
 // accepted when optional.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRESTBodyBytes))
+	if maxErr, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return apperr.Errorf(apperr.TooLarge, "The request body is larger than the limit of %s.", byteSize(maxErr.Limit))
+	}
 	if err != nil {
 		return fmt.Errorf("read body: %w", err)
 	}
@@ -109,5 +114,5 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 	case field == "":
 		return invalid("The request body " + msg + ".")
 	}
-	return invalid("The request is invalid.", fieldDetail{Field: field, Message: msg})
+	return invalid("The request is invalid.", apperr.FieldError{Field: field, Message: msg})
 }

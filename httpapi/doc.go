@@ -6,10 +6,12 @@
 //
 // NewHandler builds the whole stack on a net/http ServeMux. Every request
 // gets a request id (X-Request-Id, in its log line and in error bodies), is
-// logged and counted by route pattern. Errors are answered as
-// {"error", "details", "requestId"}; statusOf is the one place errors become
-// statuses: 400 invalid, 401 auth, 404, 409 conflict, 413 too large, 429
-// rate limited, 503 database unavailable.
+// logged and counted by route pattern. Errors are *apperr.Error values,
+// answered as {"error", "details", "requestId"} with their public message;
+// httpStatus is the one place their codes become statuses: 400 invalid, 401
+// auth, 404, 409 conflict, 413 too large, 429 rate limited, 503 database
+// unavailable, 500 for any error without a code, which is logged and never
+// shown.
 //
 // The event API stores a whole request in one transaction through
 // outbox.Publish: all events and their jobs, or nothing. Limits: 256 KiB

@@ -9,128 +9,55 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/mohallamart/backend/mart"
+	"github.com/mohallamart/backend/apperr"
 )
 
 // errorBody is the JSON body of every error answer.
 type errorBody struct {
-	Error     string        `json:"error"`
-	Details   []fieldDetail `json:"details,omitempty"`
-	RequestID string        `json:"requestId,omitempty"`
+	Error     string              `json:"error"`
+	Details   []apperr.FieldError `json:"details,omitempty"`
+	RequestID string              `json:"requestId,omitempty"`
 }
 
-// fieldDetail names one invalid field by its JSON path.
-type fieldDetail struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
+// invalid is the apperr.Invalid error with the public message msg and the
+// invalid fields.
+func invalid(msg string, details ...apperr.FieldError) error {
+	return &apperr.Error{Code: apperr.Invalid, Message: msg, Details: details}
 }
 
-// errorKind classifies the errors the HTTP layer itself detects.
-type errorKind int
-
-const (
-	kindInvalid errorKind = iota + 1
-	kindUnauthorized
-	kindNotFound
-	kindTooLarge
-	kindRateLimited
-)
-
-// apiError is an error found by the HTTP layer (malformed JSON, a limit,
-// auth); statusOf maps it, like the domain errors, to a status.
-type apiError struct {
-	kind       errorKind
-	msg        string
-	details    []fieldDetail
-	retryAfter time.Duration
-}
-
-func (e *apiError) Error() string { return e.msg }
-
-func invalid(msg string, details ...fieldDetail) error {
-	return &apiError{kind: kindInvalid, msg: msg, details: details}
-}
-
-func tooLarge(format string, args ...any) error {
-	return &apiError{kind: kindTooLarge, msg: fmt.Sprintf(format, args...)}
-}
-
-// errDBUnavailable is wrapped around errors that mean PostgreSQL could not
-// be reached in time.
-var errDBUnavailable = errors.New("the database is unavailable; try again shortly")
-
-// statusOf is the one place errors become HTTP statuses. It returns the
-// status, the sentence for the body and the field details.
-func statusOf(err error) (int, string, []fieldDetail) {
-	var (
-		apiErr   *apiError
-		martErr  *mart.ValidationError
-		maxBytes *http.MaxBytesError
-	)
-	switch {
-	case errors.As(err, &apiErr):
-		switch apiErr.kind {
-		case kindInvalid:
-			return http.StatusBadRequest, apiErr.msg, apiErr.details
-		case kindUnauthorized:
-			return http.StatusUnauthorized, apiErr.msg, nil
-		case kindNotFound:
-			return http.StatusNotFound, apiErr.msg, nil
-		case kindTooLarge:
-			return http.StatusRequestEntityTooLarge, apiErr.msg, nil
-		case kindRateLimited:
-			return http.StatusTooManyRequests, apiErr.msg, nil
-		}
-	case errors.As(err, &maxBytes):
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than the limit of %s.", byteSize(maxBytes.Limit)), nil
-	case errors.As(err, &martErr):
-		details := make([]fieldDetail, len(martErr.Fields))
-		for i, f := range martErr.Fields {
-			details[i] = fieldDetail(f)
-		}
-		return http.StatusBadRequest, "The request is invalid.", details
-	case errors.Is(err, mart.ErrNotFound):
-		return http.StatusNotFound, sentence(err), nil
-	case errors.Is(err, mart.ErrConflict):
-		return http.StatusConflict, sentence(err), nil
-	case errors.Is(err, errDBUnavailable) || dbUnavailable(err):
-		return http.StatusServiceUnavailable, "The database is unavailable; try again shortly.", nil
+// httpStatus is the one place errors become HTTP statuses: by their code.
+func httpStatus(code apperr.Code) int {
+	switch code {
+	case apperr.Invalid:
+		return http.StatusBadRequest
+	case apperr.Unauthorized:
+		return http.StatusUnauthorized
+	case apperr.NotFound:
+		return http.StatusNotFound
+	case apperr.Conflict:
+		return http.StatusConflict
+	case apperr.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case apperr.RateLimited:
+		return http.StatusTooManyRequests
+	case apperr.Unavailable:
+		return http.StatusServiceUnavailable
 	}
-	return http.StatusInternalServerError, "Internal server error.", nil
+	return http.StatusInternalServerError
 }
 
-// sentence turns a wrapped domain error into a sentence for clients: the
-// innermost message, without the operation prefixes and the sentinel
-// ("update order status: order 1234 is delivered, which is final: conflict"
-// becomes "Order 1234 is delivered, which is final.").
-func sentence(err error) string {
-	var stock *mart.InsufficientStockError
-	if errors.As(err, &stock) {
-		return capitalize(stock.Error()) + "."
+// classify gives an error that has no code, and means PostgreSQL could not
+// be reached in time, the code apperr.Unavailable. Other errors are returned
+// as they are.
+func classify(err error) error {
+	if _, ok := errors.AsType[*apperr.Error](err); ok || !dbUnavailable(err) {
+		return err
 	}
-	msg := err.Error()
-	notFound := strings.HasSuffix(msg, ": "+mart.ErrNotFound.Error())
-	msg = strings.TrimSuffix(strings.TrimSuffix(msg, ": "+mart.ErrNotFound.Error()), ": "+mart.ErrConflict.Error())
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		msg = msg[i+2:]
-	}
-	if notFound {
-		msg += " was not found"
-	}
-	return capitalize(msg) + "."
-}
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return &apperr.Error{Code: apperr.Unavailable, Message: "The database is unavailable; try again shortly.", Err: err}
 }
 
 // dbUnavailable reports whether err means PostgreSQL could not be reached or
@@ -153,18 +80,18 @@ func dbUnavailable(err error) bool {
 	return false
 }
 
-// writeError answers err in the error shape of the API, logging it when it
-// is a server-side failure.
+// writeError answers err in the error shape of the API: the status of its
+// code, its public message and details. A server-side failure is logged
+// with its internal detail, which the client never sees.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg, details := statusOf(err)
-	var apiErr *apiError
-	if errors.As(err, &apiErr) && apiErr.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((apiErr.retryAfter+time.Second-1)/time.Second)))
-	}
+	err = classify(err)
+	code := apperr.CodeOf(err)
+	status := httpStatus(code)
 	if status >= 500 {
-		s.Logger.ErrorContext(r.Context(), "Request failed", slog.Int("status", status), slog.String("error", err.Error()))
+		s.Logger.ErrorContext(r.Context(), "Request failed", slog.Int("status", status),
+			slog.String("code", string(code)), slog.String("error", err.Error()))
 	}
-	writeJSON(w, status, errorBody{Error: msg, Details: details, RequestID: requestID(r.Context())})
+	writeJSON(w, status, errorBody{Error: apperr.MessageOf(err), Details: apperr.DetailsOf(err), RequestID: requestID(r.Context())})
 }
 
 // writeJSON writes v as the JSON body of a status answer.

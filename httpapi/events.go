@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
 )
@@ -93,9 +94,8 @@ func (s *server) publish(ctx context.Context, evs []events.Event) ([]string, err
 // to list every problem of the request in one answer.
 func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventsBodyBytes))
-	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
-		return nil, false, tooLarge("The request body is larger than the limit of %s per request.", byteSize(maxEventsBodyBytes))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return nil, false, apperr.Errorf(apperr.TooLarge, "The request body is larger than the limit of %s per request.", byteSize(maxEventsBodyBytes))
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("read body: %w", err)
@@ -123,7 +123,7 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool,
 	case len(raws) == 0:
 		return nil, false, invalid("The request has no events.")
 	case len(raws) > maxEventsPerRequest:
-		return nil, false, tooLarge("The request has %d events; the limit is %d events per request.", len(raws), maxEventsPerRequest)
+		return nil, false, apperr.Errorf(apperr.TooLarge, "The request has %d events; the limit is %d events per request.", len(raws), maxEventsPerRequest)
 	}
 
 	path := func(i int, field string) string { return eventPath(batch, i, field) }
@@ -133,31 +133,31 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool,
 	}
 	seed := r.Header.Get("X-Inngest-Event-Id-Seed")
 	evs := make([]events.Event, len(raws))
-	var details []fieldDetail
+	var details []apperr.FieldError
 	for i, raw := range raws {
 		if len(raw) > maxEventBytes {
 			where := "The event"
 			if batch {
 				where = fmt.Sprintf("Event events[%d]", i)
 			}
-			return nil, false, tooLarge("%s is %d bytes; the limit is %s per event.", where, len(raw), byteSize(maxEventBytes))
+			return nil, false, apperr.Errorf(apperr.TooLarge, "%s is %d bytes; the limit is %s per event.", where, len(raw), byteSize(maxEventBytes))
 		}
 		var we wireEvent
 		if field, msg := decodeStrict(raw, &we); msg != "" {
 			if field == "" && !batch {
 				return nil, false, invalid("The request body " + msg + ".")
 			}
-			details = append(details, fieldDetail{Field: path(i, field), Message: msg})
+			details = append(details, apperr.FieldError{Field: path(i, field), Message: msg})
 			continue
 		}
 		ev := events.Event{ID: we.ID, Name: we.Name, Data: we.Data, Source: source}
 		ts, ok := parseTS(we.TS)
 		if !ok {
-			details = append(details, fieldDetail{Field: path(i, "ts"), Message: "must be epoch milliseconds or an RFC 3339 time"})
+			details = append(details, apperr.FieldError{Field: path(i, "ts"), Message: "must be epoch milliseconds or an RFC 3339 time"})
 		}
 		ev.TS = ts
 		if len(ev.ID) > maxEventIDLength {
-			details = append(details, fieldDetail{Field: path(i, "id"), Message: fmt.Sprintf("must be at most %d characters", maxEventIDLength)})
+			details = append(details, apperr.FieldError{Field: path(i, "id"), Message: fmt.Sprintf("must be at most %d characters", maxEventIDLength)})
 		}
 		if ev.ID == "" {
 			ev.ID = seededID(seed, i)
@@ -188,16 +188,16 @@ func eventPath(batch bool, i int, field string) string {
 }
 
 // catalogDetails turns the catalog's validation failures into details.
-func catalogDetails(batch bool, verr *events.ValidationError) []fieldDetail {
-	details := make([]fieldDetail, len(verr.Fields))
+func catalogDetails(batch bool, verr *events.ValidationError) []apperr.FieldError {
+	details := make([]apperr.FieldError, len(verr.Fields))
 	for i, f := range verr.Fields {
-		details[i] = fieldDetail{Field: eventPath(batch, f.Index, f.Field), Message: f.Message}
+		details[i] = apperr.FieldError{Field: eventPath(batch, f.Index, f.Field), Message: f.Message}
 	}
 	return details
 }
 
 // invalidEvents is the 400 answer for invalid events: nothing was stored.
-func invalidEvents(batch bool, details []fieldDetail) error {
+func invalidEvents(batch bool, details []apperr.FieldError) error {
 	if batch {
 		return invalid("One or more events are invalid; nothing was stored.", details...)
 	}
@@ -284,7 +284,7 @@ func (s *server) getEvent(w http.ResponseWriter, r *http.Request) {
 	q := db.New(s.DB)
 	ev, err := q.EventGet(r.Context(), id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		s.writeError(w, r, &apiError{kind: kindNotFound, msg: fmt.Sprintf("Event %s was not found.", id)})
+		s.writeError(w, r, apperr.Errorf(apperr.NotFound, "Event %s was not found.", id))
 		return
 	}
 	if err != nil {

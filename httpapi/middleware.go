@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/internal/logctx"
 )
 
@@ -166,7 +168,7 @@ func (s *server) requireBearer(next http.HandlerFunc) http.HandlerFunc {
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || !s.keys.match(strings.TrimSpace(key)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mohallamart"`)
-			s.writeError(w, r, &apiError{kind: kindUnauthorized, msg: "A valid event key is required: send Authorization: Bearer <key>."})
+			s.writeError(w, r, apperr.Errorf(apperr.Unauthorized, "A valid event key is required: send Authorization: Bearer <key>."))
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey{}, key)))
@@ -183,7 +185,7 @@ func (s *server) requirePathKey(next http.HandlerFunc) http.HandlerFunc {
 		}
 		key := r.PathValue("eventKey")
 		if !s.keys.match(key) {
-			s.writeError(w, r, &apiError{kind: kindUnauthorized, msg: "Event key not found."})
+			s.writeError(w, r, apperr.Errorf(apperr.Unauthorized, "Event key not found."))
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey{}, key)))
@@ -203,7 +205,7 @@ func (s *server) requireAdmin(h http.Handler) http.Handler {
 		match := subtle.ConstantTimeCompare(gotUser[:], wantUser[:]) & subtle.ConstantTimeCompare(gotPass[:], wantPass[:])
 		if !ok || match != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="mohallamart admin", charset="UTF-8"`)
-			s.writeError(w, r, &apiError{kind: kindUnauthorized, msg: "Admin credentials are required."})
+			s.writeError(w, r, apperr.Errorf(apperr.Unauthorized, "Admin credentials are required."))
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -215,8 +217,8 @@ func (s *server) requireAdmin(h http.Handler) http.Handler {
 func (s *server) rateLimit(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if wait := s.limiter.take(rateKey(r), time.Now()); wait > 0 {
-			s.writeError(w, r, &apiError{kind: kindRateLimited, retryAfter: wait,
-				msg: fmt.Sprintf("Rate limit exceeded (%g requests per second per key); retry later.", s.limiter.rate)})
+			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			s.writeError(w, r, apperr.Errorf(apperr.RateLimited, "Rate limit exceeded (%g requests per second per key); retry later.", s.limiter.rate))
 			return
 		}
 		next(w, r)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/mart"
 )
 
@@ -18,10 +19,10 @@ func created(w http.ResponseWriter, location string, v any) {
 
 // required lists the fields a decoded body lacks; nil pointers are absent.
 func required(fields map[string]bool) error {
-	var details []fieldDetail
+	var details []apperr.FieldError
 	for _, name := range sortedKeys(fields) {
 		if !fields[name] {
-			details = append(details, fieldDetail{Field: name, Message: "is required"})
+			details = append(details, apperr.FieldError{Field: name, Message: "is required"})
 		}
 	}
 	if len(details) == 0 {
@@ -204,7 +205,7 @@ func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := mart.PlaceOrderParams{UserID: b.UserID, ShopID: b.ShopID, Items: make([]mart.PlaceOrderItem, len(b.Items))}
-	var details []fieldDetail
+	var details []apperr.FieldError
 	for i, raw := range b.Items {
 		var it placeOrderItemBody
 		if field, msg := decodeStrict(raw, &it); msg != "" {
@@ -212,7 +213,7 @@ func (s *server) placeOrder(w http.ResponseWriter, r *http.Request) {
 			if field != "" {
 				path += "." + field
 			}
-			details = append(details, fieldDetail{Field: path, Message: msg})
+			details = append(details, apperr.FieldError{Field: path, Message: msg})
 		}
 		p.Items[i] = mart.PlaceOrderItem(it)
 	}

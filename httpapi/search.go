@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/search"
 )
 
@@ -27,16 +28,16 @@ func (s *server) searchProducts(w http.ResponseWriter, r *http.Request) {
 	query := r.URL.Query()
 	q, shopID := query.Get("q"), query.Get("shopId")
 	limit := defaultSearchLimit
-	var details []fieldDetail
+	var details []apperr.FieldError
 	if v := query.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxSearchLimit {
-			details = append(details, fieldDetail{Field: "limit", Message: fmt.Sprintf("must be an integer from 1 to %d", maxSearchLimit)})
+			details = append(details, apperr.FieldError{Field: "limit", Message: fmt.Sprintf("must be an integer from 1 to %d", maxSearchLimit)})
 		}
 		limit = n
 	}
 	if len(q) > maxSearchQuery {
-		details = append(details, fieldDetail{Field: "q", Message: fmt.Sprintf("must be at most %d characters", maxSearchQuery)})
+		details = append(details, apperr.FieldError{Field: "q", Message: fmt.Sprintf("must be at most %d characters", maxSearchQuery)})
 	}
 	if len(details) > 0 {
 		s.writeError(w, r, invalid("The search is invalid.", details...))

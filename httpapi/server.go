@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"riverqueue.com/riverui"
 
+	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
@@ -100,7 +101,7 @@ func NewHandler(opts Opts) (http.Handler, error) {
 		s.routes(mux)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &apiError{kind: kindNotFound, msg: "No route matches " + r.Method + " " + r.URL.Path + "."})
+		s.writeError(w, r, apperr.Errorf(apperr.NotFound, "No route matches %s %s.", r.Method, r.URL.Path))
 	})
 	return s.observe(mux), nil
 }

@@ -1,25 +1,27 @@
 package mart
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/mohallamart/backend/apperr"
 )
 
-// ErrNotFound is wrapped by errors about ids that name no row.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound matches, with errors.Is, every error of code apperr.NotFound:
+// an id that names no row.
+var ErrNotFound = apperr.Errorf(apperr.NotFound, "Not found.")
 
-// ErrConflict is wrapped by errors about writes the current state forbids.
-var ErrConflict = errors.New("conflict")
+// ErrConflict matches, with errors.Is, every error of code apperr.Conflict:
+// a write the current state forbids.
+var ErrConflict = apperr.Errorf(apperr.Conflict, "Conflict.")
 
 // FieldError names one invalid field of a request by its JSON path, such as
 // "items[0].quantity".
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+type FieldError = apperr.FieldError
 
-// ValidationError lists every invalid field of a request; nothing was written.
+// ValidationError lists every invalid field of a request; nothing was
+// written. It is the internal cause of an apperr.Invalid error whose Details
+// are the same fields.
 type ValidationError struct {
 	Fields []FieldError
 }
@@ -32,8 +34,15 @@ func (e *ValidationError) Error() string {
 	return "invalid input: " + strings.Join(parts, "; ")
 }
 
+// invalid is the apperr.Invalid error for fields, with a *ValidationError
+// as its cause.
+func invalid(fields ...FieldError) error {
+	return &apperr.Error{Code: apperr.Invalid, Message: "The request is invalid.", Details: fields, Err: &ValidationError{Fields: fields}}
+}
+
 // InsufficientStockError says an order asked for more of a product than is in
-// stock; nothing was written. It matches ErrConflict with errors.Is.
+// stock; nothing was written. It is the internal cause of an apperr.Conflict
+// error, so it matches ErrConflict with errors.Is.
 type InsufficientStockError struct {
 	ProductID string
 	Requested int
@@ -44,17 +53,32 @@ func (e *InsufficientStockError) Error() string {
 	return fmt.Sprintf("not enough stock for product %s: requested %d, available %d", e.ProductID, e.Requested, e.Available)
 }
 
-// Is makes errors.Is(err, ErrConflict) true.
-func (e *InsufficientStockError) Is(target error) bool { return target == ErrConflict }
+// insufficientStock is the apperr.Conflict error for not enough stock, with
+// an *InsufficientStockError as its cause.
+func insufficientStock(productID string, requested, available int) error {
+	return &apperr.Error{
+		Code:    apperr.Conflict,
+		Message: fmt.Sprintf("Not enough stock for product %s: requested %d, available %d.", productID, requested, available),
+		Err:     &InsufficientStockError{ProductID: productID, Requested: requested, Available: available},
+	}
+}
+
+// errNotFound is the apperr.NotFound error for an id that names no row of
+// kind ("Order"): "Order 1234 was not found.".
+func errNotFound(kind, id string) error {
+	return apperr.Errorf(apperr.NotFound, "%s %s was not found.", kind, id)
+}
 
 // fieldErrors collects field errors while a request is checked.
 type fieldErrors []FieldError
 
-func (f *fieldErrors) add(field, message string) { *f = append(*f, FieldError{field, message}) }
+func (f *fieldErrors) add(field, message string) {
+	*f = append(*f, FieldError{Field: field, Message: message})
+}
 
 func (f fieldErrors) err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &ValidationError{Fields: f}
+	return invalid(f...)
 }

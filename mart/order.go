@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
 )
@@ -92,7 +93,8 @@ type PlaceOrderItem struct {
 // cannot deadlock), checks and decrements their stock, stores the order and
 // publishes order/created, plus product/out_of_stock (and product/updated, so
 // search shows it) for each product the order sells out. Not enough stock is
-// an *InsufficientStockError and writes nothing.
+// an apperr.Conflict error whose cause is an *InsufficientStockError, and
+// writes nothing.
 func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, error) {
 	var f fieldErrors
 	checkID(&f, "userId", p.UserID)
@@ -144,12 +146,12 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 		for i, it := range p.Items {
 			pr := products[it.ProductID]
 			if pr == nil || pr.ShopID != p.ShopID {
-				return &ValidationError{Fields: []FieldError{{
+				return invalid(FieldError{
 					Field: fmt.Sprintf("items[%d].productId", i), Message: "shop " + p.ShopID + " sells no product " + it.ProductID,
-				}}}
+				})
 			}
 			if int(pr.Stock) < it.Quantity {
-				return &InsufficientStockError{ProductID: pr.ID, Requested: it.Quantity, Available: int(pr.Stock)}
+				return insufficientStock(pr.ID, it.Quantity, int(pr.Stock))
 			}
 			total += pr.PricePaise * int64(it.Quantity)
 		}
@@ -192,12 +194,12 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 // GetOrder returns an order with its items.
 func (s *Service) GetOrder(ctx context.Context, id string) (*Order, error) {
 	if !isUUID(id) {
-		return nil, fmt.Errorf("order %s: %w", id, ErrNotFound)
+		return nil, errNotFound("Order", id)
 	}
 	q := db.New(s.db)
 	row, err := q.OrderGet(ctx, id)
 	if err != nil {
-		return nil, notFound(err, "order "+id)
+		return nil, notFound(err, "Order", id)
 	}
 	items, err := q.OrderItemList(ctx, id)
 	if err != nil {
@@ -212,25 +214,25 @@ func (s *Service) GetOrder(ctx context.Context, id string) (*Order, error) {
 func (s *Service) UpdateOrderStatus(ctx context.Context, id, status string) (*Order, error) {
 	all := events.OrderStatuses()
 	if !slices.Contains(all, status) {
-		return nil, &ValidationError{Fields: []FieldError{{Field: "status", Message: fmt.Sprintf("must be one of: %v", all)}}}
+		return nil, invalid(FieldError{Field: "status", Message: fmt.Sprintf("must be one of: %v", all)})
 	}
 	if !isUUID(id) {
-		return nil, fmt.Errorf("update order status: order %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("update order status: %w", errNotFound("Order", id))
 	}
 	var order *Order
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		cur, err := q.OrderGetForUpdate(ctx, id)
 		if err != nil {
-			return notFound(err, "order "+id)
+			return notFound(err, "Order", id)
 		}
 		if next := nextStatus(cur.Status); status != next {
 			if status == StatusCancelled {
-				return fmt.Errorf("order %s: cancel it with its cancel route, not a status change: %w", id, ErrConflict)
+				return apperr.Errorf(apperr.Conflict, "Cancel it with its cancel route, not a status change.")
 			}
 			if next == "" {
-				return fmt.Errorf("order %s is %s, which is final: %w", id, cur.Status, ErrConflict)
+				return apperr.Errorf(apperr.Conflict, "Order %s is %s, which is final.", id, cur.Status)
 			}
-			return fmt.Errorf("order %s is %s and can only move to %s, not %s: %w", id, cur.Status, next, status, ErrConflict)
+			return apperr.Errorf(apperr.Conflict, "Order %s is %s and can only move to %s, not %s.", id, cur.Status, next, status)
 		}
 		row, err := q.OrderSetStatus(ctx, db.OrderSetStatusParams{ID: id, Status: status, CancelReason: cur.CancelReason})
 		if err != nil {
@@ -254,19 +256,19 @@ func (s *Service) UpdateOrderStatus(ctx context.Context, id, status string) (*Or
 // product that is back in stock from 0). Later statuses are a conflict.
 func (s *Service) CancelOrder(ctx context.Context, id, reason string) (*Order, error) {
 	if len([]rune(reason)) > 1000 {
-		return nil, &ValidationError{Fields: []FieldError{{Field: "reason", Message: "must be at most 1000 characters"}}}
+		return nil, invalid(FieldError{Field: "reason", Message: "must be at most 1000 characters"})
 	}
 	if !isUUID(id) {
-		return nil, fmt.Errorf("cancel order: order %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("cancel order: %w", errNotFound("Order", id))
 	}
 	var order *Order
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		cur, err := q.OrderGetForUpdate(ctx, id)
 		if err != nil {
-			return notFound(err, "order "+id)
+			return notFound(err, "Order", id)
 		}
 		if cur.Status != StatusPlaced && cur.Status != StatusConfirmed {
-			return fmt.Errorf("order %s is %s; only placed or confirmed orders can be cancelled: %w", id, cur.Status, ErrConflict)
+			return apperr.Errorf(apperr.Conflict, "Order %s is %s; only placed or confirmed orders can be cancelled.", id, cur.Status)
 		}
 		items, err := q.OrderItemList(ctx, id)
 		if err != nil {

@@ -92,11 +92,11 @@ func checkProductFields(f *fieldErrors, description, category *string, pricePais
 // GetProduct returns a product that has not been deleted.
 func (s *Service) GetProduct(ctx context.Context, id string) (*Product, error) {
 	if !isUUID(id) {
-		return nil, fmt.Errorf("product %s: %w", id, ErrNotFound)
+		return nil, errNotFound("Product", id)
 	}
 	row, err := db.New(s.db).ProductGet(ctx, id)
 	if err != nil {
-		return nil, notFound(err, "product "+id)
+		return nil, notFound(err, "Product", id)
 	}
 	return productFromRow(row), nil
 }
@@ -123,13 +123,13 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, p UpdateProductP
 		return nil, err
 	}
 	if !isUUID(id) {
-		return nil, fmt.Errorf("update product: product %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("update product: %w", errNotFound("Product", id))
 	}
 	var product *Product
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		before, err := q.ProductGetForUpdate(ctx, id)
 		if err != nil {
-			return notFound(err, "product "+id)
+			return notFound(err, "Product", id)
 		}
 		var stock *int32
 		if p.Stock != nil {
@@ -161,11 +161,11 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, p UpdateProductP
 // that reference it) and publishes search/index, which drops it from search.
 func (s *Service) DeleteProduct(ctx context.Context, id string) error {
 	if !isUUID(id) {
-		return fmt.Errorf("delete product: product %s: %w", id, ErrNotFound)
+		return fmt.Errorf("delete product: %w", errNotFound("Product", id))
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		if _, err := q.ProductSoftDelete(ctx, id); err != nil {
-			return notFound(err, "product "+id)
+			return notFound(err, "Product", id)
 		}
 		return s.publish(ctx, tx, &events.SearchIndex{Type: "product", ID: id})
 	})

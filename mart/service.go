@@ -55,12 +55,13 @@ func (s *Service) publish(ctx context.Context, tx pgx.Tx, payloads ...events.Pay
 	return nil
 }
 
-// notFound maps pgx.ErrNoRows to ErrNotFound for what (e.g. "user 1234").
-func notFound(err error, what string) error {
+// notFound maps pgx.ErrNoRows to errNotFound(kind, id); kind is
+// capitalized, as it starts the client's sentence ("Order").
+func notFound(err error, kind, id string) error {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
+		return errNotFound(kind, id)
 	}
-	return fmt.Errorf("load %s: %w", what, err)
+	return fmt.Errorf("load %s %s: %w", strings.ToLower(kind), id, err)
 }
 
 // isUniqueViolation reports whether err is PostgreSQL's unique_violation on
@@ -126,11 +127,11 @@ func checkPhone(f *fieldErrors, field string, s *string) {
 	}
 }
 
-// invalidRef maps pgx.ErrNoRows for an id given in a request body to a
-// ValidationError on that field ("ownerId: user ... does not exist").
+// invalidRef maps pgx.ErrNoRows for an id given in a request body to an
+// invalid error on that field ("ownerId: user ... does not exist").
 func invalidRef(err error, field, what string) error {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return &ValidationError{Fields: []FieldError{{Field: field, Message: what + " does not exist"}}}
+		return invalid(FieldError{Field: field, Message: what + " does not exist"})
 	}
 	return fmt.Errorf("load %s: %w", what, err)
 }

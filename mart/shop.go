@@ -64,11 +64,11 @@ func (s *Service) CreateShop(ctx context.Context, p CreateShopParams) (*Shop, er
 // GetShop returns a shop.
 func (s *Service) GetShop(ctx context.Context, id string) (*Shop, error) {
 	if !isUUID(id) {
-		return nil, fmt.Errorf("shop %s: %w", id, ErrNotFound)
+		return nil, errNotFound("Shop", id)
 	}
 	row, err := db.New(s.db).ShopGet(ctx, id)
 	if err != nil {
-		return nil, notFound(err, "shop "+id)
+		return nil, notFound(err, "Shop", id)
 	}
 	return shopFromRow(row), nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
 )
@@ -48,7 +49,7 @@ func (s *Service) CreateUser(ctx context.Context, p CreateUserParams) (*User, er
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		row, err := q.UserInsert(ctx, db.UserInsertParams{Email: p.Email, Name: p.Name, Phone: p.Phone})
 		if isUniqueViolation(err, "users_email_key") {
-			return fmt.Errorf("email %s is already registered: %w", p.Email, ErrConflict)
+			return apperr.Errorf(apperr.Conflict, "Email %s is already registered.", p.Email)
 		}
 		if err != nil {
 			return fmt.Errorf("insert user: %w", err)
@@ -69,11 +70,11 @@ func (s *Service) CreateUser(ctx context.Context, p CreateUserParams) (*User, er
 // GetUser returns a live user.
 func (s *Service) GetUser(ctx context.Context, id string) (*User, error) {
 	if !isUUID(id) {
-		return nil, fmt.Errorf("user %s: %w", id, ErrNotFound)
+		return nil, errNotFound("User", id)
 	}
 	row, err := db.New(s.db).UserGet(ctx, id)
 	if err != nil {
-		return nil, notFound(err, "user "+id)
+		return nil, notFound(err, "User", id)
 	}
 	return userFromRow(row), nil
 }
@@ -100,16 +101,16 @@ func (s *Service) UpdateUser(ctx context.Context, id string, p UpdateUserParams)
 		return nil, err
 	}
 	if !isUUID(id) {
-		return nil, fmt.Errorf("user %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("update user: %w", errNotFound("User", id))
 	}
 	var user *User
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		row, err := q.UserUpdate(ctx, db.UserUpdateParams{ID: id, Email: p.Email, Name: p.Name, Phone: p.Phone})
 		if isUniqueViolation(err, "users_email_key") {
-			return fmt.Errorf("email %s is already registered: %w", *p.Email, ErrConflict)
+			return apperr.Errorf(apperr.Conflict, "Email %s is already registered.", *p.Email)
 		}
 		if err != nil {
-			return notFound(err, "user "+id)
+			return notFound(err, "User", id)
 		}
 		user = userFromRow(row)
 		return s.publish(ctx, tx, &events.UserUpdated{UserID: id, Email: p.Email, Name: p.Name, Phone: p.Phone})
@@ -125,11 +126,11 @@ func (s *Service) UpdateUser(ctx context.Context, id string, p UpdateUserParams)
 // user/deleted.
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	if !isUUID(id) {
-		return fmt.Errorf("delete user: user %s: %w", id, ErrNotFound)
+		return fmt.Errorf("delete user: %w", errNotFound("User", id))
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		if _, err := q.UserSoftDelete(ctx, id); err != nil {
-			return notFound(err, "user "+id)
+			return notFound(err, "User", id)
 		}
 		if _, err := q.SessionDeleteByUser(ctx, id); err != nil {
 			return fmt.Errorf("delete sessions: %w", err)
