@@ -53,7 +53,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 
 	riverCfg := &river.Config{
 		Logger:     logger,
-		Middleware: []rivertype.Middleware{&jobLogMiddleware{}},
+		Middleware: []rivertype.Middleware{&logctx.JobMiddleware{}},
 	}
 	if cfg.Role != RoleAPI {
 		js, err := buildJobs(ctx, cfg, pool, logger)
@@ -197,16 +197,4 @@ func warnOpenAuth(ctx context.Context, cfg Config, logger *slog.Logger) {
 	if cfg.AdminUser == "" && cfg.AdminPassword == "" {
 		logger.WarnContext(ctx, "ADMIN_USER and ADMIN_PASSWORD are unset: River UI is open to anyone who can reach it (development only)")
 	}
-}
-
-// jobLogMiddleware puts the job's id and kind in the context's log
-// attributes, so every line a worker logs with a ...Context method names
-// its job.
-type jobLogMiddleware struct {
-	river.MiddlewareDefaults
-}
-
-// Work runs the job with job_id and job_kind in its log context.
-func (*jobLogMiddleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
-	return doInner(logctx.With(ctx, slog.Int64("job_id", job.ID), slog.String("job_kind", job.Kind)))
 }
