@@ -75,9 +75,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 
-	metrics := httpapi.NewMetrics(pool)
+	httpMetrics, jobMetrics, err := newMetrics(pool)
+	if err != nil {
+		return err
+	}
 	opts := httpapi.Opts{
-		Logger: logger, DB: pool, Migrator: migrator, Metrics: metrics,
+		Logger: logger, DB: pool, Migrator: migrator, Metrics: httpMetrics,
 		OpsOnly:   cfg.Role == RoleWorker,
 		EventKeys: cfg.EventKeys, AdminUser: cfg.AdminUser, AdminPassword: cfg.AdminPassword,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, DBTimeout: cfg.DBTimeout,
@@ -101,12 +104,13 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 
 	working := riverCfg.Workers != nil
 	if working {
+		// Subscribed before the client starts, so every job is counted.
+		jobMetrics.ObserveJobs(bgCtx, client)
 		// Started detached from ctx: the signal must not stop River before
 		// the HTTP server has drained; it is stopped explicitly below.
 		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start River client: %w", err)
 		}
-		go metrics.ObserveJobs(bgCtx, client, logger)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
