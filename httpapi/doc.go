@@ -2,7 +2,9 @@
 // package mart, the Inngest-compatible event API (POST /v1/events and
 // POST /e/{eventKey}, answered like Inngest's event API so the web app's
 // inngest.send() works unchanged), the event → jobs view, product search,
-// River UI, health, readiness and Prometheus metrics.
+// River UI, health, readiness, and GET /metrics: the HTTP and event metrics
+// are this package's, served from a registry the caller also registers its
+// other collectors with (cmd/server adds the job metrics and the runtime).
 //
 // NewHandler builds the whole stack on a net/http ServeMux. Every request
 // gets a request id (X-Request-Id, in its log line and in error bodies), is

@@ -22,7 +22,7 @@ import (
 	"github.com/mohallamart/backend/events"
 )
 
-// Limits of the event API (DESIGN.md).
+// Limits of the event API (see the README's event API rules).
 const (
 	maxEventBytes       = 256 << 10
 	maxEventsBodyBytes  = 3 << 20

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
@@ -59,9 +60,11 @@ func setupWithPool(t *testing.T, pool *pgxpool.Pool, opt func(*httpapi.Opts)) *t
 	t.Cleanup(func() { _ = migrator.Close() })
 	ui, err := httpapi.NewRiverUI(ctx, client, logger)
 	require.NoError(t, err)
+	metrics, err := httpapi.NewMetrics(prometheus.NewRegistry())
+	require.NoError(t, err)
 	ob := outbox.New(client)
 	opts := httpapi.Opts{
-		Logger: logger, DB: pool, Migrator: migrator, Metrics: httpapi.NewMetrics(pool),
+		Logger: logger, DB: pool, Migrator: migrator, Metrics: metrics,
 		Outbox: ob, Mart: mart.NewService(pool, ob), Search: search.NewPostgres(pool), RiverUI: ui,
 		EventKeys: []string{testKey, testKeyOther}, AdminUser: adminUser, AdminPassword: adminPass,
 	}

@@ -43,13 +43,35 @@ func (s *server) searchProducts(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalid("The search is invalid.", details...))
 		return
 	}
-	hits, err := s.Search.SearchProducts(r.Context(), search.Query{Q: q, ShopID: shopID, Limit: limit})
+	res, err := s.Search.SearchProducts(r.Context(), search.Query{Q: q, ShopID: shopID, Limit: limit})
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("search products: %w", err))
 		return
 	}
-	if hits.Hits == nil {
-		hits.Hits = []search.Hit{}
+	writeJSON(w, http.StatusOK, newSearchResponse(res))
+}
+
+// searchResponse is the answer of GET /v1/search/products.
+type searchResponse struct {
+	Found int         `json:"found"`
+	Hits  []searchHit `json:"hits"`
+}
+
+// searchHit is one product in a searchResponse.
+type searchHit struct {
+	ID         string `json:"id"`
+	ShopID     string `json:"shopId"`
+	Name       string `json:"name"`
+	PricePaise int64  `json:"pricePaise"`
+	Stock      int    `json:"stock"`
+}
+
+// newSearchResponse maps a search result to the HTTP answer; no hits is an
+// empty list, never null.
+func newSearchResponse(res *search.Result) searchResponse {
+	out := searchResponse{Found: res.Found, Hits: make([]searchHit, len(res.Hits))}
+	for i, h := range res.Hits {
+		out.Hits[i] = searchHit{ID: h.ID, ShopID: h.ShopID, Name: h.Name, PricePaise: h.PricePaise, Stock: h.Stock}
 	}
-	writeJSON(w, http.StatusOK, hits)
+	return out
 }

@@ -29,7 +29,8 @@ type Opts struct {
 	DB *pgxpool.Pool
 	// Migrator tells readiness whether migrations are pending. Required.
 	Migrator *db.Migrator
-	// Metrics are served at /metrics and count requests and events. Required.
+	// Metrics count requests and events; their registry (with whatever
+	// else the caller registered there) is served at /metrics. Required.
 	Metrics *Metrics
 	// OpsOnly serves only /healthz, /readyz and /metrics (ROLE=worker); the
 	// fields below are then unused.
@@ -85,8 +86,8 @@ type server struct {
 	limiter *limiter
 }
 
-// NewHandler returns the whole HTTP handler stack: the routes of DESIGN.md
-// on a ServeMux, wrapped in request ids, logging, metrics and panic
+// NewHandler returns the whole HTTP handler stack: the routes the README
+// lists, on a ServeMux, wrapped in request ids, logging, metrics and panic
 // recovery.
 func NewHandler(opts Opts) (http.Handler, error) {
 	if err := opts.validate(); err != nil {

@@ -43,18 +43,18 @@ const DefaultLimit = 20
 
 // Hit is one matching product.
 type Hit struct {
-	ID         string `json:"id"`
-	ShopID     string `json:"shopId"`
-	Name       string `json:"name"`
-	PricePaise int64  `json:"pricePaise"`
-	Stock      int    `json:"stock"`
+	ID         string
+	ShopID     string
+	Name       string
+	PricePaise int64
+	Stock      int
 }
 
 // Result is the answer to a Query: how many products match, and the best
 // Limit of them, best first.
 type Result struct {
-	Found int   `json:"found"`
-	Hits  []Hit `json:"hits"`
+	Found int
+	Hits  []Hit
 }
 
 // Index is a search backend.

@@ -53,7 +53,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 
 	riverCfg := &river.Config{
 		Logger:     logger,
-		Middleware: []rivertype.Middleware{&jobLogMiddleware{}},
+		Middleware: []rivertype.Middleware{&logctx.JobMiddleware{}},
 	}
 	if cfg.Role != RoleAPI {
 		js, err := buildJobs(ctx, cfg, pool, logger)
@@ -75,9 +75,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 
-	metrics := httpapi.NewMetrics(pool)
+	httpMetrics, jobMetrics, err := newMetrics(pool)
+	if err != nil {
+		return err
+	}
 	opts := httpapi.Opts{
-		Logger: logger, DB: pool, Migrator: migrator, Metrics: metrics,
+		Logger: logger, DB: pool, Migrator: migrator, Metrics: httpMetrics,
 		OpsOnly:   cfg.Role == RoleWorker,
 		EventKeys: cfg.EventKeys, AdminUser: cfg.AdminUser, AdminPassword: cfg.AdminPassword,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, DBTimeout: cfg.DBTimeout,
@@ -101,12 +104,13 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 
 	working := riverCfg.Workers != nil
 	if working {
+		// Subscribed before the client starts, so every job is counted.
+		jobMetrics.ObserveJobs(bgCtx, client)
 		// Started detached from ctx: the signal must not stop River before
 		// the HTTP server has drained; it is stopped explicitly below.
 		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start River client: %w", err)
 		}
-		go metrics.ObserveJobs(bgCtx, client, logger)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -197,16 +201,4 @@ func warnOpenAuth(ctx context.Context, cfg Config, logger *slog.Logger) {
 	if cfg.AdminUser == "" && cfg.AdminPassword == "" {
 		logger.WarnContext(ctx, "ADMIN_USER and ADMIN_PASSWORD are unset: River UI is open to anyone who can reach it (development only)")
 	}
-}
-
-// jobLogMiddleware puts the job's id and kind in the context's log
-// attributes, so every line a worker logs with a ...Context method names
-// its job.
-type jobLogMiddleware struct {
-	river.MiddlewareDefaults
-}
-
-// Work runs the job with job_id and job_kind in its log context.
-func (*jobLogMiddleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
-	return doInner(logctx.With(ctx, slog.Int64("job_id", job.ID), slog.String("job_kind", job.Kind)))
 }
