@@ -1,9 +1,11 @@
 // Package analytics records MohallaMart's analytics events. Sink is the
-// interface the track_analytics job uses; Postgres (the analytics_events
-// table) is the default, and analytics/mixpanel implements it with Mixpanel.
+// interface the flush_analytics job sends batches through; Postgres (the
+// analytics_events table) is the default, and analytics/mixpanel implements
+// it with Mixpanel's Import API.
 //
 // Every event carries the id of the event-log row it came from, and sinks
-// deduplicate on (EventID, Name), so a retried job records an event once.
+// deduplicate on (EventID, Name), so a batch sent again after a crash
+// records each event once.
 package analytics
 
 import (
@@ -14,6 +16,10 @@ import (
 
 	"github.com/mohallamart/backend/db"
 )
+
+// MaxBatch is the most events flush_analytics gives a Sink at once:
+// Mixpanel's limit of events per Import request.
+const MaxBatch = 2000
 
 // Event is one analytics event.
 type Event struct {
@@ -31,9 +37,9 @@ type Event struct {
 
 // Sink records analytics events.
 type Sink interface {
-	// Track records e; recording the same (EventID, Name) again changes
-	// nothing.
-	Track(ctx context.Context, e Event) error
+	// Track records evs (at most MaxBatch); recording the same
+	// (EventID, Name) again changes nothing.
+	Track(ctx context.Context, evs []Event) error
 }
 
 // Postgres is the default Sink: one analytics_events row per event,
@@ -47,21 +53,28 @@ func NewPostgres(dbtx db.DBTX) *Postgres {
 	return &Postgres{queries: db.New(dbtx)}
 }
 
-// Track inserts e unless it is already recorded.
-func (p *Postgres) Track(ctx context.Context, e Event) error {
-	props := e.Properties
-	if props == nil {
-		props = map[string]any{}
+// Track inserts evs with one statement, skipping those already recorded.
+func (p *Postgres) Track(ctx context.Context, evs []Event) error {
+	params := db.AnalyticsEventInsertManyParams{
+		EventIds:    make([]string, len(evs)),
+		Names:       make([]string, len(evs)),
+		UserIds:     make([]string, len(evs)),
+		Properties:  make([]json.RawMessage, len(evs)),
+		OccurredAts: make([]time.Time, len(evs)),
 	}
-	b, err := json.Marshal(props)
-	if err != nil {
-		return fmt.Errorf("track %s: encode properties: %w", e.Name, err)
+	for i, e := range evs {
+		props := e.Properties
+		if props == nil {
+			props = map[string]any{}
+		}
+		b, err := json.Marshal(props)
+		if err != nil {
+			return fmt.Errorf("track %s: encode properties: %w", e.Name, err)
+		}
+		params.EventIds[i], params.Names[i], params.UserIds[i], params.Properties[i], params.OccurredAts[i] = e.EventID, e.Name, e.UserID, b, e.Time
 	}
-	_, err = p.queries.AnalyticsEventInsert(ctx, db.AnalyticsEventInsertParams{
-		EventID: e.EventID, Name: e.Name, UserID: e.UserID, Properties: b, OccurredAt: e.Time,
-	})
-	if err != nil {
-		return fmt.Errorf("track %s: %w", e.Name, err)
+	if _, err := p.queries.AnalyticsEventInsertMany(ctx, params); err != nil {
+		return fmt.Errorf("track %d events: %w", len(evs), err)
 	}
 	return nil
 }

@@ -11,29 +11,30 @@ import (
 	"time"
 )
 
-const analyticsEventInsert = `-- name: AnalyticsEventInsert :execrows
+const analyticsEventInsertMany = `-- name: AnalyticsEventInsertMany :execrows
 INSERT INTO analytics_events (event_id, name, user_id, properties, occurred_at)
-VALUES ($1, $2, $3, $4, $5)
+SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
+       unnest($4::jsonb[]), unnest($5::timestamptz[])
 ON CONFLICT (event_id, name) DO NOTHING
 `
 
-type AnalyticsEventInsertParams struct {
-	EventID    string          `json:"eventId"`
-	Name       string          `json:"name"`
-	UserID     string          `json:"userId"`
-	Properties json.RawMessage `json:"properties"`
-	OccurredAt time.Time       `json:"occurredAt"`
+type AnalyticsEventInsertManyParams struct {
+	EventIds    []string          `json:"eventIds"`
+	Names       []string          `json:"names"`
+	UserIds     []string          `json:"userIds"`
+	Properties  []json.RawMessage `json:"properties"`
+	OccurredAts []time.Time       `json:"occurredAts"`
 }
 
-// Records one analytics event; a second insert of the same (event_id, name),
-// as a retried job makes, changes nothing.
-func (q *Queries) AnalyticsEventInsert(ctx context.Context, arg AnalyticsEventInsertParams) (int64, error) {
-	result, err := q.db.Exec(ctx, analyticsEventInsert,
-		arg.EventID,
-		arg.Name,
-		arg.UserID,
+// Records a batch of analytics events; events already recorded (a batch sent
+// again after a crash) are skipped.
+func (q *Queries) AnalyticsEventInsertMany(ctx context.Context, arg AnalyticsEventInsertManyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, analyticsEventInsertMany,
+		arg.EventIds,
+		arg.Names,
+		arg.UserIds,
 		arg.Properties,
-		arg.OccurredAt,
+		arg.OccurredAts,
 	)
 	if err != nil {
 		return 0, err

@@ -71,6 +71,12 @@ type AnalyticsEvent struct {
 	CreatedAt  time.Time       `json:"createdAt"`
 }
 
+type AnalyticsPending struct {
+	ID           int64      `json:"id"`
+	EventID      string     `json:"eventId"`
+	ClaimedUntil *time.Time `json:"claimedUntil"`
+}
+
 type AppLog struct {
 	ID        int64           `json:"id"`
 	Level     string          `json:"level"`

@@ -54,7 +54,7 @@ func TestEventAPI(t *testing.T) {
 			require.NotZero(t, job["maxAttempts"])
 			require.Equal(t, []any{}, job["errors"])
 		}
-		require.ElementsMatch(t, []string{"send_welcome_email", "track_analytics"}, kinds)
+		require.ElementsMatch(t, []string{"send_welcome_email"}, kinds)
 	})
 
 	t.Run("RepeatedIDAcceptedOnce", func(t *testing.T) {
@@ -178,8 +178,9 @@ func TestInngestJSSDKSend(t *testing.T) {
 		require.NoError(t, rows.Err())
 		return out
 	}
-	require.Equal(t, []string{"send_welcome_email", "track_analytics"}, kinds(ids[0]))
-	require.Equal(t, []string{"send_order_update", "track_analytics"}, kinds(ids[1]))
+	require.Equal(t, []string{"send_welcome_email"}, kinds(ids[0]))
+	require.Equal(t, []string{"send_order_update"}, kinds(ids[1]))
+	require.Equal(t, 2, b.count(t, "SELECT count(*) FROM analytics_pending WHERE event_id = ANY($1)", ids), "both queued for analytics")
 	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM events WHERE id = $1 AND source = 'inngest-js:v3.44.0'", ids[0]))
 
 	// The SDK retries a failed send with the same seed: same ids, nothing new.

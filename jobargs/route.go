@@ -6,56 +6,55 @@ import (
 	"github.com/mohallamart/backend/events"
 )
 
-// Route returns the jobs an event triggers: one per function that listens to
-// it (the routing table of DESIGN.md). p is the event's decoded payload (nil
-// for a custom event, which triggers nothing).
-func Route(eventID string, p events.Payload) []river.InsertManyParams {
-	var args []river.JobArgs
+// Plan is what one event triggers.
+type Plan struct {
+	// Jobs has one job per function that listens to the event.
+	Jobs []river.JobArgs
+	// Track says the event is recorded in analytics: Publish writes an
+	// analytics_pending row for it, which flush_analytics sends in a batch.
+	Track bool
+}
+
+// Route returns what an event triggers: the routing table, which
+// docs/ARCHITECTURE.md lists (a test keeps the two in step). p is the
+// event's decoded payload (nil for a custom event, which triggers nothing).
+func Route(eventID string, p events.Payload) Plan {
 	switch p := p.(type) {
 	case events.UserCreated:
-		args = []river.JobArgs{SendWelcomeEmailArgs{EventID: eventID, UserID: p.UserID}, track(eventID, p)}
+		return Plan{Jobs: []river.JobArgs{SendWelcomeEmailArgs{EventID: eventID, UserID: p.UserID}}, Track: true}
 	case events.UserUpdated:
-		args = []river.JobArgs{track(eventID, p)}
+		return Plan{Track: true}
 	case events.UserDeleted:
-		args = []river.JobArgs{track(eventID, p), CleanupExpiredSessionsArgs{EventID: eventID, UserID: p.UserID}}
+		return Plan{Jobs: []river.JobArgs{CleanupExpiredSessionsArgs{EventID: eventID, UserID: p.UserID}}, Track: true}
 	case events.OrderCreated:
-		args = []river.JobArgs{SendOrderConfirmationArgs{EventID: eventID, OrderID: p.OrderID}, track(eventID, p)}
+		return Plan{Jobs: []river.JobArgs{SendOrderConfirmationArgs{EventID: eventID, OrderID: p.OrderID}}, Track: true}
 	case events.OrderUpdated:
-		args = []river.JobArgs{SendOrderUpdateArgs{EventID: eventID, OrderID: p.OrderID}}
+		return Plan{Jobs: []river.JobArgs{SendOrderUpdateArgs{EventID: eventID, OrderID: p.OrderID}}}
 	case events.OrderCancelled:
-		args = []river.JobArgs{SendOrderUpdateArgs{EventID: eventID, OrderID: p.OrderID}, track(eventID, p)}
+		return Plan{Jobs: []river.JobArgs{SendOrderUpdateArgs{EventID: eventID, OrderID: p.OrderID}}, Track: true}
 	case events.ProductCreated:
-		args = []river.JobArgs{IndexProductArgs{EventID: eventID, ProductID: p.ProductID}}
+		return Plan{Jobs: []river.JobArgs{IndexProductArgs{EventID: eventID, ProductID: p.ProductID}}}
 	case events.ProductUpdated:
-		args = []river.JobArgs{IndexProductArgs{EventID: eventID, ProductID: p.ProductID}}
+		return Plan{Jobs: []river.JobArgs{IndexProductArgs{EventID: eventID, ProductID: p.ProductID}}}
 	case events.ProductOutOfStock:
-		args = []river.JobArgs{ProcessOutOfStockAlertArgs{EventID: eventID, ProductID: p.ProductID}}
+		return Plan{Jobs: []river.JobArgs{ProcessOutOfStockAlertArgs{EventID: eventID, ProductID: p.ProductID}}}
 	case events.NotificationSend:
-		args = []river.JobArgs{SendNotificationArgs{EventID: eventID}}
+		return Plan{Jobs: []river.JobArgs{SendNotificationArgs{EventID: eventID}}}
 	case events.AnalyticsTrack:
-		args = []river.JobArgs{track(eventID, p)}
+		return Plan{Track: true}
 	case events.SearchIndex:
 		if p.Type == "shop" {
-			args = []river.JobArgs{IndexShopArgs{EventID: eventID, ShopID: p.ID}}
-		} else {
-			args = []river.JobArgs{IndexProductArgs{EventID: eventID, ProductID: p.ID}}
+			return Plan{Jobs: []river.JobArgs{IndexShopArgs{EventID: eventID, ShopID: p.ID}}}
 		}
+		return Plan{Jobs: []river.JobArgs{IndexProductArgs{EventID: eventID, ProductID: p.ID}}}
 	case events.CleanupExpiredSessions:
-		args = []river.JobArgs{CleanupExpiredSessionsArgs{EventID: eventID}}
+		return Plan{Jobs: []river.JobArgs{CleanupExpiredSessionsArgs{EventID: eventID}}}
 	case events.CleanupOldLogs:
 		days := 0
 		if p.OlderThanDays != nil {
 			days = *p.OlderThanDays
 		}
-		args = []river.JobArgs{CleanupOldLogsArgs{EventID: eventID, OlderThanDays: days}}
+		return Plan{Jobs: []river.JobArgs{CleanupOldLogsArgs{EventID: eventID, OlderThanDays: days}}}
 	}
-	params := make([]river.InsertManyParams, len(args))
-	for i, a := range args {
-		params[i] = river.InsertManyParams{Args: a}
-	}
-	return params
-}
-
-func track(eventID string, p events.Payload) TrackAnalyticsArgs {
-	return TrackAnalyticsArgs{EventID: eventID, EventName: p.EventName()}
+	return Plan{}
 }

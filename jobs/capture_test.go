@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -73,7 +72,7 @@ func TestOrderLifecycleCaptured(t *testing.T) {
 	waitJobs(t, b.pool, "send_order_update", 1)
 	waitJobs(t, b.pool, "process_out_of_stock_alert", 1)
 	waitJobs(t, b.pool, "send_welcome_email", 2)
-	waitJobs(t, b.pool, "track_analytics", 3)
+	flush(t, b, 1)
 
 	cust := deliveriesTo(t, b.pool, "cust@example.com")
 	require.Len(t, cust, 3) // welcome, confirmation, update
@@ -201,20 +200,6 @@ func mustUser(t *testing.T, b *testBundle) *mart.User {
 	u, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "u" + time.Now().Format("150405.000000") + "@example.com", Name: "U"})
 	require.NoError(t, err)
 	return u
-}
-
-func TestTrackAnalyticsCustomEvent(t *testing.T) {
-	t.Parallel()
-	b := setup(t, bundleOpts{})
-	ids := publish(t, b, events.AnalyticsTrack{Event: "Cart Viewed", UserID: "u-9", Properties: map[string]any{"items": 3}})
-	rows := waitJobs(t, b.pool, "track_analytics", 1)
-	require.Equal(t, "completed", rows[0].State)
-	var name, user string
-	var props json.RawMessage
-	require.NoError(t, b.pool.QueryRow(t.Context(), `SELECT name, user_id, properties FROM analytics_events WHERE event_id = $1`, ids[0]).Scan(&name, &user, &props))
-	require.Equal(t, "Cart Viewed", name)
-	require.Equal(t, "u-9", user)
-	require.JSONEq(t, `{"items": 3}`, string(props))
 }
 
 // TestIdsThatNameNoRow sends events (as the web app may) whose ids are not

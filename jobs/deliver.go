@@ -185,8 +185,7 @@ func claim[T river.JobArgs](ctx context.Context, d db.DBTX, job *river.Job[T], m
 // for good (outcome is a cancellation), so the ledger holds only messages
 // that may have gone out. It returns outcome.
 func unclaimIfPermanent(ctx context.Context, d db.DBTX, key string, outcome error) error {
-	var cancel *rivertype.JobCancelError
-	if !errors.As(outcome, &cancel) {
+	if !isCancel(outcome) {
 		return outcome
 	}
 	if _, err := db.New(d).DeliveryUnclaim(ctx, key); err != nil {
@@ -222,4 +221,10 @@ func providerOutcome(err error) error {
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+// isCancel reports whether outcome cancels the job (a permanent failure).
+func isCancel(outcome error) bool {
+	var cancel *rivertype.JobCancelError
+	return errors.As(outcome, &cancel)
 }

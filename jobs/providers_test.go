@@ -2,22 +2,18 @@ package jobs_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mohallamart/backend/analytics/mixpanel"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/jobs"
-	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/notify/onesignal"
 	"github.com/mohallamart/backend/notify/twilio"
 )
@@ -141,68 +137,4 @@ func TestSendNotificationPushOneSignal(t *testing.T) {
 	d := deliveriesTo(t, b.pool, "user-42")
 	require.Len(t, d, 1)
 	require.Equal(t, "b98881cc-1e94-4366-bbd9-db8f3429292b", d[0].ProviderMessageID)
-}
-
-func TestTrackAnalyticsMixpanel(t *testing.T) {
-	t.Parallel()
-	fake := newRecorder(t,
-		answer{503, nil, `{"code": 503, "error": "service unavailable", "status": "Service Unavailable"}`},
-		answer{200, nil, `{"code": 200, "num_records_imported": 1, "status": "OK"}`},
-	)
-	sink, err := mixpanel.New(mixpanel.Opts{Token: "mp_token", BaseURL: fake.URL})
-	require.NoError(t, err)
-	b := setup(t, bundleOpts{deps: jobs.Deps{Analytics: sink}})
-
-	u, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "mp@example.com", Name: "Mp"})
-	require.NoError(t, err)
-	rows := waitJobs(t, b.pool, "track_analytics", 1)
-	require.Equal(t, "completed", rows[0].State)
-	require.Equal(t, 2, rows[0].Attempt)
-	reqs := fake.Requests()
-	require.Len(t, reqs, 2)
-	require.Equal(t, "/import", reqs[1].Path)
-	require.Equal(t, "strict=1", reqs[1].Query)
-	require.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte("mp_token:")), reqs[1].Header.Get("Authorization"))
-	var batch []struct {
-		Event      string         `json:"event"`
-		Properties map[string]any `json:"properties"`
-	}
-	require.NoError(t, json.Unmarshal(reqs[1].Body, &batch))
-	require.Len(t, batch, 1)
-	eventID := eventIDOf(t, b.pool, "user/created")
-	require.Equal(t, "user/created", batch[0].Event)
-	require.Equal(t, u.ID, batch[0].Properties["distinct_id"])
-	require.Equal(t, mixpanel.InsertID(eventID, "user/created"), batch[0].Properties["$insert_id"])
-	require.Equal(t, "mp@example.com", batch[0].Properties["email"])
-	require.True(t, strings.HasPrefix(string(reqs[0].Body), "[{"))
-}
-
-// TestTrackAnalyticsMixpanelRateLimitAndRejection: Mixpanel's answers are
-// classified like every provider's: a 429 snoozes for its Retry-After
-// without using an attempt; a 400 (invalid event) cancels the job.
-func TestTrackAnalyticsMixpanelRateLimitAndRejection(t *testing.T) {
-	t.Parallel()
-	fake := newRecorder(t,
-		answer{429, map[string]string{"Retry-After": "1"}, `{"code": 429, "error": "too many requests", "status": "Too Many Requests"}`},
-		answer{200, nil, `{"code": 200, "num_records_imported": 1, "status": "OK"}`},
-		answer{400, nil, `{"code": 400, "error": "some data points in the request failed validation", "failed_records": [{"index": 0, "$insert_id": "x", "field": "properties.time", "message": "'properties.time' is invalid"}], "status": "Bad Request"}`},
-	)
-	sink, err := mixpanel.New(mixpanel.Opts{Token: "mp_token", BaseURL: fake.URL})
-	require.NoError(t, err)
-	b := setup(t, bundleOpts{deps: jobs.Deps{Analytics: sink}})
-
-	publish(t, b, events.AnalyticsTrack{Event: "First", UserID: "u-1"})
-	rows := waitJobs(t, b.pool, "track_analytics", 1)
-	require.Equal(t, "completed", rows[0].State)
-	require.Equal(t, 1, rows[0].Attempt, "a snooze uses no attempt")
-	reqs := fake.Requests()
-	require.Len(t, reqs, 2)
-	require.GreaterOrEqual(t, reqs[1].At.Sub(reqs[0].At), time.Second, "waited for Retry-After")
-
-	publish(t, b, events.AnalyticsTrack{Event: "Second", UserID: "u-1"})
-	rows = waitJobs(t, b.pool, "track_analytics", 2)
-	require.Equal(t, "cancelled", rows[1].State)
-	require.Equal(t, 1, rows[1].Attempt)
-	require.Contains(t, rows[1].Errors[0].Error, "mixpanel rejected the message (HTTP 400)")
-	require.Contains(t, rows[1].Errors[0].Error, "'properties.time' is invalid")
 }

@@ -119,7 +119,9 @@ const scheduleMargin = time.Minute
 //     period;
 //   - scheduled_cleanup daily, for the latest due period (unique args, and
 //     recorded in periodic_runs), so a day missed while every process was
-//     down is caught up once when one comes back.
+//     down is caught up once when one comes back;
+//   - flush_analytics every jobargs.FlushAnalyticsInterval, one at a time
+//     (unique until it has run).
 func PeriodicJobs(opts PeriodicOpts) ([]*river.PeriodicJob, error) {
 	if opts.Daily == nil {
 		return nil, fmt.Errorf("jobs: PeriodicOpts.Daily is required")
@@ -141,5 +143,8 @@ func PeriodicJobs(opts PeriodicOpts) ([]*river.PeriodicJob, error) {
 		river.NewPeriodicJob(opts.Daily, func() (river.JobArgs, *river.InsertOpts) {
 			return jobargs.ScheduledCleanupArgs{Period: opts.Daily.Last(now().Add(scheduleMargin)).UTC()}, nil
 		}, &river.PeriodicJobOpts{ID: "scheduled_cleanup", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(jobargs.FlushAnalyticsInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return jobargs.FlushAnalyticsArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: "flush_analytics", RunOnStart: true}),
 	}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgerrcode"
@@ -40,6 +41,12 @@ type Deps struct {
 	Retention Retention
 	// NowFunc returns the current time; nil means time.Now.
 	NowFunc func() time.Time
+	// ProviderTimeout is the provider clients' HTTP timeout;
+	// flush_analytics takes no new batch once less than it and RecordMargin
+	// are left of its own timeout. Zero means MaxProviderTimeout.
+	ProviderTimeout time.Duration
+	// Logger reports what a job drops; nil discards.
+	Logger *slog.Logger
 
 	tmpl *emailTemplates
 }
@@ -77,6 +84,12 @@ func (d *Deps) withDefaults() (*Deps, error) {
 	}
 	if out.NowFunc == nil {
 		out.NowFunc = time.Now
+	}
+	if out.ProviderTimeout <= 0 {
+		out.ProviderTimeout = MaxProviderTimeout()
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.DiscardHandler)
 	}
 	tmpl, err := newEmailTemplates()
 	if err != nil {
@@ -120,7 +133,7 @@ func (d *Deps) workers() []registrar {
 		registered[jobargs.SendOrderUpdateArgs]{&sendWorker[jobargs.SendOrderUpdateArgs]{deps: d, timeout: sendTimeout, compose: d.orderUpdate}},
 		registered[jobargs.SendNotificationArgs]{&sendWorker[jobargs.SendNotificationArgs]{deps: d, timeout: sendTimeout, compose: d.notification}},
 		registered[jobargs.ProcessOutOfStockAlertArgs]{&sendWorker[jobargs.ProcessOutOfStockAlertArgs]{deps: d, timeout: alertTimeout, compose: d.outOfStockAlert}},
-		registered[jobargs.TrackAnalyticsArgs]{&TrackAnalyticsWorker{deps: d}},
+		registered[jobargs.FlushAnalyticsArgs]{&FlushAnalyticsWorker{deps: d}},
 		registered[jobargs.IndexProductArgs]{&IndexProductWorker{deps: d}},
 		registered[jobargs.IndexShopArgs]{&IndexShopWorker{deps: d}},
 		registered[jobargs.CleanupExpiredSessionsArgs]{&CleanupExpiredSessionsWorker{deps: d}},
@@ -133,15 +146,36 @@ func (d *Deps) workers() []registrar {
 // MaxTimeout is the largest: River's RescueStuckJobsAfter must exceed it.
 const (
 	sendTimeout    = 30 * time.Second
-	alertTimeout   = time.Minute
+	alertTimeout   = time.Minute // two sends: email, then push
 	indexTimeout   = 30 * time.Second
-	trackTimeout   = 30 * time.Second
+	flushTimeout   = time.Minute
 	cleanupTimeout = 5 * time.Minute
 	dailyTimeout   = 10 * time.Minute
 
 	// MaxTimeout is the longest timeout of any job kind.
 	MaxTimeout = dailyTimeout
+
+	// RecordMargin is the part of a job's timeout kept free of provider
+	// calls: loading what to send, and recording the answer with the job's
+	// completion. A send that succeeds just before its HTTP timeout can
+	// then still be recorded, instead of being sent again by the retry.
+	RecordMargin = 10 * time.Second
 )
+
+// MaxProviderTimeout is the longest HTTP timeout a provider client may
+// have: every job that calls providers must fit its calls and RecordMargin
+// in its timeout. Sends call once (30 s), the out-of-stock alert twice
+// (60 s), index_product once (30 s); flush_analytics stops taking batches
+// when less than one call and RecordMargin are left. So (30 s − 10 s) / 1 =
+// 20 s.
+func MaxProviderTimeout() time.Duration {
+	return min(
+		sendTimeout-RecordMargin,
+		(alertTimeout-RecordMargin)/2,
+		indexTimeout-RecordMargin,
+		flushTimeout-RecordMargin,
+	)
+}
 
 // completeTx marks job completed in tx, so the job's effects and its
 // completion commit together.

@@ -113,7 +113,8 @@ func TestAtomicity(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM users WHERE id = $1", user.ID))
 		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM events WHERE name = 'user/created' AND data->>'userId' = $1", user.ID))
-		require.Equal(t, []string{"send_welcome_email/email", "track_analytics/analytics"}, jobKinds(t, pool))
+		require.Equal(t, []string{"send_welcome_email/email"}, jobKinds(t, pool))
+		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM analytics_pending"), "queued for analytics")
 	})
 
 	t.Run("FailureAfterPublishLeavesNothing", func(t *testing.T) {

@@ -69,8 +69,13 @@ func Example() {
 		}
 		fmt.Println(kind, "in queue", queue)
 	}
+	var tracked int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM analytics_pending WHERE event_id = $1", ids[0]).Scan(&tracked); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("queued for analytics:", tracked == 1)
 	// Output:
 	// published signup-u_123
 	// send_welcome_email in queue email
-	// track_analytics in queue analytics
+	// queued for analytics: true
 }

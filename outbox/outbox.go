@@ -71,7 +71,8 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		params.IDs[i], params.Names[i], params.Datas[i], params.Tss[i], params.Sources[i] = id, ev.Name, data, ts, ev.Source
 	}
 
-	inserted, err := db.New(tx).EventInsertMany(ctx, params)
+	q := db.New(tx)
+	inserted, err := q.EventInsertMany(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
 	}
@@ -80,13 +81,27 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		isNew[id] = true
 	}
 
-	var jobParams []river.InsertManyParams
+	var (
+		jobParams []river.InsertManyParams
+		tracked   []string
+	)
 	for i, id := range params.IDs {
 		if !isNew[id] {
 			continue
 		}
 		delete(isNew, id) // a repeated id within evs is routed once
-		jobParams = append(jobParams, jobargs.Route(id, payloads[i])...)
+		plan := jobargs.Route(id, payloads[i])
+		for _, args := range plan.Jobs {
+			jobParams = append(jobParams, river.InsertManyParams{Args: args})
+		}
+		if plan.Track {
+			tracked = append(tracked, id)
+		}
+	}
+	if len(tracked) > 0 {
+		if err := q.AnalyticsPendingInsertMany(ctx, tracked); err != nil {
+			return nil, fmt.Errorf("queue analytics: %w", err)
+		}
 	}
 	if len(jobParams) > 0 {
 		if _, err := o.river.InsertManyTx(ctx, tx, jobParams); err != nil {

@@ -11,36 +11,37 @@ import (
 	"github.com/mohallamart/backend/events"
 )
 
-// TestPublishRoutesEveryCatalogEvent checks the routing table of DESIGN.md:
-// each catalog event enqueues exactly the documented kinds, in their queues.
+// TestPublishRoutesEveryCatalogEvent checks the routing table: each catalog
+// event enqueues exactly the documented kinds, in their queues, and queues
+// the tracked events for analytics.
 func TestPublishRoutesEveryCatalogEvent(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		data string
-		jobs []jobRow
+		name    string
+		data    string
+		jobs    []jobRow
+		tracked bool
 	}{
 		{events.NameUserCreated, `{"userId":"u1","email":"a@example.com","name":"A"}`,
-			[]jobRow{{"send_welcome_email", "email"}, {"track_analytics", "analytics"}}},
-		{events.NameUserUpdated, `{"userId":"u1","name":"B"}`, []jobRow{{"track_analytics", "analytics"}}},
-		{events.NameUserDeleted, `{"userId":"u1"}`,
-			[]jobRow{{"track_analytics", "analytics"}, {"cleanup_expired_sessions", "maintenance"}}},
+			[]jobRow{{"send_welcome_email", "email"}}, true},
+		{events.NameUserUpdated, `{"userId":"u1","name":"B"}`, nil, true},
+		{events.NameUserDeleted, `{"userId":"u1"}`, []jobRow{{"cleanup_expired_sessions", "maintenance"}}, true},
 		{events.NameOrderCreated, `{"orderId":"o1","userId":"u1","shopId":"s1","items":[{"productId":"p1","quantity":1,"pricePaise":100}],"totalPaise":100}`,
-			[]jobRow{{"send_order_confirmation", "email"}, {"track_analytics", "analytics"}}},
+			[]jobRow{{"send_order_confirmation", "email"}}, true},
 		{events.NameOrderUpdated, `{"orderId":"o1","userId":"u1","status":"confirmed","previousStatus":"placed"}`,
-			[]jobRow{{"send_order_update", "email"}}},
+			[]jobRow{{"send_order_update", "email"}}, false},
 		{events.NameOrderCancelled, `{"orderId":"o1","userId":"u1","reason":"late"}`,
-			[]jobRow{{"send_order_update", "email"}, {"track_analytics", "analytics"}}},
-		{events.NameProductCreated, `{"productId":"p1","shopId":"s1","name":"Atta"}`, []jobRow{{"index_product", "search"}}},
-		{events.NameProductUpdated, `{"productId":"p1","stock":3}`, []jobRow{{"index_product", "search"}}},
+			[]jobRow{{"send_order_update", "email"}}, true},
+		{events.NameProductCreated, `{"productId":"p1","shopId":"s1","name":"Atta"}`, []jobRow{{"index_product", "search"}}, false},
+		{events.NameProductUpdated, `{"productId":"p1","stock":3}`, []jobRow{{"index_product", "search"}}, false},
 		{events.NameProductOutOfStock, `{"productId":"p1","shopId":"s1","name":"Atta"}`,
-			[]jobRow{{"process_out_of_stock_alert", "notifications"}}},
+			[]jobRow{{"process_out_of_stock_alert", "notifications"}}, false},
 		{events.NameNotificationSend, `{"channel":"sms","to":"+919876543210","message":"hi"}`,
-			[]jobRow{{"send_notification", "notifications"}}},
-		{events.NameAnalyticsTrack, `{"event":"page_view","userId":"u1"}`, []jobRow{{"track_analytics", "analytics"}}},
-		{events.NameSearchIndex, `{"type":"shop","id":"s1"}`, []jobRow{{"index_shop", "search"}}},
-		{events.NameCleanupExpiredSessions, `{}`, []jobRow{{"cleanup_expired_sessions", "maintenance"}}},
-		{events.NameCleanupOldLogs, `{"olderThanDays":7}`, []jobRow{{"cleanup_old_logs", "maintenance"}}},
+			[]jobRow{{"send_notification", "notifications"}}, false},
+		{events.NameAnalyticsTrack, `{"event":"page_view","userId":"u1"}`, nil, true},
+		{events.NameSearchIndex, `{"type":"shop","id":"s1"}`, []jobRow{{"index_shop", "search"}}, false},
+		{events.NameCleanupExpiredSessions, `{}`, []jobRow{{"cleanup_expired_sessions", "maintenance"}}, false},
+		{events.NameCleanupOldLogs, `{"olderThanDays":7}`, []jobRow{{"cleanup_old_logs", "maintenance"}}, false},
 	}
 	require.Len(t, tests, len(events.Names()), "every catalog event has a routing row")
 	for _, tt := range tests {
@@ -51,6 +52,7 @@ func TestPublishRoutesEveryCatalogEvent(t *testing.T) {
 			ids, err := newOutbox(t).Publish(ctx, tx, events.Event{Name: tt.name, Data: json.RawMessage(tt.data)})
 			require.NoError(t, err)
 			require.ElementsMatch(t, tt.jobs, jobsOf(ctx, t, tx, ids[0]))
+			require.Equal(t, tt.tracked, tracked(ctx, t, tx, ids[0]), "queued for analytics")
 		})
 	}
 }

@@ -79,11 +79,51 @@ type importAnswer struct {
 	} `json:"failed_records"`
 }
 
-// Track imports e. Mixpanel's error answers are classified by
-// providererr.FromStatus: a 429 is a *providererr.RateLimitError with its
-// Retry-After, a 4xx a retry cannot fix (an invalid event) a
-// *providererr.PermanentError, anything else temporary.
-func (s *Sink) Track(ctx context.Context, e analytics.Event) error {
+// maxRequestBytes keeps one Import request under Mixpanel's 10 MB limit
+// of uncompressed JSON.
+const maxRequestBytes = 9 << 20
+
+// Track imports evs, as few requests as Mixpanel's limits allow (2,000
+// events and 10 MB a request), each event keeping its $insert_id.
+// Mixpanel's error answers are classified by providererr.FromStatus: a 429
+// is a *providererr.RateLimitError with its Retry-After, a 4xx a retry
+// cannot fix (an invalid event) a *providererr.PermanentError, anything
+// else temporary.
+func (s *Sink) Track(ctx context.Context, evs []analytics.Event) error {
+	body := bytes.NewBufferString("[")
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		body.WriteByte(']')
+		err := s.post(ctx, body.Bytes())
+		body.Reset()
+		body.WriteByte('[')
+		n = 0
+		return err
+	}
+	for _, e := range evs {
+		b, err := json.Marshal(importEventOf(e))
+		if err != nil {
+			return fmt.Errorf("mixpanel: encode event %s: %w", e.EventID, err)
+		}
+		if n > 0 && (n == analytics.MaxBatch || body.Len()+len(b)+2 > maxRequestBytes) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if n > 0 {
+			body.WriteByte(',')
+		}
+		body.Write(b)
+		n++
+	}
+	return flush()
+}
+
+// importEventOf is e in Import's shape.
+func importEventOf(e analytics.Event) importEvent {
 	props := make(map[string]any, len(e.Properties)+4)
 	for k, v := range e.Properties {
 		props[k] = v
@@ -92,10 +132,11 @@ func (s *Sink) Track(ctx context.Context, e analytics.Event) error {
 	props["distinct_id"] = e.UserID
 	props["$insert_id"] = InsertID(e.EventID, e.Name)
 	props["event_id"] = e.EventID
-	b, err := json.Marshal([]importEvent{{Event: e.Name, Properties: props}})
-	if err != nil {
-		return fmt.Errorf("mixpanel: encode event: %w", err)
-	}
+	return importEvent{Event: e.Name, Properties: props}
+}
+
+// post sends one Import request whose body is a JSON array of events.
+func (s *Sink) post(ctx context.Context, b []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.BaseURL+"/import?strict=1", bytes.NewReader(b))
 	if err != nil {
 		return fmt.Errorf("mixpanel: build request: %w", err)

@@ -1,6 +1,7 @@
--- name: AnalyticsEventInsert :execrows
--- Records one analytics event; a second insert of the same (event_id, name),
--- as a retried job makes, changes nothing.
+-- name: AnalyticsEventInsertMany :execrows
+-- Records a batch of analytics events; events already recorded (a batch sent
+-- again after a crash) are skipped.
 INSERT INTO analytics_events (event_id, name, user_id, properties, occurred_at)
-VALUES (@event_id, @name, @user_id, @properties, @occurred_at)
+SELECT unnest(@event_ids::text[]), unnest(@names::text[]), unnest(@user_ids::text[]),
+       unnest(@properties::jsonb[]), unnest(@occurred_ats::timestamptz[])
 ON CONFLICT (event_id, name) DO NOTHING;

@@ -1,0 +1,110 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/mohallamart/backend/analytics"
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobargs"
+)
+
+// flushBatches bounds one flush_analytics run, so a backlog that keeps
+// growing cannot keep one job running past its timeout: the next periodic
+// run goes on where it stopped.
+const flushBatches = 50
+
+// FlushAnalyticsWorker works flush_analytics: it sends the events waiting
+// in analytics_pending to the sink, up to analytics.MaxBatch at a time, and
+// deletes each batch once the sink took it.
+type FlushAnalyticsWorker struct {
+	river.WorkerDefaults[jobargs.FlushAnalyticsArgs]
+
+	deps *Deps
+}
+
+// Timeout bounds one run.
+func (w *FlushAnalyticsWorker) Timeout(*river.Job[jobargs.FlushAnalyticsArgs]) time.Duration {
+	return flushTimeout
+}
+
+// Work claims batches with a lease (no transaction or lock is held while
+// the sink is called), sends them and deletes them, until the backlog is
+// empty or flushBatches were sent. A batch the sink refused for good is
+// dropped and logged; a rate limit snoozes the job, and other errors retry
+// it; either way the batch's lease runs out and it is sent again, with the
+// same $insert_ids.
+func (w *FlushAnalyticsWorker) Work(ctx context.Context, job *river.Job[jobargs.FlushAnalyticsArgs]) error {
+	q := db.New(w.deps.DB)
+	for range flushBatches {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < w.deps.ProviderTimeout+RecordMargin {
+			return nil // the next periodic run goes on
+		}
+		rows, err := q.AnalyticsPendingClaim(ctx, db.AnalyticsPendingClaimParams{
+			LeaseSeconds: flushTimeout.Seconds(), MaxRows: analytics.MaxBatch,
+		})
+		if err != nil {
+			return fmt.Errorf("flush analytics: claim: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		ids := make([]int64, len(rows))
+		evs := make([]analytics.Event, 0, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+			if r.Name == nil { // the event is past retention
+				continue
+			}
+			e, err := analyticsEvent(r.EventID, *r.Name, r.Data, *r.Ts)
+			if err != nil {
+				w.deps.Logger.ErrorContext(ctx, "Analytics event dropped", slog.String("event_id", r.EventID), slog.String("error", err.Error()))
+				continue
+			}
+			evs = append(evs, e)
+		}
+		if len(evs) > 0 {
+			if err := w.deps.Analytics.Track(ctx, evs); err != nil {
+				outcome := providerOutcome(fmt.Errorf("flush analytics: %w", err))
+				if !isCancel(outcome) {
+					return outcome
+				}
+				w.deps.Logger.ErrorContext(ctx, "Analytics batch refused by the sink; dropped",
+					slog.Int("events", len(evs)), slog.String("error", err.Error()))
+			}
+		}
+		if _, err := q.AnalyticsPendingDelete(ctx, ids); err != nil {
+			return fmt.Errorf("flush analytics: delete sent: %w", err)
+		}
+		if len(rows) < analytics.MaxBatch {
+			return nil
+		}
+	}
+	return nil
+}
+
+// analyticsEvent is what the sink records of a stored event:
+// analytics/track events under their own event name, user and properties;
+// others under the catalog name, with the event's data as properties.
+func analyticsEvent(id, name string, data json.RawMessage, ts time.Time) (analytics.Event, error) {
+	ev := analytics.Event{EventID: id, Name: name, Time: ts}
+	p, err := events.Decode(events.Event{ID: id, Name: name, Data: data, TS: ts})
+	if err != nil {
+		return ev, fmt.Errorf("decode event %s: %w", id, err)
+	}
+	if t, ok := p.(events.AnalyticsTrack); ok {
+		ev.Name, ev.UserID, ev.Properties = t.Event, t.UserID, t.Properties
+		return ev, nil
+	}
+	if err := json.Unmarshal(data, &ev.Properties); err != nil {
+		return ev, fmt.Errorf("event %s data: %w", id, err)
+	}
+	ev.UserID, _ = ev.Properties["userId"].(string)
+	return ev, nil
+}
