@@ -51,7 +51,7 @@ func TestBuildJobs(t *testing.T) {
 			var rc river.Config
 			setup.apply(&rc)
 			require.NotNil(t, rc.Workers)
-			require.Len(t, rc.PeriodicJobs, 2)
+			require.Len(t, rc.PeriodicJobs, 3)
 			require.Greater(t, rc.RescueStuckJobsAfter, jobs.MaxTimeout)
 			require.Equal(t, 7*24*time.Hour, rc.CompletedJobRetentionPeriod)
 			require.NotNil(t, rc.ErrorHandler)
