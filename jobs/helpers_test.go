@@ -69,7 +69,7 @@ func setup(t *testing.T, opts bundleOpts) *testBundle {
 	workers := river.NewWorkers()
 	require.NoError(t, jobs.AddWorkers(workers, deps))
 	cfg := &river.Config{
-		Queues:            jobs.Queues(10),
+		Queues:            jobs.Queues(jobs.DefaultQueueWorkers(), 10*time.Millisecond, 50*time.Millisecond),
 		Workers:           workers,
 		PeriodicJobs:      opts.periodicJobs,
 		FetchCooldown:     10 * time.Millisecond,

@@ -1,28 +1,37 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mohallamart/backend/jobs"
 )
 
 // Config is the server's whole configuration, read from the environment
 // once at start-up (see .env.example for every variable).
 type Config struct {
-	DatabaseURL     string        // DATABASE_URL; empty in development: a private cluster under DataDir
-	DataDir         string        // DATA_DIR, default .data
-	Addr            string        // ADDR, default :8080
-	Role            string        // ROLE: all | api | worker
-	AppEnv          string        // APP_ENV: development | production
-	MigrateOnStart  bool          // MIGRATE_ON_START, default true in development
-	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, default 30s
-	DBTimeout       time.Duration // DB_TIMEOUT: connect timeout and per-request database budget, default 5s
-	DBMaxConns      int           // DB_MAX_CONNS: connections in this process's pool, default 30
-	QueueWorkers    int           // QUEUE_WORKERS: jobs worked at once per queue, default 10
-	LogLevel        string        // LOG_LEVEL: debug | info | warn | error, default info
-	RateLimit       float64       // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
-	RateBurst       int           // RATE_BURST: requests a key may send at once, default 2 × RATE_LIMIT
+	DatabaseURL     string         // DATABASE_URL; empty in development: a private cluster under DataDir
+	DataDir         string         // DATA_DIR, default .data
+	Addr            string         // ADDR, default :8080
+	Role            string         // ROLE: all | api | worker
+	AppEnv          string         // APP_ENV: development | production
+	MigrateOnStart  bool           // MIGRATE_ON_START, default true in development
+	ShutdownTimeout time.Duration  // SHUTDOWN_TIMEOUT, default 30s
+	DBTimeout       time.Duration  // DB_TIMEOUT: connect timeout and per-request database budget, default 5s
+	DBMaxConns      int            // DB_MAX_CONNS: connections this process opens in all, default 40
+	DBAPIConns      int            // DB_API_CONNS: of those, the HTTP API's own pool when ROLE=all, default 12
+	QueueWorkers    map[string]int // QUEUE_WORKERS: jobs worked at once per queue (see jobs.DefaultQueueWorkers)
+	FetchCooldown   time.Duration  // FETCH_COOLDOWN: least time between two fetches of one queue, default 5ms
+	FetchPoll       time.Duration  // FETCH_POLL_INTERVAL: fetch this often when no LISTEN/NOTIFY wake-up came, default 1s
+	ProviderTimeout time.Duration  // PROVIDER_TIMEOUT: HTTP timeout of every outside service, default 10s
+	LogLevel        string         // LOG_LEVEL: debug | info | warn | error, default info
+	RateLimit       float64        // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
+	RateBurst       int            // RATE_BURST: requests a key may send at once, default 2 × RATE_LIMIT
 
 	EventKeys     []string // EVENT_KEYS, comma-separated
 	AdminUser     string   // ADMIN_USER
@@ -110,8 +119,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		LogRetentionDays:   integer("LOG_RETENTION_DAYS", 30),
 		EventRetentionDays: integer("EVENT_RETENTION_DAYS", 30),
 		JobRetentionDays:   integer("JOB_RETENTION_DAYS", 7),
-		DBMaxConns:         integer("DB_MAX_CONNS", 30),
-		QueueWorkers:       integer("QUEUE_WORKERS", 10),
+		DBMaxConns:         integer("DB_MAX_CONNS", 40),
+		DBAPIConns:         integer("DB_API_CONNS", 12),
 	}
 	for _, k := range strings.Split(getenv("EVENT_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -152,6 +161,18 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return d
 	}
 	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 30*time.Second)
+	c.FetchCooldown = duration("FETCH_COOLDOWN", 5*time.Millisecond)
+	c.FetchPoll = duration("FETCH_POLL_INTERVAL", time.Second)
+	c.ProviderTimeout = duration("PROVIDER_TIMEOUT", 10*time.Second)
+	if limit := jobs.MaxProviderTimeout(); c.ProviderTimeout > limit {
+		problems = append(problems, fmt.Sprintf("PROVIDER_TIMEOUT must be at most %s: every job's timeout must hold its provider calls plus %s to record their answers",
+			limit, jobs.RecordMargin))
+	}
+	workers, err := parseQueueWorkers(str("QUEUE_WORKERS", ""))
+	if err != nil {
+		problems = append(problems, "QUEUE_WORKERS: "+err.Error())
+	}
+	c.QueueWorkers = workers
 	c.DBTimeout = duration("DB_TIMEOUT", 5*time.Second)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -182,8 +203,77 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			problems = append(problems, "ADMIN_PASSWORD is required in production")
 		}
 	}
+	problems = append(problems, c.poolProblems()...)
 	if len(problems) > 0 {
 		return c, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// parseQueueWorkers reads QUEUE_WORKERS: empty for the defaults, one number
+// for every queue, or queue=number pairs ("email=40,search=5") that
+// override the defaults of the queues they name.
+func parseQueueWorkers(v string) (map[string]int, error) {
+	out := jobs.DefaultQueueWorkers()
+	if v == "" {
+		return out, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n <= 0 {
+			return out, errors.New("must be a positive integer or queue=number pairs")
+		}
+		for q := range out {
+			out[q] = n
+		}
+		return out, nil
+	}
+	for _, pair := range strings.Split(v, ",") {
+		name, num, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		n, err := strconv.Atoi(strings.TrimSpace(num))
+		if !ok || err != nil || n <= 0 {
+			return out, fmt.Errorf("%q is not queue=positive number", pair)
+		}
+		name = strings.TrimSpace(name)
+		if _, known := out[name]; !known {
+			return out, fmt.Errorf("unknown queue %q (queues: %s)", name, strings.Join(slices.Sorted(maps.Keys(out)), ", "))
+		}
+		out[name] = n
+	}
+	return out, nil
+}
+
+// riverConns is what River itself needs of a working process's pool
+// besides its workers: the LISTEN connection, the completer, the leader's
+// maintenance, one fetch at a time.
+const riverConns = 4
+
+// poolShares splits DB_MAX_CONNS between the HTTP API's pool and the
+// workers' pool (River and every job). A process with one role uses all of
+// it for that role.
+func (c Config) poolShares() (api, workers int) {
+	switch c.Role {
+	case RoleAPI:
+		return c.DBMaxConns, 0
+	case RoleWorker:
+		return 0, c.DBMaxConns
+	}
+	return c.DBAPIConns, c.DBMaxConns - c.DBAPIConns
+}
+
+// poolProblems checks that the pools fit what uses them. The API needs two
+// connections at least. The workers' pool needs River's own connections
+// and one per queue, so every queue can always reach the database; it need
+// not hold one per worker, because no job holds a connection while it
+// calls an outside service (a job waiting for one waits milliseconds).
+func (c Config) poolProblems() []string {
+	var problems []string
+	api, workers := c.poolShares()
+	if c.Role != RoleWorker && api < 2 {
+		problems = append(problems, fmt.Sprintf("the HTTP API needs at least 2 connections; it has %d (DB_API_CONNS, or DB_MAX_CONNS for ROLE=api)", api))
+	}
+	if need := riverConns + len(c.QueueWorkers); c.Role != RoleAPI && workers < need {
+		problems = append(problems, fmt.Sprintf("the workers need at least %d connections (River's %d and one per queue); DB_MAX_CONNS %d leaves them %d",
+			need, riverConns, c.DBMaxConns, workers))
+	}
+	return problems
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,7 +48,9 @@ func (s *jobSetup) apply(c *river.Config) {
 // the workers and periodic jobs a worker process runs.
 func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*jobSetup, error) {
 	deps := jobs.Deps{
-		DB: pool,
+		DB:              pool,
+		ProviderTimeout: cfg.ProviderTimeout,
+		Logger:          logger,
 		Retention: jobs.Retention{
 			Logs:   days(cfg.LogRetentionDays),
 			Events: days(cfg.EventRetentionDays),
@@ -60,7 +63,7 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 	}
 
 	if cfg.ResendAPIKey != "" {
-		m, err := resend.New(resend.Opts{APIKey: cfg.ResendAPIKey, From: cfg.EmailFrom, BaseURL: cfg.ResendBaseURL})
+		m, err := resend.New(resend.Opts{APIKey: cfg.ResendAPIKey, From: cfg.EmailFrom, BaseURL: cfg.ResendBaseURL, Timeout: cfg.ProviderTimeout})
 		if err != nil {
 			return nil, err
 		}
@@ -74,6 +77,7 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 	if cfg.TwilioAccountSID != "" && cfg.TwilioAuthToken != "" && cfg.TwilioFrom != "" {
 		s, err := twilio.New(twilio.Opts{
 			AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom, BaseURL: cfg.TwilioBaseURL,
+			Timeout: cfg.ProviderTimeout,
 		})
 		if err != nil {
 			return nil, err
@@ -86,7 +90,10 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 	}
 
 	if cfg.OneSignalAppID != "" && cfg.OneSignalAPIKey != "" {
-		p, err := onesignal.New(onesignal.Opts{AppID: cfg.OneSignalAppID, APIKey: cfg.OneSignalAPIKey, BaseURL: cfg.OneSignalBaseURL})
+		p, err := onesignal.New(onesignal.Opts{
+			AppID: cfg.OneSignalAppID, APIKey: cfg.OneSignalAPIKey, BaseURL: cfg.OneSignalBaseURL,
+			HTTPClient: &http.Client{Timeout: cfg.ProviderTimeout},
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +117,9 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 	}
 
 	if cfg.MixpanelToken != "" {
-		s, err := mixpanel.New(mixpanel.Opts{Token: cfg.MixpanelToken, BaseURL: cfg.MixpanelBaseURL})
+		s, err := mixpanel.New(mixpanel.Opts{
+			Token: cfg.MixpanelToken, BaseURL: cfg.MixpanelBaseURL, HTTPClient: &http.Client{Timeout: cfg.ProviderTimeout},
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -84,7 +85,7 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 // openPool connects to DATABASE_URL or, when it is unset (development only),
 // to a private cluster it starts under DATA_DIR. The returned close function
 // closes the pool and stops that cluster.
-func openPool(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
+func openPool(ctx context.Context, cfg Config, logger *slog.Logger, maxConns int) (*pgxpool.Pool, func(), error) {
 	url := cfg.DatabaseURL
 	stopCluster := func() {}
 	if url == "" {
@@ -100,29 +101,33 @@ func openPool(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Po
 			}
 		}
 	}
-	poolCfg, err := pgxpool.ParseConfig(url)
+	pool, err := newPool(ctx, url, cfg.DBTimeout, maxConns)
 	if err != nil {
 		stopCluster()
-		return nil, nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+		return nil, nil, err
+	}
+	return pool, func() { pool.Close(); stopCluster() }, nil
+}
+
+// newPool connects a pool of at most maxConns connections to url.
+func newPool(ctx context.Context, url string, timeout time.Duration, maxConns int) (*pgxpool.Pool, error) {
+	poolCfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
 	// While PostgreSQL is down, connecting fails after DB_TIMEOUT instead of
 	// hanging; the pool reconnects by itself once it is back.
-	poolCfg.ConnConfig.ConnectTimeout = cfg.DBTimeout
-	// pgxpool's default (4 on a 2-core machine) is too small: River holds one
-	// connection for LISTEN, a send job holds one while it sends (its ledger
-	// transaction), and the API needs its own.
-	poolCfg.MaxConns = int32(cfg.DBMaxConns) //nolint:gosec // validated positive and small
+	poolCfg.ConnConfig.ConnectTimeout = timeout
+	poolCfg.MaxConns = int32(maxConns) //nolint:gosec // validated positive and small
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
-		stopCluster()
-		return nil, nil, fmt.Errorf("connect to database: %w", err)
+		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		stopCluster()
-		return nil, nil, fmt.Errorf("connect to database: %w", err)
+		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return pool, func() { pool.Close(); stopCluster() }, nil
+	return pool, nil
 }
 
 var errUsage = errors.New("usage: server migrate up|down|reset|status")

@@ -15,7 +15,7 @@ func migrateCmd(ctx context.Context, cfg Config, logger *slog.Logger, args []str
 	if len(args) != 1 {
 		return errUsage
 	}
-	pool, closePool, err := openPool(ctx, cfg, logger)
+	pool, closePool, err := openPool(ctx, cfg, logger, 2)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ func typesenseIndex(cfg Config) (*typesense.Index, error) {
 	if cfg.TypesenseURL == "" || cfg.TypesenseAPIKey == "" {
 		return nil, nil //nolint:nilnil // nil means the Postgres default
 	}
-	ix, err := typesense.New(typesense.Opts{URL: cfg.TypesenseURL, APIKey: cfg.TypesenseAPIKey})
+	ix, err := typesense.New(typesense.Opts{URL: cfg.TypesenseURL, APIKey: cfg.TypesenseAPIKey, Timeout: cfg.ProviderTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("search backend: %w", err)
 	}

@@ -34,11 +34,26 @@ const cancelGrace = 10 * time.Second
 // finish and then cancels them, so River retries them (here or in another
 // process) instead of leaving them running.
 func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
-	pool, closePool, err := openPool(ctx, cfg, logger)
+	// Two pools in ROLE=all, so busy workers can never take the connections
+	// the HTTP API needs (and the other way round): pool serves HTTP,
+	// workerPool River and the jobs. A single-role process has one.
+	apiConns, workerConns := cfg.poolShares()
+	first := apiConns
+	if first == 0 {
+		first = workerConns
+	}
+	pool, closePool, err := openPool(ctx, cfg, logger, first)
 	if err != nil {
 		return err
 	}
 	defer closePool()
+	workerPool := pool
+	if apiConns > 0 && workerConns > 0 {
+		if workerPool, err = newPool(ctx, pool.Config().ConnString(), cfg.DBTimeout, workerConns); err != nil {
+			return err
+		}
+		defer workerPool.Close()
+	}
 	if cfg.MigrateOnStart {
 		if err := db.Migrate(ctx, pool); err != nil {
 			return err
@@ -52,20 +67,22 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	defer func() { err = errors.Join(err, migrator.Close()) }()
 
 	riverCfg := &river.Config{
-		Logger:     logger,
-		Middleware: []rivertype.Middleware{&logctx.JobMiddleware{}},
+		Logger:            logger,
+		FetchCooldown:     cfg.FetchCooldown,
+		FetchPollInterval: cfg.FetchPoll,
+		Middleware:        []rivertype.Middleware{&logctx.JobMiddleware{}},
 	}
 	if cfg.Role != RoleAPI {
-		js, err := buildJobs(ctx, cfg, pool, logger)
+		js, err := buildJobs(ctx, cfg, workerPool, logger)
 		if err != nil {
 			return err
 		}
 		js.apply(riverCfg)
-		riverCfg.Queues = jobs.Queues(cfg.QueueWorkers)
+		riverCfg.Queues = jobs.Queues(cfg.QueueWorkers, cfg.FetchCooldown, cfg.FetchPoll)
 	}
 	// Without Workers the client is insert-only: ROLE=api enqueues jobs and
 	// works none.
-	client, err := river.NewClient(riverpgxv5.New(pool), riverCfg)
+	client, err := river.NewClient(riverpgxv5.New(workerPool), riverCfg)
 	if err != nil {
 		return fmt.Errorf("create River client: %w", err)
 	}
