@@ -59,12 +59,17 @@ func bigTablesScenario(p plan) *scenario {
 				return err
 			}
 			return b.dbs.withPool(ctx, template, func(pool *pgxpool.Pool) error {
-				for _, sql := range []string{fillEvents, fillJobs} {
-					if _, err := pool.Exec(ctx, sql, p.BigRows); err != nil {
+				fills := []string{fillEvents, fillJobs}
+				err := parallel(ctx, len(fills), len(fills), func(ctx context.Context, i int) error {
+					if _, err := pool.Exec(ctx, fills[i], p.BigRows); err != nil {
 						return fmt.Errorf("fill big tables: %w", err)
 					}
+					return nil
+				})
+				if err != nil {
+					return err
 				}
-				if _, err := pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+				if _, err := pool.Exec(ctx, "VACUUM ANALYZE events, river_job"); err != nil {
 					return fmt.Errorf("vacuum big tables: %w", err)
 				}
 				return nil
