@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: run test vet fmt-check generate check-generated migrate bench build
+.PHONY: run test vet fmt-check generate check-generated migrate bench bench-quick bench-go build
 
 ## run: start the server (HTTP API + workers); a private PostgreSQL under .data/ unless DATABASE_URL is set
 run:
@@ -33,8 +33,17 @@ check-generated:
 migrate:
 	$(GO) run ./cmd/server migrate up
 
-## bench: benchmarks (speed and memory), one run each
+## bench: the end-to-end benchmark against the targets (bench/): writes bench/results.md and results.json
+## (BENCH_DATABASE_URL or a private cluster; server tuning variables in the environment are passed through)
 bench:
+	$(GO) run ./bench $(BENCH_FLAGS)
+
+## bench-quick: the same with short loads (about a minute); figures are indicative only
+bench-quick:
+	$(GO) run ./bench -quick $(BENCH_FLAGS)
+
+## bench-go: the Go micro-benchmarks (go test -bench), one run each
+bench-go:
 	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./...
 
 ## build: the server binary in bin/

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"math"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/analytics"
+	"github.com/mohallamart/backend/analytics/mixpanel"
+	"github.com/mohallamart/backend/notify"
+	"github.com/mohallamart/backend/notify/resend"
+	"github.com/mohallamart/backend/search"
+	"github.com/mohallamart/backend/search/typesense"
+)
+
+func TestPercentile(t *testing.T) {
+	t.Parallel()
+	values := []float64{5, 1, 4, 2, 3}
+	require.InDelta(t, 1, percentile(values, 0), 1e-9)
+	require.InDelta(t, 3, median(values), 1e-9)
+	require.InDelta(t, 5, percentile(values, 100), 1e-9)
+	require.InDelta(t, 4.96, percentile(values, 99), 1e-9, "interpolates between the closest ranks")
+	require.Equal(t, []float64{5, 1, 4, 2, 3}, values, "the input is not sorted in place")
+	require.True(t, math.IsNaN(percentile(nil, 50)))
+}
+
+func TestJudge(t *testing.T) {
+	t.Parallel()
+	r := newResults()
+	ceiling := figureSpec{Scenario: "raw", Name: "ceiling", Unit: "jobs/s"}
+	pipeline := figureSpec{Scenario: "pipe", Name: "jobs/s", Unit: "jobs/s", Target: ratioAtLeast(0.30), BaselineRef: "raw/ceiling"}
+	latency := figureSpec{Scenario: "pipe", Name: "p99", Unit: "ms", Target: atMost(1000)}
+	paired := figureSpec{Scenario: "outbox", Name: "tx/s", Unit: "tx/s", Target: ratioAtLeast(0.8), Baseline: "no outbox"}
+	missing := figureSpec{Scenario: "pipe", Name: "backlog", Unit: "s", Target: atMost(2)}
+	orphan := figureSpec{Scenario: "big", Name: "jobs/s", Unit: "jobs/s", Target: ratioAtLeast(0.85), BaselineRef: "pipe/none"}
+	for _, v := range []float64{1000, 2000, 3000} {
+		r.add(ceiling, v)
+	}
+	for _, v := range []float64{500, 700, 600} {
+		r.add(pipeline, v)
+		r.add(latency, v)
+		r.add(orphan, v)
+	}
+	r.addPaired(paired, 90, 100)
+	r.addPaired(paired, 70, 100)
+	r.addPaired(paired, 85, 100)
+	r.declare(missing)
+	r.add(latency, 5000)
+	r.fail(latency, "did not drain")
+
+	byName := map[string]*figure{}
+	for _, f := range r.finish() {
+		byName[f.Spec.key()] = f
+	}
+	require.Equal(t, statusRecorded, byName["raw/ceiling"].Status)
+	require.Equal(t, statusPass, byName["pipe/jobs/s"].Status, "600 / 2000 = 0.30")
+	require.InDelta(t, 0.30, byName["pipe/jobs/s"].Ratio.Median, 1e-9)
+	require.Equal(t, statusFail, byName["pipe/p99"].Status, "a recorded failure fails whatever the values")
+	require.Equal(t, statusPass, byName["outbox/tx/s"].Status, "median of per-repeat ratios 0.9, 0.7, 0.85")
+	require.InDelta(t, 0.85, byName["outbox/tx/s"].Ratio.Median, 1e-9)
+	require.Equal(t, statusFail, byName["pipe/backlog"].Status, "a figure never measured fails")
+	require.Equal(t, statusNA, byName["big/jobs/s"].Status, "no baseline: no verdict")
+}
+
+func TestReportMarkdown(t *testing.T) {
+	t.Parallel()
+	r := newResults()
+	spec := figureSpec{Scenario: "analytics", Name: "events/s delivered", Unit: "events/s", Target: atLeast(5000)}
+	r.add(spec, 99.5)
+	r.add(spec, 100)
+	r.add(spec, 101)
+	r.fail(spec, "repeat 2: delivered 500 of 1000 events within 5s")
+	rep := report{
+		Info:      runInfo{Label: "quick", Repeats: 3, Command: "go run ./bench -quick"},
+		Scenarios: []scenarioInfo{{Name: "analytics", How: "events through the API"}},
+		Figures:   r.finish(),
+	}
+	md := rep.markdown()
+	require.Contains(t, md, "QUICK run")
+	require.Contains(t, md, "| analytics | events/s delivered | 99.5 / 100 / 101 events/s | — | — | ≥ 5000 events/s | **FAIL** |")
+	require.Contains(t, md, "FAIL: repeat 2: delivered 500 of 1000 events within 5s")
+	require.True(t, rep.anyFailed())
+}
+
+func TestServerEnvironmentNeverPointsOutside(t *testing.T) {
+	t.Parallel()
+	env := serverEnvironment([]string{
+		"PATH=/usr/bin", "RESEND_API_KEY=re_live", "MIXPANEL_TOKEN=live", "TYPESENSE_URL=https://ts.example.com",
+		"DATABASE_URL=postgres://prod", "QUEUE_WORKERS=50", "EMAIL_WORKERS=20", "RATE_LIMIT=300",
+	})
+	for _, kv := range env {
+		require.NotRegexp(t, regexp.MustCompile(`^(RESEND|MIXPANEL|TYPESENSE|DATABASE_URL)`), kv)
+	}
+	require.Contains(t, env, "QUEUE_WORKERS=50")
+	require.Contains(t, env, "RATE_LIMIT=300", "the user's setting wins over the harness default")
+	require.Equal(t, map[string]string{"QUEUE_WORKERS": "50", "EMAIL_WORKERS": "20", "RATE_LIMIT": "300"}, tuningOf(env))
+	require.Contains(t, serverEnvironment([]string{"PATH=/usr/bin"}), "RATE_LIMIT=0")
+}
+
+// The fakes must speak the wire format of the clients the server uses: each
+// is driven through the real provider client.
+
+func TestFakeMixpanelWithClient(t *testing.T) {
+	t.Parallel()
+	fake, err := newFakeMixpanel(fakeMixpanelToken)
+	require.NoError(t, err)
+	t.Cleanup(fake.close)
+	sink, err := mixpanel.New(mixpanel.Opts{Token: fakeMixpanelToken, BaseURL: fake.URL})
+	require.NoError(t, err)
+	ev := analytics.Event{EventID: "e1", Name: "Page Viewed", UserID: "u1", Time: time.Now()}
+	require.NoError(t, sink.Track(t.Context(), []analytics.Event{ev}))
+	require.NoError(t, sink.Track(t.Context(), []analytics.Event{ev}), "a retry")
+	require.NoError(t, sink.Track(t.Context(), []analytics.Event{{EventID: "e2", Name: "Page Viewed", Time: time.Now()}}))
+	got := fake.counts()
+	require.Equal(t, mixpanelCounts{Requests: 3, Events: 3, Distinct: 2, LastNew: got.LastNew}, got)
+
+	wrong, err := mixpanel.New(mixpanel.Opts{Token: "other", BaseURL: fake.URL})
+	require.NoError(t, err)
+	require.Error(t, wrong.Track(t.Context(), []analytics.Event{ev}))
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	require.True(t, fake.waitDelivered(ctx, 2))
+}
+
+func TestFakeResendWithClient(t *testing.T) {
+	t.Parallel()
+	fake, err := newFakeResend(fakeResendKey)
+	require.NoError(t, err)
+	t.Cleanup(fake.close)
+	m, err := resend.New(resend.Opts{APIKey: fakeResendKey, From: "Bench <b@bench.invalid>", BaseURL: fake.URL})
+	require.NoError(t, err)
+	msg := notify.Email{To: "asha@example.com", Subject: "Order", HTML: "<p>hi</p>", Text: "hi", IdempotencyKey: "k1"}
+	first, err := m.SendEmail(t.Context(), msg)
+	require.NoError(t, err)
+	again, err := m.SendEmail(t.Context(), msg)
+	require.NoError(t, err)
+	require.Equal(t, first.MessageID, again.MessageID, "the same idempotency key is one email")
+
+	bad, err := resend.New(resend.Opts{APIKey: "re_wrong", From: "b@bench.invalid", BaseURL: fake.URL})
+	require.NoError(t, err)
+	_, err = bad.SendEmail(t.Context(), msg)
+	require.Error(t, err)
+}
+
+func TestFakeTypesenseWithClient(t *testing.T) {
+	t.Parallel()
+	fake, err := newFakeTypesense(fakeTypesenseKey)
+	require.NoError(t, err)
+	t.Cleanup(fake.close)
+	ix, err := typesense.New(typesense.Opts{URL: fake.URL, APIKey: fakeTypesenseKey})
+	require.NoError(t, err)
+	p := search.Product{ID: "p1", ShopID: "s1", Name: "Atta", PricePaise: 24900, Stock: 3}
+	require.NoError(t, ix.UpsertProduct(t.Context(), p))
+	p.Stock = 2
+	require.NoError(t, ix.UpsertProduct(t.Context(), p))
+	res, err := ix.SearchProducts(t.Context(), search.Query{Q: "atta", ShopID: "s1", Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Found)
+	require.Equal(t, 2, res.Hits[0].Stock)
+	require.NoError(t, ix.DeleteProduct(t.Context(), "p1"))
+	require.NoError(t, ix.UpsertShop(t.Context(), search.Shop{ID: "s1", Name: "Kirana"}))
+}
+
+func TestFakeDelay(t *testing.T) {
+	t.Parallel()
+	fake, err := newFakeMixpanel(fakeMixpanelToken)
+	require.NoError(t, err)
+	t.Cleanup(fake.close)
+	sink, err := mixpanel.New(mixpanel.Opts{Token: fakeMixpanelToken, BaseURL: fake.URL})
+	require.NoError(t, err)
+	const delay = 200 * time.Millisecond
+	fake.setDelay(delay)
+	start := time.Now()
+	require.NoError(t, sink.Track(t.Context(), []analytics.Event{{EventID: "e", Name: "n", Time: time.Now()}}))
+	require.GreaterOrEqual(t, time.Since(start), delay, "a slow fake answers after its delay")
+	require.Equal(t, 1, fake.counts().Distinct)
+}
+
+func TestSelectScenarios(t *testing.T) {
+	t.Parallel()
+	all := scenarios(newPlan(true, 3))
+	names := func(re string) []string {
+		var out []string
+		for _, s := range selectScenarios(all, regexp.MustCompile(re)) {
+			out = append(out, s.name)
+		}
+		return out
+	}
+	require.Equal(t, []string{scenarioRawRiver, scenarioPipeline}, names("^memory$"), "memory is measured by the pipeline, which needs the ceiling")
+	require.Equal(t, []string{scenarioRawRiver, scenarioPipeline, "big tables"}, names("big"))
+	require.Len(t, names(""), len(all))
+}

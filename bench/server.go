@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// harnessEnv are the server variables the harness always sets itself (or
+// clears): where the server listens and stores, and every outside service,
+// so that a variable left in the user's shell can never send traffic beyond
+// 127.0.0.1.
+var harnessEnv = []string{ //nolint:gochecknoglobals // a constant list
+	"DATABASE_URL", "DATA_DIR", "ADDR", "ROLE", "APP_ENV", "MIGRATE_ON_START",
+	"EVENT_KEYS", "ADMIN_USER", "ADMIN_PASSWORD", "OPS_EMAIL",
+	"EMAIL_FROM", "RESEND_API_KEY", "RESEND_BASE_URL",
+	"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_BASE_URL",
+	"ONESIGNAL_APP_ID", "ONESIGNAL_API_KEY", "ONESIGNAL_BASE_URL",
+	"TYPESENSE_URL", "TYPESENSE_API_KEY",
+	"MIXPANEL_TOKEN", "MIXPANEL_BASE_URL",
+}
+
+// serverDefaults are set for the server unless the user's environment sets
+// them: the per-key rate limit (200/s by default) would otherwise cap the
+// load generator, which sends every request with one key.
+var serverDefaults = map[string]string{ //nolint:gochecknoglobals // a constant table
+	"RATE_LIMIT": "0",
+}
+
+// tuningEnv matches the environment variables the report lists as the
+// server's tuning (passed through from the user's environment).
+var tuningEnv = regexp.MustCompile(`^(DB_[A-Z_]+|QUEUE_[A-Z_]+|[A-Z_]+_WORKERS|[A-Z_]*BATCH[A-Z_]*|RIVER_[A-Z_]+|FETCH_[A-Z_]+|RATE_LIMIT|RATE_BURST|SHUTDOWN_TIMEOUT|LOG_LEVEL|JOB_RETENTION_DAYS|GOMAXPROCS|GOGC|GOMEMLIMIT)$`) //nolint:gochecknoglobals // compiled once
+
+// serverEnvironment returns the environment every server process starts
+// with: the user's environment without the harness's variables, plus the
+// harness defaults for what the user did not set.
+func serverEnvironment(environ []string) []string {
+	var out []string
+	set := map[string]bool{}
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(harnessEnv, k) {
+			continue
+		}
+		set[k] = true
+		out = append(out, kv)
+	}
+	for k, v := range serverDefaults {
+		if !set[k] {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
+}
+
+// tuningOf returns the tuning variables of env (KEY=value list) for the
+// report.
+func tuningOf(env []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if tuningEnv.MatchString(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// buildServer builds cmd/server of the module at root into dir.
+func buildServer(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "server")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/server")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/server: %s: %w", strings.TrimSpace(string(out)), err)
+	}
+	return bin, nil
+}
+
+// serverProc is one running server process.
+type serverProc struct {
+	cmd     *exec.Cmd
+	base    string // http://127.0.0.1:port
+	logPath string
+	exited  chan struct{}
+	waitErr error
+}
+
+// serverOpts start a server.
+type serverOpts struct {
+	bin         string
+	env         []string // from serverEnvironment
+	databaseURL string
+	eventKey    string
+	extraEnv    map[string]string // fakes' URLs and keys
+	logDir      string
+	name        string // for the log file name
+}
+
+// startServer starts the server (ROLE=all, development, migrating at
+// start) on a free port of 127.0.0.1 and waits until /readyz answers 200.
+func startServer(ctx context.Context, o serverOpts) (*serverProc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	env := slices.Clone(o.env)
+	env = append(env,
+		"ROLE=all", "APP_ENV=development", "MIGRATE_ON_START=true",
+		"ADDR=127.0.0.1:"+strconv.Itoa(port),
+		"DATABASE_URL="+o.databaseURL,
+		"EVENT_KEYS="+o.eventKey,
+	)
+	for k, v := range o.extraEnv {
+		env = append(env, k+"="+v)
+	}
+	logPath := filepath.Join(o.logDir, o.name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("create server log: %w", err)
+	}
+	cmd := exec.Command(o.bin, "serve") //nolint:gosec // our own freshly built binary
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return nil, fmt.Errorf("start server: %w", err)
+	}
+	p := &serverProc{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), logPath: logPath, exited: make(chan struct{})}
+	go func() {
+		p.waitErr = cmd.Wait()
+		_ = logFile.Close()
+		close(p.exited)
+	}()
+	if err := p.waitReady(ctx, time.Minute); err != nil {
+		p.kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+// waitReady polls /readyz until it answers 200, the process exits or
+// timeout passes.
+func (p *serverProc) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := client.Get(p.base + "/readyz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("server exited before it was ready (%v); log %s:\n%s", p.waitErr, p.logPath, p.logTail(20))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("server not ready within %s; log %s:\n%s", timeout, p.logPath, p.logTail(20))
+		}
+	}
+}
+
+// pid is the server's process id.
+func (p *serverProc) pid() int { return p.cmd.Process.Pid }
+
+// alive reports whether the process is still running.
+func (p *serverProc) alive() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends SIGTERM and waits up to grace for the server to exit, then
+// kills it. The database is thrown away after each run, so jobs a kill
+// interrupts do not matter.
+func (p *serverProc) stop(grace time.Duration) {
+	if !p.alive() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(grace):
+		p.kill()
+	}
+}
+
+// kill kills the server and waits for it to exit.
+func (p *serverProc) kill() {
+	if p.alive() {
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.exited
+}
+
+// logTail returns the last n lines of the server log.
+func (p *serverProc) logTail(n int) string {
+	f, err := os.Open(p.logPath)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// rssSampler samples a process's resident set size (VmRSS) every interval
+// and keeps the largest value seen.
+type rssSampler struct {
+	mu   sync.Mutex
+	max  int64
+	err  error
+	stop chan struct{}
+	done chan struct{}
+}
+
+// sampleRSS starts sampling pid's RSS until stop is called.
+func sampleRSS(pid int, interval time.Duration) *rssSampler {
+	s := &rssSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			rss, err := readRSS(pid)
+			s.mu.Lock()
+			if err != nil && s.err == nil {
+				s.err = err
+			}
+			s.max = max(s.max, rss)
+			s.mu.Unlock()
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// finish stops sampling and returns the largest RSS seen, in bytes.
+func (s *rssSampler) finish() (int64, error) {
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.max == 0 && s.err != nil {
+		return 0, s.err
+	}
+	return s.max, nil
+}
+
+// readRSS reads VmRSS of pid from /proc/<pid>/status, in bytes.
+func readRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read RSS: %w", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest) // "12345 kB"
+			if len(f) == 2 && f[1] == "kB" {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				if err != nil {
+					return 0, fmt.Errorf("read RSS: %w", err)
+				}
+				return kb << 10, nil
+			}
+		}
+	}
+	return 0, errors.New("read RSS: no VmRSS line")
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
