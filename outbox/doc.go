@@ -20,11 +20,18 @@
 //     stored (deduplication: a concurrent transaction publishing the same id
 //     waits on the primary key until the first commits or rolls back);
 //   - inserts, with one River InsertManyTx call, a job for each function each
-//     new event triggers (jobargs.Route); every job's args carry event_id.
+//     new event triggers (jobargs.Route); every job's args carry event_id;
+//   - queues the tracked events for analytics (one analytics_pending row
+//     each), which the periodic flush_analytics job sends in batches.
 //
 // So the domain rows, the event rows and the jobs commit together or not at
 // all: no event is lost, and none is emitted for a write that rolled back.
 // After COMMIT, River's LISTEN/NOTIFY wakes the workers (package jobs), which
 // work each job at least once; the jobs record their effects with
 // river.JobCompleteTx so a retry does not repeat them.
+//
+// The package needs only the job args (package jobargs), never the workers
+// or the providers they call, so an application that publishes from its own
+// transactions links neither (TestInsertSideDependencies checks it). See
+// docs/ARCHITECTURE.md for the whole flow.
 package outbox
