@@ -66,7 +66,7 @@ type eventSpec struct {
 	data field
 }
 
-// catalog returns the catalog's event specs in the order of DESIGN.md. The
+// catalog returns the catalog's event specs in the order of the catalog table in docs/ARCHITECTURE.md. The
 // table is built once and never changed after (it is on the hot path of every
 // publish); callers must not modify it.
 var catalog = sync.OnceValue(buildCatalog) //nolint:gochecknoglobals // immutable after first use
