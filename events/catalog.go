@@ -66,9 +66,9 @@ type eventSpec struct {
 	data field
 }
 
-// catalog returns the catalog's event specs in the order of the catalog table in docs/ARCHITECTURE.md. The
-// table is built once and never changed after (it is on the hot path of every
-// publish); callers must not modify it.
+// catalog returns the catalog's event specs in the order of the catalog
+// table in docs/ARCHITECTURE.md. The table is built once and never changed
+// after (it is on the hot path of every publish); callers must not modify it.
 var catalog = sync.OnceValue(buildCatalog) //nolint:gochecknoglobals // immutable after first use
 
 // catalogByName is catalog keyed by event name.
