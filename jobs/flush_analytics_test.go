@@ -38,6 +38,17 @@ func flush(t *testing.T, b *testBundle, n int) []jobRow {
 	return waitJobs(t, b.pool, "flush_analytics", n)
 }
 
+// expireLeases makes every claim of analytics_pending rows end at once, as
+// if its lease had passed: the retries in these tests come back sooner.
+func expireLeases(t *testing.T, b *testBundle) {
+	t.Helper()
+	_, err := b.pool.Exec(t.Context(), `
+		CREATE FUNCTION expire_lease() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN NEW.claimed_until := now() - interval '1 second'; RETURN NEW; END $$;
+		CREATE TRIGGER expire_lease BEFORE UPDATE ON analytics_pending FOR EACH ROW EXECUTE FUNCTION expire_lease();`)
+	require.NoError(t, err)
+}
+
 func pending(t *testing.T, b *testBundle) int {
 	t.Helper()
 	var n int
@@ -118,13 +129,7 @@ func TestFlushAnalyticsLostAnswer(t *testing.T) {
 	sink, err := mixpanel.New(mixpanel.Opts{Token: "mp_token", BaseURL: fake.URL})
 	require.NoError(t, err)
 	b := setup(t, bundleOpts{deps: jobs.Deps{Analytics: sink}})
-	// The retry comes back before the lease is over: end the lease at once
-	// whenever the batch is claimed, as if the lease had passed.
-	_, err = b.pool.Exec(t.Context(), `
-		CREATE FUNCTION expire_lease() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN NEW.claimed_until := now() - interval '1 second'; RETURN NEW; END $$;
-		CREATE TRIGGER expire_lease BEFORE UPDATE ON analytics_pending FOR EACH ROW EXECUTE FUNCTION expire_lease();`)
-	require.NoError(t, err)
+	expireLeases(t, b)
 
 	u, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "mp@example.com", Name: "Mp"})
 	require.NoError(t, err)
@@ -155,11 +160,7 @@ func TestFlushAnalyticsRateLimitAndRejection(t *testing.T) {
 	sink, err := mixpanel.New(mixpanel.Opts{Token: "mp_token", BaseURL: fake.URL})
 	require.NoError(t, err)
 	b := setup(t, bundleOpts{deps: jobs.Deps{Analytics: sink}})
-	_, err = b.pool.Exec(t.Context(), `
-		CREATE FUNCTION expire_lease() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN NEW.claimed_until := now() - interval '1 second'; RETURN NEW; END $$;
-		CREATE TRIGGER expire_lease BEFORE UPDATE ON analytics_pending FOR EACH ROW EXECUTE FUNCTION expire_lease();`)
-	require.NoError(t, err)
+	expireLeases(t, b)
 
 	publish(t, b, events.AnalyticsTrack{Event: "First", UserID: "u-1"})
 	_, err = b.client.Insert(t.Context(), jobargs.FlushAnalyticsArgs{}, &river.InsertOpts{MaxAttempts: 1})
