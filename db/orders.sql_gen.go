@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 )
 
 const orderGet = `-- name: OrderGet :one
@@ -128,44 +129,48 @@ func (q *Queries) OrderItemList(ctx context.Context, orderID string) ([]*OrderIt
 	return items, nil
 }
 
-const orderItemListWithProduct = `-- name: OrderItemListWithProduct :many
-SELECT oi.product_id, oi.quantity, oi.price_paise, p.name AS product_name
-FROM order_items oi JOIN products p ON p.id = oi.product_id
-WHERE oi.order_id = $1
-ORDER BY p.name, oi.product_id
+const orderReceiptGet = `-- name: OrderReceiptGet :one
+SELECT o.id, o.user_id, o.shop_id, o.total_paise,
+       u.name AS user_name, u.email AS user_email,
+       s.name AS shop_name,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object('name', p.name, 'quantity', oi.quantity, 'pricePaise', oi.price_paise)
+                                  ORDER BY p.name, oi.product_id), '[]'::jsonb)
+        FROM order_items oi JOIN products p ON p.id = oi.product_id
+        WHERE oi.order_id = o.id)::jsonb AS items
+FROM orders o
+LEFT JOIN users u ON u.id = o.user_id AND u.deleted_at IS NULL
+LEFT JOIN shops s ON s.id = o.shop_id
+WHERE o.id = $1
 `
 
-type OrderItemListWithProductRow struct {
-	ProductID   string `json:"productId"`
-	Quantity    int32  `json:"quantity"`
-	PricePaise  int64  `json:"pricePaise"`
-	ProductName string `json:"productName"`
+type OrderReceiptGetRow struct {
+	ID         string          `json:"id"`
+	UserID     string          `json:"userId"`
+	ShopID     string          `json:"shopId"`
+	TotalPaise int64           `json:"totalPaise"`
+	UserName   *string         `json:"userName"`
+	UserEmail  *string         `json:"userEmail"`
+	ShopName   *string         `json:"shopName"`
+	Items      json.RawMessage `json:"items"`
 }
 
-// An order's lines with their product names (deleted products included).
-func (q *Queries) OrderItemListWithProduct(ctx context.Context, orderID string) ([]*OrderItemListWithProductRow, error) {
-	rows, err := q.db.Query(ctx, orderItemListWithProduct, orderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []*OrderItemListWithProductRow
-	for rows.Next() {
-		var i OrderItemListWithProductRow
-		if err := rows.Scan(
-			&i.ProductID,
-			&i.Quantity,
-			&i.PricePaise,
-			&i.ProductName,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, &i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+// What an order email shows, in one round trip: the order, its customer
+// (NULL when deleted), its shop and its lines with product names (deleted
+// products included) as a JSON array, by product name.
+func (q *Queries) OrderReceiptGet(ctx context.Context, id string) (*OrderReceiptGetRow, error) {
+	row := q.db.QueryRow(ctx, orderReceiptGet, id)
+	var i OrderReceiptGetRow
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.ShopID,
+		&i.TotalPaise,
+		&i.UserName,
+		&i.UserEmail,
+		&i.ShopName,
+		&i.Items,
+	)
+	return &i, err
 }
 
 const orderSetStatus = `-- name: OrderSetStatus :one

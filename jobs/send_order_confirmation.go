@@ -2,8 +2,10 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
@@ -19,34 +21,36 @@ type orderLine struct {
 }
 
 // orderConfirmation composes send_order_confirmation: the customer's
-// receipt of the order as stored (items, quantities, prices and total).
+// receipt of the order as stored (items, quantities, prices and total),
+// read in one query.
 func (d *Deps) orderConfirmation(ctx context.Context, job *river.Job[jobargs.SendOrderConfirmationArgs]) ([]message, error) {
-	q := db.New(d.DB)
-	order, err := q.OrderGet(ctx, job.Args.OrderID)
+	r, err := db.New(d.DB).OrderReceiptGet(ctx, job.Args.OrderID)
 	if err != nil {
 		return nil, notFoundCancels(err, "order "+job.Args.OrderID)
 	}
-	user, err := q.UserGet(ctx, order.UserID)
-	if err != nil {
-		return nil, notFoundCancels(err, "user "+order.UserID)
+	if r.UserEmail == nil {
+		return nil, notFoundCancels(pgx.ErrNoRows, "user "+r.UserID)
 	}
-	shop, err := q.ShopGet(ctx, order.ShopID)
-	if err != nil {
-		return nil, notFoundCancels(err, "shop "+order.ShopID)
+	if r.ShopName == nil {
+		return nil, notFoundCancels(pgx.ErrNoRows, "shop "+r.ShopID)
 	}
-	rows, err := q.OrderItemListWithProduct(ctx, order.ID)
-	if err != nil {
-		return nil, fmt.Errorf("load items: %w", err)
+	var items []struct {
+		Name       string `json:"name"`
+		Quantity   int    `json:"quantity"`
+		PricePaise int64  `json:"pricePaise"`
 	}
-	lines := make([]orderLine, len(rows))
-	for i, r := range rows {
-		lines[i] = orderLine{Name: r.ProductName, Quantity: int(r.Quantity), PricePaise: r.PricePaise, AmountPaise: r.PricePaise * int64(r.Quantity)}
+	if err := json.Unmarshal(r.Items, &items); err != nil {
+		return nil, fmt.Errorf("decode items: %w", err)
+	}
+	lines := make([]orderLine, len(items))
+	for i, it := range items {
+		lines[i] = orderLine{Name: it.Name, Quantity: it.Quantity, PricePaise: it.PricePaise, AmountPaise: it.PricePaise * int64(it.Quantity)}
 	}
 	e, err := d.render("order_confirmation", map[string]any{
-		"Name": user.Name, "OrderID": order.ID, "ShopName": shop.Name, "Items": lines, "TotalPaise": order.TotalPaise,
+		"Name": *r.UserName, "OrderID": r.ID, "ShopName": *r.ShopName, "Items": lines, "TotalPaise": r.TotalPaise,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return []message{d.email(originOf(job, job.Args.EventID), user.Email, e)}, nil
+	return []message{d.email(originOf(job, job.Args.EventID), *r.UserEmail, e)}, nil
 }

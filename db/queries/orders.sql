@@ -21,9 +21,18 @@ UPDATE orders SET status = @status, cancel_reason = @cancel_reason, updated_at =
 WHERE id = @id
 RETURNING *;
 
--- name: OrderItemListWithProduct :many
--- An order's lines with their product names (deleted products included).
-SELECT oi.product_id, oi.quantity, oi.price_paise, p.name AS product_name
-FROM order_items oi JOIN products p ON p.id = oi.product_id
-WHERE oi.order_id = @order_id
-ORDER BY p.name, oi.product_id;
+-- name: OrderReceiptGet :one
+-- What an order email shows, in one round trip: the order, its customer
+-- (NULL when deleted), its shop and its lines with product names (deleted
+-- products included) as a JSON array, by product name.
+SELECT o.id, o.user_id, o.shop_id, o.total_paise,
+       u.name AS user_name, u.email AS user_email,
+       s.name AS shop_name,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object('name', p.name, 'quantity', oi.quantity, 'pricePaise', oi.price_paise)
+                                  ORDER BY p.name, oi.product_id), '[]'::jsonb)
+        FROM order_items oi JOIN products p ON p.id = oi.product_id
+        WHERE oi.order_id = o.id)::jsonb AS items
+FROM orders o
+LEFT JOIN users u ON u.id = o.user_id AND u.deleted_at IS NULL
+LEFT JOIN shops s ON s.id = o.shop_id
+WHERE o.id = @id;
