@@ -7,36 +7,60 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
-const jobDiscardedStats = `-- name: JobDiscardedStats :one
-SELECT count(*) AS discarded,
-       coalesce((SELECT j.errors[array_length(j.errors, 1)] ->> 'error'
-                 FROM river_job j
-                 WHERE j.kind = $1::text AND j.state = 'discarded' AND j.finalized_at >= $2::timestamptz
-                 ORDER BY j.finalized_at DESC LIMIT 1), '')::text AS last_error
+const jobFailedStats = `-- name: JobFailedStats :one
+SELECT coalesce(sum(CASE WHEN state = 'discarded' THEN 1 ELSE 0 END), 0)::bigint AS discarded,
+       coalesce(sum(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END), 0)::bigint AS cancelled
 FROM river_job
-WHERE kind = $1::text AND state = 'discarded' AND finalized_at >= $2::timestamptz
+WHERE kind = $1::text AND state IN ('discarded', 'cancelled') AND finalized_at >= $2::timestamptz
 `
 
-type JobDiscardedStatsParams struct {
+type JobFailedStatsParams struct {
 	Kind  string    `json:"kind"`
 	Since time.Time `json:"since"`
 }
 
-type JobDiscardedStatsRow struct {
-	Discarded int64  `json:"discarded"`
-	LastError string `json:"lastError"`
+type JobFailedStatsRow struct {
+	Discarded int64 `json:"discarded"`
+	Cancelled int64 `json:"cancelled"`
 }
 
-// How many jobs of a kind were discarded since a time, and the last error of
-// the most recent one.
-func (q *Queries) JobDiscardedStats(ctx context.Context, arg JobDiscardedStatsParams) (*JobDiscardedStatsRow, error) {
-	row := q.db.QueryRow(ctx, jobDiscardedStats, arg.Kind, arg.Since)
-	var i JobDiscardedStatsRow
-	err := row.Scan(&i.Discarded, &i.LastError)
+// How many jobs of a kind failed for good (discarded or cancelled) since a
+// time.
+func (q *Queries) JobFailedStats(ctx context.Context, arg JobFailedStatsParams) (*JobFailedStatsRow, error) {
+	row := q.db.QueryRow(ctx, jobFailedStats, arg.Kind, arg.Since)
+	var i JobFailedStatsRow
+	err := row.Scan(&i.Discarded, &i.Cancelled)
 	return &i, err
+}
+
+const jobFinalizeIfRunning = `-- name: JobFinalizeIfRunning :execrows
+UPDATE river_job
+SET state = $1::river_job_state,
+    finalized_at = now(),
+    errors = array_append(errors, $2::jsonb)
+WHERE id = $3 AND state = 'running'
+`
+
+type JobFinalizeIfRunningParams struct {
+	State        RiverJobState   `json:"state"`
+	AttemptError json.RawMessage `json:"attemptError"`
+	ID           int64           `json:"id"`
+}
+
+// Settles a running job as discarded or cancelled with its last error, as
+// River's completer would, so that an alert can commit with the job's final
+// state. River's own update afterwards finds the job no longer running and
+// leaves it.
+func (q *Queries) JobFinalizeIfRunning(ctx context.Context, arg JobFinalizeIfRunningParams) (int64, error) {
+	result, err := q.db.Exec(ctx, jobFinalizeIfRunning, arg.State, arg.AttemptError, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const periodicRunInsert = `-- name: PeriodicRunInsert :execrows

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,67 +17,131 @@ import (
 	"github.com/mohallamart/backend/outbox"
 )
 
-// FailureAlerter is River's ErrorHandler: when a job fails its last
-// attempt (River then discards it), it publishes through the outbox of the
-// River client working the job a notification/send email to OpsEmail saying which kind failed, how many of that kind were discarded
-// in the past hour, and the last error. The event's id is
-// "ops-alert/<kind>/<UTC hour>", so the event log's deduplication sends at
-// most one alert per kind per hour.
+// Snooze limits: a job a provider keeps rate-limiting (429) snoozes
+// without using attempts, so without a limit it would wait forever. Past
+// MaxSnoozes snoozes, or once MaxSnoozeAge has passed since the job was
+// created, a rate limit is treated like any error: the job uses an attempt,
+// backs off, and is discarded (and alerted) when attempts run out.
+const (
+	MaxSnoozes   = 20
+	MaxSnoozeAge = 24 * time.Hour
+)
+
+// FailureAlerter is the River worker middleware that makes permanent
+// failures loud. When an attempt ends a job for good, because the worker
+// cancelled it (river.JobCancel: a provider rejected the message) or its
+// last attempt failed (River discards it), it settles the job as cancelled
+// or discarded and records the alert in the same transaction:
+//
+//   - an error-level log line naming the kind, the job and the error (every
+//     time; the mohallamart_jobs_total{outcome} metric counts them too);
+//   - with OpsEmail set, a notification/send email to OpsEmail whose event
+//     id is "ops-alert/<kind>/<UTC hour>", so the event log's deduplication
+//     sends at most one per kind per hour. It goes through the outbox of the
+//     River client working the job, like any other event.
+//
+// It also caps snoozes (MaxSnoozes, MaxSnoozeAge).
 type FailureAlerter struct {
+	river.MiddlewareDefaults
+
 	// DB is the application database. Required.
 	DB db.DB
-	// OpsEmail receives the alerts; empty disables them.
+	// OpsEmail receives the alert emails; empty: log and metric only.
 	OpsEmail string
-	// Logger reports alerts that could not be published.
+	// Logger receives the error-level alert lines. Required.
 	Logger *slog.Logger
 	// NowFunc returns the current time; nil means time.Now.
 	NowFunc func() time.Time
 }
 
-// HandleError alerts when job has used its last attempt.
-func (a *FailureAlerter) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
-	if job.Attempt >= job.MaxAttempts {
-		a.alert(ctx, job, err.Error())
+// Work runs the job and, when its attempt fails it for good, settles it
+// and alerts in one transaction.
+func (a *FailureAlerter) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	defer func() {
+		if r := recover(); r != nil {
+			if job.Attempt >= job.MaxAttempts {
+				a.settle(ctx, job, rivertype.JobStateDiscarded, fmt.Errorf("panic: %v", r))
+			}
+			panic(r) // River records the panic and its trace
+		}
+	}()
+	err := doInner(ctx)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var snooze *rivertype.JobSnoozeError
+	if errors.As(err, &snooze) {
+		return a.capSnooze(job, err)
+	}
+	state := rivertype.JobStateDiscarded
+	if isCancel(err) {
+		state = rivertype.JobStateCancelled
+	} else if job.Attempt < job.MaxAttempts {
+		return err // River retries it
+	}
+	a.settle(ctx, job, state, err)
+	return err
 }
 
-// HandlePanic alerts when job panicked in its last attempt.
-func (a *FailureAlerter) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, _ string) *river.ErrorHandlerResult {
-	if job.Attempt >= job.MaxAttempts {
-		a.alert(ctx, job, fmt.Sprintf("panic: %v", panicVal))
+// capSnooze returns err, a snooze, unless job has snoozed too often or too
+// long: then an error that uses an attempt.
+func (a *FailureAlerter) capSnooze(job *rivertype.JobRow, err error) error {
+	var meta struct {
+		Snoozes int `json:"snoozes"`
 	}
-	return nil
+	_ = json.Unmarshal(job.Metadata, &meta) // River's own metadata: absent counts as 0
+	age := a.now().Sub(job.CreatedAt)
+	if meta.Snoozes < MaxSnoozes && age < MaxSnoozeAge {
+		return err
+	}
+	return fmt.Errorf("still rate limited after %d snoozes over %s: retrying with backoff", meta.Snoozes, age.Round(time.Second))
 }
 
-func (a *FailureAlerter) alert(ctx context.Context, job *rivertype.JobRow, lastError string) {
-	if a.OpsEmail == "" {
-		return
+func (a *FailureAlerter) now() time.Time {
+	if a.NowFunc != nil {
+		return a.NowFunc()
 	}
+	return time.Now()
+}
+
+// settle marks job cancelled or discarded with cause as its last error and
+// publishes the alert, in one transaction. A failure to do so is logged;
+// River then settles the job itself.
+func (a *FailureAlerter) settle(ctx context.Context, job *rivertype.JobRow, state rivertype.JobState, cause error) {
 	// The job's context may be out of time (a timeout is a failure too).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	now := time.Now()
-	if a.NowFunc != nil {
-		now = a.NowFunc()
-	}
-	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	now := a.now()
+	a.Logger.ErrorContext(ctx, "Job failed for good",
+		slog.String("job_kind", job.Kind), slog.Int64("job_id", job.ID), slog.String("state", string(state)),
+		slog.Int("attempt", job.Attempt), slog.Int("max_attempts", job.MaxAttempts), slog.String("error", cause.Error()))
+
+	attemptErr, err := json.Marshal(rivertype.AttemptError{At: now.UTC(), Attempt: job.Attempt, Error: cause.Error()})
 	if err != nil {
-		a.Logger.ErrorContext(ctx, "Failed job alert not published", slog.String("job_kind", job.Kind), slog.String("error", err.Error()))
+		a.Logger.ErrorContext(ctx, "Failed job alert not recorded", slog.String("error", err.Error()))
 		return
 	}
 	err = db.InTx(ctx, a.DB, func(tx pgx.Tx) error {
-		stats, err := db.New(tx).JobDiscardedStats(ctx, db.JobDiscardedStatsParams{Kind: job.Kind, Since: now.Add(-time.Hour)})
-		if err != nil {
-			return fmt.Errorf("count discarded jobs: %w", err)
+		q := db.New(tx)
+		n, err := q.JobFinalizeIfRunning(ctx, db.JobFinalizeIfRunningParams{State: db.RiverJobState(state), AttemptError: attemptErr, ID: job.ID})
+		if err != nil || n == 0 || a.OpsEmail == "" {
+			return err // n == 0: no longer running (a rescuer or a second run settled it)
 		}
-		count := stats.Discarded + 1 // this job is not discarded yet
+		stats, err := q.JobFailedStats(ctx, db.JobFailedStatsParams{Kind: job.Kind, Since: now.Add(-time.Hour)})
+		if err != nil {
+			return fmt.Errorf("count failed jobs: %w", err)
+		}
+		client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+		if err != nil {
+			return fmt.Errorf("publish alert: %w", err)
+		}
 		ev, err := events.New(events.NotificationSend{
 			Channel: "email",
 			To:      a.OpsEmail,
 			Subject: fmt.Sprintf("[MohallaMart] %s jobs are failing", job.Kind),
-			Message: fmt.Sprintf("%d %s job(s) failed their last attempt in the past hour and were discarded.\n"+
-				"Last error (job %d, attempt %d of %d): %s", count, job.Kind, job.ID, job.Attempt, job.MaxAttempts, lastError),
+			Message: fmt.Sprintf("%d %s job(s) failed for good in the past hour: %d discarded after their last attempt, %d cancelled as permanent failures.\n"+
+				"Last error (job %d, %s on attempt %d of %d): %s",
+				stats.Discarded+stats.Cancelled, job.Kind, stats.Discarded, stats.Cancelled, job.ID, state, job.Attempt, job.MaxAttempts, cause),
 		})
 		if err != nil {
 			return err
@@ -85,8 +151,8 @@ func (a *FailureAlerter) alert(ctx context.Context, job *rivertype.JobRow, lastE
 		_, err = outbox.New(client).Publish(ctx, tx, ev)
 		return err
 	})
-	if err != nil && a.Logger != nil {
-		a.Logger.ErrorContext(ctx, "Failed job alert not published",
+	if err != nil {
+		a.Logger.ErrorContext(ctx, "Failed job alert not recorded",
 			slog.String("job_kind", job.Kind), slog.Int64("job_id", job.ID), slog.String("error", err.Error()))
 	}
 }

@@ -22,7 +22,7 @@ func TestFailureAlert(t *testing.T) {
 	require.NoError(t, err)
 	b := setup(t, bundleOpts{
 		deps:     jobs.Deps{Mailer: mailer},
-		opsEmail: "ops@mohallamart.test",
+		alerter: &jobs.FailureAlerter{OpsEmail: "ops@mohallamart.test", Logger: testLogger(t)},
 	})
 	_, err = b.pool.Exec(ctx, `INSERT INTO events (id, name, data, ts) VALUES
 		('evt-1', 'user/created', '{"userId":"u1","email":"a@example.com","name":"A"}', now()),
@@ -40,7 +40,7 @@ func TestFailureAlert(t *testing.T) {
 	alert := reqs[1]
 	require.Equal(t, []string{"ops@mohallamart.test"}, alert.Body.To)
 	require.Equal(t, "[MohallaMart] send_welcome_email jobs are failing", alert.Body.Subject)
-	contains(t, alert.Body.Text, "1 send_welcome_email job(s) failed their last attempt in the past hour",
+	contains(t, alert.Body.Text, "1 send_welcome_email job(s) failed for good in the past hour: 1 discarded",
 		"attempt 1 of 1", "resend answered HTTP 500: An unexpected error occurred.")
 
 	_, err = b.client.Insert(ctx, jobargs.SendWelcomeEmailArgs{EventID: "evt-2", UserID: "u2"}, &river.InsertOpts{MaxAttempts: 1})

@@ -44,8 +44,9 @@ type testBundle struct {
 type bundleOpts struct {
 	deps         jobs.Deps
 	periodicJobs []*river.PeriodicJob
-	// opsEmail, when set, turns on failed-job alerts to it.
-	opsEmail string
+	// alerter, when set, is the failed-job alerter (its DB defaults to the
+	// bundle's pool).
+	alerter *jobs.FailureAlerter
 	pool     *pgxpool.Pool
 }
 
@@ -78,8 +79,11 @@ func setup(t *testing.T, opts bundleOpts) *testBundle {
 		Logger:            testLogger(t),
 	}
 	b := &testBundle{pool: pool}
-	if opts.opsEmail != "" {
-		cfg.ErrorHandler = &jobs.FailureAlerter{DB: pool, OpsEmail: opts.opsEmail, Logger: testLogger(t)}
+	if a := opts.alerter; a != nil {
+		if a.DB == nil {
+			a.DB = pool
+		}
+		cfg.Middleware = []rivertype.Middleware{a}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	require.NoError(t, err)

@@ -23,7 +23,7 @@ import (
 type jobSetup struct {
 	workers      *river.Workers
 	periodicJobs []*river.PeriodicJob
-	errorHandler river.ErrorHandler
+	alerter      *jobs.FailureAlerter
 	// rescueAfter exceeds the longest job timeout, so River's rescuer never
 	// retries a job that is still running.
 	rescueAfter time.Duration
@@ -36,7 +36,7 @@ type jobSetup struct {
 func (s *jobSetup) apply(c *river.Config) {
 	c.Workers = s.workers
 	c.PeriodicJobs = s.periodicJobs
-	c.ErrorHandler = s.errorHandler
+	c.Middleware = append(c.Middleware, s.alerter)
 	c.RescueStuckJobsAfter = s.rescueAfter
 	c.CompletedJobRetentionPeriod = s.retention
 	c.CancelledJobRetentionPeriod = s.retention
@@ -157,7 +157,7 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 	return &jobSetup{
 		workers:      workers,
 		periodicJobs: periodic,
-		errorHandler: alerter,
+		alerter:      alerter,
 		rescueAfter:  jobs.MaxTimeout + 5*time.Minute,
 		retention:    days(cfg.JobRetentionDays),
 	}, nil

@@ -54,7 +54,7 @@ func TestBuildJobs(t *testing.T) {
 			require.Len(t, rc.PeriodicJobs, 3)
 			require.Greater(t, rc.RescueStuckJobsAfter, jobs.MaxTimeout)
 			require.Equal(t, 7*24*time.Hour, rc.CompletedJobRetentionPeriod)
-			require.NotNil(t, rc.ErrorHandler)
+			require.Len(t, rc.Middleware, 1, "the failure alerter")
 		})
 	}
 }

@@ -1,13 +1,21 @@
--- name: JobDiscardedStats :one
--- How many jobs of a kind were discarded since a time, and the last error of
--- the most recent one.
-SELECT count(*) AS discarded,
-       coalesce((SELECT j.errors[array_length(j.errors, 1)] ->> 'error'
-                 FROM river_job j
-                 WHERE j.kind = @kind::text AND j.state = 'discarded' AND j.finalized_at >= @since::timestamptz
-                 ORDER BY j.finalized_at DESC LIMIT 1), '')::text AS last_error
+-- name: JobFailedStats :one
+-- How many jobs of a kind failed for good (discarded or cancelled) since a
+-- time.
+SELECT coalesce(sum(CASE WHEN state = 'discarded' THEN 1 ELSE 0 END), 0)::bigint AS discarded,
+       coalesce(sum(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END), 0)::bigint AS cancelled
 FROM river_job
-WHERE kind = @kind::text AND state = 'discarded' AND finalized_at >= @since::timestamptz;
+WHERE kind = sqlc.arg(kind)::text AND state IN ('discarded', 'cancelled') AND finalized_at >= sqlc.arg(since)::timestamptz;
+
+-- name: JobFinalizeIfRunning :execrows
+-- Settles a running job as discarded or cancelled with its last error, as
+-- River's completer would, so that an alert can commit with the job's final
+-- state. River's own update afterwards finds the job no longer running and
+-- leaves it.
+UPDATE river_job
+SET state = sqlc.arg(state)::river_job_state,
+    finalized_at = now(),
+    errors = array_append(errors, @attempt_error::jsonb)
+WHERE id = @id AND state = 'running';
 
 -- name: PeriodicRunInsert :execrows
 -- Records that a periodic job's period ran; 0 rows means it already had.
