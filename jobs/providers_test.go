@@ -12,10 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/analytics/mixpanel"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/notify/onesignal"
@@ -74,24 +77,32 @@ func (r *recorder) Requests() []recorded {
 	return append([]recorded(nil), r.requests...)
 }
 
+// TestSendNotificationSMSTwilio: Twilio rejecting the number cancels the job
+// with Twilio's message; a valid number is texted as Twilio's API expects
+// and recorded with the message's SID.
 func TestSendNotificationSMSTwilio(t *testing.T) {
 	t.Parallel()
+	ctx := t.Context()
 	fake := newRecorder(t,
 		answer{400, nil, `{"code": 21211, "message": "The 'To' number +1555 is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}`},
 		answer{201, nil, `{"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued", "to": "+919876543210", "from": "+15005550006", "body": "Your OTP is 4321"}`},
 	)
 	sms, err := twilio.New(twilio.Opts{AccountSID: "AC123", AuthToken: "token123", From: "+15005550006", BaseURL: fake.URL})
 	require.NoError(t, err)
-	b := setup(t, bundleOpts{deps: jobs.Deps{SMS: sms}})
+	b := setupTx(t)
+	w := testWorker[jobargs.SendNotificationArgs](t, b.tx, jobs.Deps{SMS: sms})
 
-	publish(t, b, events.NotificationSend{Channel: "sms", To: "+1555", Message: "Your OTP is 4321"})
-	rows := waitJobs(t, b.pool, "send_notification", 1)
-	require.Equal(t, "cancelled", rows[0].State)
-	require.Contains(t, rows[0].Errors[0].Error, "twilio rejected the message (HTTP 400): The 'To' number +1555 is not a valid phone number. (code 21211)")
+	b.publish(t, events.NotificationSend{Channel: "sms", To: "+1555", Message: "Your OTP is 4321"})
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendNotificationArgs](t, b))
+	require.NoError(t, err) // a cancellation is an outcome, not an error
+	require.Equal(t, river.EventKindJobCancelled, res.EventKind)
+	require.Equal(t, rivertype.JobStateCancelled, res.Job.State)
+	require.Contains(t, res.Job.Errors[0].Error, "twilio rejected the message (HTTP 400): The 'To' number +1555 is not a valid phone number. (code 21211)")
 
-	ids := publish(t, b, events.NotificationSend{Channel: "sms", To: "+919876543210", Message: "Your OTP is 4321"})
-	rows = waitJobs(t, b.pool, "send_notification", 2)
-	require.Equal(t, "completed", rows[1].State)
+	ids := b.publish(t, events.NotificationSend{Channel: "sms", To: "+919876543210", Message: "Your OTP is 4321"})
+	res, err = w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendNotificationArgs](t, b))
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2)
 	require.Equal(t, "POST", reqs[1].Method)
@@ -102,27 +113,39 @@ func TestSendNotificationSMSTwilio(t *testing.T) {
 	require.Equal(t, "+15005550006", form.Get("From"))
 	require.Equal(t, "Your OTP is 4321", form.Get("Body"))
 	require.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte("AC123:token123")), reqs[1].Header.Get("Authorization"))
-	d := deliveriesTo(t, b.pool, "+919876543210")
+	d := deliveriesTo(t, b.tx, "+919876543210")
 	require.Len(t, d, 1)
 	require.Equal(t, delivery{Channel: "sms", Recipient: "+919876543210", Body: "Your OTP is 4321", Provider: "twilio",
 		ProviderMessageID: "SM0123456789abcdef0123456789abcdef", Status: "sent",
 		Key: jobs.IdempotencyKey(ids[0], "send_notification", "+919876543210")}, d[0])
 }
 
+// TestSendNotificationPushOneSignal: a 429 from OneSignal snoozes the job
+// for its Retry-After; the next run sends OneSignal's notification body
+// with the same idempotency key and records OneSignal's id.
 func TestSendNotificationPushOneSignal(t *testing.T) {
 	t.Parallel()
+	ctx := t.Context()
 	fake := newRecorder(t,
 		answer{429, map[string]string{"Retry-After": "1"}, `{"errors": ["API rate limit exceeded"]}`},
 		answer{200, nil, `{"id": "b98881cc-1e94-4366-bbd9-db8f3429292b", "external_id": null}`},
 	)
 	push, err := onesignal.New(onesignal.Opts{AppID: "app-1", APIKey: "os_key", BaseURL: fake.URL})
 	require.NoError(t, err)
-	b := setup(t, bundleOpts{deps: jobs.Deps{Push: push}})
+	b := setupTx(t)
+	w := testWorker[jobargs.SendNotificationArgs](t, b.tx, jobs.Deps{Push: push})
 
-	ids := publish(t, b, events.NotificationSend{Channel: "push", UserID: "user-42", Subject: "Sale!", Message: "50% off sweets"})
-	rows := waitJobs(t, b.pool, "send_notification", 1)
-	require.Equal(t, "completed", rows[0].State)
-	require.Equal(t, 1, rows[0].Attempt)
+	ids := b.publish(t, events.NotificationSend{Channel: "push", UserID: "user-42", Subject: "Sale!", Message: "50% off sweets"})
+	before := time.Now()
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendNotificationArgs](t, b))
+	after := time.Now()
+	require.NoError(t, err)
+	requireSnoozed(t, res, before, after, time.Second)
+
+	res, err = w.WorkJob(ctx, t, b.tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, 1, res.Job.Attempt)
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2)
 	require.Equal(t, "/notifications", reqs[1].Path)
@@ -138,26 +161,38 @@ func TestSendNotificationPushOneSignal(t *testing.T) {
 		"idempotency_key": "`+onesignal.IdempotencyKey(key)+`"
 	}`, string(reqs[1].Body))
 	require.Equal(t, reqs[0].Body, reqs[1].Body, "the retry sends the same idempotency key")
-	d := deliveriesTo(t, b.pool, "user-42")
+	d := deliveriesTo(t, b.tx, "user-42")
 	require.Len(t, d, 1)
 	require.Equal(t, "b98881cc-1e94-4366-bbd9-db8f3429292b", d[0].ProviderMessageID)
 }
 
+// TestTrackAnalyticsMixpanel: a 503 from Mixpanel fails the attempt (River
+// retries it); the second attempt imports the event as Mixpanel's /import
+// expects, with an $insert_id that makes a repeat harmless.
 func TestTrackAnalyticsMixpanel(t *testing.T) {
 	t.Parallel()
+	ctx := t.Context()
 	fake := newRecorder(t,
 		answer{503, nil, `{"code": 503, "error": "service unavailable", "status": "Service Unavailable"}`},
 		answer{200, nil, `{"code": 200, "num_records_imported": 1, "status": "OK"}`},
 	)
 	sink, err := mixpanel.New(mixpanel.Opts{Token: "mp_token", BaseURL: fake.URL})
 	require.NoError(t, err)
-	b := setup(t, bundleOpts{deps: jobs.Deps{Analytics: sink}})
+	b := setupTx(t)
+	w := testWorker[jobargs.TrackAnalyticsArgs](t, b.tx, jobs.Deps{Analytics: sink})
 
-	u, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "mp@example.com", Name: "Mp"})
+	u, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "mp@example.com", Name: "Mp"})
 	require.NoError(t, err)
-	rows := waitJobs(t, b.pool, "track_analytics", 1)
-	require.Equal(t, "completed", rows[0].State)
-	require.Equal(t, 2, rows[0].Attempt)
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.TrackAnalyticsArgs](t, b))
+	require.ErrorContains(t, err, "503")
+	require.Equal(t, river.EventKindJobFailed, res.EventKind)
+	require.NotEqual(t, rivertype.JobStateDiscarded, res.Job.State, "it will be retried")
+	require.Contains(t, res.Job.Errors[0].Error, "HTTP 503")
+
+	res, err = w.WorkJob(ctx, t, b.tx, res.Job) // River's retry
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, 2, res.Job.Attempt)
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2)
 	require.Equal(t, "/import", reqs[1].Path)
@@ -169,7 +204,7 @@ func TestTrackAnalyticsMixpanel(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(reqs[1].Body, &batch))
 	require.Len(t, batch, 1)
-	eventID := eventIDOf(t, b.pool, "user/created")
+	eventID := eventIDOf(t, b.tx, "user/created")
 	require.Equal(t, "user/created", batch[0].Event)
 	require.Equal(t, u.ID, batch[0].Properties["distinct_id"])
 	require.Equal(t, mixpanel.InsertID(eventID, "user/created"), batch[0].Properties["$insert_id"])
@@ -182,6 +217,7 @@ func TestTrackAnalyticsMixpanel(t *testing.T) {
 // without using an attempt; a 400 (invalid event) cancels the job.
 func TestTrackAnalyticsMixpanelRateLimitAndRejection(t *testing.T) {
 	t.Parallel()
+	ctx := t.Context()
 	fake := newRecorder(t,
 		answer{429, map[string]string{"Retry-After": "1"}, `{"code": 429, "error": "too many requests", "status": "Too Many Requests"}`},
 		answer{200, nil, `{"code": 200, "num_records_imported": 1, "status": "OK"}`},
@@ -189,20 +225,26 @@ func TestTrackAnalyticsMixpanelRateLimitAndRejection(t *testing.T) {
 	)
 	sink, err := mixpanel.New(mixpanel.Opts{Token: "mp_token", BaseURL: fake.URL})
 	require.NoError(t, err)
-	b := setup(t, bundleOpts{deps: jobs.Deps{Analytics: sink}})
+	b := setupTx(t)
+	w := testWorker[jobargs.TrackAnalyticsArgs](t, b.tx, jobs.Deps{Analytics: sink})
 
-	publish(t, b, events.AnalyticsTrack{Event: "First", UserID: "u-1"})
-	rows := waitJobs(t, b.pool, "track_analytics", 1)
-	require.Equal(t, "completed", rows[0].State)
-	require.Equal(t, 1, rows[0].Attempt, "a snooze uses no attempt")
-	reqs := fake.Requests()
-	require.Len(t, reqs, 2)
-	require.GreaterOrEqual(t, reqs[1].At.Sub(reqs[0].At), time.Second, "waited for Retry-After")
+	b.publish(t, events.AnalyticsTrack{Event: "First", UserID: "u-1"})
+	before := time.Now()
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.TrackAnalyticsArgs](t, b))
+	after := time.Now()
+	require.NoError(t, err)
+	requireSnoozed(t, res, before, after, time.Second)
+	res, err = w.WorkJob(ctx, t, b.tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, 1, res.Job.Attempt, "a snooze uses no attempt")
+	require.Len(t, fake.Requests(), 2)
 
-	publish(t, b, events.AnalyticsTrack{Event: "Second", UserID: "u-1"})
-	rows = waitJobs(t, b.pool, "track_analytics", 2)
-	require.Equal(t, "cancelled", rows[1].State)
-	require.Equal(t, 1, rows[1].Attempt)
-	require.Contains(t, rows[1].Errors[0].Error, "mixpanel rejected the message (HTTP 400)")
-	require.Contains(t, rows[1].Errors[0].Error, "'properties.time' is invalid")
+	b.publish(t, events.AnalyticsTrack{Event: "Second", UserID: "u-1"})
+	res, err = w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.TrackAnalyticsArgs](t, b))
+	require.NoError(t, err) // a cancellation is an outcome, not an error
+	require.Equal(t, river.EventKindJobCancelled, res.EventKind)
+	require.Equal(t, 1, res.Job.Attempt)
+	require.Contains(t, res.Job.Errors[0].Error, "mixpanel rejected the message (HTTP 400)")
+	require.Contains(t, res.Job.Errors[0].Error, "'properties.time' is invalid")
 }
