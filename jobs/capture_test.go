@@ -4,36 +4,36 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 )
 
-// publish publishes payloads in one committed transaction.
+// publish publishes payloads in one committed transaction, for River to
+// work their jobs.
 func publish(t *testing.T, b *testBundle, payloads ...events.Payload) []string {
 	t.Helper()
 	ctx := t.Context()
 	tx, err := b.pool.Begin(ctx)
 	require.NoError(t, err)
 	defer tx.Rollback(ctx) //nolint:errcheck
-	evs := make([]events.Event, len(payloads))
-	for i, p := range payloads {
-		evs[i], err = events.New(p)
-		require.NoError(t, err)
-	}
-	ids, err := b.outbox.Publish(ctx, tx, evs...)
+	ids, err := b.outbox.Publish(ctx, tx, newEvents(t, payloads...)...)
 	require.NoError(t, err)
 	require.NoError(t, tx.Commit(ctx))
 	return ids
 }
 
-func deliveriesTo(t *testing.T, pool *pgxpool.Pool, recipient string) []delivery {
+func deliveriesTo(t *testing.T, q db.DBTX, recipient string) []delivery {
 	t.Helper()
 	var out []delivery
-	for _, d := range listDeliveries(t, pool) {
+	for _, d := range listDeliveries(t, q) {
 		if d.Recipient == recipient {
 			out = append(out, d)
 		}
@@ -68,10 +68,10 @@ func TestOrderLifecycleCaptured(t *testing.T) {
 	_, err = b.mart.UpdateOrderStatus(ctx, order.ID, mart.StatusConfirmed)
 	require.NoError(t, err)
 
-	waitJobs(t, b.pool, "send_order_confirmation", 1)
-	waitJobs(t, b.pool, "send_order_update", 1)
-	waitJobs(t, b.pool, "process_out_of_stock_alert", 1)
-	waitJobs(t, b.pool, "send_welcome_email", 2)
+	b.waitJobs(t, "send_order_confirmation", 1)
+	b.waitJobs(t, "send_order_update", 1)
+	b.waitJobs(t, "process_out_of_stock_alert", 1)
+	b.waitJobs(t, "send_welcome_email", 2)
 	flush(t, b, 1)
 
 	cust := deliveriesTo(t, b.pool, "cust@example.com")
@@ -109,7 +109,7 @@ func TestOrderLifecycleCaptured(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.mart.CancelOrder(ctx, order2.ID, "Ordered by mistake")
 	require.NoError(t, err)
-	waitJobs(t, b.pool, "send_order_update", 2)
+	b.waitJobs(t, "send_order_update", 2)
 	cancelled := findDelivery(t, deliveriesTo(t, b.pool, "cust@example.com"), "Your order was cancelled")
 	contains(t, cancelled.Body, order2.ID, "Reason: Ordered by mistake")
 }
@@ -125,6 +125,8 @@ func findDelivery(t *testing.T, ds []delivery, subject string) delivery {
 	return delivery{}
 }
 
+// TestOutOfStockAlertOncePerHour: a product that sells out again within the
+// hour gets no second alert; the one alert emails the shop owner.
 func TestOutOfStockAlertOncePerHour(t *testing.T) {
 	t.Parallel()
 	b := setup(t, bundleOpts{})
@@ -143,69 +145,126 @@ func TestOutOfStockAlertOncePerHour(t *testing.T) {
 		_, err = b.mart.UpdateProduct(ctx, p.ID, mart.UpdateProductParams{Stock: &one})
 		require.NoError(t, err)
 	}
-	require.Len(t, waitJobs(t, b.pool, "process_out_of_stock_alert", 1), 1)
-	time.Sleep(100 * time.Millisecond)
-	require.Len(t, listJobs(t, b.pool, "process_out_of_stock_alert"), 1)
+	// The writes have committed, and with them every job they inserted.
+	require.Len(t, listJobs(t, b.pool, "process_out_of_stock_alert"), 1, "one alert per product per hour")
+	b.waitJobs(t, "process_out_of_stock_alert", 1)
+	b.waitJobs(t, "send_welcome_email", 1)
 	require.Len(t, deliveriesTo(t, b.pool, "o@example.com"), 2) // welcome + one alert
 }
 
-func TestCleanupAndNotificationEvents(t *testing.T) {
+// TestCleanupExpiredSessions: cleanup/expired_sessions deletes expired
+// sessions and keeps live ones; user/deleted deletes all the user's
+// sessions.
+func TestCleanupExpiredSessions(t *testing.T) {
 	t.Parallel()
-	b := setup(t, bundleOpts{deps: jobs.Deps{Retention: jobs.Retention{Logs: 24 * time.Hour}}})
 	ctx := t.Context()
+	b := setupTx(t)
+	w := testWorker[jobargs.CleanupExpiredSessionsArgs](t, b.tx, jobs.Deps{})
+	sessions := func() int {
+		t.Helper()
+		var n int
+		require.NoError(t, b.tx.QueryRow(ctx, `SELECT count(*) FROM sessions`).Scan(&n))
+		return n
+	}
 
-	u, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "s@example.com", Name: "S"})
+	u, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "sessions@example.com", Name: "S"})
 	require.NoError(t, err)
 	_, _, err = b.mart.CreateSession(ctx, u.ID, time.Hour)
 	require.NoError(t, err)
-	_, err = b.pool.Exec(ctx, `INSERT INTO sessions (user_id, token_hash, expires_at) VALUES ($1, 'expired', now() - interval '1 minute')`, u.ID)
+	_, err = b.tx.Exec(ctx, `INSERT INTO sessions (user_id, token_hash, expires_at) VALUES ($1, 'expired', now() - interval '1 minute')`, u.ID)
 	require.NoError(t, err)
-	_, err = b.pool.Exec(ctx, `INSERT INTO app_logs (level, message, created_at) VALUES
-		('info', 'old', now() - interval '3 days'), ('info', 'recent', now() - interval '1 hour'), ('info', 'new', now())`)
+
+	b.publish(t, events.CleanupExpiredSessions{})
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.CleanupExpiredSessionsArgs](t, b))
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, 1, sessions(), "the expired session is gone")
+
+	require.NoError(t, b.mart.DeleteUser(ctx, u.ID))
+	res, err = w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.CleanupExpiredSessionsArgs](t, b))
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Zero(t, sessions(), "user/deleted removes the user's sessions")
+}
+
+// TestCleanupOldLogs: cleanup/old_logs deletes the logs older than its
+// olderThanDays, which overrides the configured retention.
+func TestCleanupOldLogs(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupTx(t)
+	w := testWorker[jobargs.CleanupOldLogsArgs](t, b.tx, jobs.Deps{Retention: jobs.Retention{Logs: 24 * time.Hour}})
+	_, err := b.tx.Exec(ctx, `INSERT INTO app_logs (level, message, created_at) VALUES
+		('info', 'old', now() - interval '3 days'), ('info', 'past retention', now() - interval '36 hours'),
+		('info', 'recent', now() - interval '1 hour'), ('info', 'new', now())`)
 	require.NoError(t, err)
 
 	days := 2
-	publish(t, b, events.CleanupExpiredSessions{}, events.CleanupOldLogs{OlderThanDays: &days},
-		events.NotificationSend{Channel: "email", UserID: u.ID, Subject: "Hello <there>", Message: "Diwali offers & more"})
-	waitJobs(t, b.pool, "cleanup_expired_sessions", 1)
-	waitJobs(t, b.pool, "cleanup_old_logs", 1)
-	waitJobs(t, b.pool, "send_notification", 1)
-
-	var sessions, logs int
-	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM sessions`).Scan(&sessions))
-	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM app_logs`).Scan(&logs))
-	require.Equal(t, 1, sessions, "the expired session is gone")
-	require.Equal(t, 2, logs, "logs older than olderThanDays are gone")
-	n := findDelivery(t, deliveriesTo(t, b.pool, "s@example.com"), "Hello <there>")
-	require.Equal(t, "Diwali offers & more\n", n.Body)
-
-	// user/deleted removes the user's sessions.
-	require.NoError(t, b.mart.DeleteUser(ctx, u.ID))
-	waitJobs(t, b.pool, "cleanup_expired_sessions", 2)
-	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM sessions`).Scan(&sessions))
-	require.Zero(t, sessions)
-
-	// search/index for a shop indexes it.
-	shop, err := b.mart.CreateShop(ctx, mart.CreateShopParams{Name: "Sharma Sweets", OwnerID: mustUser(t, b).ID, Address: "MG Road"})
+	b.publish(t, events.CleanupOldLogs{OlderThanDays: &days})
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.CleanupOldLogsArgs](t, b))
 	require.NoError(t, err)
-	publish(t, b, events.SearchIndex{Type: "shop", ID: shop.ID})
-	waitJobs(t, b.pool, "index_shop", 1)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+
+	rows, err := b.tx.Query(ctx, `SELECT message FROM app_logs ORDER BY created_at`)
+	require.NoError(t, err)
+	kept, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"past retention", "recent", "new"}, kept, "logs older than olderThanDays are gone")
+}
+
+// TestSendNotificationEmailCaptured: notification/send by email to a user
+// goes to the user's address, captured in deliveries when no Mailer is
+// configured; the text body is the message as written.
+func TestSendNotificationEmailCaptured(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupTx(t)
+	w := testWorker[jobargs.SendNotificationArgs](t, b.tx, jobs.Deps{})
+	u, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "notify@example.com", Name: "N"})
+	require.NoError(t, err)
+
+	b.publish(t, events.NotificationSend{Channel: "email", UserID: u.ID, Subject: "Hello <there>", Message: "Diwali offers & more"})
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendNotificationArgs](t, b))
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+
+	n := findDelivery(t, deliveriesTo(t, b.tx, "notify@example.com"), "Hello <there>")
+	require.Equal(t, "Diwali offers & more\n", n.Body)
+	require.Equal(t, "captured", n.Status)
+}
+
+// TestIndexShop: search/index for a shop indexes it.
+func TestIndexShop(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupTx(t)
+	w := testWorker[jobargs.IndexShopArgs](t, b.tx, jobs.Deps{})
+	shop, err := b.mart.CreateShop(ctx, mart.CreateShopParams{Name: "Sharma Sweets", OwnerID: mustUser(t, b.mart).ID, Address: "MG Road"})
+	require.NoError(t, err)
+
+	b.publish(t, events.SearchIndex{Type: "shop", ID: shop.ID})
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.IndexShopArgs](t, b))
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
 	var name string
-	require.NoError(t, b.pool.QueryRow(ctx, `SELECT name FROM search_documents WHERE type = 'shop' AND id = $1`, shop.ID).Scan(&name))
+	require.NoError(t, b.tx.QueryRow(ctx, `SELECT name FROM search_documents WHERE type = 'shop' AND id = $1`, shop.ID).Scan(&name))
 	require.Equal(t, "Sharma Sweets", name)
 }
 
-func mustUser(t *testing.T, b *testBundle) *mart.User {
+func mustUser(t *testing.T, svc *mart.Service) *mart.User {
 	t.Helper()
-	u, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "u" + time.Now().Format("150405.000000") + "@example.com", Name: "U"})
+	u, err := svc.CreateUser(t.Context(), mart.CreateUserParams{Email: "u" + time.Now().Format("150405.000000") + "@example.com", Name: "U"})
 	require.NoError(t, err)
 	return u
 }
 
 // TestIdsThatNameNoRow sends events (as the web app may) whose ids are not
-// even UUIDs: the jobs settle at once instead of retrying an error that
-// cannot go away. Indexing an unknown product removes it from the index
-// (completed); emailing about an unknown order is cancelled.
+// even UUIDs: the jobs settle on their first attempt instead of retrying an
+// error that cannot go away. Indexing an unknown product removes it from the
+// index (completed); emailing about an unknown order is cancelled.
+//
+// River works these jobs on a pool: a worker's failed lookup would abort a
+// test transaction.
 func TestIdsThatNameNoRow(t *testing.T) {
 	t.Parallel()
 	b := setup(t, bundleOpts{})
@@ -215,10 +274,13 @@ func TestIdsThatNameNoRow(t *testing.T) {
 		events.OrderCreated{OrderID: "ord-1", UserID: "u-1", ShopID: "s-1", TotalPaise: 100,
 			Items: []events.OrderItem{{ProductID: "sku-123", Quantity: 1, PricePaise: 100}}},
 	)
-	for kind, want := range map[string]string{"index_product": "completed", "index_shop": "completed", "send_order_confirmation": "cancelled"} {
-		rows := waitJobs(t, b.pool, kind, 1)
-		require.Len(t, rows, 1, kind)
-		require.Equal(t, want, rows[0].State, kind)
-		require.Equal(t, 1, rows[0].Attempt, "%s settles on its first attempt", kind)
+	for kind, want := range map[string]rivertype.JobState{
+		"index_product": rivertype.JobStateCompleted, "index_shop": rivertype.JobStateCompleted,
+		"send_order_confirmation": rivertype.JobStateCancelled,
+	} {
+		job := b.waitJobs(t, kind, 1)[0]
+		require.Equal(t, want, job.State, kind)
+		require.Equal(t, 1, job.Attempt, "%s settles on its first attempt", kind)
+		require.Len(t, listJobs(t, b.pool, kind), 1, kind)
 	}
 }

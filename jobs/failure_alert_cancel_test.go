@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/jobargs"
@@ -60,15 +61,15 @@ func TestCancelledJobsAlert(t *testing.T) {
 		_, err = b.client.Insert(ctx, jobargs.SendWelcomeEmailArgs{EventID: id}, nil)
 		require.NoError(t, err)
 	}
-	rows := waitJobs(t, b.pool, "send_welcome_email", 2)
+	rows := b.waitJobs(t, "send_welcome_email", 2)
 	for _, r := range rows {
-		require.Equal(t, "cancelled", r.State)
+		require.Equal(t, rivertype.JobStateCancelled, r.State)
 		require.Contains(t, r.Errors[len(r.Errors)-1].Error, "resend rejected the message (HTTP 422)")
 	}
 	var alerts int
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE id LIKE 'ops-alert/send_welcome_email/%'`).Scan(&alerts))
 	require.Equal(t, 1, alerts, "one alert per kind per hour")
-	waitJobs(t, b.pool, "send_notification", 1)
+	b.waitJobs(t, "send_notification", 1)
 	alert := fake.Requests()[2]
 	require.Equal(t, []string{"ops@mohallamart.test"}, alert.Body.To)
 	contains(t, alert.Body.Text, "send_welcome_email job(s) failed for good in the past hour", "cancelled as permanent failures", "HTTP 422")
@@ -93,8 +94,8 @@ func TestSnoozesAreCapped(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.client.Insert(ctx, jobargs.SendWelcomeEmailArgs{EventID: "evt-1"}, &river.InsertOpts{MaxAttempts: 1})
 	require.NoError(t, err)
-	rows := waitJobs(t, b.pool, "send_welcome_email", 1)
-	require.Equal(t, "discarded", rows[0].State)
+	rows := b.waitJobs(t, "send_welcome_email", 1)
+	require.Equal(t, rivertype.JobStateDiscarded, rows[0].State)
 	require.Contains(t, rows[0].Errors[0].Error, "still rate limited after 0 snoozes")
 	require.Len(t, fake.Requests(), 1)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/analytics/mixpanel"
@@ -31,11 +32,11 @@ func decodeBatch(t *testing.T, r recorded) importBatch {
 
 // flush inserts a flush_analytics job (the periodic job does so every
 // second in the server) and waits for it to finish.
-func flush(t *testing.T, b *testBundle, n int) []jobRow {
+func flush(t *testing.T, b *testBundle, n int) []*rivertype.JobRow {
 	t.Helper()
 	_, err := b.client.Insert(t.Context(), jobargs.FlushAnalyticsArgs{}, nil)
 	require.NoError(t, err)
-	return waitJobs(t, b.pool, "flush_analytics", n)
+	return b.waitJobs(t, "flush_analytics", n)
 }
 
 // expireLeases makes every claim of analytics_pending rows end at once, as
@@ -67,7 +68,7 @@ func TestFlushAnalyticsPostgres(t *testing.T) {
 	require.NoError(t, err)
 
 	rows := flush(t, b, 1)
-	require.Equal(t, "completed", rows[0].State)
+	require.Equal(t, rivertype.JobStateCompleted, rows[0].State)
 	require.Zero(t, pending(t, b))
 
 	var name, user string
@@ -134,7 +135,7 @@ func TestFlushAnalyticsLostAnswer(t *testing.T) {
 	u, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "mp@example.com", Name: "Mp"})
 	require.NoError(t, err)
 	rows := flush(t, b, 1)
-	require.Equal(t, "completed", rows[0].State)
+	require.Equal(t, rivertype.JobStateCompleted, rows[0].State)
 	require.Equal(t, 2, rows[0].Attempt)
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2)
@@ -165,8 +166,8 @@ func TestFlushAnalyticsRateLimitAndRejection(t *testing.T) {
 	publish(t, b, events.AnalyticsTrack{Event: "First", UserID: "u-1"})
 	_, err = b.client.Insert(t.Context(), jobargs.FlushAnalyticsArgs{}, &river.InsertOpts{MaxAttempts: 1})
 	require.NoError(t, err)
-	rows := waitJobs(t, b.pool, "flush_analytics", 1)
-	require.Equal(t, "completed", rows[0].State)
+	rows := b.waitJobs(t, "flush_analytics", 1)
+	require.Equal(t, rivertype.JobStateCompleted, rows[0].State)
 	require.Equal(t, 1, rows[0].Attempt, "a snooze uses no attempt")
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2)

@@ -16,11 +16,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
 	"github.com/riverqueue/river/rivertype"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
@@ -33,12 +35,15 @@ type fastRetry struct{}
 func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(50 * time.Millisecond) }
 
 // testBundle is one test's database, working River client and domain
-// service.
+// service: for tests of the whole pipeline, where a write's jobs are
+// fetched and worked by River as in production.
 type testBundle struct {
 	pool   *pgxpool.Pool
 	client *river.Client[pgx.Tx]
 	mart   *mart.Service
 	outbox *outbox.Outbox
+	// finished are the jobs the client has finished.
+	finished *jobWatcher
 }
 
 type bundleOpts struct {
@@ -47,7 +52,7 @@ type bundleOpts struct {
 	// alerter, when set, is the failed-job alerter (its DB defaults to the
 	// bundle's pool).
 	alerter *jobs.FailureAlerter
-	pool     *pgxpool.Pool
+	pool    *pgxpool.Pool
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -87,6 +92,7 @@ func setup(t *testing.T, opts bundleOpts) *testBundle {
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	require.NoError(t, err)
+	b.finished = watchJobs(t, client) // before Start, so no job finishes unseen
 	require.NoError(t, client.Start(ctx))
 	t.Cleanup(func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -99,6 +105,146 @@ func setup(t *testing.T, opts bundleOpts) *testBundle {
 	return b
 }
 
+// waitJobs waits until the bundle's client has finished n jobs of kind
+// (completed, cancelled or discarded them) and returns those n, in the order
+// they finished. It waits on the client's events, so it takes as long as
+// the jobs do and no longer.
+func (b *testBundle) waitJobs(t *testing.T, kind string, n int) []*rivertype.JobRow {
+	t.Helper()
+	return b.finished.wait(t, kind, n)
+}
+
+// jobWatcher records the jobs a River client finishes, as the client
+// reports them through Subscribe.
+type jobWatcher struct {
+	mu   sync.Mutex
+	done map[string][]*rivertype.JobRow // by kind, in the order they finished
+	// changed is closed, and replaced, when a job finishes.
+	changed chan struct{}
+}
+
+// watchJobs subscribes to client's finished jobs until the test ends.
+func watchJobs(t *testing.T, client *river.Client[pgx.Tx]) *jobWatcher {
+	w := &jobWatcher{done: make(map[string][]*rivertype.JobRow), changed: make(chan struct{})}
+	events, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobCancelled, river.EventKindJobFailed)
+	t.Cleanup(cancel) // closes events, which ends the goroutine
+	go func() {
+		for ev := range events {
+			if ev.Kind == river.EventKindJobFailed && ev.Job.State != rivertype.JobStateDiscarded {
+				continue // retryable: it has yet to finish
+			}
+			w.mu.Lock()
+			w.done[ev.Job.Kind] = append(w.done[ev.Job.Kind], ev.Job)
+			close(w.changed)
+			w.changed = make(chan struct{})
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+// wait returns the first n jobs of kind to finish, once they have. A wait
+// that outlasts the test binary's -timeout fails the test, naming what it
+// waited for, just before the binary would panic.
+func (w *jobWatcher) wait(t *testing.T, kind string, n int) []*rivertype.JobRow {
+	t.Helper()
+	var expired <-chan time.Time
+	if deadline, ok := t.Deadline(); ok {
+		timer := time.NewTimer(time.Until(deadline) - 5*time.Second)
+		defer timer.Stop()
+		expired = timer.C
+	}
+	for {
+		w.mu.Lock()
+		done, changed := w.done[kind], w.changed
+		w.mu.Unlock()
+		if len(done) >= n {
+			return done[:n:n]
+		}
+		select {
+		case <-changed:
+		case <-expired:
+			t.Fatalf("waited for %d %s jobs to finish; %d did", n, kind, len(done))
+		}
+	}
+}
+
+// txBundle is one test's transaction, rolled back when the test ends, and
+// the domain service writing in it: for tests of one worker at a time. The
+// jobs a write inserts stay in the transaction, unworked, until the test
+// works them with a rivertest.Worker (testWorker).
+type txBundle struct {
+	tx     pgx.Tx
+	client *river.Client[pgx.Tx] // inserts only
+	mart   *mart.Service
+	outbox *outbox.Outbox
+}
+
+func setupTx(t *testing.T) *txBundle {
+	t.Helper()
+	tx := dbtest.TestTx(t.Context(), t)
+	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
+	require.NoError(t, err)
+	ob := outbox.New(client)
+	return &txBundle{tx: tx, client: client, mart: mart.NewService(tx, ob), outbox: ob}
+}
+
+// testWorker is the worker AddWorkers registers for kind T, built from deps
+// with deps.DB the test transaction (the worker's own transactions are
+// savepoints in it), ready to work jobs of T one at a time in tx.
+func testWorker[T river.JobArgs](t *testing.T, tx pgx.Tx, deps jobs.Deps) *rivertest.Worker[T, pgx.Tx] {
+	t.Helper()
+	deps.DB = tx
+	w, err := jobs.WorkerFor[T](deps)
+	require.NoError(t, err)
+	return rivertest.NewWorker(t, riverpgxv5.New(nil), &river.Config{Logger: testLogger(t)}, w)
+}
+
+// requireSnoozed checks that res is a snooze until wait after the attempt
+// that ran between before and after.
+func requireSnoozed(t *testing.T, res *rivertest.WorkResult, before, after time.Time, wait time.Duration) {
+	t.Helper()
+	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
+	require.WithinRange(t, res.Job.ScheduledAt, before.Add(wait).Truncate(time.Microsecond), after.Add(wait), "snoozed for Retry-After")
+}
+
+// pendingJobs returns the jobs of kind in tx that are waiting to be worked.
+func pendingJobs(t *testing.T, b *txBundle, kind string) []*rivertype.JobRow {
+	t.Helper()
+	res, err := b.client.JobListTx(t.Context(), b.tx, river.NewJobListParams().Kinds(kind).States(rivertype.JobStateAvailable))
+	require.NoError(t, err)
+	return res.Jobs
+}
+
+// pendingJob returns the one job of kind T in tx waiting to be worked (the
+// job a write inserted).
+func pendingJob[T river.JobArgs](t *testing.T, b *txBundle) *rivertype.JobRow {
+	t.Helper()
+	var args T
+	jobs := pendingJobs(t, b, args.Kind())
+	require.Len(t, jobs, 1, "pending %s jobs", args.Kind())
+	return jobs[0]
+}
+
+// publish publishes payloads in tx and returns the events' ids.
+func (b *txBundle) publish(t *testing.T, payloads ...events.Payload) []string {
+	t.Helper()
+	ids, err := b.outbox.Publish(t.Context(), b.tx, newEvents(t, payloads...)...)
+	require.NoError(t, err)
+	return ids
+}
+
+func newEvents(t *testing.T, payloads ...events.Payload) []events.Event {
+	t.Helper()
+	evs := make([]events.Event, len(payloads))
+	for i, p := range payloads {
+		var err error
+		evs[i], err = events.New(p)
+		require.NoError(t, err)
+	}
+	return evs
+}
+
 // jobRow is what tests check of a river_job row.
 type jobRow struct {
 	ID      int64
@@ -107,27 +253,9 @@ type jobRow struct {
 	Errors  []rivertype.AttemptError
 }
 
-// waitJobs polls until kind has n jobs in a final state (completed,
-// cancelled or discarded) and returns every job of kind.
-func waitJobs(t *testing.T, pool *pgxpool.Pool, kind string, n int) []jobRow {
+func listJobs(t *testing.T, q db.DBTX, kind string) []jobRow {
 	t.Helper()
-	var rows []jobRow
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		rows = listJobs(t, pool, kind)
-		done := 0
-		for _, r := range rows {
-			if r.State == "completed" || r.State == "cancelled" || r.State == "discarded" {
-				done++
-			}
-		}
-		assert.GreaterOrEqual(c, done, n)
-	}, 15*time.Second, 20*time.Millisecond)
-	return rows
-}
-
-func listJobs(t *testing.T, pool *pgxpool.Pool, kind string) []jobRow {
-	t.Helper()
-	rows, err := pool.Query(t.Context(), `SELECT id, state, attempt, errors FROM river_job WHERE kind = $1 ORDER BY id`, kind)
+	rows, err := q.Query(t.Context(), `SELECT id, state, attempt, errors FROM river_job WHERE kind = $1 ORDER BY id`, kind)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []jobRow
@@ -151,9 +279,9 @@ type delivery struct {
 	Channel, Recipient, Subject, Body, Provider, ProviderMessageID, Status, Key string
 }
 
-func listDeliveries(t *testing.T, pool *pgxpool.Pool) []delivery {
+func listDeliveries(t *testing.T, q db.DBTX) []delivery {
 	t.Helper()
-	rows, err := pool.Query(t.Context(), `SELECT channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key FROM deliveries ORDER BY id`)
+	rows, err := q.Query(t.Context(), `SELECT channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key FROM deliveries ORDER BY id`)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []delivery
@@ -166,10 +294,10 @@ func listDeliveries(t *testing.T, pool *pgxpool.Pool) []delivery {
 	return out
 }
 
-func eventIDOf(t *testing.T, pool *pgxpool.Pool, name string) string {
+func eventIDOf(t *testing.T, q db.DBTX, name string) string {
 	t.Helper()
 	var id string
-	require.NoError(t, pool.QueryRow(t.Context(), `SELECT id FROM events WHERE name = $1 ORDER BY received_at DESC LIMIT 1`, name).Scan(&id))
+	require.NoError(t, q.QueryRow(t.Context(), `SELECT id FROM events WHERE name = $1 ORDER BY received_at DESC LIMIT 1`, name).Scan(&id))
 	return id
 }
 
@@ -270,19 +398,4 @@ func contains(t *testing.T, s string, parts ...string) {
 func dbtestPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	return dbtest.NewPool(t.Context(), t)
-}
-
-// waitSettled polls until kind has jobs and all of them are in a final
-// state (for kinds whose jobs coalesce, so their number varies).
-func waitSettled(t *testing.T, pool *pgxpool.Pool, kind string) []jobRow {
-	t.Helper()
-	var rows []jobRow
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		rows = listJobs(t, pool, kind)
-		assert.NotEmpty(c, rows)
-		for _, r := range rows {
-			assert.Contains(c, []string{"completed", "cancelled", "discarded"}, r.State)
-		}
-	}, 15*time.Second, 20*time.Millisecond)
-	return rows
 }

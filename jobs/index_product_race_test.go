@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/jobs"
@@ -41,7 +42,7 @@ func TestIndexProductUpdateWhileRunning(t *testing.T) {
 	index := &blockingIndex{Index: search.NewPostgres(pool), entered: make(chan struct{}), release: make(chan struct{})}
 	b := setup(t, bundleOpts{pool: pool, deps: jobs.Deps{Index: index}})
 
-	owner := mustUser(t, b)
+	owner := mustUser(t, b.mart)
 	shop, err := b.mart.CreateShop(ctx, mart.CreateShopParams{Name: "S", OwnerID: owner.ID})
 	require.NoError(t, err)
 	p, err := b.mart.CreateProduct(ctx, mart.CreateProductParams{ShopID: shop.ID, Name: "Old Name", PricePaise: 100, Stock: 1})
@@ -53,8 +54,9 @@ func TestIndexProductUpdateWhileRunning(t *testing.T) {
 	require.NoError(t, err, "the update commits while the index job runs")
 	close(index.release)
 
-	rows := waitJobs(t, pool, "index_product", 1)
-	require.Len(t, rows, 1, "the update's job was deduplicated against the running one")
+	job := b.waitJobs(t, "index_product", 1)[0]
+	require.Equal(t, rivertype.JobStateCompleted, job.State)
+	require.Len(t, listJobs(t, pool, "index_product"), 1, "the update's job was deduplicated against the running one")
 	res, err := index.SearchProducts(ctx, search.Query{Q: "name"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"New Name"}, hitNames(res))

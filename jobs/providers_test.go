@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/notify/onesignal"
 	"github.com/mohallamart/backend/notify/twilio"
@@ -70,24 +73,32 @@ func (r *recorder) Requests() []recorded {
 	return append([]recorded(nil), r.requests...)
 }
 
+// TestSendNotificationSMSTwilio: Twilio rejecting the number cancels the job
+// with Twilio's message; a valid number is texted as Twilio's API expects
+// and recorded with the message's SID.
 func TestSendNotificationSMSTwilio(t *testing.T) {
 	t.Parallel()
+	ctx := t.Context()
 	fake := newRecorder(t,
 		answer{400, nil, `{"code": 21211, "message": "The 'To' number +1555 is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}`},
 		answer{201, nil, `{"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued", "to": "+919876543210", "from": "+15005550006", "body": "Your OTP is 4321"}`},
 	)
 	sms, err := twilio.New(twilio.Opts{AccountSID: "AC123", AuthToken: "token123", From: "+15005550006", BaseURL: fake.URL})
 	require.NoError(t, err)
-	b := setup(t, bundleOpts{deps: jobs.Deps{SMS: sms}})
+	b := setupTx(t)
+	w := testWorker[jobargs.SendNotificationArgs](t, b.tx, jobs.Deps{SMS: sms})
 
-	publish(t, b, events.NotificationSend{Channel: "sms", To: "+1555", Message: "Your OTP is 4321"})
-	rows := waitJobs(t, b.pool, "send_notification", 1)
-	require.Equal(t, "cancelled", rows[0].State)
-	require.Contains(t, rows[0].Errors[0].Error, "twilio rejected the message (HTTP 400): The 'To' number +1555 is not a valid phone number. (code 21211)")
+	b.publish(t, events.NotificationSend{Channel: "sms", To: "+1555", Message: "Your OTP is 4321"})
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendNotificationArgs](t, b))
+	require.NoError(t, err) // a cancellation is an outcome, not an error
+	require.Equal(t, river.EventKindJobCancelled, res.EventKind)
+	require.Equal(t, rivertype.JobStateCancelled, res.Job.State)
+	require.Contains(t, res.Job.Errors[0].Error, "twilio rejected the message (HTTP 400): The 'To' number +1555 is not a valid phone number. (code 21211)")
 
-	ids := publish(t, b, events.NotificationSend{Channel: "sms", To: "+919876543210", Message: "Your OTP is 4321"})
-	rows = waitJobs(t, b.pool, "send_notification", 2)
-	require.Equal(t, "completed", rows[1].State)
+	ids := b.publish(t, events.NotificationSend{Channel: "sms", To: "+919876543210", Message: "Your OTP is 4321"})
+	res, err = w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendNotificationArgs](t, b))
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2)
 	require.Equal(t, "POST", reqs[1].Method)
@@ -98,27 +109,39 @@ func TestSendNotificationSMSTwilio(t *testing.T) {
 	require.Equal(t, "+15005550006", form.Get("From"))
 	require.Equal(t, "Your OTP is 4321", form.Get("Body"))
 	require.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte("AC123:token123")), reqs[1].Header.Get("Authorization"))
-	d := deliveriesTo(t, b.pool, "+919876543210")
+	d := deliveriesTo(t, b.tx, "+919876543210")
 	require.Len(t, d, 1)
 	require.Equal(t, delivery{Channel: "sms", Recipient: "+919876543210", Body: "Your OTP is 4321", Provider: "twilio",
 		ProviderMessageID: "SM0123456789abcdef0123456789abcdef", Status: "sent",
 		Key: jobs.IdempotencyKey(ids[0], "send_notification", "+919876543210")}, d[0])
 }
 
+// TestSendNotificationPushOneSignal: a 429 from OneSignal snoozes the job
+// for its Retry-After; the next run sends OneSignal's notification body
+// with the same idempotency key and records OneSignal's id.
 func TestSendNotificationPushOneSignal(t *testing.T) {
 	t.Parallel()
+	ctx := t.Context()
 	fake := newRecorder(t,
 		answer{429, map[string]string{"Retry-After": "1"}, `{"errors": ["API rate limit exceeded"]}`},
 		answer{200, nil, `{"id": "b98881cc-1e94-4366-bbd9-db8f3429292b", "external_id": null}`},
 	)
 	push, err := onesignal.New(onesignal.Opts{AppID: "app-1", APIKey: "os_key", BaseURL: fake.URL})
 	require.NoError(t, err)
-	b := setup(t, bundleOpts{deps: jobs.Deps{Push: push}})
+	b := setupTx(t)
+	w := testWorker[jobargs.SendNotificationArgs](t, b.tx, jobs.Deps{Push: push})
 
-	ids := publish(t, b, events.NotificationSend{Channel: "push", UserID: "user-42", Subject: "Sale!", Message: "50% off sweets"})
-	rows := waitJobs(t, b.pool, "send_notification", 1)
-	require.Equal(t, "completed", rows[0].State)
-	require.Equal(t, 1, rows[0].Attempt)
+	ids := b.publish(t, events.NotificationSend{Channel: "push", UserID: "user-42", Subject: "Sale!", Message: "50% off sweets"})
+	before := time.Now()
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendNotificationArgs](t, b))
+	after := time.Now()
+	require.NoError(t, err)
+	requireSnoozed(t, res, before, after, time.Second)
+
+	res, err = w.WorkJob(ctx, t, b.tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, 1, res.Job.Attempt)
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2)
 	require.Equal(t, "/notifications", reqs[1].Path)
@@ -134,7 +157,7 @@ func TestSendNotificationPushOneSignal(t *testing.T) {
 		"idempotency_key": "`+onesignal.IdempotencyKey(key)+`"
 	}`, string(reqs[1].Body))
 	require.Equal(t, reqs[0].Body, reqs[1].Body, "the retry sends the same idempotency key")
-	d := deliveriesTo(t, b.pool, "user-42")
+	d := deliveriesTo(t, b.tx, "user-42")
 	require.Len(t, d, 1)
 	require.Equal(t, "b98881cc-1e94-4366-bbd9-db8f3429292b", d[0].ProviderMessageID)
 }

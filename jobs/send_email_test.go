@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/jobargs"
@@ -12,26 +14,41 @@ import (
 	"github.com/mohallamart/backend/notify/resend"
 )
 
-// resendBundle is a test bundle whose email goes to a fake Resend.
-func resendBundle(t *testing.T, script ...int) (*testBundle, *fakeResend) {
+// resendMailer is a Resend client sending to a fake Resend that answers
+// with script's statuses (then 200).
+func resendMailer(t *testing.T, script ...int) (*fakeResend, *resend.Mailer) {
 	t.Helper()
 	fake := newFakeResend(t, script...)
 	mailer, err := resend.New(resend.Opts{APIKey: "re_test", From: "MohallaMart <orders@mohallamart.test>", BaseURL: fake.URL})
 	require.NoError(t, err)
+	return fake, mailer
+}
+
+// resendBundle is a test bundle whose email goes to a fake Resend.
+func resendBundle(t *testing.T, script ...int) (*testBundle, *fakeResend) {
+	t.Helper()
+	fake, mailer := resendMailer(t, script...)
 	return setup(t, bundleOpts{deps: jobs.Deps{Mailer: mailer}}), fake
 }
 
+// TestSendWelcomeEmailResend: a sign-up inserts send_welcome_email; working
+// it sends the welcome email through Resend once, under the message's
+// idempotency key, and records it in deliveries.
 func TestSendWelcomeEmailResend(t *testing.T) {
 	t.Parallel()
-	b, fake := resendBundle(t)
 	ctx := t.Context()
+	b := setupTx(t)
+	fake, mailer := resendMailer(t)
+	w := testWorker[jobargs.SendWelcomeEmailArgs](t, b.tx, jobs.Deps{Mailer: mailer})
 
 	_, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
 	require.NoError(t, err)
-	eventID := eventIDOf(t, b.pool, "user/created")
+	eventID := eventIDOf(t, b.tx, "user/created")
 
-	rows := waitJobs(t, b.pool, "send_welcome_email", 1)
-	require.Equal(t, "completed", rows[0].State)
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendWelcomeEmailArgs](t, b))
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, rivertype.JobStateCompleted, res.Job.State)
 	reqs := fake.Requests()
 	require.Len(t, reqs, 1)
 	key := "send_welcome_email/" + eventID + "/asha@example.com"
@@ -42,7 +59,7 @@ func TestSendWelcomeEmailResend(t *testing.T) {
 	contains(t, reqs[0].Body.HTML, "<h1>Welcome to MohallaMart, Asha!</h1>")
 	contains(t, reqs[0].Body.Text, "Hi Asha,")
 
-	ds := listDeliveries(t, b.pool)
+	ds := listDeliveries(t, b.tx)
 	require.Len(t, ds, 1)
 	require.Equal(t, delivery{
 		Channel: "email", Recipient: "asha@example.com", Subject: "Welcome to MohallaMart, Asha!", Body: ds[0].Body,
@@ -50,6 +67,8 @@ func TestSendWelcomeEmailResend(t *testing.T) {
 	}, ds[0])
 }
 
+// TestSendEmailRetriesServerErrors: River retries a job whose send failed
+// with a server error; the third attempt sends the email.
 func TestSendEmailRetriesServerErrors(t *testing.T) {
 	t.Parallel()
 	b, fake := resendBundle(t, 500, 500)
@@ -57,50 +76,63 @@ func TestSendEmailRetriesServerErrors(t *testing.T) {
 	_, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "ravi@example.com", Name: "Ravi"})
 	require.NoError(t, err)
 
-	rows := waitJobs(t, b.pool, "send_welcome_email", 1)
-	require.Equal(t, "completed", rows[0].State)
-	require.Equal(t, 3, rows[0].Attempt)
-	require.Len(t, rows[0].Errors, 2)
-	require.Contains(t, rows[0].Errors[0].Error, "resend answered HTTP 500: An unexpected error occurred.")
+	job := b.waitJobs(t, "send_welcome_email", 1)[0]
+	require.Equal(t, rivertype.JobStateCompleted, job.State)
+	require.Equal(t, 3, job.Attempt)
+	require.Len(t, job.Errors, 2)
+	require.Contains(t, job.Errors[0].Error, "resend answered HTTP 500: An unexpected error occurred.")
 	require.Len(t, fake.Requests(), 3)
 	require.Equal(t, 1, fake.Sent())
 	require.Len(t, listDeliveries(t, b.pool), 1)
 }
 
+// TestSendEmailSnoozesOnRateLimit: a 429 snoozes the job for Resend's
+// Retry-After without using up an attempt; its next run sends the email.
 func TestSendEmailSnoozesOnRateLimit(t *testing.T) {
 	t.Parallel()
-	b, fake := resendBundle(t, 429)
-
-	_, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "meera@example.com", Name: "Meera"})
+	ctx := t.Context()
+	b := setupTx(t)
+	fake, mailer := resendMailer(t, 429)
+	w := testWorker[jobargs.SendWelcomeEmailArgs](t, b.tx, jobs.Deps{Mailer: mailer})
+	_, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "meera@example.com", Name: "Meera"})
 	require.NoError(t, err)
 
-	rows := waitJobs(t, b.pool, "send_welcome_email", 1)
-	require.Equal(t, "completed", rows[0].State)
-	require.Equal(t, 1, rows[0].Attempt, "a snooze does not use up an attempt")
-	require.Empty(t, rows[0].Errors)
-	reqs := fake.Requests()
-	require.Len(t, reqs, 2)
-	wait := reqs[1].At.Sub(reqs[0].At)
-	require.GreaterOrEqual(t, wait, 2*time.Second, "snoozed for Retry-After")
-	require.Less(t, wait, 4*time.Second)
-	require.Len(t, listDeliveries(t, b.pool), 1)
+	before := time.Now()
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendWelcomeEmailArgs](t, b))
+	after := time.Now()
+	require.NoError(t, err)
+	requireSnoozed(t, res, before, after, 2*time.Second)
+
+	res, err = w.WorkJob(ctx, t, b.tx, res.Job) // the run after the snooze
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, 1, res.Job.Attempt, "a snooze does not use up an attempt")
+	require.Empty(t, res.Job.Errors)
+	require.Len(t, fake.Requests(), 2)
+	require.Len(t, listDeliveries(t, b.tx), 1)
 }
 
+// TestSendEmailCancelsOnPermanentError: Resend rejecting the message (422)
+// cancels the job with Resend's message, leaving no delivery; a cancelled
+// job is final, so River never sends it again.
 func TestSendEmailCancelsOnPermanentError(t *testing.T) {
 	t.Parallel()
-	b, fake := resendBundle(t, 422)
-
-	_, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "bad@example.com", Name: "Bad"})
+	ctx := t.Context()
+	b := setupTx(t)
+	fake, mailer := resendMailer(t, 422)
+	w := testWorker[jobargs.SendWelcomeEmailArgs](t, b.tx, jobs.Deps{Mailer: mailer})
+	_, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "bad@example.com", Name: "Bad"})
 	require.NoError(t, err)
 
-	rows := waitJobs(t, b.pool, "send_welcome_email", 1)
-	require.Equal(t, "cancelled", rows[0].State)
-	require.Equal(t, 1, rows[0].Attempt)
-	require.Len(t, rows[0].Errors, 1)
-	require.Contains(t, rows[0].Errors[0].Error, "resend rejected the message (HTTP 422): Invalid `to` field.")
-	time.Sleep(200 * time.Millisecond) // longer than a retry would take
+	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendWelcomeEmailArgs](t, b))
+	require.NoError(t, err) // a cancellation is an outcome, not an error
+	require.Equal(t, river.EventKindJobCancelled, res.EventKind)
+	require.Equal(t, rivertype.JobStateCancelled, res.Job.State)
+	require.Equal(t, 1, res.Job.Attempt)
+	require.Len(t, res.Job.Errors, 1)
+	require.Contains(t, res.Job.Errors[0].Error, "resend rejected the message (HTTP 422): Invalid `to` field.")
 	require.Len(t, fake.Requests(), 1)
-	require.Empty(t, listDeliveries(t, b.pool))
+	require.Empty(t, listDeliveries(t, b.tx))
 }
 
 // TestSendEmailCrashBetweenSendAndCommit makes the transaction that records
@@ -126,10 +158,10 @@ func TestSendEmailCrashBetweenSendAndCommit(t *testing.T) {
 	_, err = b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "kiran@example.com", Name: "Kiran"})
 	require.NoError(t, err)
 
-	rows := waitJobs(t, b.pool, "send_welcome_email", 1)
-	require.Equal(t, "completed", rows[0].State)
-	require.Equal(t, 2, rows[0].Attempt)
-	require.Contains(t, rows[0].Errors[0].Error, "simulated crash before commit")
+	job := b.waitJobs(t, "send_welcome_email", 1)[0]
+	require.Equal(t, rivertype.JobStateCompleted, job.State)
+	require.Equal(t, 2, job.Attempt)
+	require.Contains(t, job.Errors[0].Error, "simulated crash before commit")
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2, "the retry asked Resend again")
 	require.Equal(t, reqs[0].Key, reqs[1].Key)
@@ -143,23 +175,20 @@ func TestSendEmailCrashBetweenSendAndCommit(t *testing.T) {
 // (a previous attempt committed it) completes without sending.
 func TestSendEmailRetryFindsDelivery(t *testing.T) {
 	t.Parallel()
-	fake := newFakeResend(t)
-	mailer, err := resend.New(resend.Opts{APIKey: "re_test", From: "m@mohallamart.test", BaseURL: fake.URL})
-	require.NoError(t, err)
-	pool := dbtestPool(t)
+	ctx := t.Context()
+	b := setupTx(t)
+	fake, mailer := resendMailer(t)
+	w := testWorker[jobargs.SendWelcomeEmailArgs](t, b.tx, jobs.Deps{Mailer: mailer})
 	eventID := "evt-welcome-1"
-	_, err = pool.Exec(t.Context(), `INSERT INTO events (id, name, data, ts) VALUES ($1, 'user/created', '{"userId":"u1","email":"x@example.com","name":"X"}', now())`, eventID)
+	_, err := b.tx.Exec(ctx, `INSERT INTO events (id, name, data, ts) VALUES ($1, 'user/created', '{"userId":"u1","email":"x@example.com","name":"X"}', now())`, eventID)
 	require.NoError(t, err)
-	_, err = pool.Exec(t.Context(), `INSERT INTO deliveries (channel, recipient, provider, status, idempotency_key) VALUES ('email', 'x@example.com', 'resend', 'sent', $1)`,
+	_, err = b.tx.Exec(ctx, `INSERT INTO deliveries (channel, recipient, provider, status, idempotency_key) VALUES ('email', 'x@example.com', 'resend', 'sent', $1)`,
 		jobs.IdempotencyKey(eventID, "send_welcome_email", "x@example.com"))
 	require.NoError(t, err)
-	b := setup(t, bundleOpts{pool: pool, deps: jobs.Deps{Mailer: mailer}})
 
-	_, err = b.client.Insert(t.Context(), jobargs.SendWelcomeEmailArgs{EventID: eventID, UserID: "u1"}, nil)
+	res, err := w.Work(ctx, t, b.tx, jobargs.SendWelcomeEmailArgs{EventID: eventID, UserID: "u1"}, nil)
 	require.NoError(t, err)
-
-	rows := waitJobs(t, pool, "send_welcome_email", 1)
-	require.Equal(t, "completed", rows[0].State)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
 	require.Empty(t, fake.Requests())
-	require.Len(t, listDeliveries(t, pool), 1)
+	require.Len(t, listDeliveries(t, b.tx), 1)
 }
