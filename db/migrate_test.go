@@ -2,6 +2,8 @@ package db_test
 
 import (
 	"io/fs"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/pressly/goose/v3"
@@ -75,4 +77,29 @@ func TestMigrateRoundTrip(t *testing.T) {
 	for _, s := range st {
 		require.Equal(t, goose.StateApplied, s.State, s.Source.Path)
 	}
+}
+
+// TestRiverJobIndexesBuiltConcurrently: an index our migrations add to
+// river_job, a busy table, is built CONCURRENTLY (and so outside a
+// transaction), so a deploy's migration never blocks job inserts and
+// fetches while it builds. River's own migrations are River's business.
+func TestRiverJobIndexesBuiltConcurrently(t *testing.T) {
+	t.Parallel()
+	createIndex := regexp.MustCompile(`(?i)CREATE\s+(UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?[^;]*\sON\s+river_job\b`)
+	files, err := fs.Glob(db.Migrations(), "*.sql")
+	require.NoError(t, err)
+	checked := 0
+	for _, name := range files {
+		if strings.Contains(name, "_river_0") {
+			continue
+		}
+		b, err := fs.ReadFile(db.Migrations(), name)
+		require.NoError(t, err)
+		for _, m := range createIndex.FindAllStringSubmatch(string(b), -1) {
+			checked++
+			require.NotEmpty(t, m[2], "%s: CREATE INDEX on river_job without CONCURRENTLY", name)
+			require.Contains(t, string(b), "-- +goose NO TRANSACTION", "%s: CONCURRENTLY needs -- +goose NO TRANSACTION", name)
+		}
+	}
+	require.Positive(t, checked, "the river_job event_id index is checked")
 }
