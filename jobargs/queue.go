@@ -9,3 +9,14 @@ const (
 	QueueNotifications = "notifications"
 	QueueMaintenance   = "maintenance"
 )
+
+// Priorities within a queue (River's 1, first, to 4). A backlog is worked
+// in priority order, so order emails go before welcome emails. Analytics
+// have a queue of their own and are sent in batches (flush_analytics), so
+// they never hold up an order email.
+const (
+	// PriorityOrder is for mail about an order: the customer is waiting.
+	PriorityOrder = 1
+	// PriorityRoutine is for mail nobody is waiting on (welcome emails).
+	PriorityRoutine = 2
+)

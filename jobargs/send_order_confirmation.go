@@ -15,7 +15,8 @@ type SendOrderConfirmationArgs struct {
 // Kind is the job kind stored in river_job.kind; never rename it.
 func (SendOrderConfirmationArgs) Kind() string { return "send_order_confirmation" }
 
-// InsertOpts puts the job in the QueueEmail queue with 10 attempts.
+// InsertOpts puts the job in the QueueEmail queue with 10 attempts, ahead
+// of other email (PriorityOrder).
 func (SendOrderConfirmationArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 10}
+	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 10, Priority: PriorityOrder}
 }

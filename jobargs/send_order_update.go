@@ -15,7 +15,8 @@ type SendOrderUpdateArgs struct {
 // Kind is the job kind stored in river_job.kind; never rename it.
 func (SendOrderUpdateArgs) Kind() string { return "send_order_update" }
 
-// InsertOpts puts the job in the QueueEmail queue with 10 attempts.
+// InsertOpts puts the job in the QueueEmail queue with 10 attempts, ahead
+// of other email (PriorityOrder).
 func (SendOrderUpdateArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 10}
+	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 10, Priority: PriorityOrder}
 }

@@ -15,7 +15,8 @@ type SendWelcomeEmailArgs struct {
 // Kind is the job kind stored in river_job.kind; never rename it.
 func (SendWelcomeEmailArgs) Kind() string { return "send_welcome_email" }
 
-// InsertOpts puts the job in the QueueEmail queue with 10 attempts.
+// InsertOpts puts the job in the QueueEmail queue with 10 attempts, after
+// order email (PriorityRoutine).
 func (SendWelcomeEmailArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 10}
+	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 10, Priority: PriorityRoutine}
 }

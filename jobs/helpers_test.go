@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -53,6 +54,11 @@ type bundleOpts struct {
 	// bundle's pool).
 	alerter *jobs.FailureAlerter
 	pool    *pgxpool.Pool
+	// queues overrides jobs.DefaultQueueWorkers for the queues it names.
+	queues map[string]int
+	// stopped leaves the client stopped: the test builds a backlog, then
+	// calls start.
+	stopped bool
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -74,8 +80,10 @@ func setup(t *testing.T, opts bundleOpts) *testBundle {
 	}
 	workers := river.NewWorkers()
 	require.NoError(t, jobs.AddWorkers(workers, deps))
+	queues := jobs.DefaultQueueWorkers()
+	maps.Copy(queues, opts.queues)
 	cfg := &river.Config{
-		Queues:            jobs.Queues(jobs.DefaultQueueWorkers(), 10*time.Millisecond, 50*time.Millisecond),
+		Queues:            jobs.Queues(queues, 10*time.Millisecond, 50*time.Millisecond),
 		Workers:           workers,
 		PeriodicJobs:      opts.periodicJobs,
 		FetchCooldown:     10 * time.Millisecond,
@@ -93,7 +101,9 @@ func setup(t *testing.T, opts bundleOpts) *testBundle {
 	client, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	require.NoError(t, err)
 	b.finished = watchJobs(t, client) // before Start, so no job finishes unseen
-	require.NoError(t, client.Start(ctx))
+	if !opts.stopped {
+		require.NoError(t, client.Start(ctx))
+	}
 	t.Cleanup(func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -84,12 +84,18 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 	var (
 		jobParams []river.InsertManyParams
 		tracked   []string
+		cancels   []db.JobCancelPendingForOrderParams
 	)
 	for i, id := range params.IDs {
 		if !isNew[id] {
 			continue
 		}
 		delete(isNew, id) // a repeated id within evs is routed once
+		if c := jobargs.Cancels(payloads[i]); c != nil {
+			cancels = append(cancels, db.JobCancelPendingForOrderParams{
+				Kinds: c.Kinds, OrderID: c.OrderID, EventID: id, Reason: "cancelled by " + params.Names[i] + " event " + id,
+			})
+		}
 		plan := jobargs.Route(id, payloads[i])
 		for _, args := range plan.Jobs {
 			jobParams = append(jobParams, river.InsertManyParams{Args: args})
@@ -106,6 +112,13 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 	if len(jobParams) > 0 {
 		if _, err := o.river.InsertManyTx(ctx, tx, jobParams); err != nil {
 			return nil, fmt.Errorf("insert jobs: %w", err)
+		}
+	}
+	// Cancel-on, after the insert: a batch may carry an order's creation
+	// and its cancellation together.
+	for _, c := range cancels {
+		if _, err := q.JobCancelPendingForOrder(ctx, c); err != nil {
+			return nil, fmt.Errorf("cancel jobs of order %s: %w", c.OrderID, err)
 		}
 	}
 	return params.IDs, nil
