@@ -30,6 +30,9 @@ const (
 	Invalid Code = "invalid"
 	// Unauthorized: the request lacks valid credentials (401).
 	Unauthorized Code = "unauthorized"
+	// Forbidden: the credentials are valid but do not open this route,
+	// such as an event key on a REST route (403).
+	Forbidden Code = "forbidden"
 	// NotFound: the request names something that does not exist (404).
 	NotFound Code = "not_found"
 	// Conflict: the current state forbids the request, such as a taken

@@ -14,18 +14,20 @@ import (
 	"time"
 )
 
-// api is an HTTP client of one server, sending the event key as Bearer.
+// api is an HTTP client of one server, sending as Bearer the event key to
+// POST /v1/events and the API key to the REST routes.
 type api struct {
-	base string
-	key  string
-	http *http.Client
+	base     string
+	eventKey string
+	apiKey   string
+	http     *http.Client
 }
 
 // newAPI returns a client of the server at base with connections for many
 // concurrent requests.
-func newAPI(base, key string) *api {
+func newAPI(base, eventKey, apiKey string) *api {
 	tr := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
-	return &api{base: base, key: key, http: &http.Client{Transport: tr, Timeout: time.Minute}}
+	return &api{base: base, eventKey: eventKey, apiKey: apiKey, http: &http.Client{Transport: tr, Timeout: time.Minute}}
 }
 
 // close drops the client's idle connections.
@@ -47,7 +49,11 @@ func (a *api) do(ctx context.Context, method, path string, body, out any) (int, 
 	if err != nil {
 		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+a.key)
+	key := a.apiKey
+	if method == http.MethodPost && path == "/v1/events" {
+		key = a.eventKey
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -25,7 +25,7 @@ import (
 // 127.0.0.1.
 var harnessEnv = []string{ //nolint:gochecknoglobals // a constant list
 	"DATABASE_URL", "DATA_DIR", "ADDR", "ROLE", "APP_ENV", "MIGRATE_ON_START",
-	"EVENT_KEYS", "ADMIN_USER", "ADMIN_PASSWORD", "OPS_EMAIL",
+	"EVENT_KEYS", "API_KEYS", "ADMIN_USER", "ADMIN_PASSWORD", "OPS_EMAIL",
 	"EMAIL_FROM", "RESEND_API_KEY", "RESEND_BASE_URL",
 	"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_BASE_URL",
 	"ONESIGNAL_APP_ID", "ONESIGNAL_API_KEY", "ONESIGNAL_BASE_URL",
@@ -105,6 +105,7 @@ type serverOpts struct {
 	env         []string // from serverEnvironment
 	databaseURL string
 	eventKey    string
+	apiKey      string
 	extraEnv    map[string]string // fakes' URLs and keys
 	logDir      string
 	name        string // for the log file name
@@ -123,6 +124,7 @@ func startServer(ctx context.Context, o serverOpts) (*serverProc, error) {
 		"ADDR=127.0.0.1:"+strconv.Itoa(port),
 		"DATABASE_URL="+o.databaseURL,
 		"EVENT_KEYS="+o.eventKey,
+		"API_KEYS="+o.apiKey,
 	)
 	for k, v := range o.extraEnv {
 		env = append(env, k+"="+v)

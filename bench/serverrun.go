@@ -44,16 +44,16 @@ func (b *bench) startRun(ctx context.Context, name, template string, extraEnv ma
 		r.close()
 		return nil, fmt.Errorf("connect to %s: %w", nameOf(dbURL), err)
 	}
-	key := "bench-" + randomHex(8)
+	eventKey, apiKey := "bench-event-"+randomHex(8), "bench-api-"+randomHex(8)
 	r.proc, err = startServer(ctx, serverOpts{
-		bin: b.serverBin, env: b.serverEnv, databaseURL: dbURL, eventKey: key,
+		bin: b.serverBin, env: b.serverEnv, databaseURL: dbURL, eventKey: eventKey, apiKey: apiKey,
 		extraEnv: extraEnv, logDir: b.logDir, name: name,
 	})
 	if err != nil {
 		r.close()
 		return nil, err
 	}
-	r.api = newAPI(r.proc.base, key)
+	r.api = newAPI(r.proc.base, eventKey, apiKey)
 	b.step("server %s ready (pid %d, log %s)", name, r.proc.pid(), r.proc.logPath)
 	return r, nil
 }

@@ -11,7 +11,7 @@
 // logged and counted by route pattern. Errors are *apperr.Error values,
 // answered as {"error", "details", "requestId"} with their public message;
 // httpStatus is the one place their codes become statuses: 400 invalid, 401
-// auth, 404, 409 conflict, 413 too large, 429 rate limited, 503 database
+// auth, 403 a key of the wrong scope, 404, 409 conflict, 413 too large, 429 rate limited, 503 database
 // unavailable, 500 for any error without a code, which is logged and never
 // shown.
 //

@@ -33,7 +33,7 @@ func TestInternalErrorIsLoggedNotShown(t *testing.T) {
 		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	})
 
-	r := b.do(t, "GET", "/v1/search/products?q=atta", testKey, nil)
+	r := b.do(t, "GET", "/v1/search/products?q=atta", apiKey, nil)
 	m := requireError(t, r, http.StatusInternalServerError)
 	require.Equal(t, "Internal server error.", m["error"])
 	require.NotContains(t, string(r.body), "ts-node-3")

@@ -39,7 +39,7 @@ func TestEventAPI(t *testing.T) {
 		require.Equal(t, 200, ans.Status)
 		require.Len(t, ans.IDs, 1)
 
-		got := b.do(t, "GET", "/v1/events/"+ans.IDs[0], testKey, nil)
+		got := b.do(t, "GET", "/v1/events/"+ans.IDs[0], apiKey, nil)
 		require.Equal(t, http.StatusOK, got.status, "%s", got.body)
 		ev := got.json(t)
 		require.Equal(t, "user/created", ev["name"])
@@ -98,7 +98,7 @@ func TestEventAPI(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 		var ans struct{ IDs []string }
 		require.NoError(t, json.Unmarshal(r.body, &ans))
-		got := b.do(t, "GET", "/v1/events/"+ans.IDs[0], testKey, nil).json(t)
+		got := b.do(t, "GET", "/v1/events/"+ans.IDs[0], apiKey, nil).json(t)
 		require.Equal(t, "2023-11-14T22:13:20Z", got["ts"])
 		require.Equal(t, []any{}, got["jobs"])
 	})
@@ -120,7 +120,7 @@ func TestEventAPI(t *testing.T) {
 	})
 
 	t.Run("UnknownEvent404", func(t *testing.T) {
-		requireError(t, b.do(t, "GET", "/v1/events/nope", testKey, nil), http.StatusNotFound)
+		requireError(t, b.do(t, "GET", "/v1/events/nope", apiKey, nil), http.StatusNotFound)
 	})
 }
 
@@ -255,10 +255,11 @@ func TestRateLimit(t *testing.T) {
 
 func TestAuthOff(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(o *httpapi.Opts) { o.EventKeys, o.AdminUser, o.AdminPassword = nil, "", "" })
+	b := setup(t, func(o *httpapi.Opts) { o.EventKeys, o.APIKeys, o.AdminUser, o.AdminPassword = nil, nil, "", "" })
 	r := b.do(t, "POST", "/v1/events", "", userCreated("", "open@example.com"))
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	r = b.do(t, "POST", "/e/anything", "", userCreated("", "open@example.com"))
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	requireError(t, b.do(t, "GET", "/v1/users/"+missingID, "", nil), http.StatusNotFound)
 	require.Equal(t, http.StatusOK, b.do(t, "GET", "/riverui/", "", nil).status)
 }

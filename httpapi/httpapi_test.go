@@ -28,8 +28,9 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 const (
-	testKey      = "test-key-1"
+	testKey      = "test-key-1" // event keys
 	testKeyOther = "test-key-2"
+	apiKey       = "test-api-key"
 	adminUser    = "ops"
 	adminPass    = "s3cret"
 )
@@ -41,7 +42,7 @@ type testBundle struct {
 }
 
 // setup serves the real handler stack against a fresh database, with two
-// event keys and admin credentials unless opt changes them.
+// event keys, an API key and admin credentials unless opt changes them.
 func setup(t *testing.T, opt func(*httpapi.Opts)) *testBundle {
 	t.Helper()
 	ctx := t.Context()
@@ -66,7 +67,7 @@ func setupWithPool(t *testing.T, pool *pgxpool.Pool, opt func(*httpapi.Opts)) *t
 	opts := httpapi.Opts{
 		Logger: logger, DB: pool, Migrator: migrator, Metrics: metrics,
 		Outbox: ob, Mart: mart.NewService(pool, ob), Search: search.NewPostgres(pool), RiverUI: ui,
-		EventKeys: []string{testKey, testKeyOther}, AdminUser: adminUser, AdminPassword: adminPass,
+		EventKeys: []string{testKey, testKeyOther}, APIKeys: []string{apiKey}, AdminUser: adminUser, AdminPassword: adminPass,
 	}
 	if opt != nil {
 		opt(&opts)

@@ -120,12 +120,12 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// eventKeys holds the accepted event keys as SHA-256 hashes, so comparing
-// takes the same time whatever the key's length.
-type eventKeys [][sha256.Size]byte
+// keySet holds accepted keys as SHA-256 hashes, so comparing takes the
+// same time whatever the key's length.
+type keySet [][sha256.Size]byte
 
-func newEventKeys(keys []string) eventKeys {
-	out := make(eventKeys, len(keys))
+func newKeySet(keys []string) keySet {
+	out := make(keySet, len(keys))
 	for i, k := range keys {
 		out[i] = sha256.Sum256([]byte(k))
 	}
@@ -133,7 +133,7 @@ func newEventKeys(keys []string) eventKeys {
 }
 
 // match reports in constant time whether key is one of the keys.
-func (ks eventKeys) match(key string) bool {
+func (ks keySet) match(key string) bool {
 	h := sha256.Sum256([]byte(key))
 	ok := 0
 	for _, k := range ks {
@@ -144,66 +144,108 @@ func (ks eventKeys) match(key string) bool {
 
 type keyCtxKey struct{}
 
-// rateKey returns what a request is rate limited by: its event key, or
-// with auth off its client address.
+// clientIP is the address the request came from (no proxy header is
+// trusted).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// rateKey returns what a request is rate limited by: its key, or with
+// auth off its client address.
 func rateKey(r *http.Request) string {
 	if k, ok := r.Context().Value(keyCtxKey{}).(string); ok {
 		h := sha256.Sum256([]byte(k))
 		return "key:" + hex.EncodeToString(h[:8])
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return "ip:" + host
+	return "ip:" + clientIP(r)
 }
 
-// requireBearer checks the Authorization: Bearer key of /v1 routes.
-func (s *server) requireBearer(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if len(s.keys) == 0 {
-			next(w, r)
-			return
-		}
-		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !s.keys.match(strings.TrimSpace(key)) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="mohallamart"`)
-			s.writeError(w, r, apperr.Errorf(apperr.Unauthorized, "A valid event key is required: send Authorization: Bearer <key>."))
-			return
-		}
-		next(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey{}, key)))
-	}
+// bearerKey returns the key of an Authorization: Bearer header (the scheme
+// in any case, the key without surrounding space).
+func bearerKey(r *http.Request) (string, bool) {
+	scheme, key, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	key = strings.TrimSpace(key)
+	return key, strings.EqualFold(scheme, "Bearer") && key != ""
 }
 
-// requirePathKey checks the {eventKey} path value of /e/{eventKey}, where
+// pathKey returns the {eventKey} path value of /e/{eventKey}, where
 // Inngest's SDKs put the key.
-func (s *server) requirePathKey(next http.HandlerFunc) http.HandlerFunc {
+func pathKey(r *http.Request) (string, bool) {
+	key := r.PathValue("eventKey")
+	return key, key != ""
+}
+
+// keyAuth is how a route checks its key: which keys open it, where the key
+// is, and what a refusal says.
+type keyAuth struct {
+	// keys open the route; none configured leaves it open (cmd/server
+	// allows that in development on a loopback address only).
+	keys keySet
+	// other are the keys of the other scope: valid, but not here (403).
+	other keySet
+	// credential finds the key in the request.
+	credential func(*http.Request) (string, bool)
+	// challenge is the WWW-Authenticate header of a 401, if any.
+	challenge string
+	// unauthorized is the 401's message (no key, or an unknown one), and
+	// forbidden the 403's (a key of the other scope).
+	unauthorized, forbidden string
+}
+
+// requireKey lets a request through when it carries one of a's keys. A
+// missing or unknown key is a 401, and an unknown one counts as a failed
+// attempt of the client address (see allowAuth); a key of the other scope
+// is a 403 that says which key the route needs.
+func (s *server) requireKey(a keyAuth, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if len(s.keys) == 0 {
+		if len(a.keys) == 0 {
 			next(w, r)
 			return
 		}
-		key := r.PathValue("eventKey")
-		if !s.keys.match(key) {
-			s.writeError(w, r, apperr.Errorf(apperr.Unauthorized, "Event key not found."))
+		if !s.allowAuth(w, r) {
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey{}, key)))
+		key, ok := a.credential(r)
+		switch {
+		case ok && a.keys.match(key):
+			next(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey{}, key)))
+		case ok && a.other.match(key):
+			s.writeError(w, r, apperr.Errorf(apperr.Forbidden, "%s", a.forbidden))
+		default:
+			if ok { // a guess; a request without a key is none
+				s.authFailed(r)
+			}
+			if a.challenge != "" {
+				w.Header().Set("WWW-Authenticate", a.challenge)
+			}
+			s.writeError(w, r, apperr.Errorf(apperr.Unauthorized, "%s", a.unauthorized))
+		}
 	}
 }
 
 // requireAdmin puts basic auth (ADMIN_USER/ADMIN_PASSWORD) in front of h;
-// without credentials configured (development only) h is open.
+// without credentials configured (development on loopback only) h is open.
+// Wrong credentials count as failed attempts, as in requireKey.
 func (s *server) requireAdmin(h http.Handler) http.Handler {
 	if s.AdminUser == "" && s.AdminPassword == "" {
 		return h
 	}
 	wantUser, wantPass := sha256.Sum256([]byte(s.AdminUser)), sha256.Sum256([]byte(s.AdminPassword))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.allowAuth(w, r) {
+			return
+		}
 		user, pass, ok := r.BasicAuth()
 		gotUser, gotPass := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
 		match := subtle.ConstantTimeCompare(gotUser[:], wantUser[:]) & subtle.ConstantTimeCompare(gotPass[:], wantPass[:])
 		if !ok || match != 1 {
+			if ok { // a guess; a browser's first request, without credentials, is none
+				s.authFailed(r)
+			}
 			w.Header().Set("WWW-Authenticate", `Basic realm="mohallamart admin", charset="UTF-8"`)
 			s.writeError(w, r, apperr.Errorf(apperr.Unauthorized, "Admin credentials are required."))
 			return
@@ -212,12 +254,36 @@ func (s *server) requireAdmin(h http.Handler) http.Handler {
 	})
 }
 
+// allowAuth answers 429 to a request whose client address has used up its
+// failed authentication attempts, before its credentials are looked at:
+// right credentials included, so guessing goes no faster than the limit.
+func (s *server) allowAuth(w http.ResponseWriter, r *http.Request) bool {
+	wait := s.authFailures.wait(clientIP(r), time.Now())
+	if wait <= 0 {
+		return true
+	}
+	setRetryAfter(w, wait)
+	s.writeError(w, r, apperr.Errorf(apperr.RateLimited, "Too many failed authentication attempts from this address; retry later."))
+	return false
+}
+
+// authFailed counts a failed authentication attempt of the request's
+// client address.
+func (s *server) authFailed(r *http.Request) {
+	s.authFailures.take(clientIP(r), time.Now())
+}
+
+// setRetryAfter sets Retry-After to wait in whole seconds, rounded up.
+func setRetryAfter(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+}
+
 // rateLimit answers 429 with Retry-After once a key has used up its burst
 // and is sending faster than its rate.
 func (s *server) rateLimit(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if wait := s.limiter.take(rateKey(r), time.Now()); wait > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			setRetryAfter(w, wait)
 			s.writeError(w, r, apperr.Errorf(apperr.RateLimited, "Rate limit exceeded (%g requests per second per key); retry later.", s.limiter.rate))
 			return
 		}
@@ -267,11 +333,40 @@ func (l *limiter) take(key string, now time.Time) time.Duration {
 		b = &bucket{tokens: l.burst, at: now}
 		l.buckets[key] = b
 	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
-	b.at = now
+	b.refill(l, now)
 	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+		return l.until(b)
 	}
 	b.tokens--
 	return 0
+}
+
+// wait returns how long until key has a token, spending none: 0 when it
+// has one now.
+func (l *limiter) wait(key string, now time.Time) time.Duration {
+	if l.rate <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return 0
+	}
+	b.refill(l, now)
+	if b.tokens < 1 {
+		return l.until(b)
+	}
+	return 0
+}
+
+// refill adds the tokens earned since the bucket was last used.
+func (b *bucket) refill(l *limiter, now time.Time) {
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
+	b.at = now
+}
+
+// until is how long until b has a whole token.
+func (l *limiter) until(b *bucket) time.Duration {
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 }

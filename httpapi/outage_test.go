@@ -110,7 +110,7 @@ func TestDatabaseOutageRecovers(t *testing.T) {
 		return b.do(t, "POST", "/v1/events", testKey, userCreated("after", "c@example.com")).status == http.StatusOK
 	}, 10*time.Second, 100*time.Millisecond, "the handler recovers once the database is back")
 	require.Equal(t, http.StatusOK, b.do(t, "GET", "/readyz", "", nil).status)
-	r = b.do(t, "GET", "/v1/events/during", testKey, nil)
+	r = b.do(t, "GET", "/v1/events/during", apiKey, nil)
 	require.Equal(t, http.StatusNotFound, r.status, "the event sent during the outage was not stored")
-	require.Equal(t, http.StatusOK, b.do(t, "GET", "/v1/events/after", testKey, nil).status)
+	require.Equal(t, http.StatusOK, b.do(t, "GET", "/v1/events/after", apiKey, nil).status)
 }

@@ -17,7 +17,7 @@ func TestREST(t *testing.T) {
 	b := setup(t, nil)
 	do := func(method, path string, body any) response {
 		t.Helper()
-		return b.do(t, method, path, testKey, body)
+		return b.do(t, method, path, apiKey, body)
 	}
 	created := func(r response, prefix string) string {
 		t.Helper()

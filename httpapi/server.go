@@ -46,18 +46,31 @@ type Opts struct {
 	// cross-origin protection (see NewRiverUI).
 	RiverUI http.Handler
 
-	// EventKeys are the accepted event keys (EVENT_KEYS). Empty turns event
-	// key auth off, which cmd/server allows in development only.
+	// EventKeys (EVENT_KEYS) may only send events: POST /v1/events as
+	// Bearer keys, POST /e/{eventKey} in the path. Empty leaves those
+	// routes open, which cmd/server allows in development on a loopback
+	// address only.
 	EventKeys []string
+	// APIKeys (API_KEYS) open, as Bearer keys, the REST routes, GET
+	// /v1/events/{id} and search; an event key there is refused with 403.
+	// Empty leaves them open (development on loopback only).
+	APIKeys []string
 	// AdminUser and AdminPassword guard River UI with basic auth; both
-	// empty leaves it open (development only).
+	// empty leaves it open (development on loopback only).
 	AdminUser, AdminPassword string
-	// RateLimit is the requests per second each event key (or, with auth
-	// off, each client address) may send to the /v1 and /e routes; 0 turns
-	// the limit off. RateBurst is how many may come at once (default: 2 s
+	// RateLimit is the requests per second each key (or, with auth off,
+	// each client address) may send to the /v1 and /e routes; 0 turns the
+	// limit off. RateBurst is how many may come at once (default: 2 s
 	// worth of RateLimit).
 	RateLimit float64
 	RateBurst int
+	// AuthFailureBurst is how many failed authentication attempts (unknown
+	// key, wrong admin password) a client address may make at once
+	// (default 10); it gets one more every AuthFailureEvery (default 6 s).
+	// Past that, its requests to authenticated routes answer 429 before
+	// their credentials are checked.
+	AuthFailureBurst int
+	AuthFailureEvery time.Duration
 	// DBTimeout bounds each request's database work; past it the request
 	// fails with 503. Default 5 s.
 	DBTimeout time.Duration
@@ -76,14 +89,20 @@ func (o *Opts) validate() error {
 	if o.RateBurst <= 0 {
 		o.RateBurst = max(1, int(2*o.RateLimit))
 	}
+	if o.AuthFailureBurst <= 0 {
+		o.AuthFailureBurst = 10
+	}
+	if o.AuthFailureEvery <= 0 {
+		o.AuthFailureEvery = 6 * time.Second
+	}
 	return nil
 }
 
 // server is the state the handlers share.
 type server struct {
 	Opts
-	keys    eventKeys
-	limiter *limiter
+	limiter      *limiter // requests per key
+	authFailures *limiter // failed authentication attempts per client address
 }
 
 // NewHandler returns the whole HTTP handler stack: the routes the README
@@ -93,7 +112,11 @@ func NewHandler(opts Opts) (http.Handler, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	s := &server{Opts: opts, keys: newEventKeys(opts.EventKeys), limiter: newLimiter(opts.RateLimit, opts.RateBurst)}
+	s := &server{
+		Opts:         opts,
+		limiter:      newLimiter(opts.RateLimit, opts.RateBurst),
+		authFailures: newLimiter(1/opts.AuthFailureEvery.Seconds(), opts.AuthFailureBurst),
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -107,13 +130,31 @@ func NewHandler(opts Opts) (http.Handler, error) {
 	return s.observe(mux), nil
 }
 
-// routes registers the API routes.
+// routes registers the API routes: event keys open the event ingest
+// routes, API keys the rest.
 func (s *server) routes(mux *http.ServeMux) {
-	v1 := func(pattern string, h http.HandlerFunc) {
-		mux.HandleFunc(pattern, s.requireBearer(s.rateLimit(s.withDBTimeout(h))))
+	eventKeys, apiKeys := newKeySet(s.EventKeys), newKeySet(s.APIKeys)
+	events := keyAuth{
+		keys: eventKeys, other: apiKeys, credential: bearerKey, challenge: `Bearer realm="mohallamart events"`,
+		unauthorized: "A valid event key is required: send Authorization: Bearer <key> with a key from EVENT_KEYS.",
+		forbidden:    "This is an API key; events are sent with an event key (EVENT_KEYS).",
 	}
-	v1("POST /v1/events", s.postEvents)
-	mux.HandleFunc("POST /e/{eventKey}", s.requirePathKey(s.rateLimit(s.withDBTimeout(s.postEvents))))
+	inngest := keyAuth{
+		keys: eventKeys, other: apiKeys, credential: pathKey,
+		unauthorized: "Event key not found.",
+		forbidden:    "This is an API key, not an event key; events are sent with an event key (EVENT_KEYS).",
+	}
+	api := keyAuth{
+		keys: apiKeys, other: eventKeys, credential: bearerKey, challenge: `Bearer realm="mohallamart"`,
+		unauthorized: "A valid API key is required: send Authorization: Bearer <key> with a key from API_KEYS.",
+		forbidden:    "An event key can only send events (POST /v1/events, POST /e/{eventKey}); this route needs an API key (API_KEYS).",
+	}
+	handle := func(pattern string, a keyAuth, h http.HandlerFunc) {
+		mux.HandleFunc(pattern, s.requireKey(a, s.rateLimit(s.withDBTimeout(h))))
+	}
+	v1 := func(pattern string, h http.HandlerFunc) { handle(pattern, api, h) }
+	handle("POST /v1/events", events, s.postEvents)
+	handle("POST /e/{eventKey}", inngest, s.postEvents)
 	v1("GET /v1/events/{id}", s.getEvent)
 
 	v1("POST /v1/users", s.createUser)
@@ -152,15 +193,18 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // readyz says whether the process can serve: the database answers and no
-// migration is pending. Otherwise 503 with the reason.
+// migration is pending. Otherwise 503 with the reason; the route has no
+// auth, so a database error's detail goes to the log, not the answer.
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.DBTimeout)
 	defer cancel()
 	reason := ""
 	if err := s.DB.Ping(ctx); err != nil {
-		reason = "database unreachable: " + err.Error()
+		reason = "database unreachable"
+		s.Logger.WarnContext(ctx, "Not ready: database unreachable", slog.String("error", err.Error()))
 	} else if n, err := s.Migrator.Pending(ctx); err != nil {
-		reason = "cannot read migration status: " + err.Error()
+		reason = "cannot read migration status"
+		s.Logger.WarnContext(ctx, "Not ready: cannot read migration status", slog.String("error", err.Error()))
 	} else if n > 0 {
 		reason = fmt.Sprintf("%d migrations pending; run `server migrate up`", n)
 	}

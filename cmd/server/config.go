@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,7 +19,7 @@ import (
 type Config struct {
 	DatabaseURL     string         // DATABASE_URL; empty in development: a private cluster under DataDir
 	DataDir         string         // DATA_DIR, default .data
-	Addr            string         // ADDR, default :8080
+	Addr            string         // ADDR, default 127.0.0.1:8080 in development, :8080 in production
 	Role            string         // ROLE: all | api | worker
 	AppEnv          string         // APP_ENV: development | production
 	MigrateOnStart  bool           // MIGRATE_ON_START, default true in development
@@ -33,8 +35,9 @@ type Config struct {
 	RateLimit       float64        // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
 	RateBurst       int            // RATE_BURST: requests a key may send at once, default 2 × RATE_LIMIT
 
-	EventKeys     []string // EVENT_KEYS, comma-separated
-	AdminUser     string   // ADMIN_USER
+	EventKeys     []string // EVENT_KEYS, comma-separated: send events only
+	APIKeys       []string // API_KEYS, comma-separated: the REST routes
+	AdminUser     string   // ADMIN_USER: River UI basic auth
 	AdminPassword string   // ADMIN_PASSWORD
 
 	EmailFrom          string // EMAIL_FROM
@@ -67,7 +70,10 @@ const (
 )
 
 // loadConfig reads the configuration from getenv (os.Getenv in main) and
-// reports every invalid or, in production, missing variable by name.
+// reports every invalid or missing variable by name. It fails closed: the
+// server runs without keys, admin password or DATABASE_URL only in
+// development on a loopback address (see exposureProblems), and an outside
+// service is used fully configured or not at all (see providerProblems).
 func loadConfig(getenv func(string) string) (Config, error) {
 	str := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -89,12 +95,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return n
 	}
 
+	appEnv := str("APP_ENV", "development")
+	defaultAddr := "127.0.0.1:8080" // development: this machine only
+	if appEnv == "production" {
+		defaultAddr = ":8080"
+	}
 	c := Config{
 		DatabaseURL:   str("DATABASE_URL", ""),
 		DataDir:       str("DATA_DIR", ".data"),
-		Addr:          str("ADDR", ":8080"),
+		Addr:          str("ADDR", defaultAddr),
 		Role:          str("ROLE", RoleAll),
-		AppEnv:        str("APP_ENV", "development"),
+		AppEnv:        appEnv,
 		LogLevel:      str("LOG_LEVEL", "info"),
 		AdminUser:     str("ADMIN_USER", ""),
 		AdminPassword: getenv("ADMIN_PASSWORD"),
@@ -122,11 +133,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DBMaxConns:         integer("DB_MAX_CONNS", 40),
 		DBAPIConns:         integer("DB_API_CONNS", 12),
 	}
-	for _, k := range strings.Split(getenv("EVENT_KEYS"), ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			c.EventKeys = append(c.EventKeys, k)
-		}
-	}
+	c.EventKeys = keyList(getenv("EVENT_KEYS"))
+	c.APIKeys = keyList(getenv("API_KEYS"))
 
 	switch c.Role {
 	case RoleAll, RoleAPI, RoleWorker:
@@ -189,25 +197,174 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.RateBurst = integer("RATE_BURST", max(1, int(2*c.RateLimit)))
 
-	if prod {
-		if c.DatabaseURL == "" {
-			problems = append(problems, "DATABASE_URL is required in production")
-		}
-		if len(c.EventKeys) == 0 {
-			problems = append(problems, "EVENT_KEYS is required in production")
-		}
-		if c.AdminUser == "" {
-			problems = append(problems, "ADMIN_USER is required in production")
-		}
-		if c.AdminPassword == "" {
-			problems = append(problems, "ADMIN_PASSWORD is required in production")
-		}
-	}
+	problems = append(problems, c.exposureProblems()...)
+	problems = append(problems, c.providerProblems(func(name string) string { return str(name, "") })...)
 	problems = append(problems, c.poolProblems()...)
 	if len(problems) > 0 {
 		return c, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// keyList splits a comma-separated list of keys, dropping empty ones.
+func keyList(v string) []string {
+	var keys []string
+	for _, k := range strings.Split(v, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// loopback reports whether addr (ADDR) listens on this machine only: its
+// host is localhost or a loopback IP. An empty host (":8080") means every
+// interface. valid is false when addr is not host:port.
+func loopback(addr string) (local, valid bool) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true, true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), true
+}
+
+// missingSecrets names the variables a server reachable from other machines
+// needs and does not have: DATABASE_URL (otherwise a private cluster with
+// fsync=off), and where the process serves the API, its keys and River UI's
+// admin credentials.
+func (c Config) missingSecrets() []string {
+	var missing []string
+	if c.DatabaseURL == "" {
+		missing = append(missing, "DATABASE_URL")
+	}
+	if c.Role == RoleWorker { // serves only /healthz, /readyz and /metrics
+		return missing
+	}
+	if len(c.EventKeys) == 0 {
+		missing = append(missing, "EVENT_KEYS")
+	}
+	if len(c.APIKeys) == 0 {
+		missing = append(missing, "API_KEYS")
+	}
+	if c.AdminUser == "" {
+		missing = append(missing, "ADMIN_USER")
+	}
+	if c.AdminPassword == "" {
+		missing = append(missing, "ADMIN_PASSWORD")
+	}
+	return missing
+}
+
+// exposureProblems fails the configuration closed. Development may run
+// without keys (routes open, with a warning), without admin credentials
+// (River UI, which can cancel and delete jobs, open) and without
+// DATABASE_URL (a private fsync=off cluster), but only on a loopback
+// address. Any other address needs APP_ENV=production, and production
+// needs every secret. Event keys and API keys must differ, or event senders
+// would get the REST API.
+func (c Config) exposureProblems() []string {
+	var problems []string
+	local, valid := loopback(c.Addr)
+	if !valid {
+		problems = append(problems, "ADDR must be host:port, such as 127.0.0.1:8080")
+	}
+	missing := c.missingSecrets()
+	switch {
+	case c.AppEnv == "production":
+		for _, name := range missing {
+			problems = append(problems, name+" is required in production")
+		}
+	case valid && !local:
+		need := "APP_ENV=production"
+		if len(missing) > 0 {
+			need += " and " + strings.Join(missing, ", ")
+		}
+		problems = append(problems, fmt.Sprintf("ADDR %s is reachable from other machines, which needs %s; "+
+			"for development listen on this machine only (ADDR=127.0.0.1:8080, the default)", c.Addr, need))
+	}
+	for _, k := range c.EventKeys {
+		if slices.Contains(c.APIKeys, k) {
+			problems = append(problems, "a key is in both EVENT_KEYS and API_KEYS, which would let event senders use the REST API; give each its own keys")
+			break
+		}
+	}
+	return problems
+}
+
+// providerGroup is the variables of one outside service (or of River UI's
+// basic auth): setting some of them and not the rest is refused, instead
+// of quietly falling back to the default.
+type providerGroup struct {
+	what     string   // "SMS through Twilio"
+	vars     []string // any of these set turns the service on
+	required []string // the service needs all of these
+	without  string   // what happens when every one of vars is unset
+}
+
+// providerProblems names the missing variables of every half-configured
+// service, and refuses an EMAIL_FROM Resend cannot send from. get reads a
+// variable (trimmed; "" when unset, without default).
+func (c Config) providerProblems(get func(string) string) []string {
+	groups := []providerGroup{
+		{"email through Resend", []string{"RESEND_API_KEY", "RESEND_BASE_URL"}, []string{"RESEND_API_KEY", "EMAIL_FROM"},
+			"emails are captured in the deliveries table"},
+		{"SMS through Twilio", []string{"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_BASE_URL"},
+			[]string{"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"}, "SMS are captured in the deliveries table"},
+		{"push through OneSignal", []string{"ONESIGNAL_APP_ID", "ONESIGNAL_API_KEY", "ONESIGNAL_BASE_URL"},
+			[]string{"ONESIGNAL_APP_ID", "ONESIGNAL_API_KEY"}, "push notifications are captured in the deliveries table"},
+		{"search through Typesense", []string{"TYPESENSE_URL", "TYPESENSE_API_KEY"}, []string{"TYPESENSE_URL", "TYPESENSE_API_KEY"},
+			"search uses Postgres full-text search"},
+		{"analytics through Mixpanel", []string{"MIXPANEL_TOKEN", "MIXPANEL_BASE_URL"}, []string{"MIXPANEL_TOKEN"},
+			"analytics go to the analytics_events table"},
+	}
+	if c.AppEnv != "production" { // production requires both anyway
+		groups = append(groups, providerGroup{"River UI basic auth", []string{"ADMIN_USER", "ADMIN_PASSWORD"},
+			[]string{"ADMIN_USER", "ADMIN_PASSWORD"}, "River UI is open (development on loopback only)"})
+	}
+	var problems []string
+	for _, g := range groups {
+		var set, missing []string
+		for _, name := range g.vars {
+			if get(name) != "" {
+				set = append(set, name)
+			}
+		}
+		for _, name := range g.required {
+			if get(name) == "" {
+				missing = append(missing, name)
+			}
+		}
+		if len(set) > 0 && len(missing) > 0 {
+			problems = append(problems, fmt.Sprintf("%s is half configured: %s set, %s missing (set the missing, or unset %s: then %s)",
+				g.what, strings.Join(set, ", "), strings.Join(missing, ", "), strings.Join(g.vars, ", "), g.without))
+		}
+	}
+	if c.ResendAPIKey != "" && get("EMAIL_FROM") != "" {
+		if p := emailFromProblem(c.EmailFrom); p != "" {
+			problems = append(problems, p)
+		}
+	}
+	return problems
+}
+
+// emailFromProblem says why Resend cannot send from EMAIL_FROM: not an
+// address, or on a .local domain (such as the development default), which
+// no provider can verify.
+func emailFromProblem(from string) string {
+	addr, err := mail.ParseAddress(from)
+	if err != nil {
+		return fmt.Sprintf("EMAIL_FROM %q is not an email address (want Name <user@domain> or user@domain)", from)
+	}
+	_, domain, _ := strings.Cut(addr.Address, "@")
+	domain = strings.ToLower(domain)
+	if domain == "local" || strings.HasSuffix(domain, ".local") {
+		return fmt.Sprintf("EMAIL_FROM %s is on a .local domain, which Resend cannot send from; set an address on your verified sending domain", addr.Address)
+	}
+	return ""
 }
 
 // parseQueueWorkers reads QUEUE_WORKERS: empty for the defaults, one number

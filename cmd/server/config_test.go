@@ -48,6 +48,13 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 	require.Equal(t, read, listed)
 }
 
+// productionEnv is a complete production environment (as key, value
+// pairs) with kv added or overriding.
+func productionEnv(kv ...string) []string {
+	return append([]string{"APP_ENV", "production", "DATABASE_URL", "postgres://db/app",
+		"EVENT_KEYS", "e1", "API_KEYS", "a1", "ADMIN_USER", "ops", "ADMIN_PASSWORD", "s3cret"}, kv...)
+}
+
 func TestLoadConfig(t *testing.T) {
 	t.Parallel()
 
@@ -56,28 +63,126 @@ func TestLoadConfig(t *testing.T) {
 		cfg, err := loadConfig(envFunc())
 		require.NoError(t, err)
 		require.Equal(t, RoleAll, cfg.Role)
-		require.Equal(t, ":8080", cfg.Addr)
+		require.Equal(t, "127.0.0.1:8080", cfg.Addr, "development listens on this machine only")
 		require.Equal(t, ".data", cfg.DataDir)
 		require.True(t, cfg.MigrateOnStart)
 		require.Equal(t, 30*time.Second, cfg.ShutdownTimeout)
 		require.Equal(t, "03:00", cfg.CleanupAt)
 		require.Equal(t, "Asia/Kolkata", cfg.CleanupTimezone)
 		require.Empty(t, cfg.EventKeys)
+		require.Empty(t, cfg.APIKeys)
 	})
 
 	t.Run("ProductionNamesEveryMissingSecret", func(t *testing.T) {
 		t.Parallel()
 		_, err := loadConfig(envFunc("APP_ENV", "production"))
 		require.Error(t, err)
-		for _, name := range []string{"DATABASE_URL", "EVENT_KEYS", "ADMIN_USER", "ADMIN_PASSWORD"} {
+		for _, name := range []string{"DATABASE_URL", "EVENT_KEYS", "API_KEYS", "ADMIN_USER", "ADMIN_PASSWORD"} {
 			require.ErrorContains(t, err, name+" is required in production")
 		}
 
-		cfg, err := loadConfig(envFunc("APP_ENV", "production", "DATABASE_URL", "postgres://db/app",
-			"EVENT_KEYS", " k1, k2 ,", "ADMIN_USER", "ops", "ADMIN_PASSWORD", "s3cret"))
+		cfg, err := loadConfig(envFunc(productionEnv("EVENT_KEYS", " k1, k2 ,")...))
 		require.NoError(t, err)
 		require.Equal(t, []string{"k1", "k2"}, cfg.EventKeys)
+		require.Equal(t, []string{"a1"}, cfg.APIKeys)
 		require.False(t, cfg.MigrateOnStart, "production migrates as a deploy step")
+		require.Equal(t, ":8080", cfg.Addr, "production listens on every interface by default")
+
+		// A worker serves only /healthz, /readyz and /metrics: no keys.
+		_, err = loadConfig(envFunc("APP_ENV", "production", "ROLE", "worker"))
+		require.EqualError(t, err, "invalid configuration: DATABASE_URL is required in production")
+		_, err = loadConfig(envFunc("APP_ENV", "production", "ROLE", "worker", "DATABASE_URL", "postgres://db/app"))
+		require.NoError(t, err)
+	})
+
+	// Without keys, admin password or DATABASE_URL the server is open (and
+	// its database a private fsync=off cluster): development may do that on
+	// this machine only. Any other address needs production and its secrets.
+	t.Run("OpenOnlyOnLoopback", func(t *testing.T) {
+		t.Parallel()
+		for _, addr := range []string{"127.0.0.1:8080", "localhost:9000", "[::1]:8080", "127.0.0.1:0"} {
+			cfg, err := loadConfig(envFunc("ADDR", addr))
+			require.NoError(t, err, addr)
+			require.Equal(t, addr, cfg.Addr)
+		}
+		for _, addr := range []string{":8080", "0.0.0.0:8080", "[::]:8080", "192.168.1.20:8080", "jobs.example.com:8080"} {
+			_, err := loadConfig(envFunc("ADDR", addr))
+			require.ErrorContains(t, err, "ADDR "+addr+" is reachable from other machines, which needs APP_ENV=production and "+
+				"DATABASE_URL, EVENT_KEYS, API_KEYS, ADMIN_USER, ADMIN_PASSWORD", addr)
+		}
+		// Every secret set is not enough: development stays on loopback.
+		dev := productionEnv("APP_ENV", "development", "ADDR", ":8080")
+		_, err := loadConfig(envFunc(dev...))
+		require.ErrorContains(t, err, "ADDR :8080 is reachable from other machines, which needs APP_ENV=production;")
+		// Production on a public address with one secret missing names it.
+		_, err = loadConfig(envFunc(productionEnv("API_KEYS", "")...))
+		require.EqualError(t, err, "invalid configuration: API_KEYS is required in production")
+
+		_, err = loadConfig(envFunc("ADDR", "8080"))
+		require.ErrorContains(t, err, "ADDR must be host:port")
+	})
+
+	t.Run("RefusesToStartOnPublicAddress", func(t *testing.T) {
+		t.Parallel()
+		var out strings.Builder
+		err := run(t.Context(), []string{"serve"}, envFunc("ADDR", "0.0.0.0:0"), &out)
+		require.ErrorContains(t, err, "needs APP_ENV=production and DATABASE_URL, EVENT_KEYS, API_KEYS, ADMIN_USER, ADMIN_PASSWORD")
+		require.Empty(t, out.String(), "nothing started")
+	})
+
+	t.Run("EventAndAPIKeysDiffer", func(t *testing.T) {
+		t.Parallel()
+		_, err := loadConfig(envFunc(productionEnv("EVENT_KEYS", "e1,shared-secret", "API_KEYS", "shared-secret")...))
+		require.ErrorContains(t, err, "a key is in both EVENT_KEYS and API_KEYS")
+		require.NotContains(t, err.Error(), "shared-secret", "keys are never shown")
+	})
+
+	// An outside service is used fully configured or not at all: half a
+	// configuration is refused, naming what is missing, instead of quietly
+	// capturing.
+	t.Run("HalfConfiguredServicesRefused", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			env  []string
+			want string
+		}{
+			{[]string{"RESEND_API_KEY", "re_1"}, "email through Resend is half configured: RESEND_API_KEY set, EMAIL_FROM missing"},
+			{[]string{"RESEND_BASE_URL", "http://127.0.0.1:1", "EMAIL_FROM", "a@shop.in"}, "RESEND_BASE_URL set, RESEND_API_KEY missing"},
+			{[]string{"TWILIO_ACCOUNT_SID", "AC1"}, "SMS through Twilio is half configured: TWILIO_ACCOUNT_SID set, TWILIO_AUTH_TOKEN, TWILIO_FROM missing"},
+			{[]string{"TWILIO_ACCOUNT_SID", "AC1", "TWILIO_AUTH_TOKEN", "t"}, "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN set, TWILIO_FROM missing"},
+			{[]string{"ONESIGNAL_APP_ID", "app"}, "push through OneSignal is half configured: ONESIGNAL_APP_ID set, ONESIGNAL_API_KEY missing"},
+			{[]string{"ONESIGNAL_API_KEY", "k"}, "ONESIGNAL_API_KEY set, ONESIGNAL_APP_ID missing"},
+			{[]string{"TYPESENSE_URL", "http://127.0.0.1:8108"}, "search through Typesense is half configured: TYPESENSE_URL set, TYPESENSE_API_KEY missing"},
+			{[]string{"TYPESENSE_API_KEY", "k"}, "TYPESENSE_API_KEY set, TYPESENSE_URL missing"},
+			{[]string{"MIXPANEL_BASE_URL", "http://127.0.0.1:1"}, "analytics through Mixpanel is half configured: MIXPANEL_BASE_URL set, MIXPANEL_TOKEN missing"},
+			{[]string{"ADMIN_USER", "ops"}, "River UI basic auth is half configured: ADMIN_USER set, ADMIN_PASSWORD missing"},
+			{[]string{"ADMIN_PASSWORD", "pw"}, "ADMIN_PASSWORD set, ADMIN_USER missing"},
+		} {
+			_, err := loadConfig(envFunc(tc.env...))
+			require.ErrorContains(t, err, tc.want, "%v", tc.env)
+		}
+
+		cfg, err := loadConfig(envFunc("RESEND_API_KEY", "re_1", "EMAIL_FROM", "MohallaMart <orders@mohallamart.in>",
+			"TWILIO_ACCOUNT_SID", "AC1", "TWILIO_AUTH_TOKEN", "t", "TWILIO_FROM", "+15550000000",
+			"ONESIGNAL_APP_ID", "app", "ONESIGNAL_API_KEY", "k", "TYPESENSE_URL", "http://127.0.0.1:8108", "TYPESENSE_API_KEY", "k",
+			"MIXPANEL_TOKEN", "tok", "ADMIN_USER", "ops", "ADMIN_PASSWORD", "pw"))
+		require.NoError(t, err)
+		require.Equal(t, "MohallaMart <orders@mohallamart.in>", cfg.EmailFrom)
+	})
+
+	// Resend cannot send from the development default (a .local domain).
+	t.Run("EmailFromLocalRefusedWithResend", func(t *testing.T) {
+		t.Parallel()
+		for _, from := range []string{"MohallaMart <orders@mohallamart.local>", "orders@Shop.LOCAL", "a@local"} {
+			_, err := loadConfig(envFunc("RESEND_API_KEY", "re_1", "EMAIL_FROM", from))
+			require.ErrorContains(t, err, "is on a .local domain, which Resend cannot send from", from)
+		}
+		_, err := loadConfig(envFunc("RESEND_API_KEY", "re_1", "EMAIL_FROM", "not an address"))
+		require.ErrorContains(t, err, "EMAIL_FROM \"not an address\" is not an email address")
+		// Captured emails may keep the default.
+		cfg, err := loadConfig(envFunc("EMAIL_FROM", "MohallaMart <orders@mohallamart.local>"))
+		require.NoError(t, err)
+		require.Empty(t, cfg.ResendAPIKey)
 	})
 
 	t.Run("InvalidValuesAreNamed", func(t *testing.T) {

@@ -27,7 +27,7 @@ func TestBuildJobs(t *testing.T) {
 			`capability=search backend="postgres full-text`, `capability=analytics backend="postgres`,
 		}},
 		{"providers", map[string]string{
-			"RESEND_API_KEY": "re_secret", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tw_secret", "TWILIO_FROM": "+15005550006",
+			"RESEND_API_KEY": "re_secret", "EMAIL_FROM": "MohallaMart <orders@mohallamart.in>", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tw_secret", "TWILIO_FROM": "+15005550006",
 			"ONESIGNAL_APP_ID": "app", "ONESIGNAL_API_KEY": "os_secret", "TYPESENSE_URL": "http://localhost:8108",
 			"TYPESENSE_API_KEY": "ts_secret", "MIXPANEL_TOKEN": "mp_secret", "OPS_EMAIL": "ops@example.com",
 		}, []string{

@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 	opts := httpapi.Opts{
 		Logger: logger, DB: pool, Migrator: migrator, Metrics: httpMetrics,
 		OpsOnly:   cfg.Role == RoleWorker,
-		EventKeys: cfg.EventKeys, AdminUser: cfg.AdminUser, AdminPassword: cfg.AdminPassword,
+		EventKeys: cfg.EventKeys, APIKeys: cfg.APIKeys, AdminUser: cfg.AdminUser, AdminPassword: cfg.AdminPassword,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, DBTimeout: cfg.DBTimeout,
 	}
 	if !opts.OpsOnly {
@@ -210,12 +210,16 @@ func searchBackend(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *
 }
 
 // warnOpenAuth says at start which routes are open because their secrets
-// are unset (loadConfig refuses that in production).
+// are unset (loadConfig allows that only in development on a loopback
+// address).
 func warnOpenAuth(ctx context.Context, cfg Config, logger *slog.Logger) {
 	if len(cfg.EventKeys) == 0 {
-		logger.WarnContext(ctx, "EVENT_KEYS is unset: the event API and /v1 routes accept requests without a key (development only)")
+		logger.WarnContext(ctx, "EVENT_KEYS is unset: POST /v1/events and /e/{eventKey} accept events without a key (development on loopback only)")
+	}
+	if len(cfg.APIKeys) == 0 {
+		logger.WarnContext(ctx, "API_KEYS is unset: the REST routes (users, shops, products, orders, events, search) accept requests without a key (development on loopback only)")
 	}
 	if cfg.AdminUser == "" && cfg.AdminPassword == "" {
-		logger.WarnContext(ctx, "ADMIN_USER and ADMIN_PASSWORD are unset: River UI is open to anyone who can reach it (development only)")
+		logger.WarnContext(ctx, "ADMIN_USER and ADMIN_PASSWORD are unset: River UI is open to anyone who can reach it (development on loopback only)")
 	}
 }

@@ -82,7 +82,7 @@ func startServer(t *testing.T, env ...string) *runningServer {
 	s.cmd = exec.Command(bin, "serve") //nolint:gosec // the binary just built
 	s.cmd.Env = append([]string{
 		"DATABASE_URL=" + s.dbURL, "ADDR=" + addr, "ROLE=all", "APP_ENV=development",
-		"MIGRATE_ON_START=false", "EVENT_KEYS=k1", "LOG_LEVEL=debug",
+		"MIGRATE_ON_START=false", "EVENT_KEYS=k1", "API_KEYS=a1", "LOG_LEVEL=debug",
 	}, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	require.NoError(t, s.cmd.Start())
@@ -203,7 +203,7 @@ func TestBinaryShutdownCancelsSlowJobs(t *testing.T) {
 
 	const shutdownTimeout = 500 * time.Millisecond
 	s := startServer(t, "SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
-		"RESEND_API_KEY=re_test_key", "RESEND_BASE_URL="+resend.URL)
+		"RESEND_API_KEY=re_test_key", "RESEND_BASE_URL="+resend.URL, "EMAIL_FROM=MohallaMart <orders@example.com>")
 	var evs []string
 	for i := range 3 {
 		evs = append(evs, fmt.Sprintf(`{"name":"user/created","data":{"userId":"u%d","email":"u%d@example.com","name":"U"}}`, i, i))
