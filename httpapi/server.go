@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,10 +102,32 @@ func NewHandler(opts Opts) (http.Handler, error) {
 	if !opts.OpsOnly {
 		s.routes(mux)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, apperr.Errorf(apperr.NotFound, "No route matches %s %s.", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("/", s.noRoute(mux))
 	return s.observe(mux), nil
+}
+
+// noRoute answers a request that no route takes: 405 with Allow listing
+// the methods the path has routes for, or 404 when it has none.
+// (ServeMux would answer 405 by itself, but this catch-all route matches
+// every method, and its answers would not be in the API's error shape.)
+func (s *server) noRoute(mux *http.ServeMux) http.HandlerFunc {
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, method := range methods {
+			probe := r.WithContext(r.Context())
+			probe.Method = method
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+				allow = append(allow, method)
+			}
+		}
+		if len(allow) == 0 {
+			s.writeError(w, r, apperr.Errorf(apperr.NotFound, "No route matches %s %s.", r.Method, r.URL.Path))
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, apperr.Errorf(apperr.MethodNotAllowed, "%s %s is not allowed; use %s.", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+	}
 }
 
 // routes registers the API routes.
