@@ -220,7 +220,8 @@ func TestMethodNotAllowed(t *testing.T) {
 		r := b.do(t, tc.method, tc.path, testKey, nil)
 		m := requireError(t, r, http.StatusMethodNotAllowed)
 		require.Equal(t, tc.allow, r.header.Get("Allow"), "%s %s", tc.method, tc.path)
-		require.Contains(t, m["error"], "use "+tc.allow)
+		require.Equal(t, "Method "+tc.method+" is not allowed here; use "+tc.allow+".", m["error"])
+		require.NotContains(t, string(r.body), testKey, "the path of /e/{eventKey} holds the key")
 	}
 	r := b.do(t, "POST", "/v1/nothing", testKey, nil)
 	requireError(t, r, http.StatusNotFound)

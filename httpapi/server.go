@@ -107,9 +107,10 @@ func NewHandler(opts Opts) (http.Handler, error) {
 }
 
 // noRoute answers a request that no route takes: 405 with Allow listing
-// the methods the path has routes for, or 404 when it has none.
-// (ServeMux would answer 405 by itself, but this catch-all route matches
-// every method, and its answers would not be in the API's error shape.)
+// the methods the path has routes for, or 404 when it has none, both in the
+// API's error shape. (ServeMux answers 405 by itself only when no catch-all
+// route matches, and in plain text.) The 405 does not repeat the path,
+// which for /e/{eventKey} holds a key.
 func (s *server) noRoute(mux *http.ServeMux) http.HandlerFunc {
 	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +127,7 @@ func (s *server) noRoute(mux *http.ServeMux) http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		s.writeError(w, r, apperr.Errorf(apperr.MethodNotAllowed, "%s %s is not allowed; use %s.", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		s.writeError(w, r, apperr.Errorf(apperr.MethodNotAllowed, "Method %s is not allowed here; use %s.", r.Method, strings.Join(allow, ", ")))
 	}
 }
 
