@@ -35,9 +35,16 @@ const (
 	Forbidden Code = "forbidden"
 	// NotFound: the request names something that does not exist (404).
 	NotFound Code = "not_found"
+	// MethodNotAllowed: the path exists, but not for the request's method
+	// (405).
+	MethodNotAllowed Code = "method_not_allowed"
 	// Conflict: the current state forbids the request, such as a taken
 	// email or not enough stock (409).
 	Conflict Code = "conflict"
+	// Unprocessable: the request is valid but names things this service
+	// does not hold, such as an event about a product never stored here;
+	// the client must create them first (422).
+	Unprocessable Code = "unprocessable"
 	// TooLarge: the request exceeds a size or count limit (413).
 	TooLarge Code = "too_large"
 	// RateLimited: the client sends faster than it may (429).

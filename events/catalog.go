@@ -44,15 +44,27 @@ type field struct {
 	enum []string
 	// email requires a string to be a bare email address.
 	email bool
+	// phone requires a non-empty string to be an E.164 phone number
+	// ([ValidPhone]).
+	phone bool
+	// phoneWhen requires the string to be an E.164 phone number when the
+	// sibling key holds the given value: the to of an SMS.
+	phoneWhen *sibling
 	// min is an integer's lower bound.
 	min *bound
 	// items describes the elements of an array.
 	items *field
-	// fields describes the known properties of an object, in order.
+	// fields describes the known properties of an object, in order. Other
+	// properties are accepted and ignored (tolerant reader), except a key
+	// that differs from a known one only in letter case, which encoding/json
+	// would decode into the known field.
 	fields []field
-	// open allows properties not in fields; otherwise they are reported as
-	// "unknown field".
-	open bool
+}
+
+// sibling names a value of another key of the same object.
+type sibling struct {
+	key   string
+	value string
 }
 
 // eventSpec is one catalog event.
@@ -103,7 +115,7 @@ func buildCatalog() []eventSpec {
 				id("userId", "The new user's id."),
 				field{key: "email", desc: "The user's email address.", typ: typeString, required: true, nonEmpty: true, email: true},
 				id("name", "The user's display name."),
-				str("phone", "The user's phone number."),
+				field{key: "phone", desc: "The user's phone number (E.164, such as +919800000001).", typ: typeString, phone: true},
 			),
 		},
 		{
@@ -114,7 +126,7 @@ func buildCatalog() []eventSpec {
 				id("userId", "The updated user's id."),
 				field{key: "email", desc: "The new email address.", typ: typeString, nonEmpty: true, email: true},
 				field{key: "name", desc: "The new display name.", typ: typeString, nonEmpty: true},
-				str("phone", "The new phone number; empty clears it."),
+				field{key: "phone", desc: "The new phone number (E.164); empty clears it.", typ: typeString, phone: true},
 			),
 		},
 		{
@@ -208,7 +220,10 @@ func buildCatalog() []eventSpec {
 			payload: NotificationSend{},
 			data: object(
 				field{key: "channel", desc: "How to send the message.", typ: typeString, required: true, nonEmpty: true, enum: []string{"email", "sms", "push"}},
-				field{key: "to", desc: "The recipient address or phone number; required unless userId is given.", typ: typeString, nonEmpty: true, orKey: "userId"},
+				field{
+					key: "to", desc: "The recipient: an email address, an E.164 phone number (sms) or a user's external id (push); required unless userId is given.",
+					typ: typeString, nonEmpty: true, orKey: "userId", phoneWhen: &sibling{key: "channel", value: "sms"},
+				},
 				field{key: "userId", desc: "The recipient user; required unless to is given.", typ: typeString, nonEmpty: true},
 				str("subject", "The subject (email) or title (push)."),
 				id("message", "The message body."),
@@ -221,7 +236,7 @@ func buildCatalog() []eventSpec {
 			data: object(
 				id("event", "The analytics event name."),
 				str("userId", "The user the event is about."),
-				field{key: "properties", desc: "Free-form event properties.", typ: typeObject, open: true},
+				field{key: "properties", desc: "Free-form event properties.", typ: typeObject},
 			),
 		},
 		{

@@ -35,10 +35,21 @@
 // Validation reports every failing field of every event at once, as a
 // [*ValidationError] whose [FieldError] paths look like "data.email" or
 // "data.items[0].quantity". The data of a catalog event must be a JSON
-// object holding only the catalog's fields; absent or null data counts as
-// {}. Optional fields may be null, which means absent. Events with names
+// object with the catalog's fields of the right types; absent or null data
+// counts as {}. Optional fields may be null, which means absent. Phone
+// numbers are E.164 ([ValidPhone]).
+//
+// Event data is read tolerantly: properties the catalog does not list are
+// accepted, stored with the event and ignored by [Decode], so a sender can
+// add a field without breaking its sends. A property that differs from a
+// listed one only in letter case ("UserID") is reported, since
+// encoding/json would decode it into the listed field. Events with names
 // outside the catalog ("custom" events) are accepted with any object as
 // data; they have no schema and [Decode] returns no payload for them.
+//
+// Whatever the event, its name and data must be storable by PostgreSQL:
+// no NUL character (\u0000) in any string or key, valid UTF-8, no unpaired
+// surrogate escape, and numbers within PostgreSQL's numeric type.
 //
 // # One table, two outputs
 //

@@ -55,6 +55,25 @@ func TestDecode(t *testing.T) {
 		}
 	})
 
+	// Tolerant reader: a sender may add fields; Decode ignores them, so the
+	// payload is the same as without them.
+	t.Run("UnknownFieldsIgnored", func(t *testing.T) {
+		t.Parallel()
+
+		for name, ex := range examples() {
+			data := map[string]any{}
+			require.NoError(t, json.Unmarshal([]byte(ex.data), &data))
+			data["addedByTheWebApp"] = map[string]any{"userId": "someone-else", "n": 1}
+			data["couponCode"] = "DIWALI"
+			raw, err := json.Marshal(data)
+			require.NoError(t, err)
+
+			p, err := Decode(Event{Name: name, Data: raw})
+			require.NoError(t, err, name)
+			require.Equal(t, ex.payload, p, name)
+		}
+	})
+
 	t.Run("CustomEvent", func(t *testing.T) {
 		t.Parallel()
 

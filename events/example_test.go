@@ -34,7 +34,8 @@ func ExampleNew() {
 	// reason: changed my mind
 }
 
-// Validation reports every failing field at once.
+// Validation reports every failing field at once. Fields the catalog does
+// not list (coupon) are accepted and ignored.
 func ExampleValidate() {
 	err := events.Validate(events.Event{
 		Name: events.NameOrderCreated,
@@ -52,7 +53,6 @@ func ExampleValidate() {
 	// data.shopId: is required
 	// data.items[0].quantity: must be > 0
 	// data.totalPaise: must be an integer
-	// data.coupon: unknown field
 }
 
 // A batch is checked as a whole; each failure names its event.

@@ -14,8 +14,13 @@ const schemaDialect = "https://json-schema.org/draft/2020-12/schema"
 // walks, so an event passes [Validate] exactly when its data matches the
 // schema, except that [Validate] also treats absent or null data as {},
 // wants integers written without a fraction or exponent (1, not 1.0 or
-// 1e0) that fit in 64 bits, and always checks "format": "email" (with
-// net/mail, bare addresses only), which JSON Schema leaves optional.
+// 1e0) that fit in 64 bits, always checks "format": "email" (with
+// net/mail, bare addresses only), which JSON Schema leaves optional,
+// rejects a property that differs from a known one only in letter case,
+// and rejects what PostgreSQL cannot store in jsonb: the NUL character,
+// invalid UTF-8, unpaired surrogate escapes and numbers beyond its numeric
+// type. Properties the schema does not list are allowed: the data is read
+// tolerantly, and they are stored and ignored.
 func Schema(name string) (json.RawMessage, bool) {
 	spec, ok := lookup(name)
 	if !ok {
@@ -66,6 +71,10 @@ func fieldSchema(f field, required bool) map[string]any {
 		if f.email {
 			s["format"] = "email"
 		}
+		if f.phone {
+			// Empty means no phone number.
+			s["pattern"] = "^$|" + phonePattern
+		}
 	case typeInteger:
 		if f.min != nil {
 			if f.min.exclusive {
@@ -88,21 +97,15 @@ func fieldSchema(f field, required bool) map[string]any {
 }
 
 // objectSchema adds the properties, required list, alternatives and
-// additionalProperties of object field f to s.
+// conditions of object field f to s. Other properties are allowed.
 func objectSchema(s map[string]any, f field) {
-	if !f.open {
-		s["additionalProperties"] = false
-	}
-	if len(f.fields) == 0 {
-		if !f.open {
-			s["properties"] = map[string]any{}
-		}
-		return
-	}
-
 	props := make(map[string]any, len(f.fields))
-	var required []string
-	var groups [][]any
+	var (
+		required []string
+		all      []any
+		groups   [][]any
+		conds    []map[string]any
+	)
 	for _, p := range f.fields {
 		props[p.key] = fieldSchema(p, p.required)
 		if p.required {
@@ -115,21 +118,38 @@ func objectSchema(s map[string]any, f field) {
 				presentSchema(p.orKey, p.typ),
 			})
 		}
+		if p.phoneWhen != nil {
+			conds = append(conds, map[string]any{
+				"if": map[string]any{
+					"required":   []string{p.phoneWhen.key},
+					"properties": map[string]any{p.phoneWhen.key: map[string]any{"const": p.phoneWhen.value}},
+				},
+				"then": map[string]any{
+					"properties": map[string]any{p.key: map[string]any{"pattern": phonePattern}},
+				},
+			})
+		}
 	}
 	s["properties"] = props
 	if len(required) > 0 {
 		s["required"] = required
 	}
-	switch len(groups) {
-	case 0:
-	case 1:
+	if len(groups) == 1 {
 		s["anyOf"] = groups[0]
-	default:
-		allOf := make([]any, 0, len(groups))
+	} else {
 		for _, g := range groups {
-			allOf = append(allOf, map[string]any{"anyOf": g})
+			all = append(all, map[string]any{"anyOf": g})
 		}
-		s["allOf"] = allOf
+	}
+	if len(conds) == 1 {
+		s["if"], s["then"] = conds[0]["if"], conds[0]["then"]
+	} else {
+		for _, c := range conds {
+			all = append(all, c)
+		}
+	}
+	if len(all) > 0 {
+		s["allOf"] = all
 	}
 }
 

@@ -18,8 +18,12 @@ const maxNameLength = 256
 
 // Validate checks one event: its name, and for a catalog event its data
 // against the catalog's field table; for a custom event only that the
-// data is a JSON object (or absent). It returns a [*ValidationError]
-// listing every failing field, or nil.
+// data is a JSON object (or absent). Data properties the catalog does not
+// list are accepted (and ignored by [Decode]), unless they differ from a
+// listed one only in letter case. Every name and data must also be
+// storable by PostgreSQL: no NUL character, valid UTF-8, no unpaired
+// surrogate escape, numbers within its numeric type. It returns a
+// [*ValidationError] listing every failing field, or nil.
 func Validate(ev Event) error {
 	return ValidateAll([]Event{ev})
 }
@@ -57,6 +61,10 @@ func (v *validator) event(ev Event, specs map[string]eventSpec) {
 		v.fail("name", "is required")
 	case utf8.RuneCountInString(ev.Name) > maxNameLength:
 		v.fail("name", fmt.Sprintf("must be at most %d characters", maxNameLength))
+	default:
+		if msg := TextProblem(ev.Name); msg != "" {
+			v.fail("name", msg)
+		}
 	}
 
 	data, err := parseData(ev.Data)
@@ -69,9 +77,16 @@ func (v *validator) event(ev Event, specs map[string]eventSpec) {
 		v.fail("data", "must be an object")
 		return
 	}
+	if msg := rawProblem(ev.Data); msg != "" {
+		v.fail("data", msg)
+	}
 
 	if spec, ok := specs[ev.Name]; ok {
 		v.object("data", spec.data, obj)
+		return
+	}
+	if !storable(obj) {
+		v.free("data", obj)
 	}
 }
 
@@ -99,8 +114,10 @@ func parseData(raw json.RawMessage) (any, error) {
 	return data, nil
 }
 
-// object checks obj against spec's fields, then reports keys the spec does
-// not know unless the spec is open.
+// object checks obj against spec's fields. Keys the spec does not know are
+// accepted and only checked for what PostgreSQL cannot store, except a key
+// that differs from a known one only in letter case: encoding/json would
+// decode it into the known field, so it is reported.
 func (v *validator) object(path string, spec field, obj map[string]any) {
 	for _, f := range spec.fields {
 		p := path + "." + f.key
@@ -114,21 +131,87 @@ func (v *validator) object(path string, spec field, obj map[string]any) {
 			}
 			continue
 		}
+		if f.phoneWhen != nil {
+			if s, _ := obj[f.phoneWhen.key].(string); s == f.phoneWhen.value {
+				f.phone = true
+			}
+		}
 		v.value(p, f, val)
 	}
 
-	if spec.open {
+	if len(obj) == 0 {
 		return
 	}
-	var unknown []string
-	for key := range obj {
-		if !slices.ContainsFunc(spec.fields, func(f field) bool { return f.key == key }) {
-			unknown = append(unknown, key)
+	start := len(v.errs)
+	for key, val := range obj {
+		i := slices.IndexFunc(spec.fields, func(f field) bool { return strings.EqualFold(f.key, key) })
+		switch {
+		case i >= 0 && spec.fields[i].key == key:
+			continue
+		case i >= 0:
+			v.fail(path+"."+key, "differs from "+spec.fields[i].key+" only in letter case; names are case-sensitive")
+		case strings.IndexByte(key, 0) >= 0:
+			v.fail(path, msgNULKey)
+		case !storable(val):
+			v.free(path+"."+key, val)
 		}
 	}
-	slices.Sort(unknown)
-	for _, key := range unknown {
-		v.fail(path+"."+key, "unknown field")
+	// Map order is random: report these failures in path order.
+	slices.SortStableFunc(v.errs[start:], func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+}
+
+// storable reports whether PostgreSQL's jsonb can store val, a value the
+// catalog does not describe (an unknown property, free-form properties, a
+// custom event's data): no NUL character in a string or key, and numbers
+// within PostgreSQL's numeric type. It builds no paths: [validator.free]
+// walks again to name the failures.
+func storable(val any) bool {
+	switch val := val.(type) {
+	case string:
+		return strings.IndexByte(val, 0) < 0
+	case json.Number:
+		return numericFits(val.String())
+	case []any:
+		for _, elem := range val {
+			if !storable(elem) {
+				return false
+			}
+		}
+	case map[string]any:
+		for key, elem := range val {
+			if strings.IndexByte(key, 0) >= 0 || !storable(elem) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// free reports, at their paths, what makes val unstorable (see storable).
+func (v *validator) free(path string, val any) {
+	switch val := val.(type) {
+	case string:
+		if strings.IndexByte(val, 0) >= 0 {
+			v.fail(path, msgNUL)
+		}
+	case json.Number:
+		if !numericFits(val.String()) {
+			v.fail(path, "is out of range")
+		}
+	case []any:
+		for i, elem := range val {
+			v.free(fmt.Sprintf("%s[%d]", path, i), elem)
+		}
+	case map[string]any:
+		start := len(v.errs)
+		for key, elem := range val {
+			if strings.IndexByte(key, 0) >= 0 {
+				v.fail(path, msgNULKey)
+				continue
+			}
+			v.free(path+"."+key, elem)
+		}
+		slices.SortStableFunc(v.errs[start:], func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
 	}
 }
 
@@ -176,12 +259,16 @@ func (v *validator) string(path string, f field, val any) {
 	switch {
 	case !ok:
 		v.fail(path, "must be a string")
+	case strings.IndexByte(s, 0) >= 0:
+		v.fail(path, msgNUL)
 	case f.nonEmpty && s == "":
 		v.fail(path, "must not be empty")
 	case len(f.enum) > 0 && !slices.Contains(f.enum, s):
 		v.fail(path, "must be one of: "+strings.Join(f.enum, ", "))
 	case f.email && !validEmail(s):
 		v.fail(path, "must be a valid email address")
+	case f.phone && s != "" && !ValidPhone(s):
+		v.fail(path, "must be an E.164 phone number, such as +919800000001")
 	}
 }
 
@@ -208,6 +295,26 @@ func (v *validator) integer(path string, f field, val any) {
 	case !f.min.exclusive && n < f.min.value:
 		v.fail(path, fmt.Sprintf("must be >= %d", f.min.value))
 	}
+}
+
+// phonePattern is the E.164 format as a regular expression (JSON Schema's
+// "pattern"): a plus sign, then up to 15 digits, the first not 0.
+const phonePattern = `^\+[1-9][0-9]{1,14}$`
+
+// ValidPhone reports whether s is an E.164 phone number, such as
+// "+919800000001": a plus sign, then 2 to 15 digits, the first not 0, with
+// no spaces or punctuation. Phone numbers in event data and in the REST
+// API's user bodies must be in this form.
+func ValidPhone(s string) bool {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // validEmail reports whether s is a bare email address such as

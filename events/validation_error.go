@@ -13,7 +13,7 @@ type FieldError struct {
 	// "data.email", "data.items[0].quantity".
 	Field string
 	// Message says what is wrong, in lowercase: "is required",
-	// "must be a string", "must be > 0", "unknown field", ...
+	// "must be a string", "must be > 0", "must be valid UTF-8", ...
 	Message string
 }
 
@@ -21,8 +21,9 @@ type FieldError struct {
 // [Validate], [ValidateAll] or [Decode]. Callers get it with errors.As and
 // turn Fields into the HTTP API's error details.
 type ValidationError struct {
-	// Fields are the failures, in event order and, within an event, in
-	// catalog field order with unknown fields last.
+	// Fields are the failures, in event order and, within an event, the
+	// name, the data as a whole, then the catalog's fields in catalog order
+	// and properties outside the catalog last, by path.
 	Fields []FieldError
 	// Batch is set when more than one event was checked; Error then
 	// prefixes each path with "events[i].".

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/mohallamart/backend/apperr"
+	"github.com/mohallamart/backend/events"
 )
 
 // maxRESTBodyBytes bounds the body of a REST request (an order of 100
@@ -88,8 +91,9 @@ func jsonMessage(err error) string {
 }
 
 // decodeBody reads a REST request's JSON body into v: at most
-// maxRESTBodyBytes, one object, no unknown fields. An empty body is
-// accepted when optional.
+// maxRESTBodyBytes, one object, no unknown fields, no string holding the NUL
+// character (which PostgreSQL refuses in text). An empty body is accepted
+// when optional.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRESTBodyBytes))
 	if maxErr, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -109,10 +113,50 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 	}
 	field, msg := decodeStrict(body, v)
 	switch {
+	case msg == "" && bytes.Contains(body, []byte(`\u0000`)):
+		if details := unstorableStrings(body); len(details) > 0 {
+			return invalid("The request is invalid.", details...)
+		}
+		return nil
 	case msg == "":
 		return nil
 	case field == "":
 		return invalid("The request body " + msg + ".")
 	}
 	return invalid("The request is invalid.", apperr.FieldError{Field: field, Message: msg})
+}
+
+// unstorableStrings names the strings of the valid JSON body that
+// PostgreSQL cannot store as text (a NUL character), such as
+// "items[0].productId", in path order. Keys need no check: decodeStrict
+// rejects them as unknown fields.
+func unstorableStrings(body []byte) []apperr.FieldError {
+	var root any
+	if json.Unmarshal(body, &root) != nil {
+		return nil
+	}
+	var details []apperr.FieldError
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case string:
+			if msg := events.TextProblem(v); msg != "" {
+				details = append(details, apperr.FieldError{Field: path, Message: msg})
+			}
+		case []any:
+			for i, elem := range v {
+				walk(fmt.Sprintf("%s[%d]", path, i), elem)
+			}
+		case map[string]any:
+			for _, key := range slices.Sorted(maps.Keys(v)) {
+				sub := key
+				if path != "" {
+					sub = path + "." + key
+				}
+				walk(sub, v[key])
+			}
+		}
+	}
+	walk("", root)
+	return details
 }

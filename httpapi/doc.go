@@ -1,7 +1,8 @@
 // Package httpapi is MohallaMart's HTTP interface: the REST routes that call
 // package mart, the Inngest-compatible event API (POST /v1/events and
 // POST /e/{eventKey}, answered like Inngest's event API so the web app's
-// inngest.send() works unchanged), the event → jobs view, product search,
+// inngest.send() works unchanged; the README lists which events need rows
+// stored here), the event → jobs view, product search,
 // River UI, health, readiness, and GET /metrics: the HTTP and event metrics
 // are this package's, served from a registry the caller also registers its
 // other collectors with (cmd/server adds the job metrics and the runtime).
@@ -11,11 +12,14 @@
 // logged and counted by route pattern. Errors are *apperr.Error values,
 // answered as {"error", "details", "requestId"} with their public message;
 // httpStatus is the one place their codes become statuses: 400 invalid, 401
-// auth, 403 a key of the wrong scope, 404, 409 conflict, 413 too large, 429 rate limited, 503 database
-// unavailable, 500 for any error without a code, which is logged and never
-// shown.
+// auth, 403 a key of the wrong scope, 404, 405 (with Allow) method not allowed, 409 conflict, 413 too
+// large, 422 unprocessable, 429 rate limited, 503 database unavailable, 500
+// for any error without a code, which is logged and never shown.
 //
 // The event API stores a whole request in one transaction through
-// outbox.Publish: all events and their jobs, or nothing. Limits: 256 KiB
-// per event, 3 MiB per request, 1000 events per request.
+// outbox.Publish: all events and their jobs, or nothing. Before that it
+// checks, in one query, that the rows the events' jobs will read are stored
+// here (checkRefs: 422 otherwise). Events whose names trigger nothing are
+// logged and counted. Limits: 256 KiB per event, 3 MiB per request, 1000
+// events per request.
 package httpapi

@@ -40,8 +40,12 @@ func httpStatus(code apperr.Code) int {
 		return http.StatusForbidden
 	case apperr.NotFound:
 		return http.StatusNotFound
+	case apperr.MethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	case apperr.Conflict:
 		return http.StatusConflict
+	case apperr.Unprocessable:
+		return http.StatusUnprocessableEntity
 	case apperr.TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case apperr.RateLimited:

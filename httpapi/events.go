@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,7 +61,7 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ids, err := s.publish(r.Context(), evs)
+	ids, err := s.publish(r.Context(), evs, batch)
 	var verr *events.ValidationError
 	if errors.As(err, &verr) {
 		// Publish validated the events (once; decodeEvents did not).
@@ -69,13 +72,18 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Metrics.observeEvents(evs)
+	s.logUnrouted(r.Context(), evs)
 	writeJSON(w, http.StatusOK, eventsAnswer{IDs: ids, Status: http.StatusOK})
 }
 
-// publish stores evs and enqueues their jobs in one transaction.
-func (s *server) publish(ctx context.Context, evs []events.Event) ([]string, error) {
+// publish checks that the rows the events name are stored (checkRefs),
+// then stores evs and enqueues their jobs, in one transaction.
+func (s *server) publish(ctx context.Context, evs []events.Event, batch bool) ([]string, error) {
 	var ids []string
 	err := db.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		if err := checkRefs(ctx, db.New(tx), evs, batch); err != nil {
+			return err
+		}
 		var err error
 		ids, err = s.Outbox.Publish(ctx, tx, evs...)
 		return err
@@ -91,7 +99,8 @@ func (s *server) publish(ctx context.Context, evs []events.Event) ([]string, err
 // reports whether the body was an array. The catalog's validation of names
 // and data is left to outbox.Publish, so each event is validated once;
 // only when the wire fields are already wrong does decodeEvents run it too,
-// to list every problem of the request in one answer.
+// on the events whose name and data could be read, to list every problem
+// of the request in one answer.
 func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventsBodyBytes))
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -128,12 +137,17 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool,
 
 	path := func(i int, field string) string { return eventPath(batch, i, field) }
 	source := "http"
-	if sdk := r.Header.Get("X-Inngest-Sdk"); sdk != "" && len(sdk) <= 100 {
+	if sdk := r.Header.Get("X-Inngest-Sdk"); sdk != "" && len(sdk) <= 100 && events.TextProblem(sdk) == "" {
 		source = sdk
 	}
 	seed := r.Header.Get("X-Inngest-Event-Id-Seed")
 	evs := make([]events.Event, len(raws))
-	var details []apperr.FieldError
+	var (
+		details []apperr.FieldError
+		// readable are the events whose name and data could be read, for
+		// the catalog's check when the request is already invalid.
+		readable []int
+	)
 	for i, raw := range raws {
 		if len(raw) > maxEventBytes {
 			where := "The event"
@@ -148,7 +162,11 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool,
 				return nil, false, invalid("The request body " + msg + ".")
 			}
 			details = append(details, apperr.FieldError{Field: path(i, field), Message: msg})
-			continue
+			// An unknown key leaves the event readable; a wrong type does not.
+			we = wireEvent{}
+			if json.Unmarshal(raw, &we) != nil {
+				continue
+			}
 		}
 		ev := events.Event{ID: we.ID, Name: we.Name, Data: we.Data, Source: source}
 		ts, ok := parseTS(we.TS)
@@ -158,20 +176,37 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool,
 		ev.TS = ts
 		if len(ev.ID) > maxEventIDLength {
 			details = append(details, apperr.FieldError{Field: path(i, "id"), Message: fmt.Sprintf("must be at most %d characters", maxEventIDLength)})
+		} else if msg := events.TextProblem(ev.ID); msg != "" {
+			details = append(details, apperr.FieldError{Field: path(i, "id"), Message: msg})
 		}
 		if ev.ID == "" {
 			ev.ID = seededID(seed, i)
 		}
 		evs[i] = ev
+		readable = append(readable, i)
 	}
 	if len(details) > 0 {
-		var verr *events.ValidationError
-		if errors.As(events.ValidateAll(evs), &verr) {
-			details = append(details, catalogDetails(batch, verr)...)
-		}
-		return nil, false, invalidEvents(batch, details)
+		return nil, false, invalidEvents(batch, append(details, catalogDetailsOf(batch, evs, readable)...))
 	}
 	return evs, batch, nil
+}
+
+// catalogDetailsOf runs the catalog's validation on the events of evs at
+// the given indexes and names their failures by their index in evs.
+func catalogDetailsOf(batch bool, evs []events.Event, indexes []int) []apperr.FieldError {
+	some := make([]events.Event, len(indexes))
+	for j, i := range indexes {
+		some[j] = evs[i]
+	}
+	var verr *events.ValidationError
+	if !errors.As(events.ValidateAll(some), &verr) {
+		return nil
+	}
+	details := make([]apperr.FieldError, len(verr.Fields))
+	for j, f := range verr.Fields {
+		details[j] = apperr.FieldError{Field: eventPath(batch, indexes[f.Index], f.Field), Message: f.Message}
+	}
+	return details
 }
 
 // eventPath names a field of the i'th event of a request: "events[1].data.email"
@@ -255,6 +290,22 @@ func seededID(seed string, index int) string {
 	return id.String()
 }
 
+// logUnrouted logs the accepted events whose names are not in the catalog:
+// they are stored but trigger no job, which is most often a misspelt name.
+// One line per name and request.
+func (s *server) logUnrouted(ctx context.Context, evs []events.Event) {
+	counts := make(map[string]int)
+	for _, ev := range evs {
+		if !events.Known(ev.Name) {
+			counts[ev.Name]++
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(counts)) {
+		s.Logger.WarnContext(ctx, "Event name is not in the catalog: the event is stored and triggers no job",
+			slog.String("name", name), slog.Int("events", counts[name]))
+	}
+}
+
 // eventAnswer is GET /v1/events/{id}: the event and the jobs it triggered.
 type eventAnswer struct {
 	ID         string          `json:"id"`
@@ -282,7 +333,13 @@ type eventJob struct {
 func (s *server) getEvent(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	q := db.New(s.DB)
-	ev, err := q.EventGet(r.Context(), id)
+	// An id PostgreSQL cannot store (a NUL, invalid UTF-8) names no event;
+	// asking for it would fail the query.
+	var ev *db.Event
+	err := pgx.ErrNoRows
+	if events.TextProblem(id) == "" {
+		ev, err = q.EventGet(r.Context(), id)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		s.writeError(w, r, apperr.Errorf(apperr.NotFound, "Event %s was not found.", id))
 		return

@@ -82,16 +82,51 @@ func TestEventAPI(t *testing.T) {
 		require.Contains(t, r.details(t), "data.email")
 	})
 
-	t.Run("UnknownFieldsNamed", func(t *testing.T) {
-		ev := userCreated("", "x@example.com")
+	// Tolerant reader: a field the catalog does not list, inside data, is
+	// accepted and stored (the web app may add one without breaking its
+	// sends); the event's jobs are enqueued as without it.
+	t.Run("UnknownDataFieldsStored", func(t *testing.T) {
+		ev := userCreated("unknown-data-field", "x@example.com")
 		ev["data"].(map[string]any)["favouriteColour"] = "teal"
 		r := b.do(t, "POST", "/v1/events", testKey, []any{ev})
-		requireError(t, r, http.StatusBadRequest)
-		require.Equal(t, "unknown field", r.details(t)["events[0].data.favouriteColour"])
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		got := b.do(t, "GET", "/v1/events/unknown-data-field", apiKey, nil).json(t)
+		require.Equal(t, "teal", got["data"].(map[string]any)["favouriteColour"])
+		require.Len(t, got["jobs"], 1)
+		require.Equal(t, "send_welcome_email", got["jobs"].([]any)[0].(map[string]any)["kind"])
 
-		r = b.do(t, "POST", "/v1/events", testKey, `{"name":"app/custom","data":{},"colour":1}`)
+		// Wrong types and missing required fields are still rejected.
+		ev = userCreated("", "x@example.com")
+		ev["data"].(map[string]any)["favouriteColour"] = "teal"
+		ev["data"].(map[string]any)["name"] = 7
+		delete(ev["data"].(map[string]any), "userId")
+		r = b.do(t, "POST", "/v1/events", testKey, ev)
+		requireError(t, r, http.StatusBadRequest)
+		require.Equal(t, map[string]string{"data.userId": "is required", "data.name": "must be a string"}, r.details(t))
+	})
+
+	// Keys outside data are Inngest's event format: an unknown one is
+	// rejected, and only the real problems are reported (no false "name is
+	// required").
+	t.Run("UnknownFieldsNamed", func(t *testing.T) {
+		r := b.do(t, "POST", "/v1/events", testKey, `{"name":"app/custom","data":{},"colour":1}`)
 		requireError(t, r, http.StatusBadRequest)
 		require.Equal(t, "unknown field", r.details(t)["colour"])
+		require.Equal(t, map[string]string{"colour": "unknown field"}, r.details(t))
+
+		r = b.do(t, "POST", "/v1/events", testKey, `[{"name":"app/custom","colour":1},{"name":"user/created","data":{"userId":"u1","email":"x@example.com","name":"X"},"extra":true,"ts":"later"}]`)
+		requireError(t, r, http.StatusBadRequest)
+		require.Equal(t, map[string]string{"events[0].colour": "unknown field", "events[1].extra": "unknown field",
+			"events[1].ts": "must be epoch milliseconds or an RFC 3339 time"}, r.details(t))
+
+		// The other problems of an event with an unknown key are listed too.
+		r = b.do(t, "POST", "/v1/events", testKey, `{"name":"user/created","data":{"userId":"u1","email":"nope","name":"X"},"colour":1}`)
+		requireError(t, r, http.StatusBadRequest)
+		require.Equal(t, map[string]string{"colour": "unknown field", "data.email": "must be a valid email address"}, r.details(t))
+		// A wrong type leaves nothing else to check.
+		r = b.do(t, "POST", "/v1/events", testKey, `[{"name":5,"data":{}}]`)
+		requireError(t, r, http.StatusBadRequest)
+		require.Equal(t, map[string]string{"events[0].name": "must be a string"}, r.details(t))
 
 		// Custom events may carry any data.
 		r = b.do(t, "POST", "/v1/events", testKey, `{"name":"app/custom","data":{"colour":1},"user":{"id":"u1"},"v":"2024-01-01.1","ts":1700000000000}`)
@@ -135,10 +170,12 @@ func TestInngestJSSDKSend(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
 
+	// order/cancelled names an order, which must be stored here.
+	order := newFixture(t, b)
 	entropy := base64.StdEncoding.EncodeToString([]byte("0123456789"))
 	nowMillis := time.Now().UnixMilli()
 	body := fmt.Sprintf(`[{"name":"user/created","data":{"userId":"6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21","email":"sdk@example.com","name":"SDK"},"ts":%d},`+
-		`{"name":"order/cancelled","data":{"orderId":"0b9d1c2e-4f5a-4b6c-8d7e-9f0a1b2c3d4e","userId":"6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21","reason":"changed mind"},"ts":%d}]`, nowMillis, nowMillis)
+		`{"name":"order/cancelled","data":{"orderId":%q,"userId":%q,"reason":"changed mind"},"ts":%d}]`, nowMillis, order.orderID, order.userID, nowMillis)
 	sendLikeSDK := func() response {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.srv.URL+"/e/"+testKey, strings.NewReader(body))
 		require.NoError(t, err)

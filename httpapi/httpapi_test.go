@@ -3,11 +3,13 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -165,4 +167,27 @@ func requireError(t *testing.T, r response, status int) map[string]any {
 	require.NotEmpty(t, m["requestId"])
 	require.Equal(t, r.header.Get("X-Request-Id"), m["requestId"])
 	return m
+}
+
+// fixture is a user, their shop with one product in stock, and an order
+// of it, created through the REST API.
+type fixture struct {
+	userID, shopID, productID, orderID string
+}
+
+func newFixture(t *testing.T, b *testBundle) fixture {
+	t.Helper()
+	create := func(path string, body map[string]any) string {
+		t.Helper()
+		r := b.do(t, "POST", path, apiKey, body)
+		require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+		return r.json(t)["id"].(string)
+	}
+	var f fixture
+	f.userID = create("/v1/users", map[string]any{"email": strings.ToLower(rand.Text()) + "@example.com", "name": "Asha"})
+	f.shopID = create("/v1/shops", map[string]any{"name": "Kirana", "ownerId": f.userID})
+	f.productID = create("/v1/products", map[string]any{"shopId": f.shopID, "name": "Atta 5kg", "pricePaise": 24900, "stock": 10})
+	f.orderID = create("/v1/orders", map[string]any{"userId": f.userID, "shopId": f.shopID,
+		"items": []any{map[string]any{"productId": f.productID, "quantity": 1}}})
+	return f
 }

@@ -4,12 +4,24 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mohallamart/backend/events"
+)
+
+// Bounds of the name label of mohallamart_events_unrouted_total: a custom
+// name is its own label value only if it is at most maxUnroutedLabel bytes
+// of letters, digits and _ . : / -, and among the first maxUnroutedNames
+// such names this process saw; every other counts as otherUnrouted.
+const (
+	maxUnroutedLabel = 64
+	maxUnroutedNames = 50
+	otherUnrouted    = "(other)"
 )
 
 // Metrics counts HTTP requests and ingested events in a Prometheus registry
@@ -19,13 +31,18 @@ type Metrics struct {
 	httpRequests   *prometheus.CounterVec
 	httpDuration   *prometheus.HistogramVec
 	eventsIngested *prometheus.CounterVec
+	eventsUnrouted *prometheus.CounterVec
+
+	mu sync.Mutex
+	// unroutedNames are the custom names that have their own label value.
+	unroutedNames map[string]bool
 }
 
 // NewMetrics registers the HTTP metrics (mohallamart_http_requests_total,
-// mohallamart_http_request_duration_seconds) and
-// mohallamart_events_ingested_total with reg. /metrics serves everything
-// reg gathers, so the caller registers the process's other collectors (job
-// metrics, runtime) with reg as well.
+// mohallamart_http_request_duration_seconds),
+// mohallamart_events_ingested_total and mohallamart_events_unrouted_total
+// with reg. /metrics serves everything reg gathers, so the caller registers
+// the process's other collectors (job metrics, runtime) with reg as well.
 func NewMetrics(reg *prometheus.Registry) (*Metrics, error) {
 	m := &Metrics{
 		registry: reg,
@@ -42,8 +59,13 @@ func NewMetrics(reg *prometheus.Registry) (*Metrics, error) {
 			Name: "mohallamart_events_ingested_total",
 			Help: "Events accepted by the event API, by event name (custom names count as \"custom\").",
 		}, []string{"name"}),
+		eventsUnrouted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mohallamart_events_unrouted_total",
+			Help: "Events accepted by the event API whose name is not in the catalog, so they trigger no job, by name (the first 50 short well-formed names; others count as \"(other)\").",
+		}, []string{"name"}),
+		unroutedNames: make(map[string]bool),
 	}
-	for _, c := range []prometheus.Collector{m.httpRequests, m.httpDuration, m.eventsIngested} {
+	for _, c := range []prometheus.Collector{m.httpRequests, m.httpDuration, m.eventsIngested, m.eventsUnrouted} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register HTTP metrics: %w", err)
 		}
@@ -64,13 +86,48 @@ func (m *Metrics) observeRequest(route string, status int, d time.Duration) {
 	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
 }
 
-// observeEvents counts accepted events by name.
+// observeEvents counts accepted events by name, and those outside the
+// catalog as unrouted.
 func (m *Metrics) observeEvents(evs []events.Event) {
 	for _, ev := range evs {
 		name := ev.Name
 		if !events.Known(name) {
 			name = "custom" // custom names are unbounded; keep the label set small
+			m.eventsUnrouted.WithLabelValues(m.unroutedLabel(ev.Name)).Inc()
 		}
 		m.eventsIngested.WithLabelValues(name).Inc()
 	}
+}
+
+// unroutedLabel is the name label of an unrouted event called name: the
+// name itself while the label set stays small, otherUnrouted past that.
+func (m *Metrics) unroutedLabel(name string) string {
+	if !labelSafe(name) {
+		return otherUnrouted
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.unroutedNames[name] {
+		if len(m.unroutedNames) >= maxUnroutedNames {
+			return otherUnrouted
+		}
+		m.unroutedNames[name] = true
+	}
+	return name
+}
+
+// labelSafe reports whether name is short and made of letters, digits and
+// _ . : / - only.
+func labelSafe(name string) bool {
+	if name == "" || len(name) > maxUnroutedLabel {
+		return false
+	}
+	for _, c := range []byte(name) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("_.:/-", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -137,5 +137,8 @@ func TestREST(t *testing.T) {
 	requireError(t, b.do(t, "GET", "/v1/shops/"+shopID, "", nil), http.StatusUnauthorized)
 	requireError(t, b.do(t, "POST", "/v1/orders", "wrong", nil), http.StatusUnauthorized)
 	requireError(t, do("GET", "/v1/nothing", nil), http.StatusNotFound)
-	requireError(t, do("PUT", "/v1/users/"+userID, nil), http.StatusNotFound)
+	// A route for another method: 405 with Allow.
+	r = do("PUT", "/v1/users/"+userID, nil)
+	requireError(t, r, http.StatusMethodNotAllowed)
+	require.Equal(t, "GET, HEAD, PATCH, DELETE", r.header.Get("Allow"))
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/mohallamart/backend/apperr"
+	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/search"
 )
 
@@ -38,6 +39,11 @@ func (s *server) searchProducts(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(q) > maxSearchQuery {
 		details = append(details, apperr.FieldError{Field: "q", Message: fmt.Sprintf("must be at most %d characters", maxSearchQuery)})
+	} else if msg := events.TextProblem(q); msg != "" {
+		details = append(details, apperr.FieldError{Field: "q", Message: msg})
+	}
+	if msg := events.TextProblem(shopID); msg != "" {
+		details = append(details, apperr.FieldError{Field: "shopId", Message: msg})
 	}
 	if len(details) > 0 {
 		s.writeError(w, r, invalid("The search is invalid.", details...))

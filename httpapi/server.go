@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -124,10 +125,33 @@ func NewHandler(opts Opts) (http.Handler, error) {
 	if !opts.OpsOnly {
 		s.routes(mux)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, apperr.Errorf(apperr.NotFound, "No route matches %s %s.", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("/", s.noRoute(mux))
 	return s.observe(mux), nil
+}
+
+// noRoute answers a request that no route takes: 405 with Allow listing
+// the methods the path has routes for, or 404 when it has none, both in the
+// API's error shape. (ServeMux answers 405 by itself only when no catch-all
+// route matches, and in plain text.) The 405 does not repeat the path,
+// which for /e/{eventKey} holds a key.
+func (s *server) noRoute(mux *http.ServeMux) http.HandlerFunc {
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, method := range methods {
+			probe := r.WithContext(r.Context())
+			probe.Method = method
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+				allow = append(allow, method)
+			}
+		}
+		if len(allow) == 0 {
+			s.writeError(w, r, apperr.Errorf(apperr.NotFound, "No route matches %s %s.", r.Method, r.URL.Path))
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, apperr.Errorf(apperr.MethodNotAllowed, "Method %s is not allowed here; use %s.", r.Method, strings.Join(allow, ", ")))
+	}
 }
 
 // routes registers the API routes: event keys open the event ingest

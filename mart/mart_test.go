@@ -325,7 +325,7 @@ func TestUsers(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		ctx := t.Context()
-		phone := "+91 98765 43210"
+		phone := "+919876543210"
 		u, err := b.svc.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha", Phone: &phone})
 		require.NoError(t, err)
 		_, _, err = b.svc.CreateSession(ctx, u.ID, 0)
@@ -351,6 +351,48 @@ func TestUsers(t *testing.T) {
 		// The deleted account's email is free again.
 		_, err = b.svc.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
 		require.NoError(t, err)
+	})
+
+	t.Run("PhoneMustBeE164", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := t.Context()
+		for _, bad := range []string{"+91 98765 43210", "09876543210", "9876543210", "+0919876543210", "+91-98765-43210", "+1234567890123456"} {
+			_, err := b.svc.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha", Phone: &bad})
+			var verr *mart.ValidationError
+			require.ErrorAs(t, err, &verr, bad)
+			require.Equal(t, []mart.FieldError{{Field: "phone", Message: "must be an E.164 phone number, such as +919800000001"}}, verr.Fields, bad)
+		}
+		require.Zero(t, count(t, b.db, "SELECT count(*) FROM users"))
+
+		good := "+919876543210"
+		u, err := b.svc.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha", Phone: &good})
+		require.NoError(t, err)
+		require.Equal(t, good, *u.Phone)
+		bad := "98765 43210"
+		_, err = b.svc.UpdateUser(ctx, u.ID, mart.UpdateUserParams{Phone: &bad})
+		var verr *mart.ValidationError
+		require.ErrorAs(t, err, &verr)
+		require.Equal(t, []string{"phone"}, fields(verr))
+		require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM users WHERE phone = $1", good), "unchanged")
+	})
+
+	// An update with no field set changes nothing and publishes nothing.
+	t.Run("EmptyUpdatePublishesNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := t.Context()
+		u, err := b.svc.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
+		require.NoError(t, err)
+		events := count(t, b.db, "SELECT count(*) FROM events")
+
+		got, err := b.svc.UpdateUser(ctx, u.ID, mart.UpdateUserParams{})
+		require.NoError(t, err)
+		require.Equal(t, u, got)
+		require.Equal(t, events, count(t, b.db, "SELECT count(*) FROM events"))
+		require.Zero(t, count(t, b.db, "SELECT count(*) FROM analytics_pending WHERE event_id IN (SELECT id FROM events WHERE name = 'user/updated')"))
+		_, err = b.svc.UpdateUser(ctx, missingID, mart.UpdateUserParams{})
+		require.ErrorIs(t, err, mart.ErrNotFound)
 	})
 
 	t.Run("DuplicateEmailIsConflict", func(t *testing.T) {
@@ -397,6 +439,26 @@ func TestProducts(t *testing.T) {
 		require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM events WHERE name = 'product/out_of_stock'"))
 	})
 
+	// An update with no field set changes nothing and publishes nothing: no
+	// product/updated, so no index_product job.
+	t.Run("EmptyUpdatePublishesNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := newFixture(t, b.svc, 4)
+		events, jobs := count(t, b.db, "SELECT count(*) FROM events"), count(t, b.db, "SELECT count(*) FROM river_job")
+		var version int64
+		require.NoError(t, b.db.QueryRow(t.Context(), "SELECT version FROM products WHERE id = $1", f.product.ID).Scan(&version))
+
+		got, err := b.svc.UpdateProduct(t.Context(), f.product.ID, mart.UpdateProductParams{})
+		require.NoError(t, err)
+		require.Equal(t, f.product, got)
+		require.Equal(t, events, count(t, b.db, "SELECT count(*) FROM events"))
+		require.Equal(t, jobs, count(t, b.db, "SELECT count(*) FROM river_job"))
+		require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM products WHERE id = $1 AND version = $2", f.product.ID, version), "the row is not written")
+		_, err = b.svc.UpdateProduct(t.Context(), missingID, mart.UpdateProductParams{})
+		require.ErrorIs(t, err, mart.ErrNotFound)
+	})
+
 	t.Run("InvalidAndUnknown", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -418,6 +480,8 @@ func TestProducts(t *testing.T) {
 		require.Equal(t, 1, count(t, b.db, `SELECT count(*) FROM events WHERE name = 'search/index' AND data @> jsonb_build_object('type', 'product', 'id', $1::text)`, f.product.ID))
 	})
 }
+
+const missingID = "00000000-0000-4000-8000-000000000000"
 
 func fields(v *mart.ValidationError) []string {
 	out := make([]string, len(v.Fields))

@@ -112,8 +112,16 @@ type UpdateProductParams struct {
 
 // UpdateProduct changes a product and publishes product/updated with the
 // changed fields; a stock change from above 0 to 0 also publishes
-// product/out_of_stock.
+// product/out_of_stock. With no field set it changes and publishes
+// nothing, and returns the product as it is.
 func (s *Service) UpdateProduct(ctx context.Context, id string, p UpdateProductParams) (*Product, error) {
+	if p == (UpdateProductParams{}) {
+		current, err := s.GetProduct(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("update product: %w", err)
+		}
+		return current, nil
+	}
 	var f fieldErrors
 	if p.Name != nil {
 		checkText(&f, "name", *p.Name, 200)

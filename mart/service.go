@@ -117,13 +117,11 @@ func checkEmail(f *fieldErrors, field, s string) {
 	}
 }
 
+// checkPhone adds a field error unless s is absent, empty (no phone
+// number) or an E.164 phone number such as +919800000001.
 func checkPhone(f *fieldErrors, field string, s *string) {
-	if s == nil || *s == "" {
-		return
-	}
-	p := *s
-	if len(p) > 32 || strings.Trim(p, "+0123456789 -") != "" {
-		f.add(field, "must be a phone number (digits, optionally starting with +)")
+	if s != nil && *s != "" && !events.ValidPhone(*s) {
+		f.add(field, "must be an E.164 phone number, such as +919800000001")
 	}
 }
 

@@ -87,8 +87,16 @@ type UpdateUserParams struct {
 }
 
 // UpdateUser changes a user's fields and publishes user/updated with the
-// fields it changed.
+// fields it changed. With no field set it changes and publishes nothing,
+// and returns the user as it is.
 func (s *Service) UpdateUser(ctx context.Context, id string, p UpdateUserParams) (*User, error) {
+	if p == (UpdateUserParams{}) {
+		current, err := s.GetUser(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("update user: %w", err)
+		}
+		return current, nil
+	}
 	var f fieldErrors
 	if p.Email != nil {
 		checkEmail(&f, "email", *p.Email)
