@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"math"
+	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -116,7 +117,8 @@ func TestFakeMixpanelWithClient(t *testing.T) {
 	require.NoError(t, sink.Track(t.Context(), []analytics.Event{ev}), "a retry")
 	require.NoError(t, sink.Track(t.Context(), []analytics.Event{{EventID: "e2", Name: "Page Viewed", Time: time.Now()}}))
 	got := fake.counts()
-	require.Equal(t, mixpanelCounts{Requests: 3, Events: 3, Distinct: 2, LastNew: got.LastNew}, got)
+	require.Equal(t, mixpanelCounts{Requests: 3, Events: 3, Distinct: 2, LastNew: got.LastNew, FirstNew: got.FirstNew, FirstN: 1}, got)
+	require.False(t, got.FirstNew.After(got.LastNew))
 
 	wrong, err := mixpanel.New(mixpanel.Opts{Token: "other", BaseURL: fake.URL})
 	require.NoError(t, err)
@@ -125,6 +127,32 @@ func TestFakeMixpanelWithClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	require.True(t, fake.waitDelivered(ctx, 2))
+}
+
+func TestMixpanelDeliveryRate(t *testing.T) {
+	t.Parallel()
+	t0 := time.Now()
+	c := mixpanelCounts{Distinct: 6000, FirstN: 2000, FirstNew: t0, LastNew: t0.Add(500 * time.Millisecond)}
+	require.InDelta(t, 8000, c.deliveryRate(), 1e-6, "the events after the first request, over the time from it to the last")
+	c.FirstN = c.Distinct
+	require.True(t, math.IsNaN(c.deliveryRate()), "one request: no rate")
+}
+
+func TestParseStat(t *testing.T) {
+	t.Parallel()
+	// A command name with a space and a parenthesis, as a process may have.
+	line := "4242 (post gres) x) S 4200 4242 4242 0 -1 4194560 500 0 0 0 250 130 7 3 20 0 1 0 1000 100000 200 18446744073709551615"
+	ppid, self, children, err := parseStat(line)
+	require.NoError(t, err)
+	require.Equal(t, 4200, ppid)
+	require.Equal(t, 3800*time.Millisecond, self, "utime 250 + stime 130 ticks of 10 ms")
+	require.Equal(t, 100*time.Millisecond, children, "cutime 7 + cstime 3 ticks")
+	_, _, _, err = parseStat("4242 (truncated")
+	require.Error(t, err)
+
+	own, err := processCPU(os.Getpid())
+	require.NoError(t, err, "this process's own stat parses")
+	require.GreaterOrEqual(t, own, time.Duration(0))
 }
 
 func TestFakeResendWithClient(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -107,6 +108,8 @@ type fakeMixpanel struct {
 	events    int
 	insertIDs map[string]struct{}
 	lastNew   time.Time // when the last new $insert_id arrived
+	firstNew  time.Time // when the first request with a new $insert_id arrived
+	firstN    int       // how many new $insert_ids that request carried
 }
 
 func newFakeMixpanel(token string) (*fakeMixpanel, error) {
@@ -252,6 +255,8 @@ func (m *fakeMixpanel) record(accepted []mixpanelEvent, n int) {
 	defer m.mu.Unlock()
 	m.requests++
 	m.events += n
+	now := time.Now()
+	first := m.firstNew.IsZero()
 	for _, ev := range accepted {
 		id, _ := ev.Properties["$insert_id"].(string)
 		if id == "" {
@@ -259,7 +264,11 @@ func (m *fakeMixpanel) record(accepted []mixpanelEvent, n int) {
 		}
 		if _, seen := m.insertIDs[id]; !seen {
 			m.insertIDs[id] = struct{}{}
-			m.lastNew = time.Now()
+			m.lastNew = now
+			if first {
+				m.firstNew = now
+				m.firstN++
+			}
 		}
 	}
 }
@@ -270,12 +279,30 @@ type mixpanelCounts struct {
 	Events   int // including duplicates
 	Distinct int // by $insert_id
 	LastNew  time.Time
+	// FirstNew is when the first request with new events arrived, and
+	// FirstN how many it carried.
+	FirstNew time.Time
+	FirstN   int
 }
 
 func (m *fakeMixpanel) counts() mixpanelCounts {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return mixpanelCounts{Requests: m.requests, Events: m.events, Distinct: len(m.insertIDs), LastNew: m.lastNew}
+	return mixpanelCounts{
+		Requests: m.requests, Events: m.events, Distinct: len(m.insertIDs), LastNew: m.lastNew,
+		FirstNew: m.firstNew, FirstN: m.firstN,
+	}
+}
+
+// deliveryRate is the events that arrived after the first request with new
+// events over the time from that request to the last new event: the rate
+// of the sender's batches, without the wait before the first. NaN when
+// every event came in one request.
+func (c mixpanelCounts) deliveryRate() float64 {
+	if c.Distinct <= c.FirstN {
+		return math.NaN()
+	}
+	return perSecond(c.Distinct-c.FirstN, c.LastNew.Sub(c.FirstNew))
 }
 
 // ---- Resend ----

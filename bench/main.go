@@ -72,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.repeats, "repeats", 3, "repeats of each scenario")
 	fs.StringVar(&o.out, "out", "bench", "directory for results.md and results.json")
 	fs.BoolVar(&o.strict, "strict", false, "exit 1 when a figure misses its target")
-	fs.DurationVar(&o.drainTimeout, "drain-timeout", 0, "how long to wait for a job backlog to drain before failing (default 5m, quick 15s)")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", 0, "how long to wait for a job backlog to drain before failing (default 5m, quick 10s)")
 	fs.BoolVar(&o.keepLogs, "keep-logs", false, "keep the server logs (printed path) instead of removing them")
 	fs.BoolVar(&o.verbose, "v", false, "report each step of each repeat")
 	if err := fs.Parse(args); err != nil {
@@ -169,6 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (bool, er
 		}
 	}
 	info.Duration = time.Since(begin).Round(time.Second).String()
+	info.LoadEnd = loadAverage()
 	figures := b.res.finish()
 	rep := report{Info: info, Scenarios: describeScenarios(selected), Figures: figures}
 	if err := rep.write(opts.out); err != nil {

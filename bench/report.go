@@ -27,12 +27,17 @@ type runInfo struct {
 	Repeats  int      `json:"repeats"`
 	Plan     planInfo `json:"plan"`
 
-	Machine  machineInfo       `json:"machine"`
-	Go       string            `json:"go"`
-	River    string            `json:"river"`
-	Postgres string            `json:"postgres"`
-	Database string            `json:"database"`
-	Settings map[string]string `json:"postgresSettings"`
+	Machine machineInfo `json:"machine"`
+	// LoadStart and LoadEnd are the machine's 1, 5 and 15-minute load
+	// averages when the run started and ended: other work on the machine
+	// takes CPU from the measured processes.
+	LoadStart string            `json:"loadAverageStart"`
+	LoadEnd   string            `json:"loadAverageEnd"`
+	Go        string            `json:"go"`
+	River     string            `json:"river"`
+	Postgres  string            `json:"postgres"`
+	Database  string            `json:"database"`
+	Settings  map[string]string `json:"postgresSettings"`
 	// ServerTuning are the tuning variables of the environment the server
 	// processes inherited (unset: the server's defaults).
 	ServerTuning map[string]string `json:"serverTuning"`
@@ -44,6 +49,7 @@ type planInfo struct {
 	RawJobs           int     `json:"rawJobs"`
 	LoadPhase         string  `json:"loadPhase"`
 	FixedRate         float64 `json:"fixedRate"`
+	DrainOrders       int     `json:"drainOrders"`
 	AnalyticsEvents   int     `json:"analyticsEvents"`
 	SlowPhase         string  `json:"slowPhase"`
 	SlowDelay         string  `json:"slowDelay"`
@@ -67,11 +73,12 @@ func collectRunInfo(ctx context.Context, b *bench, opts options, selected []*sce
 		Command: "go run ./bench " + strings.Join(os.Args[1:], " "),
 		Plan: planInfo{
 			OutboxMeasurement: p.OutboxDuration.String(), RawJobs: p.RawJobs, LoadPhase: p.PipelineLoad.String(),
-			FixedRate: p.FixedRate, AnalyticsEvents: p.AnalyticsEvents, SlowPhase: p.SlowPhase.String(),
+			FixedRate: p.FixedRate, DrainOrders: p.DrainOrders, AnalyticsEvents: p.AnalyticsEvents, SlowPhase: p.SlowPhase.String(),
 			SlowDelay: p.SlowDelay.String(), PickupPhase: p.PickupLoad.String(), BigRows: p.BigRows,
 			DrainTimeout: p.DrainTimeout.String(),
 		},
 		Machine:      machine(),
+		LoadStart:    loadAverage(),
 		Go:           runtime.Version(),
 		River:        moduleVersion("github.com/riverqueue/river"),
 		Database:     b.dbs.source(),
@@ -105,6 +112,20 @@ func machine() machineInfo {
 		}
 	}
 	return m
+}
+
+// loadAverage returns the 1, 5 and 15-minute load averages from
+// /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // procField returns the value of the first "name: value" line of a /proc
@@ -243,6 +264,8 @@ func (r *report) markdown() string {
 		strings.TrimSpace(in.Command), in.Label, in.Started, in.Duration, in.Repeats)
 	sb.WriteString("| | |\n|---|---|\n")
 	fmt.Fprintf(&sb, "| machine | %s, %d cores, %s RAM |\n", in.Machine.CPU, in.Machine.Cores, in.Machine.RAM)
+	fmt.Fprintf(&sb, "| load average (1, 5, 15 min) | %s at the start, %s at the end (other work on the machine takes CPU from the measured processes) |\n",
+		in.LoadStart, in.LoadEnd)
 	fmt.Fprintf(&sb, "| Go | %s |\n| River | %s |\n| PostgreSQL | %s — %s |\n", in.Go, in.River, in.Postgres, in.Database)
 	fmt.Fprintf(&sb, "| PostgreSQL settings | %s |\n", joinMap(in.Settings))
 	tuning := joinMap(in.ServerTuning)
@@ -251,9 +274,9 @@ func (r *report) markdown() string {
 	}
 	fmt.Fprintf(&sb, "| server tuning (from the environment) | %s |\n", tuning)
 	pl := in.Plan
-	fmt.Fprintf(&sb, "| sizes | outbox %s per measurement; raw River %d jobs; order loads %s; %g orders/s fixed; %d analytics events; "+
-		"slow phases %s (delay %s); pickup %s; big tables %d rows; drain timeout %s |\n\n",
-		pl.OutboxMeasurement, pl.RawJobs, pl.LoadPhase, pl.FixedRate, pl.AnalyticsEvents, pl.SlowPhase, pl.SlowDelay,
+	fmt.Fprintf(&sb, "| sizes | outbox %s per measurement; raw River %d jobs; order drain %d orders; order loads %s; %g orders/s fixed; "+
+		"%d analytics events; slow phases %s (delay %s); pickup %s; big tables %d past orders; drain timeout %s |\n\n",
+		pl.OutboxMeasurement, pl.RawJobs, pl.DrainOrders, pl.LoadPhase, pl.FixedRate, pl.AnalyticsEvents, pl.SlowPhase, pl.SlowDelay,
 		pl.PickupPhase, pl.BigRows, pl.DrainTimeout)
 
 	sb.WriteString("## Results\n\n")

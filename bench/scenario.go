@@ -27,17 +27,25 @@ type plan struct {
 	PipelineClients int
 	FixedRate       float64
 
+	// DrainOrders orders are taken by the API alone, then their jobs are
+	// worked by a worker process alone (the job side's capacity).
+	DrainOrders int
+
 	// AnalyticsEvents are sent in batches of AnalyticsBatch.
 	AnalyticsEvents int
 	AnalyticsBatch  int
 
 	// SlowPhase is the length of the healthy and the slow phase; the slow
 	// fakes answer after SlowDelay; orders and product PATCHes come at
-	// SlowOrderRate and SlowPatchRate per second.
+	// SlowOrderRate and SlowPatchRate per second, analytics/track events
+	// at SlowTrackRate (in batches of AnalyticsBatch) and SMS
+	// notifications at SlowSMSRate per second.
 	SlowPhase     time.Duration
 	SlowDelay     time.Duration
 	SlowOrderRate float64
 	SlowPatchRate float64
+	SlowTrackRate float64
+	SlowSMSRate   float64
 
 	// PickupLoad is the length of the pickup phase at PickupRate jobs/s,
 	// sent as PickupBatch events per request.
@@ -62,8 +70,10 @@ func newPlan(quick bool, repeats int) plan {
 		OutboxDuration: 5 * time.Second, OutboxConcurrency: []int{1, 8, 32},
 		RawJobs: 100_000, RiverWorkers: 100,
 		PipelineLoad: 60 * time.Second, PipelineClients: 16, FixedRate: 500,
+		DrainOrders:     30_000,
 		AnalyticsEvents: 100_000, AnalyticsBatch: 100,
 		SlowPhase: 30 * time.Second, SlowDelay: 8 * time.Second, SlowOrderRate: 50, SlowPatchRate: 10,
+		SlowTrackRate: 1000, SlowSMSRate: 20,
 		PickupLoad: 20 * time.Second, PickupRate: 500, PickupBatch: 5,
 		BigRows:       1_000_000,
 		DrainTimeout:  5 * time.Minute,
@@ -76,11 +86,12 @@ func newPlan(quick bool, repeats int) plan {
 		p.OutboxDuration = 300 * time.Millisecond
 		p.RawJobs = 5_000
 		p.PipelineLoad = time.Second
-		p.AnalyticsEvents = 1_000
-		p.SlowPhase = 2 * time.Second
+		p.DrainOrders = 1_000
+		p.AnalyticsEvents = 20_000
+		p.SlowPhase = 1500 * time.Millisecond
 		p.PickupLoad = time.Second
-		p.BigRows = 100_000
-		p.DrainTimeout = 5 * time.Second
+		p.BigRows = 50_000
+		p.DrainTimeout = 10 * time.Second
 		p.RepeatTimeout = 2 * time.Minute
 	}
 	return p

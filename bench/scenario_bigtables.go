@@ -7,11 +7,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// fillEvents and fillJobs store $1 order/created events and as many
-// finished River jobs (completed; half order confirmations on the email
-// queue, half analytics), spread over the last three days: inside every
-// retention period, so the cleaners leave them.
-const fillEvents = `
+// The fills store what $1 past orders left behind, spread over the last
+// three days (inside every retention period, so the cleaners leave them):
+// their order/created events, their completed confirmation jobs, their
+// recorded confirmations and their analytics rows.
+const (
+	fillEvents = `
 INSERT INTO events (id, name, data, ts, received_at, source)
 SELECT 'bench-old-' || g, 'order/created',
        jsonb_build_object('orderId', gen_random_uuid(), 'userId', gen_random_uuid(), 'shopId', gen_random_uuid(),
@@ -20,38 +21,42 @@ SELECT 'bench-old-' || g, 'order/created',
        t, t, 'app'
 FROM (SELECT g, now() - (g % 259200) * interval '1 second' AS t FROM generate_series(1, $1::int) g) s`
 
-// fillJobs: see fillEvents.
-const fillJobs = `
+	fillJobs = `
 INSERT INTO river_job (args, attempt, attempted_at, attempted_by, created_at, finalized_at, kind, max_attempts,
                        metadata, priority, queue, state, scheduled_at, tags)
 SELECT jsonb_build_object('event_id', 'bench-old-' || g, 'order_id', gen_random_uuid()),
-       1, t, ARRAY['bench'], t, t + interval '40 milliseconds',
-       CASE WHEN g % 2 = 0 THEN 'send_order_confirmation' ELSE 'track_analytics' END, 10,
-       '{}', 1, CASE WHEN g % 2 = 0 THEN 'email' ELSE 'analytics' END, 'completed', t, '{}'
+       1, t, ARRAY['bench'], t, t + interval '40 milliseconds', 'send_order_confirmation', 10,
+       '{}', 1, 'email', 'completed', t, '{}'
 FROM (SELECT g, now() - (g % 259200) * interval '1 second' AS t FROM generate_series(1, $1::int) g) s`
 
-// bigTablesScenario: the order pipeline again with large events and
-// river_job tables, against the pipeline's jobs/s on empty tables.
+	fillDeliveries = `
+INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, provider, status, idempotency_key, created_at, sent_at)
+SELECT g, 'bench-old-' || g, 'email', 'old-' || (g % 1000) || '@example.com', 'Your MohallaMart order', 'Order confirmed.',
+       'capture', 'captured', 'send_order_confirmation/bench-old-' || g || '/old-' || (g % 1000) || '@example.com', t, t
+FROM (SELECT g, now() - (g % 259200) * interval '1 second' AS t FROM generate_series(1, $1::int) g) s`
+
+	fillAnalytics = `
+INSERT INTO analytics_events (event_id, name, user_id, properties, occurred_at, created_at)
+SELECT 'bench-old-' || g, 'order/created', 'user-' || (g % 1000), jsonb_build_object('totalPaise', 24900), t, t
+FROM (SELECT g, now() - (g % 259200) * interval '1 second' AS t FROM generate_series(1, $1::int) g) s`
+)
+
+// bigTablesScenario: the order pipeline's drain again, on tables that hold
+// what many past orders left, against the same drain on empty tables.
 func bigTablesScenario(p plan) *scenario {
 	const s = "big tables"
-	label := fmt.Sprintf("%d clients", p.PipelineClients)
-	var (
-		jobs = figureSpec{
-			Scenario: s, Name: fmt.Sprintf("jobs/s, %s, %d finished jobs and events stored", label, p.BigRows), Unit: "jobs/s",
-			Target: ratioAtLeast(0.85), BaselineRef: scenarioPipeline + "/jobs/s, " + label,
-		}
-		backlog = figureSpec{Scenario: s, Name: "backlog after load, " + label, Unit: "s"}
-		non2xx  = figureSpec{Scenario: s, Name: "non-2xx answers, " + label, Unit: "count"}
-		failed  = figureSpec{Scenario: s, Name: "failed jobs, " + label, Unit: "count"}
-		orders  = figureSpec{Scenario: s, Name: "orders/s, " + label, Unit: "orders/s"}
-	)
+	suffix := fmt.Sprintf(", %d past orders stored", p.BigRows)
+	drain := newDrainSpecs(s, suffix, ratioAtLeast(0.85), scenarioPipeline+"/"+drainJobsName)
+	drain.analytics.BaselineRef = scenarioPipeline + "/" + drainAnalyticsName
 	var template string
 	return &scenario{
 		name: s, needs: []string{scenarioPipeline}, server: true,
-		how: fmt.Sprintf("As the order pipeline's %s phase, on a database that already holds %d completed river_job rows and "+
-			"%d events (inserted with generate_series into a template database, then vacuumed and analyzed; each repeat "+
-			"clones it). Baseline: the order pipeline's jobs/s on empty tables in this run.", label, p.BigRows, p.BigRows),
-		figures: []figureSpec{orders, jobs, backlog, non2xx, failed},
+		how: fmt.Sprintf("The order pipeline's drain (catalog through REST, then %d orders taken by ROLE=api, then worked by "+
+			"ROLE=worker alone), on a database that already holds %d order/created events, %d completed "+
+			"send_order_confirmation river_job rows, %d deliveries and %d analytics_events rows (inserted with "+
+			"generate_series into a template database, then vacuumed and analyzed; each repeat clones it). Baseline: the "+
+			"order pipeline's drain on empty tables in this run.", p.DrainOrders, p.BigRows, p.BigRows, p.BigRows, p.BigRows),
+		figures: drain.list(),
 		prepare: func(ctx context.Context, b *bench) error {
 			var err error
 			template, err = b.dbs.create(ctx, b.dbs.template)
@@ -59,8 +64,8 @@ func bigTablesScenario(p plan) *scenario {
 				return err
 			}
 			return b.dbs.withPool(ctx, template, func(pool *pgxpool.Pool) error {
-				fills := []string{fillEvents, fillJobs}
-				err := parallel(ctx, len(fills), len(fills), func(ctx context.Context, i int) error {
+				fills := []string{fillEvents, fillJobs, fillDeliveries, fillAnalytics}
+				err := parallel(ctx, 2, len(fills), func(ctx context.Context, i int) error {
 					if _, err := pool.Exec(ctx, fills[i], p.BigRows); err != nil {
 						return fmt.Errorf("fill big tables: %w", err)
 					}
@@ -69,7 +74,7 @@ func bigTablesScenario(p plan) *scenario {
 				if err != nil {
 					return err
 				}
-				if _, err := pool.Exec(ctx, "VACUUM ANALYZE events, river_job"); err != nil {
+				if _, err := pool.Exec(ctx, "VACUUM ANALYZE events, river_job, deliveries, analytics_events"); err != nil {
 					return fmt.Errorf("vacuum big tables: %w", err)
 				}
 				return nil
@@ -95,11 +100,11 @@ func bigTablesScenario(p plan) *scenario {
 			if err != nil {
 				return err
 			}
-			res, err := r.orderPhase(ctx, c, 0)
+			res, err := r.drainPhase(ctx, c)
 			if err != nil {
 				return err
 			}
-			b.recordPhase(res, orders, jobs, backlog, non2xx, failed)
+			b.recordDrain(rep, res, drain)
 			return nil
 		},
 	}

@@ -109,9 +109,18 @@ type serverOpts struct {
 	extraEnv    map[string]string // fakes' URLs and keys
 	logDir      string
 	name        string // for the log file name
+	role        string // ROLE: roleAll, roleAPI or roleWorker
 }
 
-// startServer starts the server (ROLE=all, development, migrating at
+// Server roles (ROLE): HTTP and workers, HTTP only (jobs are inserted and
+// left), workers only.
+const (
+	roleAll    = "all"
+	roleAPI    = "api"
+	roleWorker = "worker"
+)
+
+// startServer starts the server (with o.role, development, migrating at
 // start) on a free port of 127.0.0.1 and waits until /readyz answers 200.
 func startServer(ctx context.Context, o serverOpts) (*serverProc, error) {
 	port, err := freePort()
@@ -120,7 +129,7 @@ func startServer(ctx context.Context, o serverOpts) (*serverProc, error) {
 	}
 	env := slices.Clone(o.env)
 	env = append(env,
-		"ROLE=all", "APP_ENV=development", "MIGRATE_ON_START=true",
+		"ROLE="+o.role, "APP_ENV=development", "MIGRATE_ON_START=true",
 		"ADDR=127.0.0.1:"+strconv.Itoa(port),
 		"DATABASE_URL="+o.databaseURL,
 		"EVENT_KEYS="+o.eventKey,

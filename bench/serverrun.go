@@ -14,22 +14,35 @@ import (
 // Job kinds the scenarios wait for (river_job.kind; never renamed).
 const (
 	kindOrderConfirmation = "send_order_confirmation"
-	kindTrackAnalytics    = "track_analytics"
+	kindSendNotification  = "send_notification"
 	kindIndexProduct      = "index_product"
+	kindFlushAnalytics    = "flush_analytics"
 )
 
-// serverRun is one server process on a fresh database, with the harness's
-// own pool on that database to watch the jobs.
+// stopGrace is how long a server is given to shut down cleanly before a
+// role change: a clean stop resigns River's leadership, so the next
+// process becomes leader (and runs the periodic flush_analytics) at once
+// instead of after the old leader's lease runs out.
+const stopGrace = 30 * time.Second
+
+// serverRun is one database and the server processes run on it in turn,
+// with the harness's own pool on that database to watch the jobs.
 type serverRun struct {
-	b     *bench
-	dbURL string
-	pool  *pgxpool.Pool
-	proc  *serverProc
-	api   *api
+	b        *bench
+	name     string
+	dbURL    string
+	eventKey string
+	apiKey   string
+	extraEnv map[string]string
+	pool     *pgxpool.Pool
+	proc     *serverProc
+	api      *api
+	starts   int
 }
 
 // startRun creates a fresh database (a clone of template, or of the
-// migrated template when empty) and starts a server on it with extraEnv.
+// migrated template when empty) and starts a server (ROLE=all) on it with
+// extraEnv.
 func (b *bench) startRun(ctx context.Context, name, template string, extraEnv map[string]string) (*serverRun, error) {
 	if template == "" {
 		template = b.dbs.template
@@ -38,36 +51,60 @@ func (b *bench) startRun(ctx context.Context, name, template string, extraEnv ma
 	if err != nil {
 		return nil, err
 	}
-	r := &serverRun{b: b, dbURL: dbURL}
+	r := &serverRun{b: b, name: name, dbURL: dbURL, eventKey: "bench-event-" + randomHex(8), apiKey: "bench-api-" + randomHex(8), extraEnv: extraEnv}
 	r.pool, err = pgxpool.New(ctx, dbURL)
 	if err != nil {
 		r.close()
 		return nil, fmt.Errorf("connect to %s: %w", nameOf(dbURL), err)
 	}
-	eventKey, apiKey := "bench-event-"+randomHex(8), "bench-api-"+randomHex(8)
-	r.proc, err = startServer(ctx, serverOpts{
-		bin: b.serverBin, env: b.serverEnv, databaseURL: dbURL, eventKey: eventKey, apiKey: apiKey,
-		extraEnv: extraEnv, logDir: b.logDir, name: name,
-	})
-	if err != nil {
+	if err := r.start(ctx, roleAll); err != nil {
 		r.close()
 		return nil, err
 	}
-	r.api = newAPI(r.proc.base, eventKey, apiKey)
-	b.step("server %s ready (pid %d, log %s)", name, r.proc.pid(), r.proc.logPath)
 	return r, nil
+}
+
+// start starts a server with role on the run's database.
+func (r *serverRun) start(ctx context.Context, role string) error {
+	r.starts++
+	name := fmt.Sprintf("%s-%d-%s", r.name, r.starts, role)
+	proc, err := startServer(ctx, serverOpts{
+		bin: r.b.serverBin, env: r.b.serverEnv, databaseURL: r.dbURL, eventKey: r.eventKey, apiKey: r.apiKey,
+		extraEnv: r.extraEnv, logDir: r.b.logDir, name: name, role: role,
+	})
+	if err != nil {
+		return err
+	}
+	r.proc = proc
+	r.api = newAPI(proc.base, r.eventKey, r.apiKey)
+	r.b.step("server %s ready (pid %d, log %s)", name, proc.pid(), proc.logPath)
+	return nil
+}
+
+// restart stops the running server cleanly and starts one with role on
+// the same database.
+func (r *serverRun) restart(ctx context.Context, role string) error {
+	r.stopServer(stopGrace)
+	return r.start(ctx, role)
+}
+
+// stopServer stops the running server, killing it after grace.
+func (r *serverRun) stopServer(grace time.Duration) {
+	if r.proc != nil {
+		r.proc.stop(grace)
+		r.b.step("server stopped")
+		r.proc = nil
+	}
+	if r.api != nil {
+		r.api.close()
+		r.api = nil
+	}
 }
 
 // close stops the server (killing it after a short grace: its database is
 // thrown away) and drops the database.
 func (r *serverRun) close() {
-	if r.proc != nil {
-		r.proc.stop(time.Second)
-		r.b.step("server stopped")
-	}
-	if r.api != nil {
-		r.api.close()
-	}
+	r.stopServer(time.Second)
 	if r.pool != nil {
 		r.pool.Close()
 	}
@@ -194,19 +231,27 @@ func (r *serverRun) dbNow(ctx context.Context) (time.Time, error) {
 }
 
 // waitDrained polls until every job of kinds inserted after m is finalized
-// (completed, cancelled or discarded), or timeout passes; it reports
-// whether they were.
+// (completed, cancelled or discarded) and no tracked event waits in
+// analytics_pending, or timeout passes; it reports whether they were.
 func (r *serverRun) waitDrained(ctx context.Context, m jobMark, kinds []string, timeout time.Duration) (bool, error) {
-	return r.poll(ctx, timeout, `SELECT count(*) FROM river_job WHERE id > $1 AND kind = ANY($2) AND finalized_at IS NULL`, m.maxID, kinds)
+	// Unfinalized jobs are found through their state (River's fetch index),
+	// so a poll does not walk the jobs already finished.
+	return r.poll(ctx, timeout, `SELECT (SELECT count(*) FROM river_job
+		    WHERE state IN ('available', 'pending', 'running', 'retryable', 'scheduled') AND id > $1 AND kind = ANY($2))
+		+ (SELECT count(*) FROM analytics_pending)`, m.maxID, kinds)
 }
 
 // waitIdle polls until no job is available, pending or running (periodic
-// jobs scheduled for later do not count), or timeout passes.
+// jobs scheduled for later do not count) and no tracked event waits in
+// analytics_pending, or timeout passes.
 func (r *serverRun) waitIdle(ctx context.Context, timeout time.Duration) (bool, error) {
-	return r.poll(ctx, timeout, `SELECT count(*) FROM river_job WHERE state IN ('available', 'pending', 'running', 'retryable')`)
+	return r.poll(ctx, timeout, `SELECT (SELECT count(*) FROM river_job WHERE state IN ('available', 'pending', 'running', 'retryable'))
+		+ (SELECT count(*) FROM analytics_pending)`)
 }
 
-// poll runs the counting query every 50 ms until it counts 0.
+// poll runs the counting query every 100 ms until it counts 0. Figures
+// never depend on when a poll saw the end (they are read from the
+// database's timestamps), so polling more often would only add load.
 func (r *serverRun) poll(ctx context.Context, timeout time.Duration, sql string, args ...any) (bool, error) {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -226,7 +271,7 @@ func (r *serverRun) poll(ctx context.Context, timeout time.Duration, sql string,
 		select {
 		case <-ctx.Done():
 			return false, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
@@ -265,6 +310,62 @@ func (r *serverRun) totals(ctx context.Context, m jobMark, kinds []string) (jobT
 		t.last = *last
 	}
 	return t, nil
+}
+
+// firstFetch returns when a worker first fetched a job of kind (any kind
+// when empty) after m was taken (the earliest attempted_at after m.at,
+// database clock), or the zero time.
+func (r *serverRun) firstFetch(ctx context.Context, m jobMark, kind string) (time.Time, error) {
+	var t *time.Time
+	err := r.pool.QueryRow(ctx, `SELECT min(attempted_at) FROM river_job WHERE attempted_at > $1 AND ($2 = '' OR kind = $2)`,
+		m.at, kind).Scan(&t)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read first fetch: %w", err)
+	}
+	if t == nil {
+		return time.Time{}, nil
+	}
+	return *t, nil
+}
+
+// orderWork is what the workers did for the orders placed after a mark:
+// each order/created event should have a recorded confirmation (a
+// deliveries row sent or captured) and a row in analytics_events (the
+// Postgres analytics sink).
+type orderWork struct {
+	orders    int       // order/created events
+	confirmed int       // of those, with a recorded confirmation
+	tracked   int       // of those, in analytics_events
+	lastTrack time.Time // the last analytics_events row written
+}
+
+// missing is the number of orders whose confirmation or analytics row is
+// missing, counted once per missing piece.
+func (w orderWork) missing() int { return (w.orders - w.confirmed) + (w.orders - w.tracked) }
+
+// describe says what is missing, for a note.
+func (w orderWork) describe() string {
+	return fmt.Sprintf("%d orders: %d confirmations recorded, %d analytics rows", w.orders, w.confirmed, w.tracked)
+}
+
+// work reads what the workers did for the orders placed after m.
+func (r *serverRun) work(ctx context.Context, m jobMark) (orderWork, error) {
+	var w orderWork
+	var last *time.Time
+	err := r.pool.QueryRow(ctx, `
+		SELECT count(*),
+		       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status IN ('sent', 'captured'))),
+		       count(a.id), max(a.created_at)
+		FROM events e LEFT JOIN analytics_events a ON a.event_id = e.id
+		WHERE e.name = 'order/created' AND e.received_at >= $1`, m.at).
+		Scan(&w.orders, &w.confirmed, &w.tracked, &last)
+	if err != nil {
+		return w, fmt.Errorf("count the orders' work: %w", err)
+	}
+	if last != nil {
+		w.lastTrack = *last
+	}
+	return w, nil
 }
 
 // parallel runs fn(i) for i in [0, n) on up to workers goroutines and
