@@ -11,21 +11,54 @@ import (
 	"time"
 )
 
+const analyticsEventsGet = `-- name: AnalyticsEventsGet :many
+SELECT id, name, data, ts FROM events WHERE id = ANY($1::text[])
+`
+
+type AnalyticsEventsGetRow struct {
+	ID   string          `json:"id"`
+	Name string          `json:"name"`
+	Data json.RawMessage `json:"data"`
+	Ts   time.Time       `json:"ts"`
+}
+
+// The stored events of claimed rows, by primary key (events past retention
+// are missing: the caller drops their rows).
+func (q *Queries) AnalyticsEventsGet(ctx context.Context, ids []string) ([]*AnalyticsEventsGetRow, error) {
+	rows, err := q.db.Query(ctx, analyticsEventsGet, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*AnalyticsEventsGetRow
+	for rows.Next() {
+		var i AnalyticsEventsGetRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Data,
+			&i.Ts,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const analyticsPendingClaim = `-- name: AnalyticsPendingClaim :many
-WITH claimed AS (
-    UPDATE analytics_pending SET claimed_until = now() + make_interval(secs => $1::float8)
-    WHERE id IN (
-        SELECT p.id FROM analytics_pending p
-        WHERE p.claimed_until IS NULL OR p.claimed_until < now()
-        ORDER BY p.id
-        LIMIT $2
-        FOR UPDATE SKIP LOCKED
-    )
-    RETURNING id, event_id
-)
-SELECT c.id, c.event_id, e.name, e.data, e.ts
-FROM claimed c LEFT JOIN events e ON e.id = c.event_id
-ORDER BY c.id
+UPDATE analytics_pending SET claimed_until = now() + make_interval(secs => $1::float8)
+WHERE id = ANY(ARRAY(
+    SELECT p.id FROM analytics_pending p
+    WHERE p.claimed_until IS NULL OR p.claimed_until < now()
+    ORDER BY p.id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+))
+RETURNING id, event_id
 `
 
 type AnalyticsPendingClaimParams struct {
@@ -34,16 +67,13 @@ type AnalyticsPendingClaimParams struct {
 }
 
 type AnalyticsPendingClaimRow struct {
-	ID      int64           `json:"id"`
-	EventID string          `json:"eventId"`
-	Name    *string         `json:"name"`
-	Data    json.RawMessage `json:"data"`
-	Ts      *time.Time      `json:"ts"`
+	ID      int64  `json:"id"`
+	EventID string `json:"eventId"`
 }
 
 // Claims up to @max_rows unclaimed (or expired) rows, oldest first, for
-// @lease_seconds, and returns them with their events. Rows whose event is gone
-// (retention) come back with a NULL name; the caller drops them.
+// @lease_seconds. The ids are picked first (an index scan of the primary
+// key, skipping rows another flush holds), so the update touches only them.
 func (q *Queries) AnalyticsPendingClaim(ctx context.Context, arg AnalyticsPendingClaimParams) ([]*AnalyticsPendingClaimRow, error) {
 	rows, err := q.db.Query(ctx, analyticsPendingClaim, arg.LeaseSeconds, arg.MaxRows)
 	if err != nil {
@@ -53,13 +83,7 @@ func (q *Queries) AnalyticsPendingClaim(ctx context.Context, arg AnalyticsPendin
 	var items []*AnalyticsPendingClaimRow
 	for rows.Next() {
 		var i AnalyticsPendingClaimRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.EventID,
-			&i.Name,
-			&i.Data,
-			&i.Ts,
-		); err != nil {
+		if err := rows.Scan(&i.ID, &i.EventID); err != nil {
 			return nil, err
 		}
 		items = append(items, &i)

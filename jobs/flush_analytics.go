@@ -56,15 +56,20 @@ func (w *FlushAnalyticsWorker) Work(ctx context.Context, job *river.Job[jobargs.
 			return nil
 		}
 		ids := make([]int64, len(rows))
-		evs := make([]analytics.Event, 0, len(rows))
+		eventIDs := make([]string, len(rows))
 		for i, r := range rows {
-			ids[i] = r.ID
-			if r.Name == nil { // the event is past retention
-				continue
-			}
-			e, err := analyticsEvent(r.EventID, *r.Name, r.Data, *r.Ts)
+			ids[i], eventIDs[i] = r.ID, r.EventID
+		}
+		stored, err := q.AnalyticsEventsGet(ctx, eventIDs)
+		if err != nil {
+			return fmt.Errorf("flush analytics: load events: %w", err)
+		}
+		// Events past retention are missing; their rows are dropped.
+		evs := make([]analytics.Event, 0, len(stored))
+		for _, r := range stored {
+			e, err := analyticsEvent(r.ID, r.Name, r.Data, r.Ts)
 			if err != nil {
-				w.deps.Logger.ErrorContext(ctx, "Analytics event dropped", slog.String("event_id", r.EventID), slog.String("error", err.Error()))
+				w.deps.Logger.ErrorContext(ctx, "Analytics event dropped", slog.String("event_id", r.ID), slog.String("error", err.Error()))
 				continue
 			}
 			evs = append(evs, e)
