@@ -14,3 +14,7 @@ WHERE kind = @kind::text AND state = 'discarded' AND finalized_at >= @since::tim
 INSERT INTO periodic_runs (name, period_start, job_id)
 VALUES (@name, @period_start, @job_id)
 ON CONFLICT (name, period_start) DO NOTHING;
+
+-- name: PeriodicRunExists :one
+-- Whether a periodic job's period already ran.
+SELECT EXISTS (SELECT 1 FROM periodic_runs WHERE name = @name AND period_start = @period_start);
