@@ -12,6 +12,7 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/internal/redact"
 	"github.com/mohallamart/backend/outbox"
 )
 
@@ -20,7 +21,9 @@ import (
 // River client working the job a notification/send email to OpsEmail saying which kind failed, how many of that kind were discarded
 // in the past hour, and the last error. The event's id is
 // "ops-alert/<kind>/<UTC hour>", so the event log's deduplication sends at
-// most one alert per kind per hour.
+// most one alert per kind per hour. The error is quoted with email
+// addresses and phone numbers redacted: the alert is about the job, not
+// its recipient.
 type FailureAlerter struct {
 	// DB is the application database. Required.
 	DB db.DB
@@ -52,6 +55,7 @@ func (a *FailureAlerter) alert(ctx context.Context, job *rivertype.JobRow, lastE
 	if a.OpsEmail == "" {
 		return
 	}
+	lastError = redact.String(lastError)
 	// The job's context may be out of time (a timeout is a failure too).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
