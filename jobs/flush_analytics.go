@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -120,20 +119,21 @@ func analyticsEvent(id, name string, data json.RawMessage, ts time.Time) (analyt
 // never an email address, name or phone number. userId is the event's
 // user; user/updated names the fields that changed, not their values; a
 // cancellation's reason, typed by a person, has any address or number it
-// quotes redacted. An
-// event not listed here sends its name and time only.
+// quotes redacted. An event not listed here sends its name and time only.
 func analyticsProperties(p events.Payload) (userID string, props map[string]any) {
 	switch p := p.(type) {
 	case events.UserCreated:
 		return p.UserID, map[string]any{"userId": p.UserID, "hasPhone": p.Phone != ""}
 	case events.UserUpdated:
 		changed := []string{}
-		for field, v := range map[string]*string{"email": p.Email, "name": p.Name, "phone": p.Phone} {
-			if v != nil {
-				changed = append(changed, field)
+		for _, f := range []struct {
+			name  string
+			value *string
+		}{{"email", p.Email}, {"name", p.Name}, {"phone", p.Phone}} {
+			if f.value != nil {
+				changed = append(changed, f.name)
 			}
 		}
-		slices.Sort(changed)
 		return p.UserID, map[string]any{"userId": p.UserID, "changedFields": changed}
 	case events.UserDeleted:
 		return p.UserID, map[string]any{"userId": p.UserID}
