@@ -11,6 +11,27 @@ import (
 	"time"
 )
 
+const analyticsEventDeleteOlderThan = `-- name: AnalyticsEventDeleteOlderThan :execrows
+DELETE FROM analytics_events WHERE id IN (
+    SELECT a.id FROM analytics_events a WHERE a.created_at < $1 LIMIT $2::int
+)
+`
+
+type AnalyticsEventDeleteOlderThanParams struct {
+	Before  time.Time `json:"before"`
+	MaxRows int32     `json:"maxRows"`
+}
+
+// Deletes at most max_rows analytics_events rows recorded before before;
+// the caller repeats it until it deletes fewer.
+func (q *Queries) AnalyticsEventDeleteOlderThan(ctx context.Context, arg AnalyticsEventDeleteOlderThanParams) (int64, error) {
+	result, err := q.db.Exec(ctx, analyticsEventDeleteOlderThan, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const analyticsEventInsertMany = `-- name: AnalyticsEventInsertMany :execrows
 INSERT INTO analytics_events (event_id, name, user_id, properties, occurred_at)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),

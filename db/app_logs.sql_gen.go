@@ -12,11 +12,20 @@ import (
 )
 
 const appLogDeleteOlderThan = `-- name: AppLogDeleteOlderThan :execrows
-DELETE FROM app_logs WHERE created_at < $1
+DELETE FROM app_logs WHERE id IN (
+    SELECT l.id FROM app_logs l WHERE l.created_at < $1 LIMIT $2::int
+)
 `
 
-func (q *Queries) AppLogDeleteOlderThan(ctx context.Context, before time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, appLogDeleteOlderThan, before)
+type AppLogDeleteOlderThanParams struct {
+	Before  time.Time `json:"before"`
+	MaxRows int32     `json:"maxRows"`
+}
+
+// Deletes at most max_rows app_logs rows older than before; the caller
+// repeats it until it deletes fewer.
+func (q *Queries) AppLogDeleteOlderThan(ctx context.Context, arg AppLogDeleteOlderThanParams) (int64, error) {
+	result, err := q.db.Exec(ctx, appLogDeleteOlderThan, arg.Before, arg.MaxRows)
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const deliveryClaim = `-- name: DeliveryClaim :one
@@ -57,6 +58,31 @@ func (q *Queries) DeliveryClaim(ctx context.Context, arg DeliveryClaimParams) (*
 		&i.SentAt,
 	)
 	return &i, err
+}
+
+const deliveryDeleteOlderThan = `-- name: DeliveryDeleteOlderThan :execrows
+DELETE FROM deliveries WHERE id IN (
+    SELECT d.id FROM deliveries d
+    WHERE d.created_at < $1
+      AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.id = d.job_id AND j.finalized_at IS NULL)
+    LIMIT $2::int
+)
+`
+
+type DeliveryDeleteOlderThanParams struct {
+	Before  time.Time `json:"before"`
+	MaxRows int32     `json:"maxRows"`
+}
+
+// Deletes at most max_rows deliveries (recipients and whole bodies) created
+// before before, except those of a job that is not finished (a retry must
+// still find what it sent); the caller repeats it until it deletes fewer.
+func (q *Queries) DeliveryDeleteOlderThan(ctx context.Context, arg DeliveryDeleteOlderThanParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deliveryDeleteOlderThan, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const deliveryGetByKey = `-- name: DeliveryGetByKey :one

@@ -12,11 +12,20 @@ import (
 )
 
 const eventDeleteOlderThan = `-- name: EventDeleteOlderThan :execrows
-DELETE FROM events WHERE received_at < $1
+DELETE FROM events WHERE id IN (
+    SELECT e.id FROM events e WHERE e.received_at < $1 LIMIT $2::int
+)
 `
 
-func (q *Queries) EventDeleteOlderThan(ctx context.Context, before time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, eventDeleteOlderThan, before)
+type EventDeleteOlderThanParams struct {
+	Before  time.Time `json:"before"`
+	MaxRows int32     `json:"maxRows"`
+}
+
+// Deletes at most max_rows events received before before; the caller
+// repeats it until it deletes fewer.
+func (q *Queries) EventDeleteOlderThan(ctx context.Context, arg EventDeleteOlderThanParams) (int64, error) {
+	result, err := q.db.Exec(ctx, eventDeleteOlderThan, arg.Before, arg.MaxRows)
 	if err != nil {
 		return 0, err
 	}

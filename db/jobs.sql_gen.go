@@ -99,6 +99,23 @@ func (q *Queries) JobFinalizeIfRunning(ctx context.Context, arg JobFinalizeIfRun
 	return result.RowsAffected(), nil
 }
 
+const periodicRunExists = `-- name: PeriodicRunExists :one
+SELECT EXISTS (SELECT 1 FROM periodic_runs WHERE name = $1 AND period_start = $2)
+`
+
+type PeriodicRunExistsParams struct {
+	Name        string    `json:"name"`
+	PeriodStart time.Time `json:"periodStart"`
+}
+
+// Whether a periodic job's period already ran.
+func (q *Queries) PeriodicRunExists(ctx context.Context, arg PeriodicRunExistsParams) (bool, error) {
+	row := q.db.QueryRow(ctx, periodicRunExists, arg.Name, arg.PeriodStart)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const periodicRunInsert = `-- name: PeriodicRunInsert :execrows
 INSERT INTO periodic_runs (name, period_start, job_id)
 VALUES ($1, $2, $3)

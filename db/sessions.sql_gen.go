@@ -23,11 +23,20 @@ func (q *Queries) SessionDeleteByUser(ctx context.Context, userID string) (int64
 }
 
 const sessionDeleteExpired = `-- name: SessionDeleteExpired :execrows
-DELETE FROM sessions WHERE expires_at <= $1
+DELETE FROM sessions WHERE id IN (
+    SELECT s.id FROM sessions s WHERE s.expires_at <= $1 LIMIT $2::int
+)
 `
 
-func (q *Queries) SessionDeleteExpired(ctx context.Context, now time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, sessionDeleteExpired, now)
+type SessionDeleteExpiredParams struct {
+	Now     time.Time `json:"now"`
+	MaxRows int32     `json:"maxRows"`
+}
+
+// Deletes at most max_rows sessions expired at now; the caller repeats it
+// until it deletes fewer.
+func (q *Queries) SessionDeleteExpired(ctx context.Context, arg SessionDeleteExpiredParams) (int64, error) {
+	result, err := q.db.Exec(ctx, sessionDeleteExpired, arg.Now, arg.MaxRows)
 	if err != nil {
 		return 0, err
 	}

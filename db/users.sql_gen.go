@@ -7,7 +7,20 @@ package db
 
 import (
 	"context"
+	"time"
 )
+
+const userDeletedAt = `-- name: UserDeletedAt :one
+SELECT deleted_at FROM users WHERE id = $1
+`
+
+// When a user was deleted (NULL: live); no row when there is no such user.
+func (q *Queries) UserDeletedAt(ctx context.Context, id string) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, userDeletedAt, id)
+	var deleted_at *time.Time
+	err := row.Scan(&deleted_at)
+	return deleted_at, err
+}
 
 const userGet = `-- name: UserGet :one
 SELECT id, email, name, phone, created_at, updated_at, deleted_at FROM users WHERE id = $1 AND deleted_at IS NULL
@@ -75,11 +88,18 @@ func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (*User, 
 }
 
 const userSoftDelete = `-- name: UserSoftDelete :one
-UPDATE users SET deleted_at = now(), updated_at = now()
+UPDATE users SET
+    deleted_at = now(),
+    updated_at = now(),
+    email = 'deleted-' || id || '@invalid',
+    name = 'Deleted user',
+    phone = NULL
 WHERE id = $1 AND deleted_at IS NULL
 RETURNING id, email, name, phone, created_at, updated_at, deleted_at
 `
 
+// Deletes a user's account: the row stays (orders and shops reference it)
+// with its personal data erased, as the users_deleted_erased check requires.
 func (q *Queries) UserSoftDelete(ctx context.Context, id string) (*User, error) {
 	row := q.db.QueryRow(ctx, userSoftDelete, id)
 	var i User

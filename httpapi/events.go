@@ -355,13 +355,9 @@ func (s *server) getEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	out := eventAnswer{ID: ev.ID, Name: ev.Name, Data: ev.Data, TS: ev.Ts, ReceivedAt: ev.ReceivedAt, Source: ev.Source, Jobs: make([]eventJob, len(rows))}
 	for i, j := range rows {
-		errs := j.Errors
-		if errs == nil {
-			errs = []json.RawMessage{}
-		}
 		out.Jobs[i] = eventJob{
 			ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Attempt: int(j.Attempt),
-			MaxAttempts: int(j.MaxAttempts), Errors: errs, CreatedAt: j.CreatedAt, FinalizedAt: j.FinalizedAt,
+			MaxAttempts: int(j.MaxAttempts), Errors: redactAttemptErrors(j.Errors), CreatedAt: j.CreatedAt, FinalizedAt: j.FinalizedAt,
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -7,7 +7,7 @@ import (
 )
 
 // ScheduledCleanupArgs are the args of the scheduled_cleanup job: the daily
-// cleanup (expired sessions, old app_logs, old event-log rows) for one day.
+// cleanup (expired sessions and the rows past retention) for one day.
 type ScheduledCleanupArgs struct {
 	// Period is the scheduled time this run stands for (say, 03:00 IST on
 	// one day). It identifies the run: one job per period is inserted

@@ -24,7 +24,8 @@ func (w *CleanupExpiredSessionsWorker) Timeout(*river.Job[jobargs.CleanupExpired
 	return cleanupTimeout
 }
 
-// Work deletes the sessions; deleting is idempotent, so retries are safe.
+// Work deletes the sessions (the expired ones in batches of DeleteBatch);
+// deleting is idempotent, so retries are safe.
 func (w *CleanupExpiredSessionsWorker) Work(ctx context.Context, job *river.Job[jobargs.CleanupExpiredSessionsArgs]) error {
 	q := db.New(w.deps.DB)
 	if job.Args.UserID != "" {
@@ -32,7 +33,7 @@ func (w *CleanupExpiredSessionsWorker) Work(ctx context.Context, job *river.Job[
 			return fmt.Errorf("cleanup expired sessions: delete user's sessions: %w", err)
 		}
 	}
-	if _, err := q.SessionDeleteExpired(ctx, w.deps.NowFunc()); err != nil {
+	if _, err := deleteExpiredSessions(ctx, q, w.deps.NowFunc()); err != nil {
 		return fmt.Errorf("cleanup expired sessions: %w", err)
 	}
 	return nil

@@ -24,13 +24,13 @@ func (w *CleanupOldLogsWorker) Timeout(*river.Job[jobargs.CleanupOldLogsArgs]) t
 	return cleanupTimeout
 }
 
-// Work deletes the old logs.
+// Work deletes the old logs, in batches of DeleteBatch.
 func (w *CleanupOldLogsWorker) Work(ctx context.Context, job *river.Job[jobargs.CleanupOldLogsArgs]) error {
 	keep := w.deps.Retention.Logs
 	if job.Args.OlderThanDays > 0 {
 		keep = time.Duration(job.Args.OlderThanDays) * 24 * time.Hour
 	}
-	if _, err := db.New(w.deps.DB).AppLogDeleteOlderThan(ctx, w.deps.NowFunc().Add(-keep)); err != nil {
+	if _, err := deleteOldLogs(ctx, db.New(w.deps.DB), w.deps.NowFunc().Add(-keep)); err != nil {
 		return fmt.Errorf("cleanup old logs: %w", err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/internal/providererr"
+	"github.com/mohallamart/backend/internal/redact"
 	"github.com/mohallamart/backend/notify"
 )
 
@@ -97,14 +98,18 @@ type sendWorker[T river.JobArgs] struct {
 // HTTP clients' own timeouts), so an answer can always be recorded.
 func (w *sendWorker[T]) Timeout(*river.Job[T]) time.Duration { return w.timeout }
 
-// Work composes the job's messages and delivers them.
+// Work composes the job's messages and delivers them. Its errors, which
+// River stores in river_job.errors (shown by River UI, GET
+// /v1/events/{id} and failed-job alerts), have every email address and
+// phone number redacted: recipients are in idempotency keys, and providers
+// echo them in their answers.
 func (w *sendWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	msgs, err := w.compose(ctx, job)
 	if err == nil {
 		err = deliver(ctx, w.deps.DB, job, msgs...)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", job.Kind, err)
+		return redact.Error(fmt.Errorf("%s: %w", job.Kind, err))
 	}
 	return nil
 }

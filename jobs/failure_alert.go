@@ -14,6 +14,7 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/internal/redact"
 	"github.com/mohallamart/backend/outbox"
 )
 
@@ -40,7 +41,9 @@ const (
 //     sends at most one per kind per hour. It goes through the outbox of the
 //     River client working the job, like any other event.
 //
-// It also caps snoozes (MaxSnoozes, MaxSnoozeAge).
+// The error is quoted with email addresses and phone numbers redacted, in
+// the log, the job's errors and the email: the alert is about the job, not
+// its recipient. It also caps snoozes (MaxSnoozes, MaxSnoozeAge).
 type FailureAlerter struct {
 	river.MiddlewareDefaults
 
@@ -108,15 +111,16 @@ func (a *FailureAlerter) now() time.Time {
 // publishes the alert, in one transaction. A failure to do so is logged;
 // River then settles the job itself.
 func (a *FailureAlerter) settle(ctx context.Context, job *rivertype.JobRow, state rivertype.JobState, cause error) {
+	lastError := redact.String(cause.Error())
 	// The job's context may be out of time (a timeout is a failure too).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	now := a.now()
 	a.Logger.ErrorContext(ctx, "Job failed for good",
 		slog.String("job_kind", job.Kind), slog.Int64("job_id", job.ID), slog.String("state", string(state)),
-		slog.Int("attempt", job.Attempt), slog.Int("max_attempts", job.MaxAttempts), slog.String("error", cause.Error()))
+		slog.Int("attempt", job.Attempt), slog.Int("max_attempts", job.MaxAttempts), slog.String("error", lastError))
 
-	attemptErr, err := json.Marshal(rivertype.AttemptError{At: now.UTC(), Attempt: job.Attempt, Error: cause.Error()})
+	attemptErr, err := json.Marshal(rivertype.AttemptError{At: now.UTC(), Attempt: job.Attempt, Error: lastError})
 	if err != nil {
 		a.Logger.ErrorContext(ctx, "Failed job alert not recorded", slog.String("error", err.Error()))
 		return
@@ -141,7 +145,7 @@ func (a *FailureAlerter) settle(ctx context.Context, job *rivertype.JobRow, stat
 			Subject: fmt.Sprintf("[MohallaMart] %s jobs are failing", job.Kind),
 			Message: fmt.Sprintf("%d %s job(s) failed for good in the past hour: %d discarded after their last attempt, %d cancelled as permanent failures.\n"+
 				"Last error (job %d, %s on attempt %d of %d): %s",
-				stats.Discarded+stats.Cancelled, job.Kind, stats.Discarded, stats.Cancelled, job.ID, state, job.Attempt, job.MaxAttempts, cause),
+				stats.Discarded+stats.Cancelled, job.Kind, stats.Discarded, stats.Cancelled, job.ID, state, job.Attempt, job.MaxAttempts, lastError),
 		})
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"github.com/mohallamart/backend/analytics"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/internal/redact"
 	"github.com/mohallamart/backend/jobargs"
 )
 
@@ -40,7 +41,13 @@ func (w *FlushAnalyticsWorker) Timeout(*river.Job[jobargs.FlushAnalyticsArgs]) t
 // dropped and logged; a rate limit snoozes the job, and other errors retry
 // it; either way the batch's lease runs out and it is sent again, with the
 // same $insert_ids.
-func (w *FlushAnalyticsWorker) Work(ctx context.Context, job *river.Job[jobargs.FlushAnalyticsArgs]) error {
+//
+// Its errors, stored by River, have addresses and phone numbers redacted.
+func (w *FlushAnalyticsWorker) Work(ctx context.Context, _ *river.Job[jobargs.FlushAnalyticsArgs]) error {
+	return redact.Error(w.flush(ctx))
+}
+
+func (w *FlushAnalyticsWorker) flush(ctx context.Context) error {
 	q := db.New(w.deps.DB)
 	for range flushBatches {
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < w.deps.ProviderTimeout+RecordMargin {
@@ -69,7 +76,7 @@ func (w *FlushAnalyticsWorker) Work(ctx context.Context, job *river.Job[jobargs.
 		for _, r := range stored {
 			e, err := analyticsEvent(r.ID, r.Name, r.Data, r.Ts)
 			if err != nil {
-				w.deps.Logger.ErrorContext(ctx, "Analytics event dropped", slog.String("event_id", r.ID), slog.String("error", err.Error()))
+				w.deps.Logger.ErrorContext(ctx, "Analytics event dropped", slog.String("event_id", r.ID), slog.String("error", redact.String(err.Error())))
 				continue
 			}
 			evs = append(evs, e)
@@ -81,7 +88,7 @@ func (w *FlushAnalyticsWorker) Work(ctx context.Context, job *river.Job[jobargs.
 					return outcome
 				}
 				w.deps.Logger.ErrorContext(ctx, "Analytics batch refused by the sink; dropped",
-					slog.Int("events", len(evs)), slog.String("error", err.Error()))
+					slog.Int("events", len(evs)), slog.String("error", redact.String(err.Error())))
 			}
 		}
 		if _, err := q.AnalyticsPendingDelete(ctx, ids); err != nil {
@@ -95,8 +102,9 @@ func (w *FlushAnalyticsWorker) Work(ctx context.Context, job *river.Job[jobargs.
 }
 
 // analyticsEvent is what the sink records of a stored event:
-// analytics/track events under their own event name, user and properties;
-// others under the catalog name, with the event's data as properties.
+// analytics/track events under their own event name, user and properties
+// (the app chose them); other tracked events under the catalog name, with
+// the properties analyticsProperties allows and nothing else.
 func analyticsEvent(id, name string, data json.RawMessage, ts time.Time) (analytics.Event, error) {
 	ev := analytics.Event{EventID: id, Name: name, Time: ts}
 	p, err := events.Decode(events.Event{ID: id, Name: name, Data: data, TS: ts})
@@ -107,9 +115,44 @@ func analyticsEvent(id, name string, data json.RawMessage, ts time.Time) (analyt
 		ev.Name, ev.UserID, ev.Properties = t.Event, t.UserID, t.Properties
 		return ev, nil
 	}
-	if err := json.Unmarshal(data, &ev.Properties); err != nil {
-		return ev, fmt.Errorf("event %s data: %w", id, err)
-	}
-	ev.UserID, _ = ev.Properties["userId"].(string)
+	ev.UserID, ev.Properties = analyticsProperties(p)
 	return ev, nil
+}
+
+// analyticsProperties is the allow-list of what analytics receives of each
+// tracked catalog event (the README lists it): ids, amounts and counts,
+// never an email address, name or phone number. userId is the event's
+// user; user/updated names the fields that changed, not their values; a
+// cancellation's reason, typed by a person, has any address or number it
+// quotes redacted. An event not listed here sends its name and time only.
+func analyticsProperties(p events.Payload) (userID string, props map[string]any) {
+	switch p := p.(type) {
+	case events.UserCreated:
+		return p.UserID, map[string]any{"userId": p.UserID, "hasPhone": p.Phone != ""}
+	case events.UserUpdated:
+		changed := []string{}
+		for _, f := range []struct {
+			name  string
+			value *string
+		}{{"email", p.Email}, {"name", p.Name}, {"phone", p.Phone}} {
+			if f.value != nil {
+				changed = append(changed, f.name)
+			}
+		}
+		return p.UserID, map[string]any{"userId": p.UserID, "changedFields": changed}
+	case events.UserDeleted:
+		return p.UserID, map[string]any{"userId": p.UserID}
+	case events.OrderCreated:
+		items := 0
+		for _, it := range p.Items {
+			items += it.Quantity
+		}
+		return p.UserID, map[string]any{
+			"orderId": p.OrderID, "userId": p.UserID, "shopId": p.ShopID, "totalPaise": p.TotalPaise,
+			"lineCount": len(p.Items), "itemCount": items,
+		}
+	case events.OrderCancelled:
+		return p.UserID, map[string]any{"orderId": p.OrderID, "userId": p.UserID, "reason": redact.String(p.Reason)}
+	}
+	return "", map[string]any{}
 }

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/riverqueue/river"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // outOfStockAlert composes process_out_of_stock_alert: an email and a push
-// telling the shop's owner that a product sold out. The email is recorded
+// telling the shop's owner that a product sold out (none when the owner's
+// account was deleted: its address is erased). The email is recorded
 // before the push is sent, so a failed push does not resend the email.
 func (d *Deps) outOfStockAlert(ctx context.Context, job *river.Job[jobargs.ProcessOutOfStockAlertArgs]) ([]message, error) {
 	q := db.New(d.DB)
@@ -22,6 +24,9 @@ func (d *Deps) outOfStockAlert(ctx context.Context, job *river.Job[jobargs.Proce
 	owner, err := q.ShopOwnerGet(ctx, oos.ShopID)
 	if err != nil {
 		return nil, notFoundCancels(err, "owner of shop "+oos.ShopID)
+	}
+	if owner.DeletedAt != nil {
+		return nil, river.JobCancel(fmt.Errorf("owner %s of shop %s was deleted", owner.ID, oos.ShopID))
 	}
 	shop, err := q.ShopGet(ctx, oos.ShopID)
 	if err != nil {

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -26,33 +27,73 @@ func (w *ScheduledCleanupWorker) Timeout(*river.Job[jobargs.ScheduledCleanupArgs
 	return dailyTimeout
 }
 
-// Work records the period in periodic_runs and deletes what is past
-// retention, all in the transaction that completes the job; a period already
-// recorded is not cleaned again.
+// Work deletes what is past retention, unless the period is already
+// recorded in periodic_runs, then records the period in the transaction
+// that completes the job. Rows are deleted in batches of DeleteBatch, each
+// its own statement, before that transaction: a run that fails or times
+// out part way keeps what it deleted, and its retry (deleting is
+// idempotent) goes on from there.
 func (w *ScheduledCleanupWorker) Work(ctx context.Context, job *river.Job[jobargs.ScheduledCleanupArgs]) error {
-	err := db.InTx(ctx, w.deps.DB, func(tx pgx.Tx) error {
-		q := db.New(tx)
-		n, err := q.PeriodicRunInsert(ctx, db.PeriodicRunInsertParams{Name: job.Kind, PeriodStart: job.Args.Period, JobID: &job.ID})
-		if err != nil {
-			return fmt.Errorf("record run: %w", err)
+	if err := w.work(ctx, job); err != nil {
+		return fmt.Errorf("scheduled cleanup for %s: %w", job.Args.Period.Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+func (w *ScheduledCleanupWorker) work(ctx context.Context, job *river.Job[jobargs.ScheduledCleanupArgs]) error {
+	run := db.PeriodicRunInsertParams{Name: job.Kind, PeriodStart: job.Args.Period, JobID: &job.ID}
+	ran, err := db.New(w.deps.DB).PeriodicRunExists(ctx, db.PeriodicRunExistsParams{Name: run.Name, PeriodStart: run.PeriodStart})
+	if err != nil {
+		return fmt.Errorf("look up run: %w", err)
+	}
+	if !ran {
+		if err := w.deleteExpired(ctx); err != nil {
+			return err
 		}
-		if n == 1 {
-			now := w.deps.NowFunc()
-			if _, err := q.SessionDeleteExpired(ctx, now); err != nil {
-				return fmt.Errorf("delete expired sessions: %w", err)
-			}
-			if _, err := q.AppLogDeleteOlderThan(ctx, now.Add(-w.deps.Retention.Logs)); err != nil {
-				return fmt.Errorf("delete old logs: %w", err)
-			}
-			if _, err := q.EventDeleteOlderThan(ctx, now.Add(-w.deps.Retention.Events)); err != nil {
-				return fmt.Errorf("delete old events: %w", err)
-			}
+	}
+	return db.InTx(ctx, w.deps.DB, func(tx pgx.Tx) error {
+		if _, err := db.New(tx).PeriodicRunInsert(ctx, run); err != nil {
+			return fmt.Errorf("record run: %w", err)
 		}
 		return completeTx(ctx, tx, job)
 	})
+}
+
+// deleteExpired deletes, in batches, expired sessions and the app_logs,
+// events, deliveries and analytics_events rows older than their retention.
+func (w *ScheduledCleanupWorker) deleteExpired(ctx context.Context) error {
+	q := db.New(w.deps.DB)
+	now := w.deps.NowFunc()
+	r := w.deps.Retention
+	sessions, err := deleteExpiredSessions(ctx, q, now)
 	if err != nil {
-		return fmt.Errorf("scheduled cleanup for %s: %w", job.Args.Period.Format(time.RFC3339), err)
+		return err
 	}
+	logs, err := deleteOldLogs(ctx, q, now.Add(-r.Logs))
+	if err != nil {
+		return err
+	}
+	evs, err := deleteInBatches(ctx, "old events", func(ctx context.Context, limit int32) (int64, error) {
+		return q.EventDeleteOlderThan(ctx, db.EventDeleteOlderThanParams{Before: now.Add(-r.Events), MaxRows: limit})
+	})
+	if err != nil {
+		return err
+	}
+	deliveries, err := deleteInBatches(ctx, "old deliveries", func(ctx context.Context, limit int32) (int64, error) {
+		return q.DeliveryDeleteOlderThan(ctx, db.DeliveryDeleteOlderThanParams{Before: now.Add(-r.Deliveries), MaxRows: limit})
+	})
+	if err != nil {
+		return err
+	}
+	analytics, err := deleteInBatches(ctx, "old analytics events", func(ctx context.Context, limit int32) (int64, error) {
+		return q.AnalyticsEventDeleteOlderThan(ctx, db.AnalyticsEventDeleteOlderThanParams{Before: now.Add(-r.Analytics), MaxRows: limit})
+	})
+	if err != nil {
+		return err
+	}
+	w.deps.Logger.InfoContext(ctx, "Scheduled cleanup deleted expired rows",
+		slog.Int64("sessions", sessions), slog.Int64("app_logs", logs), slog.Int64("events", evs),
+		slog.Int64("deliveries", deliveries), slog.Int64("analytics_events", analytics))
 	return nil
 }
 

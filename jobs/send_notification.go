@@ -14,7 +14,8 @@ import (
 
 // notification composes send_notification: one email, SMS or push message
 // from a notification/send event. The recipient is To, or else the user's
-// email address, phone number or (push) external id.
+// email address, phone number or (push) external id; a user whose account
+// was deleted gets nothing.
 func (d *Deps) notification(ctx context.Context, job *river.Job[jobargs.SendNotificationArgs]) ([]message, error) {
 	q := db.New(d.DB)
 	n, err := loadPayload[events.NotificationSend](ctx, q, job.Args.EventID)
@@ -53,6 +54,9 @@ func (d *Deps) notification(ctx context.Context, job *river.Job[jobargs.SendNoti
 		userID := n.UserID
 		if userID == "" {
 			userID = to
+		}
+		if err := cancelIfDeleted(ctx, q, userID); err != nil {
+			return nil, err
 		}
 		return []message{d.push(o, userID, userID, n.Subject, n.Message)}, nil
 	}

@@ -11,10 +11,14 @@ import (
 )
 
 // welcomeEmail composes send_welcome_email: the welcome email to the
-// address in the user/created event.
+// address in the user/created event, unless the account was deleted since.
 func (d *Deps) welcomeEmail(ctx context.Context, job *river.Job[jobargs.SendWelcomeEmailArgs]) ([]message, error) {
-	u, err := loadPayload[events.UserCreated](ctx, db.New(d.DB), job.Args.EventID)
+	q := db.New(d.DB)
+	u, err := loadPayload[events.UserCreated](ctx, q, job.Args.EventID)
 	if err != nil {
+		return nil, err
+	}
+	if err := cancelIfDeleted(ctx, q, u.UserID); err != nil {
 		return nil, err
 	}
 	e, err := d.render("welcome", map[string]any{"Name": u.Name})

@@ -57,6 +57,12 @@ type Retention struct {
 	Logs time.Duration
 	// Events is how long event-log rows are kept; default 30 days.
 	Events time.Duration
+	// Deliveries is how long deliveries rows (recipients and whole message
+	// bodies) are kept; default 30 days.
+	Deliveries time.Duration
+	// Analytics is how long analytics_events rows are kept; default 90
+	// days.
+	Analytics time.Duration
 }
 
 func (d *Deps) withDefaults() (*Deps, error) {
@@ -81,6 +87,12 @@ func (d *Deps) withDefaults() (*Deps, error) {
 	}
 	if out.Retention.Events <= 0 {
 		out.Retention.Events = 30 * 24 * time.Hour
+	}
+	if out.Retention.Deliveries <= 0 {
+		out.Retention.Deliveries = 30 * 24 * time.Hour
+	}
+	if out.Retention.Analytics <= 0 {
+		out.Retention.Analytics = 90 * 24 * time.Hour
 	}
 	if out.NowFunc == nil {
 		out.NowFunc = time.Now

@@ -129,9 +129,12 @@ func (s *Service) UpdateUser(ctx context.Context, id string, p UpdateUserParams)
 	return user, nil
 }
 
-// DeleteUser deletes a user's account (its row stays for the orders that
-// reference it, its email is freed), removes its sessions and publishes
-// user/deleted.
+// DeleteUser deletes a user's account, removes its sessions and publishes
+// user/deleted. The row stays for the orders and shops that reference it,
+// with its personal data erased: the email becomes
+// "deleted-<id>@invalid" (so the address can be registered again), the
+// name "Deleted user", the phone empty. Jobs still queued for the user
+// (emails, push) find the account deleted and are cancelled.
 func (s *Service) DeleteUser(ctx context.Context, id string) error {
 	if !isUUID(id) {
 		return fmt.Errorf("delete user: %w", errNotFound("User", id))

@@ -60,6 +60,9 @@ type Config struct {
 	LogRetentionDays   int    // LOG_RETENTION_DAYS, default 30
 	EventRetentionDays int    // EVENT_RETENTION_DAYS, default 30
 	JobRetentionDays   int    // JOB_RETENTION_DAYS: finished River jobs, default 7
+
+	DeliveryRetentionDays  int // DELIVERY_RETENTION_DAYS: deliveries rows (recipients, bodies), default 30
+	AnalyticsRetentionDays int // ANALYTICS_RETENTION_DAYS: analytics_events rows, default 90
 }
 
 // Role values.
@@ -132,6 +135,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		JobRetentionDays:   integer("JOB_RETENTION_DAYS", 7),
 		DBMaxConns:         integer("DB_MAX_CONNS", 40),
 		DBAPIConns:         integer("DB_API_CONNS", 12),
+
+		DeliveryRetentionDays:  integer("DELIVERY_RETENTION_DAYS", 30),
+		AnalyticsRetentionDays: integer("ANALYTICS_RETENTION_DAYS", 90),
 	}
 	c.EventKeys = keyList(getenv("EVENT_KEYS"))
 	c.APIKeys = keyList(getenv("API_KEYS"))

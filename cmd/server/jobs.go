@@ -52,8 +52,10 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		ProviderTimeout: cfg.ProviderTimeout,
 		Logger:          logger,
 		Retention: jobs.Retention{
-			Logs:   days(cfg.LogRetentionDays),
-			Events: days(cfg.EventRetentionDays),
+			Logs:       days(cfg.LogRetentionDays),
+			Events:     days(cfg.EventRetentionDays),
+			Deliveries: days(cfg.DeliveryRetentionDays),
+			Analytics:  days(cfg.AnalyticsRetentionDays),
 		},
 	}
 	backend := func(capability, name string, attrs ...slog.Attr) {
@@ -147,6 +149,8 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		slog.String("cleanup_expired_sessions", "hourly"),
 		slog.Int("log_retention_days", cfg.LogRetentionDays),
 		slog.Int("event_retention_days", cfg.EventRetentionDays),
+		slog.Int("delivery_retention_days", cfg.DeliveryRetentionDays),
+		slog.Int("analytics_retention_days", cfg.AnalyticsRetentionDays),
 		slog.Int("job_retention_days", cfg.JobRetentionDays))
 
 	alerter := &jobs.FailureAlerter{DB: pool, OpsEmail: cfg.OpsEmail, Logger: logger}

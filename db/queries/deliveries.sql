@@ -23,3 +23,14 @@ WHERE idempotency_key = @idempotency_key AND status = 'sending';
 -- name: DeliveryUnclaim :execrows
 -- Removes the claim of a message the provider rejected for good.
 DELETE FROM deliveries WHERE idempotency_key = @idempotency_key AND status = 'sending';
+
+-- name: DeliveryDeleteOlderThan :execrows
+-- Deletes at most max_rows deliveries (recipients and whole bodies) created
+-- before before, except those of a job that is not finished (a retry must
+-- still find what it sent); the caller repeats it until it deletes fewer.
+DELETE FROM deliveries WHERE id IN (
+    SELECT d.id FROM deliveries d
+    WHERE d.created_at < @before
+      AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.id = d.job_id AND j.finalized_at IS NULL)
+    LIMIT @max_rows::int
+);

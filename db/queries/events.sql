@@ -19,4 +19,8 @@ WHERE args ->> 'event_id' = @event_id::text
 ORDER BY id;
 
 -- name: EventDeleteOlderThan :execrows
-DELETE FROM events WHERE received_at < @before;
+-- Deletes at most max_rows events received before before; the caller
+-- repeats it until it deletes fewer.
+DELETE FROM events WHERE id IN (
+    SELECT e.id FROM events e WHERE e.received_at < @before LIMIT @max_rows::int
+);

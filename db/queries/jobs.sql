@@ -37,3 +37,7 @@ WHERE kind = ANY(sqlc.arg(kinds)::text[])
   AND args ? 'order_id' AND args ->> 'order_id' = sqlc.arg(order_id)::text
   AND args ->> 'event_id' <> sqlc.arg(event_id)::text
   AND state IN ('available', 'scheduled', 'retryable', 'pending');
+
+-- name: PeriodicRunExists :one
+-- Whether a periodic job's period already ran.
+SELECT EXISTS (SELECT 1 FROM periodic_runs WHERE name = @name AND period_start = @period_start);

@@ -8,4 +8,8 @@ RETURNING *;
 DELETE FROM sessions WHERE user_id = @user_id;
 
 -- name: SessionDeleteExpired :execrows
-DELETE FROM sessions WHERE expires_at <= @now;
+-- Deletes at most max_rows sessions expired at now; the caller repeats it
+-- until it deletes fewer.
+DELETE FROM sessions WHERE id IN (
+    SELECT s.id FROM sessions s WHERE s.expires_at <= @now LIMIT @max_rows::int
+);

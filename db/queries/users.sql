@@ -19,6 +19,17 @@ WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
 
 -- name: UserSoftDelete :one
-UPDATE users SET deleted_at = now(), updated_at = now()
+-- Deletes a user's account: the row stays (orders and shops reference it)
+-- with its personal data erased, as the users_deleted_erased check requires.
+UPDATE users SET
+    deleted_at = now(),
+    updated_at = now(),
+    email = 'deleted-' || id || '@invalid',
+    name = 'Deleted user',
+    phone = NULL
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
+
+-- name: UserDeletedAt :one
+-- When a user was deleted (NULL: live); no row when there is no such user.
+SELECT deleted_at FROM users WHERE id = @id;

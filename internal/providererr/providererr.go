@@ -4,6 +4,11 @@
 // up an attempt), a permanent rejection (retrying cannot help: cancel), or a
 // temporary failure (retry with backoff). The workers in package jobs map
 // these to River's snooze, cancel and retry.
+//
+// Providers often echo the recipient in their messages; every error built
+// here redacts email addresses and phone numbers from its text (package
+// internal/redact), because that text ends up in river_job.errors, River UI,
+// GET /v1/events/{id}, alert emails and logs.
 package providererr
 
 import (
@@ -13,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mohallamart/backend/internal/redact"
 )
 
 // PermanentError is a provider's refusal of a request that a retry would
@@ -22,12 +29,13 @@ type PermanentError struct {
 	Provider string
 	// StatusCode is the HTTP status the provider answered with.
 	StatusCode int
-	// Message is the provider's own explanation.
+	// Message is the provider's own explanation, as it sent it; Error
+	// redacts addresses and phone numbers from it.
 	Message string
 }
 
 func (e *PermanentError) Error() string {
-	return fmt.Sprintf("%s rejected the message (HTTP %d): %s", e.Provider, e.StatusCode, e.Message)
+	return fmt.Sprintf("%s rejected the message (HTTP %d): %s", e.Provider, e.StatusCode, redact.String(e.Message))
 }
 
 // RateLimitError says the provider is rate limiting us.
@@ -37,12 +45,13 @@ type RateLimitError struct {
 	// RetryAfter is how long the provider asked us to wait; 0 if it did not
 	// say.
 	RetryAfter time.Duration
-	// Message is the provider's own explanation.
+	// Message is the provider's own explanation, as it sent it; Error
+	// redacts addresses and phone numbers from it.
 	Message string
 }
 
 func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("%s rate limited the request (retry after %s): %s", e.Provider, e.RetryAfter, e.Message)
+	return fmt.Sprintf("%s rate limited the request (retry after %s): %s", e.Provider, e.RetryAfter, redact.String(e.Message))
 }
 
 // IsPermanentStatus reports whether an HTTP error status from a provider
@@ -79,7 +88,8 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 
 // FromStatus turns a provider's HTTP error answer into a
 // *RateLimitError (429), a *PermanentError (IsPermanentStatus) or a plain
-// temporary error.
+// temporary error. The error's text has message's addresses and phone
+// numbers redacted.
 func FromStatus(provider string, code int, retryAfter time.Duration, message string) error {
 	switch {
 	case code == http.StatusTooManyRequests:
@@ -87,7 +97,7 @@ func FromStatus(provider string, code int, retryAfter time.Duration, message str
 	case IsPermanentStatus(code):
 		return &PermanentError{Provider: provider, StatusCode: code, Message: message}
 	}
-	return fmt.Errorf("%s answered HTTP %d: %s", provider, code, message)
+	return fmt.Errorf("%s answered HTTP %d: %s", provider, code, redact.String(message))
 }
 
 // IsPermanent reports whether err is (or wraps) a *PermanentError.
