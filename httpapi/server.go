@@ -45,6 +45,12 @@ type Opts struct {
 	// RiverUI, when set, is served at /riverui/ behind admin basic auth and
 	// cross-origin protection (see NewRiverUI).
 	RiverUI http.Handler
+	// DevMailbox serves the development mailbox at /dev/mailbox: every
+	// email, SMS and push in deliveries, and each email as its recipient
+	// saw it, behind admin basic auth when that is configured. For
+	// development only (cmd/server sets it when APP_ENV=development): it
+	// shows what was sent to every user.
+	DevMailbox bool
 
 	// EventKeys are the accepted event keys (EVENT_KEYS). Empty turns event
 	// key auth off, which cmd/server allows in development only.
@@ -100,6 +106,11 @@ func NewHandler(opts Opts) (http.Handler, error) {
 	mux.Handle("GET /metrics", opts.Metrics.Handler())
 	if !opts.OpsOnly {
 		s.routes(mux)
+		if opts.DevMailbox {
+			if err := s.mailboxRoutes(mux); err != nil {
+				return nil, err
+			}
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apperr.Errorf(apperr.NotFound, "No route matches %s %s.", r.Method, r.URL.Path))
