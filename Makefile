@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: run test vet fmt-check generate check-generated migrate bench bench-quick bench-go build
+.PHONY: run test vet fmt-check generate check-generated migrate seed e2e chromium bench bench-quick bench-go build
 
 ## run: start the server (HTTP API + workers); a private PostgreSQL under .data/ unless DATABASE_URL is set
 run:
@@ -32,6 +32,29 @@ check-generated:
 ## migrate: apply pending migrations to DATABASE_URL (or the private cluster)
 migrate:
 	$(GO) run ./cmd/server migrate up
+
+## seed: create the demo neighbourhood (shops, owners, products, customers, orders in every state) in
+## DATABASE_URL or the private cluster, through the domain writes; running it again creates nothing
+seed:
+	$(GO) run ./cmd/server seed
+
+## e2e: the browser test (installs Chromium if none is found): builds the server, places an order through
+## the REST API and checks its confirmation in the dev mailbox in headless Chromium; screenshots in e2e/screenshots
+e2e: build chromium
+	E2E_SERVER=$(CURDIR)/bin/server $(GO) test -tags e2e -count=1 -timeout 5m -v ./e2e/
+
+# chromium: install Debian's chromium-headless-shell unless CHROME_PATH is set or a Chromium is on PATH
+CHROMIUM_NAMES = chromium-headless-shell chromium headless_shell google-chrome google-chrome-stable
+chromium:
+	@if [ -n "$$CHROME_PATH" ]; then exit 0; fi; \
+	for c in $(CHROMIUM_NAMES); do if command -v $$c >/dev/null 2>&1; then exit 0; fi; done; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "No Chromium found ($(CHROMIUM_NAMES)) and no apt-get to install one: install Chromium and set CHROME_PATH"; exit 1; \
+	fi; \
+	sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	echo "--- installing chromium-headless-shell with apt-get"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium-headless-shell || \
+	{ $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium-headless-shell; }
 
 ## bench: the end-to-end benchmark against the targets (bench/): writes bench/results.md and results.json
 ## (BENCH_DATABASE_URL or a private cluster; server tuning variables in the environment are passed through)

@@ -11,10 +11,10 @@ import (
 )
 
 const deliveryClaim = `-- name: DeliveryClaim :one
-INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, provider, status, idempotency_key)
-VALUES ($1, $2, $3, $4, $5, $6, '', 'sending', $7)
+INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, html, provider, status, idempotency_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, '', 'sending', $8)
 ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = deliveries.idempotency_key
-RETURNING id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at, sent_at
+RETURNING id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at, sent_at, html
 `
 
 type DeliveryClaimParams struct {
@@ -24,6 +24,7 @@ type DeliveryClaimParams struct {
 	Recipient      string  `json:"recipient"`
 	Subject        string  `json:"subject"`
 	Body           string  `json:"body"`
+	HTML           string  `json:"html"`
 	IdempotencyKey string  `json:"idempotencyKey"`
 }
 
@@ -39,6 +40,7 @@ func (q *Queries) DeliveryClaim(ctx context.Context, arg DeliveryClaimParams) (*
 		arg.Recipient,
 		arg.Subject,
 		arg.Body,
+		arg.HTML,
 		arg.IdempotencyKey,
 	)
 	var i Delivery
@@ -56,6 +58,7 @@ func (q *Queries) DeliveryClaim(ctx context.Context, arg DeliveryClaimParams) (*
 		&i.IdempotencyKey,
 		&i.CreatedAt,
 		&i.SentAt,
+		&i.HTML,
 	)
 	return &i, err
 }
@@ -85,8 +88,34 @@ func (q *Queries) DeliveryDeleteOlderThan(ctx context.Context, arg DeliveryDelet
 	return result.RowsAffected(), nil
 }
 
+const deliveryGet = `-- name: DeliveryGet :one
+SELECT id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at, sent_at, html FROM deliveries WHERE id = $1
+`
+
+func (q *Queries) DeliveryGet(ctx context.Context, id int64) (*Delivery, error) {
+	row := q.db.QueryRow(ctx, deliveryGet, id)
+	var i Delivery
+	err := row.Scan(
+		&i.ID,
+		&i.JobID,
+		&i.EventID,
+		&i.Channel,
+		&i.Recipient,
+		&i.Subject,
+		&i.Body,
+		&i.Provider,
+		&i.ProviderMessageID,
+		&i.Status,
+		&i.IdempotencyKey,
+		&i.CreatedAt,
+		&i.SentAt,
+		&i.HTML,
+	)
+	return &i, err
+}
+
 const deliveryGetByKey = `-- name: DeliveryGetByKey :one
-SELECT id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at, sent_at FROM deliveries WHERE idempotency_key = $1
+SELECT id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at, sent_at, html FROM deliveries WHERE idempotency_key = $1
 `
 
 func (q *Queries) DeliveryGetByKey(ctx context.Context, idempotencyKey string) (*Delivery, error) {
@@ -106,8 +135,65 @@ func (q *Queries) DeliveryGetByKey(ctx context.Context, idempotencyKey string) (
 		&i.IdempotencyKey,
 		&i.CreatedAt,
 		&i.SentAt,
+		&i.HTML,
 	)
 	return &i, err
+}
+
+const deliveryList = `-- name: DeliveryList :many
+SELECT id, channel, recipient, subject, left(body, 140)::text AS preview, status, provider, created_at FROM deliveries
+WHERE ($1::text IS NULL OR lower(recipient) = lower($1::text))
+  AND ($2::text IS NULL OR channel = $2::text)
+ORDER BY created_at DESC, id DESC
+LIMIT $3
+`
+
+type DeliveryListParams struct {
+	Recipient *string `json:"recipient"`
+	Channel   *string `json:"channel"`
+	MaxRows   int32   `json:"maxRows"`
+}
+
+type DeliveryListRow struct {
+	ID        int64     `json:"id"`
+	Channel   string    `json:"channel"`
+	Recipient string    `json:"recipient"`
+	Subject   string    `json:"subject"`
+	Preview   string    `json:"preview"`
+	Status    string    `json:"status"`
+	Provider  string    `json:"provider"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// The development mailbox: the newest messages first, optionally only those
+// to one recipient (compared case-insensitively) or on one channel.
+func (q *Queries) DeliveryList(ctx context.Context, arg DeliveryListParams) ([]*DeliveryListRow, error) {
+	rows, err := q.db.Query(ctx, deliveryList, arg.Recipient, arg.Channel, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*DeliveryListRow
+	for rows.Next() {
+		var i DeliveryListRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Channel,
+			&i.Recipient,
+			&i.Subject,
+			&i.Preview,
+			&i.Status,
+			&i.Provider,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const deliveryRecordSent = `-- name: DeliveryRecordSent :execrows

@@ -1,6 +1,7 @@
 package db_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,9 +20,14 @@ func TestMigrationErasesDeletedUsers(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, m.Close()) })
 
-	res, err := m.Down(ctx)
-	require.NoError(t, err)
-	require.Contains(t, res.Source.Path, "erase_deleted_users")
+	// Roll back to just before the erase migration (later ones first).
+	for {
+		res, err := m.Down(ctx)
+		require.NoError(t, err)
+		if strings.Contains(res.Source.Path, "erase_deleted_users") {
+			break
+		}
+	}
 	var deleted, live string
 	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO users (email, name, phone, deleted_at)
 		VALUES ('gone@example.com', 'Gone', '+919876543210', now()) RETURNING id`).Scan(&deleted))

@@ -99,6 +99,7 @@ type Delivery struct {
 	IdempotencyKey    string     `json:"idempotencyKey"`
 	CreatedAt         time.Time  `json:"createdAt"`
 	SentAt            *time.Time `json:"sentAt"`
+	HTML              string     `json:"html"`
 }
 
 type Event struct {

@@ -46,6 +46,12 @@ type Opts struct {
 	// RiverUI, when set, is served at /riverui/ behind admin basic auth and
 	// cross-origin protection (see NewRiverUI).
 	RiverUI http.Handler
+	// DevMailbox serves the development mailbox at /dev/mailbox: every
+	// email, SMS and push in deliveries, and each email as its recipient
+	// saw it, behind admin basic auth when that is configured. For
+	// development only (cmd/server sets it when APP_ENV=development): it
+	// shows what was sent to every user.
+	DevMailbox bool
 
 	// EventKeys (EVENT_KEYS) may only send events: POST /v1/events as
 	// Bearer keys, POST /e/{eventKey} in the path. Empty leaves those
@@ -124,6 +130,11 @@ func NewHandler(opts Opts) (http.Handler, error) {
 	mux.Handle("GET /metrics", opts.Metrics.Handler())
 	if !opts.OpsOnly {
 		s.routes(mux)
+		if opts.DevMailbox {
+			if err := s.mailboxRoutes(mux); err != nil {
+				return nil, err
+			}
+		}
 	}
 	mux.HandleFunc("/", s.noRoute(mux))
 	return s.observe(mux), nil

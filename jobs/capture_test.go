@@ -80,7 +80,7 @@ func TestOrderLifecycleCaptured(t *testing.T) {
 		require.Equal(t, "captured", d.Status)
 		require.Equal(t, "capture", d.Provider)
 	}
-	confirmation := findDelivery(t, cust, "Order confirmed: ₹1,398.00 at Gupta Kirana")
+	confirmation := findDelivery(t, cust, "Order placed: ₹1,398.00 at Gupta Kirana")
 	contains(t, confirmation.Body, "2 × Basmati Rice 5kg @ ₹624.50 = ₹1,249.00", "1 × Toor Dal 1kg @ ₹149.00 = ₹149.00", "Total: ₹1,398.00", order.ID)
 	update := findDelivery(t, cust, "Your order is now: Confirmed")
 	contains(t, update.Body, "moved from Placed to Confirmed")

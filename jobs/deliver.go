@@ -30,6 +30,7 @@ type message struct {
 	recipient string
 	subject   string
 	body      string // stored in deliveries (the text rendering)
+	html      string // an email's HTML body, stored in deliveries.html (empty for SMS and push)
 	key       string
 	send      func(ctx context.Context) (notify.Receipt, error)
 }
@@ -50,7 +51,7 @@ func originOf[T river.JobArgs](job *river.Job[T], eventID string) origin {
 func (d *Deps) email(o origin, to string, e renderedEmail) message {
 	key := IdempotencyKey(o.eventID, o.kind, to)
 	return message{
-		origin: o, channel: notify.ChannelEmail, recipient: to, subject: e.Subject, body: e.Text, key: key,
+		origin: o, channel: notify.ChannelEmail, recipient: to, subject: e.Subject, body: e.Text, html: e.HTML, key: key,
 		send: func(ctx context.Context) (notify.Receipt, error) {
 			return d.Mailer.SendEmail(ctx, notify.Email{To: to, Subject: e.Subject, HTML: e.HTML, Text: e.Text, IdempotencyKey: key})
 		},
@@ -178,7 +179,7 @@ func claim[T river.JobArgs](ctx context.Context, d db.DBTX, job *river.Job[T], m
 	}
 	row, err := db.New(d).DeliveryClaim(ctx, db.DeliveryClaimParams{
 		JobID: &job.ID, EventID: eventID, Channel: m.channel, Recipient: m.recipient,
-		Subject: m.subject, Body: m.body, IdempotencyKey: m.key,
+		Subject: m.subject, Body: m.body, HTML: m.html, IdempotencyKey: m.key,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim delivery %s: %w", m.key, err)

@@ -9,6 +9,7 @@
 //	server migrate down           roll back the newest migration
 //	server migrate reset          roll back every migration
 //	server migrate status         list migrations and whether each is applied
+//	server seed                   create the demo neighbourhood (idempotent)
 //
 // Configuration comes from the environment; see .env.example.
 package main
@@ -62,11 +63,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		cfg.MigrateOnStart = *migrate
-		return serve(ctx, cfg, logger)
+		return serve(ctx, cfg, logger, stdout)
 	case "migrate":
 		return migrateCmd(ctx, cfg, logger, args, stdout)
+	case "seed":
+		return seedCmd(ctx, cfg, logger, args, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate or seed)", cmd)
 	}
 }
 

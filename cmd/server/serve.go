@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,7 +34,7 @@ const cancelGrace = 10 * time.Second
 // requests, stops fetching jobs, gives running jobs SHUTDOWN_TIMEOUT to
 // finish and then cancels them, so River retries them (here or in another
 // process) instead of leaving them running.
-func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (err error) {
 	// Two pools in ROLE=all, so busy workers can never take the connections
 	// the HTTP API needs (and the other way round): pool serves HTTP,
 	// workerPool River and the jobs. A single-role process has one.
@@ -101,6 +102,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		OpsOnly:   cfg.Role == RoleWorker,
 		EventKeys: cfg.EventKeys, APIKeys: cfg.APIKeys, AdminUser: cfg.AdminUser, AdminPassword: cfg.AdminPassword,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, DBTimeout: cfg.DBTimeout,
+		DevMailbox: cfg.AppEnv == "development",
 	}
 	if !opts.OpsOnly {
 		ob := outbox.New(client)
@@ -142,6 +144,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger) (err error) {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Printed before the first request is answered, so whoever sees an
+	// answer can also read where everything is.
+	printReady(out, cfg, ln.Addr().String(), pool)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.InfoContext(ctx, "Serving", slog.String("addr", ln.Addr().String()), slog.String("role", cfg.Role),

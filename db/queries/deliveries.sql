@@ -3,8 +3,8 @@
 -- returns the row an earlier attempt wrote under the same key (already
 -- 'sent' or 'captured': nothing to send; still 'sending': that attempt may
 -- or may not have reached the provider).
-INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, provider, status, idempotency_key)
-VALUES (sqlc.narg('job_id'), sqlc.narg('event_id'), @channel, @recipient, @subject, @body, '', 'sending', @idempotency_key)
+INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, html, provider, status, idempotency_key)
+VALUES (sqlc.narg('job_id'), sqlc.narg('event_id'), @channel, @recipient, @subject, @body, @html, '', 'sending', @idempotency_key)
 ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = deliveries.idempotency_key
 RETURNING *;
 
@@ -34,3 +34,15 @@ DELETE FROM deliveries WHERE id IN (
       AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.id = d.job_id AND j.finalized_at IS NULL)
     LIMIT @max_rows::int
 );
+
+-- name: DeliveryList :many
+-- The development mailbox: the newest messages first, optionally only those
+-- to one recipient (compared case-insensitively) or on one channel.
+SELECT id, channel, recipient, subject, left(body, 140)::text AS preview, status, provider, created_at FROM deliveries
+WHERE (sqlc.narg('recipient')::text IS NULL OR lower(recipient) = lower(sqlc.narg('recipient')::text))
+  AND (sqlc.narg('channel')::text IS NULL OR channel = sqlc.narg('channel')::text)
+ORDER BY created_at DESC, id DESC
+LIMIT @max_rows;
+
+-- name: DeliveryGet :one
+SELECT * FROM deliveries WHERE id = @id;
