@@ -48,6 +48,13 @@ var server struct { //nolint:gochecknoglobals
 //
 //	func TestMain(m *testing.M) { dbtest.Main(m) }
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main for a TestMain that has more to clean up: it runs the tests,
+// drops the shared database and stops the cluster, and returns the exit code
+// for os.Exit.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if server.shared != nil {
 		server.shared.Close()
@@ -61,7 +68,7 @@ func Main(m *testing.M) {
 		}
 		_ = os.RemoveAll(server.tmpDir)
 	}
-	os.Exit(code)
+	return code
 }
 
 func setup(ctx context.Context) (err error) {
