@@ -36,6 +36,10 @@ var server struct { //nolint:gochecknoglobals
 	template string
 	cluster  *pgcluster.Cluster
 	tmpDir   string
+	// inUse holds a shared advisory lock on the template until the process
+	// ends, so that test processes of other migration sets (other
+	// checkouts on the same server) leave it alone.
+	inUse *pgx.Conn
 
 	sharedOnce sync.Once
 	sharedErr  error
@@ -62,6 +66,9 @@ func Run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "dbtest:", err)
 		}
 	}
+	if server.inUse != nil {
+		_ = server.inUse.Close(context.Background())
+	}
 	if server.cluster != nil {
 		if err := server.cluster.Stop(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, "dbtest: stop cluster:", err)
@@ -84,7 +91,7 @@ func setup(ctx context.Context) (err error) {
 		}
 		server.adminURL = server.cluster.URL("postgres")
 	}
-	server.template, err = ensureTemplate(ctx, server.adminURL)
+	server.template, server.inUse, err = ensureTemplate(ctx, server.adminURL)
 	return err
 }
 
@@ -111,52 +118,71 @@ func migrationsHash() (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
+// templateLockClass is the first key of the advisory locks (two-key form)
+// that mark a template in use; the second is hashtext of its name.
+const templateLockClass = 727274
+
 // ensureTemplate creates and migrates the template database once per server,
 // under an advisory lock so that concurrent test processes wait for the first.
-func ensureTemplate(ctx context.Context, adminURL string) (string, error) {
+// It returns the template's name and a connection holding a shared lock that
+// marks the template in use until it is closed.
+func ensureTemplate(ctx context.Context, adminURL string) (string, *pgx.Conn, error) {
 	hash, err := migrationsHash()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	name := "mm_template_" + hash
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		return "", fmt.Errorf("connect to test server: %w", err)
+		return "", nil, fmt.Errorf("connect to test server: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	if err := buildTemplate(ctx, conn, adminURL, name); err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return "", nil, err
+	}
+	return name, conn, nil
+}
+
+// buildTemplate creates and migrates template name unless it exists, and
+// marks it in use by conn's session, all under the lock that
+// dropStaleTemplates also takes.
+func buildTemplate(ctx context.Context, conn *pgx.Conn, adminURL, name string) error {
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(727274)"); err != nil {
-		return "", fmt.Errorf("lock template: %w", err)
+		return fmt.Errorf("lock template: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(727274)") //nolint:errcheck
 
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock_shared($1, hashtext($2))", templateLockClass, name); err != nil {
+		return fmt.Errorf("mark template in use: %w", err)
+	}
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return "", fmt.Errorf("look up template: %w", err)
+		return fmt.Errorf("look up template: %w", err)
 	}
 	if exists {
-		return name, nil
+		return nil
 	}
-	dropStaleTemplates(ctx, conn)
+	dropStaleTemplates(ctx, conn, name)
 	building := name + "_building"
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
-		return "", fmt.Errorf("drop stale template: %w", err)
+		return fmt.Errorf("drop stale template: %w", err)
 	}
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+building); err != nil {
-		return "", fmt.Errorf("create template: %w", err)
+		return fmt.Errorf("create template: %w", err)
 	}
 	pool, err := pgxpool.New(ctx, withDatabase(adminURL, building))
 	if err != nil {
-		return "", fmt.Errorf("connect to template: %w", err)
+		return fmt.Errorf("connect to template: %w", err)
 	}
 	err = db.Migrate(ctx, pool)
 	pool.Close()
 	if err != nil {
-		return "", fmt.Errorf("migrate template: %w", err)
+		return fmt.Errorf("migrate template: %w", err)
 	}
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+building+" RENAME TO "+name); err != nil {
-		return "", fmt.Errorf("rename template: %w", err)
+		return fmt.Errorf("rename template: %w", err)
 	}
-	return name, nil
+	return nil
 }
 
 func withDatabase(rawURL, dbname string) string {
@@ -283,10 +309,11 @@ func dropDatabase(ctx context.Context, name string) error {
 	return nil
 }
 
-// dropStaleTemplates drops templates of earlier migration sets, so a
-// developer's server does not collect one per schema change. A template still
-// in use elsewhere is left alone (DROP DATABASE without FORCE refuses).
-func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) {
+// dropStaleTemplates drops templates of other migration sets than keep's, so
+// a developer's server does not collect one per schema change. A template
+// that a running test process marked in use, or that a session is connected
+// to (DROP DATABASE without FORCE refuses), is left alone.
+func dropStaleTemplates(ctx context.Context, conn *pgx.Conn, keep string) {
 	rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'mm\\_template\\_%' AND datname NOT LIKE '%\\_building'")
 	if err != nil {
 		return
@@ -296,6 +323,11 @@ func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) {
 		return
 	}
 	for _, n := range names {
+		var unused bool
+		if n == keep || conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, hashtext($2))", templateLockClass, n).Scan(&unused) != nil || !unused {
+			continue
+		}
 		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize())
+		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1, hashtext($2))", templateLockClass, n)
 	}
 }
