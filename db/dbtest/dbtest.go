@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -41,6 +42,13 @@ var server struct { //nolint:gochecknoglobals
 	// checkouts on the same server) leave it alone.
 	inUse *pgx.Conn
 
+	// Under Run, test databases are dropped in the background: DROP
+	// DATABASE waits for a checkpoint, which concurrent drops share. Run
+	// waits for the drops.
+	dropLater  bool
+	drops      sync.WaitGroup
+	dropFailed atomic.Bool
+
 	sharedOnce sync.Once
 	sharedErr  error
 	sharedName string
@@ -56,10 +64,16 @@ func Main(m *testing.M) {
 }
 
 // Run is Main for a TestMain that has more to clean up: it runs the tests,
-// drops the shared database and stops the cluster, and returns the exit code
-// for os.Exit.
+// waits for their databases to be dropped, drops the shared database and
+// stops the cluster, and returns the exit code for os.Exit (1 if a database
+// could not be dropped).
 func Run(m *testing.M) int {
+	server.dropLater = true
 	code := m.Run()
+	server.drops.Wait()
+	if server.dropFailed.Load() && code == 0 {
+		code = 1
+	}
 	if server.shared != nil {
 		server.shared.Close()
 		if err := dropDatabase(context.Background(), server.sharedName); err != nil {
@@ -221,8 +235,9 @@ func NewDatabase(ctx context.Context) (string, func() error, error) {
 }
 
 // NewURL creates a fresh, migrated database for this test (dropped when the
-// test ends) and returns its URL. Use it when the code under test commits,
-// or when a River client must really work jobs (LISTEN/NOTIFY).
+// test ends; under Run, in the background) and returns its URL. Use it when
+// the code under test commits, or when a River client must really work jobs
+// (LISTEN/NOTIFY).
 func NewURL(ctx context.Context, t testing.TB) string {
 	t.Helper()
 	start(t)
@@ -231,9 +246,19 @@ func NewURL(ctx context.Context, t testing.TB) string {
 		t.Fatalf("dbtest: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := dropDatabase(context.Background(), name); err != nil {
-			t.Errorf("dbtest: %v", err)
+		if !server.dropLater {
+			if err := dropDatabase(context.Background(), name); err != nil {
+				t.Errorf("dbtest: %v", err)
+			}
+			return
 		}
+		test := t.Name()
+		server.drops.Go(func() {
+			if err := dropDatabase(context.Background(), name); err != nil {
+				fmt.Fprintf(os.Stderr, "dbtest: after %s: %v\n", test, err)
+				server.dropFailed.Store(true)
+			}
+		})
 	})
 	return withDatabase(server.adminURL, name)
 }
