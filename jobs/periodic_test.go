@@ -1,12 +1,10 @@
 package jobs_test
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"testing"
 	"time"
 
@@ -55,13 +53,16 @@ type clientGroup struct {
 	completed chan struct{}
 }
 
-// startClients starts n clients on pool with the periodic jobs.
-func startClients(t *testing.T, pool *pgxpool.Pool, periodic []*river.PeriodicJob, n int) *clientGroup {
+// startClients starts n clients on pool with the periodic jobs opts
+// configure.
+func startClients(t *testing.T, pool *pgxpool.Pool, opts jobs.PeriodicOpts, n int) *clientGroup {
 	t.Helper()
 	g := &clientGroup{pool: pool, completed: make(chan struct{}, 1)}
-	workers := river.NewWorkers()
-	require.NoError(t, jobs.AddWorkers(workers, jobs.Deps{DB: pool}))
+	periodic, err := jobs.PeriodicJobs(opts)
+	require.NoError(t, err)
 	for range n {
+		workers := river.NewWorkers()
+		require.NoError(t, jobs.AddWorkers(workers, jobs.Deps{DB: pool}))
 		client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 			Queues:            jobs.Queues(10),
 			Workers:           workers,
@@ -119,22 +120,22 @@ func (g *clientGroup) stop(t *testing.T) {
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		require.NoError(t, err)
 	}
-	ordered := slices.Clone(g.clients)
-	slices.SortStableFunc(ordered, func(a, b *river.Client[pgx.Tx]) int {
-		return cmp.Compare(boolInt(a.ID() == leader), boolInt(b.ID() == leader))
-	})
-	for _, c := range ordered {
+	stop := func(c *river.Client[pgx.Tx]) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), periodicHungAfter)
+		defer cancel()
 		require.NoError(t, c.Stop(ctx))
-		cancel()
 	}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
+	var leaderClient *river.Client[pgx.Tx]
+	for _, c := range g.clients {
+		if c.ID() == leader {
+			leaderClient = c
+			continue
+		}
+		stop(c)
 	}
-	return 0
+	if leaderClient != nil {
+		stop(leaderClient)
+	}
 }
 
 // TestPeriodicJobsAcrossClients runs three River clients on one database:
@@ -157,11 +158,10 @@ func TestPeriodicJobsAcrossClients(t *testing.T) {
 	_, err = pool.Exec(ctx, `INSERT INTO app_logs (level, message, created_at) VALUES ('info', 'ancient', now() - interval '90 days')`)
 	require.NoError(t, err)
 
-	periodic, err := jobs.PeriodicJobs(jobs.PeriodicOpts{Daily: daily, SessionCleanupInterval: time.Second})
-	require.NoError(t, err)
+	opts := jobs.PeriodicOpts{Daily: daily, SessionCleanupInterval: time.Second}
 
 	began := time.Now()
-	clients := startClients(t, pool, periodic, 3)
+	clients := startClients(t, pool, opts, 3)
 	clients.waitCompleted(t, "scheduled_cleanup", 1)
 	clients.waitCompleted(t, "cleanup_expired_sessions", 3) // three periods
 	clients.stop(t)
@@ -195,7 +195,7 @@ func TestPeriodicJobsAcrossClients(t *testing.T) {
 	// the next session cleanup.
 	_, err = pool.Exec(ctx, `INSERT INTO app_logs (level, message, created_at) VALUES ('info', 'ancient', now() - interval '90 days')`)
 	require.NoError(t, err)
-	clients = startClients(t, pool, periodic, 3)
+	clients = startClients(t, pool, opts, 3)
 	clients.waitCompleted(t, "cleanup_expired_sessions", sessionRuns+1) // the new leader is up
 	clients.stop(t)
 	var runCount int
@@ -203,7 +203,8 @@ func TestPeriodicJobsAcrossClients(t *testing.T) {
 	require.Equal(t, 2, runCount)
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM app_logs`).Scan(&logs))
 	require.Equal(t, 1, logs, "no second cleanup for the same day")
-	require.Equal(t, countJobs(t, pool, "scheduled_cleanup", ""), countJobs(t, pool, "scheduled_cleanup", "completed"))
+	require.Equal(t, countJobs(t, pool, "scheduled_cleanup", ""), countJobs(t, pool, "scheduled_cleanup", "completed"),
+		"every scheduled_cleanup job completed")
 }
 
 // countJobs counts kind's jobs, those in state if it is not empty.
