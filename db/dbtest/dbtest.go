@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mohallamart/backend/db"
@@ -39,8 +40,10 @@ var server struct { //nolint:gochecknoglobals
 	tmpDir   string
 	// inUse holds a shared advisory lock on the template until the process
 	// ends, so that test processes of other migration sets (other
-	// checkouts on the same server) leave it alone.
-	inUse *pgx.Conn
+	// checkouts on the same server) leave it alone. inUseMu serializes its
+	// use.
+	inUse   *pgx.Conn
+	inUseMu sync.Mutex
 
 	// Under Run, test databases are dropped in the background: DROP
 	// DATABASE waits for a checkpoint, which concurrent drops share. Run
@@ -150,7 +153,7 @@ func ensureTemplate(ctx context.Context, adminURL string) (string, *pgx.Conn, er
 	if err != nil {
 		return "", nil, fmt.Errorf("connect to test server: %w", err)
 	}
-	if err := buildTemplate(ctx, conn, adminURL, name); err != nil {
+	if err := buildTemplate(ctx, conn, adminURL, name, true); err != nil {
 		_ = conn.Close(context.WithoutCancel(ctx))
 		return "", nil, err
 	}
@@ -159,8 +162,9 @@ func ensureTemplate(ctx context.Context, adminURL string) (string, *pgx.Conn, er
 
 // buildTemplate creates and migrates template name unless it exists, and
 // marks it in use by conn's session, all under the lock that
-// dropStaleTemplates also takes.
-func buildTemplate(ctx context.Context, conn *pgx.Conn, adminURL, name string) error {
+// dropStaleTemplates also takes. Building it, it drops stale templates if
+// dropStale.
+func buildTemplate(ctx context.Context, conn *pgx.Conn, adminURL, name string, dropStale bool) error {
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(727274)"); err != nil {
 		return fmt.Errorf("lock template: %w", err)
 	}
@@ -176,7 +180,9 @@ func buildTemplate(ctx context.Context, conn *pgx.Conn, adminURL, name string) e
 	if exists {
 		return nil
 	}
-	dropStaleTemplates(ctx, conn, name)
+	if dropStale {
+		dropStaleTemplates(ctx, conn, name)
+	}
 	building := name + "_building"
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop stale template: %w", err)
@@ -316,7 +322,22 @@ func createDatabase(ctx context.Context, prefix string) (string, error) {
 		return "", fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+server.template); err != nil {
+	create := "CREATE DATABASE " + name + " TEMPLATE " + server.template
+	_, err = conn.Exec(ctx, create)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name: the template is gone
+		// A test process that does not mark templates in use (an older
+		// checkout on the same server) dropped it: build it again, leaving
+		// that process's template alone.
+		server.inUseMu.Lock()
+		err = buildTemplate(ctx, server.inUse, server.adminURL, server.template, false)
+		server.inUseMu.Unlock()
+		if err != nil {
+			return "", err
+		}
+		_, err = conn.Exec(ctx, create)
+	}
+	if err != nil {
 		return "", fmt.Errorf("create database: %w", err)
 	}
 	return name, nil
