@@ -18,9 +18,11 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mohallamart/backend/db"
@@ -36,6 +38,19 @@ var server struct { //nolint:gochecknoglobals
 	template string
 	cluster  *pgcluster.Cluster
 	tmpDir   string
+	// inUse holds a shared advisory lock on the template until the process
+	// ends, so that test processes of other migration sets (other
+	// checkouts on the same server) leave it alone. inUseMu serializes its
+	// use.
+	inUse   *pgx.Conn
+	inUseMu sync.Mutex
+
+	// Under Run, test databases are dropped in the background: DROP
+	// DATABASE waits for a checkpoint, which concurrent drops share. Run
+	// waits for the drops.
+	dropLater  bool
+	drops      sync.WaitGroup
+	dropFailed atomic.Bool
 
 	sharedOnce sync.Once
 	sharedErr  error
@@ -48,12 +63,28 @@ var server struct { //nolint:gochecknoglobals
 //
 //	func TestMain(m *testing.M) { dbtest.Main(m) }
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main for a TestMain that has more to clean up: it runs the tests,
+// waits for their databases to be dropped, drops the shared database and
+// stops the cluster, and returns the exit code for os.Exit (1 if a database
+// could not be dropped).
+func Run(m *testing.M) int {
+	server.dropLater = true
 	code := m.Run()
+	server.drops.Wait()
+	if server.dropFailed.Load() && code == 0 {
+		code = 1
+	}
 	if server.shared != nil {
 		server.shared.Close()
 		if err := dropDatabase(context.Background(), server.sharedName); err != nil {
 			fmt.Fprintln(os.Stderr, "dbtest:", err)
 		}
+	}
+	if server.inUse != nil {
+		_ = server.inUse.Close(context.Background())
 	}
 	if server.cluster != nil {
 		if err := server.cluster.Stop(context.Background()); err != nil {
@@ -61,7 +92,7 @@ func Main(m *testing.M) {
 		}
 		_ = os.RemoveAll(server.tmpDir)
 	}
-	os.Exit(code)
+	return code
 }
 
 func setup(ctx context.Context) (err error) {
@@ -77,7 +108,7 @@ func setup(ctx context.Context) (err error) {
 		}
 		server.adminURL = server.cluster.URL("postgres")
 	}
-	server.template, err = ensureTemplate(ctx, server.adminURL)
+	server.template, server.inUse, err = ensureTemplate(ctx, server.adminURL)
 	return err
 }
 
@@ -104,52 +135,74 @@ func migrationsHash() (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
+// templateLockClass is the first key of the advisory locks (two-key form)
+// that mark a template in use; the second is hashtext of its name.
+const templateLockClass = 727274
+
 // ensureTemplate creates and migrates the template database once per server,
 // under an advisory lock so that concurrent test processes wait for the first.
-func ensureTemplate(ctx context.Context, adminURL string) (string, error) {
+// It returns the template's name and a connection holding a shared lock that
+// marks the template in use until it is closed.
+func ensureTemplate(ctx context.Context, adminURL string) (string, *pgx.Conn, error) {
 	hash, err := migrationsHash()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	name := "mm_template_" + hash
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		return "", fmt.Errorf("connect to test server: %w", err)
+		return "", nil, fmt.Errorf("connect to test server: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	if err := buildTemplate(ctx, conn, adminURL, name, true); err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return "", nil, err
+	}
+	return name, conn, nil
+}
+
+// buildTemplate creates and migrates template name unless it exists, and
+// marks it in use by conn's session, all under the lock that
+// dropStaleTemplates also takes. Building it, it drops stale templates if
+// dropStale.
+func buildTemplate(ctx context.Context, conn *pgx.Conn, adminURL, name string, dropStale bool) error {
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(727274)"); err != nil {
-		return "", fmt.Errorf("lock template: %w", err)
+		return fmt.Errorf("lock template: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(727274)") //nolint:errcheck
 
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock_shared($1, hashtext($2))", templateLockClass, name); err != nil {
+		return fmt.Errorf("mark template in use: %w", err)
+	}
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return "", fmt.Errorf("look up template: %w", err)
+		return fmt.Errorf("look up template: %w", err)
 	}
 	if exists {
-		return name, nil
+		return nil
 	}
-	dropStaleTemplates(ctx, conn)
+	if dropStale {
+		dropStaleTemplates(ctx, conn, name)
+	}
 	building := name + "_building"
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
-		return "", fmt.Errorf("drop stale template: %w", err)
+		return fmt.Errorf("drop stale template: %w", err)
 	}
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+building); err != nil {
-		return "", fmt.Errorf("create template: %w", err)
+		return fmt.Errorf("create template: %w", err)
 	}
 	pool, err := pgxpool.New(ctx, withDatabase(adminURL, building))
 	if err != nil {
-		return "", fmt.Errorf("connect to template: %w", err)
+		return fmt.Errorf("connect to template: %w", err)
 	}
 	err = db.Migrate(ctx, pool)
 	pool.Close()
 	if err != nil {
-		return "", fmt.Errorf("migrate template: %w", err)
+		return fmt.Errorf("migrate template: %w", err)
 	}
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+building+" RENAME TO "+name); err != nil {
-		return "", fmt.Errorf("rename template: %w", err)
+		return fmt.Errorf("rename template: %w", err)
 	}
-	return name, nil
+	return nil
 }
 
 func withDatabase(rawURL, dbname string) string {
@@ -188,8 +241,9 @@ func NewDatabase(ctx context.Context) (string, func() error, error) {
 }
 
 // NewURL creates a fresh, migrated database for this test (dropped when the
-// test ends) and returns its URL. Use it when the code under test commits,
-// or when a River client must really work jobs (LISTEN/NOTIFY).
+// test ends; under Run, in the background) and returns its URL. Use it when
+// the code under test commits, or when a River client must really work jobs
+// (LISTEN/NOTIFY).
 func NewURL(ctx context.Context, t testing.TB) string {
 	t.Helper()
 	start(t)
@@ -198,9 +252,19 @@ func NewURL(ctx context.Context, t testing.TB) string {
 		t.Fatalf("dbtest: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := dropDatabase(context.Background(), name); err != nil {
-			t.Errorf("dbtest: %v", err)
+		if !server.dropLater {
+			if err := dropDatabase(context.Background(), name); err != nil {
+				t.Errorf("dbtest: %v", err)
+			}
+			return
 		}
+		test := t.Name()
+		server.drops.Go(func() {
+			if err := dropDatabase(context.Background(), name); err != nil {
+				fmt.Fprintf(os.Stderr, "dbtest: after %s: %v\n", test, err)
+				server.dropFailed.Store(true)
+			}
+		})
 	})
 	return withDatabase(server.adminURL, name)
 }
@@ -258,7 +322,22 @@ func createDatabase(ctx context.Context, prefix string) (string, error) {
 		return "", fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+server.template); err != nil {
+	create := "CREATE DATABASE " + name + " TEMPLATE " + server.template
+	_, err = conn.Exec(ctx, create)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name: the template is gone
+		// A test process that does not mark templates in use (an older
+		// checkout on the same server) dropped it: build it again, leaving
+		// that process's template alone.
+		server.inUseMu.Lock()
+		err = buildTemplate(ctx, server.inUse, server.adminURL, server.template, false)
+		server.inUseMu.Unlock()
+		if err != nil {
+			return "", err
+		}
+		_, err = conn.Exec(ctx, create)
+	}
+	if err != nil {
 		return "", fmt.Errorf("create database: %w", err)
 	}
 	return name, nil
@@ -276,10 +355,11 @@ func dropDatabase(ctx context.Context, name string) error {
 	return nil
 }
 
-// dropStaleTemplates drops templates of earlier migration sets, so a
-// developer's server does not collect one per schema change. A template still
-// in use elsewhere is left alone (DROP DATABASE without FORCE refuses).
-func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) {
+// dropStaleTemplates drops templates of other migration sets than keep's, so
+// a developer's server does not collect one per schema change. A template
+// that a running test process marked in use, or that a session is connected
+// to (DROP DATABASE without FORCE refuses), is left alone.
+func dropStaleTemplates(ctx context.Context, conn *pgx.Conn, keep string) {
 	rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'mm\\_template\\_%' AND datname NOT LIKE '%\\_building'")
 	if err != nil {
 		return
@@ -289,6 +369,11 @@ func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) {
 		return
 	}
 	for _, n := range names {
+		var unused bool
+		if n == keep || conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, hashtext($2))", templateLockClass, n).Scan(&unused) != nil || !unused {
+			continue
+		}
 		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize())
+		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1, hashtext($2))", templateLockClass, n)
 	}
 }

@@ -46,14 +46,18 @@ func connect(ctx context.Context, t *testing.T, connString string) *pgx.Conn {
 	return conn
 }
 
+// TestStart runs initdb once: its subtests share one data directory and run
+// in order. The first starts a cluster in the empty directory; each leaves a
+// stopped, initialized cluster there for the next.
 func TestStart(t *testing.T) {
 	t.Parallel()
 	skipShort(t)
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "pgdata")
 
 	t.Run("ServesQueriesOnLoopbackOnly", func(t *testing.T) {
-		t.Parallel()
 		ctx := t.Context()
-		c := startCluster(ctx, t, t.TempDir())
+		c := startCluster(ctx, t, dir)
 
 		require.False(t, c.Reused)
 		require.NotZero(t, c.Port)
@@ -77,11 +81,12 @@ func TestStart(t *testing.T) {
 		require.NoError(t, widgets.QueryRow(ctx, "SELECT current_database()").Scan(&db))
 		require.Equal(t, "widgets", db)
 	})
+	_, err := os.Stat(filepath.Join(dataDir, "PG_VERSION"))
+	require.NoError(t, err, "the first Start initialized the data directory the next subtests use")
 
 	t.Run("StopTwice", func(t *testing.T) {
-		t.Parallel()
 		ctx := t.Context()
-		c := startCluster(ctx, t, t.TempDir())
+		c := startCluster(ctx, t, dir)
 
 		require.NoError(t, c.Stop(ctx))
 		require.NoError(t, c.Stop(ctx))
@@ -91,9 +96,7 @@ func TestStart(t *testing.T) {
 	})
 
 	t.Run("ReusesInitializedDir", func(t *testing.T) {
-		t.Parallel()
 		ctx := t.Context()
-		dir := t.TempDir()
 
 		first := startCluster(ctx, t, dir)
 		conn := connect(ctx, t, first.URL("app"))
@@ -110,9 +113,7 @@ func TestStart(t *testing.T) {
 	})
 
 	t.Run("AdoptsRunningServer", func(t *testing.T) {
-		t.Parallel()
 		ctx := t.Context()
-		dir := t.TempDir()
 
 		// The first Cluster plays a crashed `make run` that never called Stop.
 		crashed := startCluster(ctx, t, dir)
@@ -127,12 +128,16 @@ func TestStart(t *testing.T) {
 	})
 
 	t.Run("LongDirUsesShortSocketDir", func(t *testing.T) {
-		t.Parallel()
 		ctx := t.Context()
-		dir := filepath.Join(t.TempDir(), strings.Repeat("a-rather-long-directory-name/", 4))
-		require.Greater(t, len(dir), maxSocketDirLen)
+		longDir := filepath.Join(t.TempDir(), strings.Repeat("a-rather-long-directory-name/", 4))
+		require.Greater(t, len(longDir), maxSocketDirLen)
+		// Moving the stopped cluster there (and back for the next subtests)
+		// costs no initdb.
+		require.NoError(t, os.MkdirAll(longDir, 0o700))
+		require.NoError(t, os.Rename(dataDir, filepath.Join(longDir, "pgdata")))
+		t.Cleanup(func() { require.NoError(t, os.Rename(filepath.Join(longDir, "pgdata"), dataDir)) })
 
-		c := startCluster(ctx, t, dir)
+		c := startCluster(ctx, t, longDir)
 		require.NotEqual(t, c.Dir, c.SocketDir)
 		require.LessOrEqual(t, len(c.SocketDir), maxSocketDirLen)
 
@@ -146,22 +151,18 @@ func TestStart(t *testing.T) {
 	})
 
 	t.Run("StalePidFile", func(t *testing.T) {
-		t.Parallel()
 		ctx := t.Context()
-		dir := t.TempDir()
-
-		c := startCluster(ctx, t, dir)
-		require.NoError(t, c.Stop(ctx))
 
 		// A postmaster.pid left by a server that died with its machine: its
 		// pid belongs to no running process.
 		exited := exec.CommandContext(ctx, "true")
 		require.NoError(t, exited.Run())
-		pidFile := filepath.Join(c.DataDir, "postmaster.pid")
+		port, err := freePort()
+		require.NoError(t, err)
+		pidFile := filepath.Join(dataDir, "postmaster.pid")
 		stale := fmt.Sprintf("%d\n%s\n0\n%d\n%s\n127.0.0.1\n0 0\nready\n",
-			exited.ProcessState.Pid(), c.DataDir, c.Port, c.SocketDir)
+			exited.ProcessState.Pid(), dataDir, port, dir)
 		require.NoError(t, os.WriteFile(pidFile, []byte(stale), 0o600))
-		require.NoError(t, c.osUser.chown(pidFile))
 
 		restarted := startCluster(ctx, t, dir)
 		require.False(t, restarted.Reused)
@@ -170,19 +171,16 @@ func TestStart(t *testing.T) {
 	})
 
 	t.Run("StartFailureIncludesLogTail", func(t *testing.T) {
-		t.Parallel()
 		ctx := t.Context()
-		dir := t.TempDir()
-
-		c := startCluster(ctx, t, dir)
-		require.NoError(t, c.Stop(ctx))
 
 		// A setting the server rejects makes it exit during startup.
-		conf := filepath.Join(c.DataDir, "postgresql.auto.conf")
+		conf := filepath.Join(dataDir, "postgresql.auto.conf")
+		good, err := os.ReadFile(conf)
+		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(conf, []byte("shared_buffers = 'nonsense'\n"), 0o600))
-		require.NoError(t, c.osUser.chown(conf))
+		t.Cleanup(func() { require.NoError(t, os.WriteFile(conf, good, 0o600)) })
 
-		_, err := Start(ctx, Opts{Dir: dir})
+		_, err = Start(ctx, Opts{Dir: dir})
 		require.Error(t, err)
 		require.Contains(t, err.Error(), "shared_buffers")
 		require.Contains(t, err.Error(), "postgres.log")
