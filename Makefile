@@ -69,6 +69,7 @@ bench-quick:
 bench-go:
 	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./...
 
-## build: the server binary in bin/
+## build: the server binary in bin/, its version (server version) from git describe
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 build:
-	$(GO) build -o bin/server ./cmd/server
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/server ./cmd/server

@@ -80,6 +80,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		`mohallamart_http_request_duration_seconds_count{route="POST /v1/events"} 2`,
 		`mohallamart_events_ingested_total{name="user/created"} 1`,
 		`mohallamart_events_ingested_total{name="custom"} 1`,
+		"\nmohallamart_ready 1\n",
 	} {
 		require.Contains(t, text, want)
 	}
@@ -116,6 +117,10 @@ func TestDatabaseDown(t *testing.T) {
 	require.Contains(t, logs.String(), `"msg":"Not ready: database unreachable"`)
 	require.Contains(t, logs.String(), "user=nobody")
 	require.Equal(t, http.StatusOK, b.do(t, "GET", "/healthz", "", nil).status)
+	// The scrape still answers, and says the process is not ready.
+	r = b.do(t, "GET", "/metrics", "", nil)
+	require.Equal(t, http.StatusOK, r.status)
+	require.Contains(t, string(r.body), "\nmohallamart_ready 0\n")
 }
 
 // TestOpsOnly is ROLE=worker: health and metrics only.
@@ -141,6 +146,7 @@ func TestReadyzMigrationsPending(t *testing.T) {
 	r := b.do(t, "GET", "/readyz", "", nil)
 	require.Equal(t, http.StatusServiceUnavailable, r.status)
 	require.Equal(t, "1 migrations pending; run `server migrate up`", r.json(t)["reason"])
+	require.Contains(t, string(b.do(t, "GET", "/metrics", "", nil).body), "\nmohallamart_ready 0\n")
 }
 
 // TestRequestLog checks the request log line: request id, route, status,

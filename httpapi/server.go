@@ -114,7 +114,8 @@ type server struct {
 
 // NewHandler returns the whole HTTP handler stack: the routes the README
 // lists, on a ServeMux, wrapped in request ids, logging, metrics and panic
-// recovery.
+// recovery. It adds the readiness gauge (mohallamart_ready) to the
+// registry of opts.Metrics, so each Metrics serves one handler.
 func NewHandler(opts Opts) (http.Handler, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -123,6 +124,9 @@ func NewHandler(opts Opts) (http.Handler, error) {
 		Opts:         opts,
 		limiter:      newLimiter(opts.RateLimit, opts.RateBurst),
 		authFailures: newLimiter(1/opts.AuthFailureEvery.Seconds(), opts.AuthFailureBurst),
+	}
+	if err := opts.Metrics.registerReadiness(s.unready); err != nil {
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -231,23 +235,32 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 // migration is pending. Otherwise 503 with the reason; the route has no
 // auth, so a database error's detail goes to the log, not the answer.
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.DBTimeout)
-	defer cancel()
-	reason := ""
-	if err := s.DB.Ping(ctx); err != nil {
-		reason = "database unreachable"
-		s.Logger.WarnContext(ctx, "Not ready: database unreachable", slog.String("error", err.Error()))
-	} else if n, err := s.Migrator.Pending(ctx); err != nil {
-		reason = "cannot read migration status"
-		s.Logger.WarnContext(ctx, "Not ready: cannot read migration status", slog.String("error", err.Error()))
-	} else if n > 0 {
-		reason = fmt.Sprintf("%d migrations pending; run `server migrate up`", n)
-	}
-	if reason != "" {
+	if reason := s.unready(r.Context()); reason != "" {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// unready says why the process cannot serve (the database does not answer
+// within DBTimeout, or migrations are pending), or "" when it can.
+func (s *server) unready(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, s.DBTimeout)
+	defer cancel()
+	// The reason is public (/readyz needs no auth): the detail goes to the log.
+	if err := s.DB.Ping(ctx); err != nil {
+		s.Logger.WarnContext(ctx, "Not ready: database unreachable", slog.String("error", err.Error()))
+		return "database unreachable"
+	}
+	n, err := s.Migrator.Pending(ctx)
+	if err != nil {
+		s.Logger.WarnContext(ctx, "Not ready: cannot read migration status", slog.String("error", err.Error()))
+		return "cannot read migration status"
+	}
+	if n > 0 {
+		return fmt.Sprintf("%d migrations pending; run `server migrate up`", n)
+	}
+	return ""
 }
 
 // NewRiverUI builds River UI for client, served under /riverui, and starts

@@ -10,6 +10,8 @@
 //	server migrate reset          roll back every migration
 //	server migrate status         list migrations and whether each is applied
 //	server seed                   create the demo neighbourhood (idempotent)
+//	server version                print the server's, River's and Go's versions
+//	server help                   list the commands (also -h, --help)
 //
 // Configuration comes from the environment; see .env.example.
 package main
@@ -45,6 +47,9 @@ func main() {
 // run is the whole program, with its environment passed in so tests can run
 // it too.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if handled, err := infoCommand(args, stdout); handled {
+		return err
+	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
@@ -69,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "seed":
 		return seedCmd(ctx, cfg, logger, args, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate or seed)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, seed, version or help)", cmd)
 	}
 }
 

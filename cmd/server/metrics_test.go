@@ -28,10 +28,35 @@ func (wiringArgs) Kind() string { return "metrics_wiring" }
 
 // TestMetricsOneRegistry checks that GET /metrics serves every metric of the
 // README's table from the one registry newMetrics builds: HTTP and event
-// counters, job counters fed by a working River client, the backlog, and
-// the runtime.
+// counters, job counters fed by a working River client, the backlog,
+// readiness and the runtime.
 func TestMetricsOneRegistry(t *testing.T) {
 	t.Parallel()
+	text := servedMetrics(t)
+	for _, want := range []string{
+		`mohallamart_jobs_total{kind="metrics_wiring",outcome="completed"} 1`,
+		`mohallamart_job_run_duration_seconds_count{kind="metrics_wiring"} 1`,
+		`mohallamart_jobs_available{queue="email"} 1`,
+		`mohallamart_jobs_oldest_available_age_seconds{queue="email"}`,
+		`mohallamart_events_ingested_total{name="custom"} 1`,
+		`mohallamart_http_requests_total{route="POST /v1/events",status="200"} 1`,
+		`mohallamart_http_request_duration_seconds_count{route="POST /v1/events"} 1`,
+		"\nmohallamart_ready 1\n",
+		`go_goroutines`,
+		`process_cpu_seconds_total`,
+	} {
+		require.Contains(t, text, want)
+	}
+}
+
+// servedMetrics wires the metrics as serve does (newMetrics, a working
+// River client, the HTTP handler) against a fresh database, makes every
+// metric report a sample (a job worked, a job waiting, an event ingested,
+// a request answered) and returns what GET /metrics then serves. A new
+// metric must report a sample here too: TestDeployQueriesUseExportedMetrics
+// takes the exported names from this text.
+func servedMetrics(t *testing.T) string {
+	t.Helper()
 	ctx := t.Context()
 	pool := dbtest.NewPool(ctx, t)
 	httpMetrics, jobMetrics, err := newMetrics(pool)
@@ -82,18 +107,5 @@ func TestMetricsOneRegistry(t *testing.T) {
 		return string(b)
 	}
 	do(http.MethodPost, "/v1/events", `{"name":"app/anything"}`)
-	text := do(http.MethodGet, "/metrics", "")
-	for _, want := range []string{
-		`mohallamart_jobs_total{kind="metrics_wiring",outcome="completed"} 1`,
-		`mohallamart_job_run_duration_seconds_count{kind="metrics_wiring"} 1`,
-		`mohallamart_jobs_available{queue="email"} 1`,
-		`mohallamart_jobs_oldest_available_age_seconds{queue="email"}`,
-		`mohallamart_events_ingested_total{name="custom"} 1`,
-		`mohallamart_http_requests_total{route="POST /v1/events",status="200"} 1`,
-		`mohallamart_http_request_duration_seconds_count{route="POST /v1/events"} 1`,
-		`go_goroutines`,
-		`process_cpu_seconds_total`,
-	} {
-		require.Contains(t, text, want)
-	}
+	return do(http.MethodGet, "/metrics", "")
 }
