@@ -14,6 +14,7 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/flow"
 	"github.com/mohallamart/backend/outbox"
 )
 
@@ -40,7 +41,8 @@ const (
 //     sends at most one per kind per hour. It goes through the outbox of the
 //     River client working the job, like any other event.
 //
-// It also caps snoozes (MaxSnoozes, MaxSnoozeAge).
+// It also caps snoozes (MaxSnoozes, MaxSnoozeAge), except those of a job
+// parked by a flow step.
 type FailureAlerter struct {
 	river.MiddlewareDefaults
 
@@ -68,6 +70,9 @@ func (a *FailureAlerter) Work(ctx context.Context, job *rivertype.JobRow, doInne
 	err := doInner(ctx)
 	if err == nil {
 		return nil
+	}
+	if flow.IsParked(err) {
+		return err // a step waiting (flow.Sleep, flow.WaitForEvent), not a rate limit
 	}
 	var snooze *rivertype.JobSnoozeError
 	if errors.As(err, &snooze) {
