@@ -111,6 +111,26 @@ type Event struct {
 	Source     string          `json:"source"`
 }
 
+type FlowStep struct {
+	JobID       int64           `json:"jobId"`
+	Step        string          `json:"step"`
+	Output      json.RawMessage `json:"output"`
+	CompletedAt time.Time       `json:"completedAt"`
+}
+
+type FlowWait struct {
+	JobID          int64     `json:"jobId"`
+	Step           string    `json:"step"`
+	EventName      string    `json:"eventName"`
+	MatchKey       string    `json:"matchKey"`
+	MatchValue     string    `json:"matchValue"`
+	Since          time.Time `json:"since"`
+	AfterEventID   string    `json:"afterEventId"`
+	Deadline       time.Time `json:"deadline"`
+	MatchedEventID *string   `json:"matchedEventId"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
 type Order struct {
 	ID           string    `json:"id"`
 	UserID       string    `json:"userId"`

@@ -16,11 +16,13 @@ type CancelOn struct {
 }
 
 // CancelOns are the routing table's cancel-on declarations: a cancelled
-// order's pending confirmation and update emails never go out.
+// order's pending confirmation, update emails and stalled-order reminder
+// (parked, waiting for an update) never go out.
 func CancelOns() []CancelOn {
 	return []CancelOn{
 		{Kind: SendOrderConfirmationArgs{}.Kind(), Event: events.NameOrderCancelled},
 		{Kind: SendOrderUpdateArgs{}.Kind(), Event: events.NameOrderCancelled},
+		{Kind: RemindStalledOrderArgs{}.Kind(), Event: events.NameOrderCancelled},
 	}
 }
 

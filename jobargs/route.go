@@ -6,6 +6,10 @@ import (
 	"github.com/mohallamart/backend/events"
 )
 
+// statusConfirmed is the order status (events.OrderStatuses) after which a
+// shop is reminded of an order that sees no update.
+const statusConfirmed = "confirmed"
+
 // Plan is what one event triggers.
 type Plan struct {
 	// Jobs has one job per function that listens to the event.
@@ -29,7 +33,11 @@ func Route(eventID string, p events.Payload) Plan {
 	case events.OrderCreated:
 		return Plan{Jobs: []river.JobArgs{SendOrderConfirmationArgs{EventID: eventID, OrderID: p.OrderID}}, Track: true}
 	case events.OrderUpdated:
-		return Plan{Jobs: []river.JobArgs{SendOrderUpdateArgs{EventID: eventID, OrderID: p.OrderID}}}
+		jobs := []river.JobArgs{SendOrderUpdateArgs{EventID: eventID, OrderID: p.OrderID}}
+		if p.Status == statusConfirmed {
+			jobs = append(jobs, RemindStalledOrderArgs{EventID: eventID, OrderID: p.OrderID})
+		}
+		return Plan{Jobs: jobs}
 	case events.OrderCancelled:
 		return Plan{Jobs: []river.JobArgs{SendOrderUpdateArgs{EventID: eventID, OrderID: p.OrderID}}, Track: true}
 	case events.ProductCreated:

@@ -20,6 +20,13 @@
 // provider's Retry-After; a permanent rejection cancels it with the provider's
 // message; other errors retry with River's backoff.
 //
+// # Functions as steps
+//
+// send_order_confirmation and remind_stalled_order are written as steps with
+// package flow (load, render, send, record; the reminder first waits for the
+// order's next update): a retry skips the steps already recorded in
+// flow_steps, and sendSteps sends a message once, as two steps.
+//
 // # Fresh state
 //
 // index_product reads the product when it runs, under an advisory lock that

@@ -35,11 +35,12 @@ func newEmailTemplates() (*emailTemplates, error) {
 	return &emailTemplates{html: h, text: t}, nil
 }
 
-// renderedEmail is an email's subject and bodies.
+// renderedEmail is an email's subject and bodies (a step's output, so with
+// JSON names).
 type renderedEmail struct {
-	Subject string
-	HTML    string
-	Text    string
+	Subject string `json:"subject"`
+	HTML    string `json:"html"`
+	Text    string `json:"text"`
 }
 
 // render renders email name with data. The text template's first line is

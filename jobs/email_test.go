@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -50,6 +51,7 @@ func TestEmailGolden(t *testing.T) {
 		"order_update":    map[string]any{"Name": "Arjun", "OrderID": "ord-1", "Status": "out_for_delivery", "PreviousStatus": "packed"},
 		"order_cancelled": map[string]any{"Name": "Arjun", "OrderID": "ord-1", "Reason": "Ordered <by> mistake"},
 		"out_of_stock":    map[string]any{"Name": "Lakshmi", "ProductName": "Amul Ghee 1L", "ShopName": "Gupta Kirana"},
+		"order_stalled":   map[string]any{"Name": "Lakshmi", "OrderID": "ord-1", "ShopName": "Gupta Kirana & Sons", "After": minutes(30 * time.Minute)},
 		"notification":    map[string]any{"Subject": "Diwali offers", "Message": "Up to 50% off <sweets> & more"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/internal/redact"
+	"github.com/mohallamart/backend/flow"
 	"github.com/mohallamart/backend/outbox"
 )
 
@@ -43,7 +44,8 @@ const (
 //
 // The error is quoted with email addresses and phone numbers redacted, in
 // the log, the job's errors and the email: the alert is about the job, not
-// its recipient. It also caps snoozes (MaxSnoozes, MaxSnoozeAge).
+// its recipient. It also caps snoozes (MaxSnoozes, MaxSnoozeAge), except those of a job
+// parked by a flow step.
 type FailureAlerter struct {
 	river.MiddlewareDefaults
 
@@ -71,6 +73,9 @@ func (a *FailureAlerter) Work(ctx context.Context, job *rivertype.JobRow, doInne
 	err := doInner(ctx)
 	if err == nil {
 		return nil
+	}
+	if flow.IsParked(err) {
+		return err // a step waiting (flow.Sleep, flow.WaitForEvent), not a rate limit
 	}
 	var snooze *rivertype.JobSnoozeError
 	if errors.As(err, &snooze) {

@@ -4,35 +4,90 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/flow"
 	"github.com/mohallamart/backend/jobargs"
 )
 
 // orderLine is one line of an order email.
 type orderLine struct {
-	Name        string
-	Quantity    int
-	PricePaise  int64
-	AmountPaise int64
+	Name        string `json:"name"`
+	Quantity    int    `json:"quantity"`
+	PricePaise  int64  `json:"pricePaise"`
+	AmountPaise int64  `json:"amountPaise"`
 }
 
-// orderConfirmation composes send_order_confirmation: the customer's
-// receipt of the order as stored (items, quantities, prices and total),
-// read in one query.
-func (d *Deps) orderConfirmation(ctx context.Context, job *river.Job[jobargs.SendOrderConfirmationArgs]) ([]message, error) {
-	r, err := db.New(d.DB).OrderReceiptGet(ctx, job.Args.OrderID)
+// orderReceipt is what the order confirmation shows: the order as stored,
+// its customer and its shop.
+type orderReceipt struct {
+	OrderID    string      `json:"orderId"`
+	Name       string      `json:"name"`
+	Email      string      `json:"email"`
+	ShopName   string      `json:"shopName"`
+	Items      []orderLine `json:"items"`
+	TotalPaise int64       `json:"totalPaise"`
+}
+
+// OrderConfirmationWorker works send_order_confirmation: it emails the
+// customer the receipt of the order they placed. It is written as steps
+// (package flow): load, render, send, record. A retry skips the steps an
+// earlier attempt finished; the email goes out once (sendSteps).
+type OrderConfirmationWorker struct {
+	river.WorkerDefaults[jobargs.SendOrderConfirmationArgs]
+
+	deps *Deps
+}
+
+// Timeout bounds one attempt (see sendWorker.Timeout).
+func (w *OrderConfirmationWorker) Timeout(*river.Job[jobargs.SendOrderConfirmationArgs]) time.Duration {
+	return sendTimeout
+}
+
+// Work runs the steps.
+func (w *OrderConfirmationWorker) Work(ctx context.Context, job *river.Job[jobargs.SendOrderConfirmationArgs]) error {
+	if err := w.work(flow.With(ctx, w.deps.DB, job.JobRow), job); err != nil {
+		return fmt.Errorf("%s: %w", job.Kind, err)
+	}
+	return nil
+}
+
+func (w *OrderConfirmationWorker) work(ctx context.Context, job *river.Job[jobargs.SendOrderConfirmationArgs]) error {
+	d := w.deps
+	receipt, err := flow.Run(ctx, "load", func(ctx context.Context) (orderReceipt, error) {
+		return d.loadReceipt(ctx, job.Args.OrderID)
+	})
 	if err != nil {
-		return nil, notFoundCancels(err, "order "+job.Args.OrderID)
+		return err
+	}
+	email, err := flow.Run(ctx, "render", func(context.Context) (renderedEmail, error) {
+		return d.render("order_confirmation", map[string]any{
+			"Name": receipt.Name, "OrderID": receipt.OrderID, "ShopName": receipt.ShopName,
+			"Items": receipt.Items, "TotalPaise": receipt.TotalPaise,
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return sendSteps(ctx, d.DB, job, d.email(originOf(job, job.Args.EventID), receipt.Email, email))
+}
+
+// loadReceipt reads an order's receipt in one query; an order, customer or
+// shop that is gone cancels the job.
+func (d *Deps) loadReceipt(ctx context.Context, orderID string) (orderReceipt, error) {
+	r, err := db.New(d.DB).OrderReceiptGet(ctx, orderID)
+	if err != nil {
+		return orderReceipt{}, notFoundCancels(err, "order "+orderID)
 	}
 	if r.UserEmail == nil {
-		return nil, notFoundCancels(pgx.ErrNoRows, "user "+r.UserID)
+		return orderReceipt{}, notFoundCancels(pgx.ErrNoRows, "user "+r.UserID)
 	}
 	if r.ShopName == nil {
-		return nil, notFoundCancels(pgx.ErrNoRows, "shop "+r.ShopID)
+		return orderReceipt{}, notFoundCancels(pgx.ErrNoRows, "shop "+r.ShopID)
 	}
 	var items []struct {
 		Name       string `json:"name"`
@@ -40,17 +95,13 @@ func (d *Deps) orderConfirmation(ctx context.Context, job *river.Job[jobargs.Sen
 		PricePaise int64  `json:"pricePaise"`
 	}
 	if err := json.Unmarshal(r.Items, &items); err != nil {
-		return nil, fmt.Errorf("decode items: %w", err)
+		return orderReceipt{}, fmt.Errorf("decode items: %w", err)
 	}
 	lines := make([]orderLine, len(items))
 	for i, it := range items {
 		lines[i] = orderLine{Name: it.Name, Quantity: it.Quantity, PricePaise: it.PricePaise, AmountPaise: it.PricePaise * int64(it.Quantity)}
 	}
-	e, err := d.render("order_confirmation", map[string]any{
-		"Name": *r.UserName, "OrderID": r.ID, "ShopName": *r.ShopName, "Items": lines, "TotalPaise": r.TotalPaise,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return []message{d.email(originOf(job, job.Args.EventID), *r.UserEmail, e)}, nil
+	return orderReceipt{
+		OrderID: r.ID, Name: *r.UserName, Email: *r.UserEmail, ShopName: *r.ShopName, Items: lines, TotalPaise: r.TotalPaise,
+	}, nil
 }

@@ -47,6 +47,10 @@ type Deps struct {
 	ProviderTimeout time.Duration
 	// Logger reports what a job drops; nil discards.
 	Logger *slog.Logger
+	// StalledOrderAfter is how long remind_stalled_order waits for a
+	// confirmed order's next update before it reminds the shop; zero means
+	// jobargs.StalledOrderAfter.
+	StalledOrderAfter time.Duration
 
 	tmpl *emailTemplates
 }
@@ -103,6 +107,9 @@ func (d *Deps) withDefaults() (*Deps, error) {
 	if out.Logger == nil {
 		out.Logger = slog.New(slog.DiscardHandler)
 	}
+	if out.StalledOrderAfter <= 0 {
+		out.StalledOrderAfter = jobargs.StalledOrderAfter
+	}
 	tmpl, err := newEmailTemplates()
 	if err != nil {
 		return nil, err
@@ -141,7 +148,8 @@ func (r registered[T]) register(workers *river.Workers) error {
 func (d *Deps) workers() []registrar {
 	return []registrar{
 		registered[jobargs.SendWelcomeEmailArgs]{&sendWorker[jobargs.SendWelcomeEmailArgs]{deps: d, timeout: sendTimeout, compose: d.welcomeEmail}},
-		registered[jobargs.SendOrderConfirmationArgs]{&sendWorker[jobargs.SendOrderConfirmationArgs]{deps: d, timeout: sendTimeout, compose: d.orderConfirmation}},
+		registered[jobargs.SendOrderConfirmationArgs]{&OrderConfirmationWorker{deps: d}},
+		registered[jobargs.RemindStalledOrderArgs]{&RemindStalledOrderWorker{deps: d}},
 		registered[jobargs.SendOrderUpdateArgs]{&sendWorker[jobargs.SendOrderUpdateArgs]{deps: d, timeout: sendTimeout, compose: d.orderUpdate}},
 		registered[jobargs.SendNotificationArgs]{&sendWorker[jobargs.SendNotificationArgs]{deps: d, timeout: sendTimeout, compose: d.notification}},
 		registered[jobargs.ProcessOutOfStockAlertArgs]{&sendWorker[jobargs.ProcessOutOfStockAlertArgs]{deps: d, timeout: alertTimeout, compose: d.outOfStockAlert}},

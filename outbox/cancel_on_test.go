@@ -26,7 +26,7 @@ func orderEvent(t *testing.T, name, orderID string) events.Event {
 }
 
 // TestCancelOn: order/cancelled cancels, in its own transaction, that
-// order's confirmation and update emails that have not started, parked
+// order's confirmation, update emails and reminder that have not started, parked
 // (scheduled) ones included, and nothing of other orders; the cancellation
 // email itself is enqueued.
 func TestCancelOn(t *testing.T) {
@@ -46,13 +46,18 @@ func TestCancelOn(t *testing.T) {
 	cancelled, err := ob.Publish(ctx, tx, orderEvent(t, events.NameOrderCancelled, "o1"))
 	require.NoError(t, err)
 
-	state := func(eventID string) string {
+	state := func(eventID string, kind ...string) string {
+		k := "send_order_%"
+		if len(kind) > 0 {
+			k = kind[0]
+		}
 		var s string
-		require.NoError(t, tx.QueryRow(ctx, `SELECT state FROM river_job WHERE args->>'event_id' = $1`, eventID).Scan(&s))
+		require.NoError(t, tx.QueryRow(ctx, `SELECT state FROM river_job WHERE args->>'event_id' = $1 AND kind LIKE $2`, eventID, k).Scan(&s))
 		return s
 	}
 	require.Equal(t, "cancelled", state(ids[0]), "o1's parked confirmation")
 	require.Equal(t, "cancelled", state(ids[1]), "o1's pending update email")
+	require.Equal(t, "cancelled", state(ids[1], "remind_stalled_order"), "o1's parked stalled-order reminder")
 	require.Equal(t, "available", state(ids[2]), "o2's confirmation")
 	require.Equal(t, "available", state(cancelled[0]), "the cancellation email")
 	var reason string

@@ -22,7 +22,9 @@
 //   - inserts, with one River InsertManyTx call, a job for each function each
 //     new event triggers (jobargs.Route); every job's args carry event_id;
 //   - queues the tracked events for analytics (one analytics_pending row
-//     each), which the periodic flush_analytics job sends in batches.
+//     each), which the periodic flush_analytics job sends in batches;
+//   - wakes the jobs waiting for the new events (flow.WakeTx: jobs parked
+//     by flow.WaitForEvent), so a rolled-back event wakes none.
 //
 // So the domain rows, the event rows and the jobs commit together or not at
 // all: no event is lost, and none is emitted for a write that rolled back.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/flow"
 	"github.com/mohallamart/backend/jobargs"
 )
 
@@ -75,6 +76,9 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 	inserted, err := q.EventInsertMany(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	if err := flow.WakeTx(ctx, tx, inserted...); err != nil {
+		return nil, err
 	}
 	isNew := make(map[string]bool, len(inserted))
 	for _, id := range inserted {

@@ -29,7 +29,7 @@ func TestPublishRoutesEveryCatalogEvent(t *testing.T) {
 		{events.NameOrderCreated, `{"orderId":"o1","userId":"u1","shopId":"s1","items":[{"productId":"p1","quantity":1,"pricePaise":100}],"totalPaise":100}`,
 			[]jobRow{{"send_order_confirmation", "email"}}, true},
 		{events.NameOrderUpdated, `{"orderId":"o1","userId":"u1","status":"confirmed","previousStatus":"placed"}`,
-			[]jobRow{{"send_order_update", "email"}}, false},
+			[]jobRow{{"send_order_update", "email"}, {"remind_stalled_order", "notifications"}}, false},
 		{events.NameOrderCancelled, `{"orderId":"o1","userId":"u1","reason":"late"}`,
 			[]jobRow{{"send_order_update", "email"}}, true},
 		{events.NameProductCreated, `{"productId":"p1","shopId":"s1","name":"Atta"}`, []jobRow{{"index_product", "search"}}, false},
@@ -55,4 +55,16 @@ func TestPublishRoutesEveryCatalogEvent(t *testing.T) {
 			require.Equal(t, tt.tracked, tracked(ctx, t, tx, ids[0]), "queued for analytics")
 		})
 	}
+}
+
+// TestPublishRemindsOfConfirmedOrdersOnly: an order/updated to confirmed
+// also starts remind_stalled_order; any other status does not.
+func TestPublishRemindsOfConfirmedOrdersOnly(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	ids, err := newOutbox(t).Publish(ctx, tx, events.Event{Name: events.NameOrderUpdated,
+		Data: json.RawMessage(`{"orderId":"o1","userId":"u1","status":"packed","previousStatus":"confirmed"}`)})
+	require.NoError(t, err)
+	require.Equal(t, []jobRow{{"send_order_update", "email"}}, jobsOf(ctx, t, tx, ids[0]))
 }

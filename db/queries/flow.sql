@@ -1,0 +1,72 @@
+-- name: FlowStepList :many
+-- The recorded steps of a job (package flow reads them once per run).
+SELECT step, output, completed_at FROM flow_steps WHERE job_id = @job_id;
+
+-- name: FlowStepInsert :exec
+-- Records a finished step. A second record of the same step fails (primary
+-- key), so a step recorded with its effect in one transaction (RunTx) cannot
+-- take effect twice. completed_at defaults to now (a sleep gives its wake time).
+INSERT INTO flow_steps (job_id, step, output, completed_at)
+VALUES (@job_id, @step, @output, coalesce(sqlc.narg('completed_at')::timestamptz, now()));
+
+-- name: FlowWaitGet :one
+SELECT * FROM flow_waits WHERE job_id = @job_id AND step = @step;
+
+-- name: FlowWaitInsert :one
+-- Registers a wait. It matches events received from the after event on (that
+-- event excepted), or from now when there is none (or it is gone).
+INSERT INTO flow_waits (job_id, step, event_name, match_key, match_value, since, after_event_id, deadline)
+VALUES (@job_id, @step, @event_name, @match_key, @match_value,
+        coalesce((SELECT received_at FROM events WHERE id = @after_event_id), now()), @after_event_id, @deadline)
+RETURNING *;
+
+-- name: FlowWaitFindEvent :one
+-- The first event received that matches a wait: for a wait's first look
+-- (events received between its after event and its registration), and its
+-- last look at the deadline (an event whose publisher did not yet see the
+-- wait because both committed at once).
+SELECT * FROM events
+WHERE name = @event_name AND data ->> @match_key::text = @match_value::text
+  AND received_at >= @since AND id <> @after_event_id
+ORDER BY received_at, id
+LIMIT 1;
+
+-- name: FlowWaitDelete :exec
+DELETE FROM flow_waits WHERE job_id = @job_id AND step = @step;
+
+-- name: FlowWaitMatch :many
+-- Publish's one statement: matches the events it just stored against the
+-- open waits. Each wait takes the first of the events with its event_name
+-- whose data has match_key at match_value (one index probe per top-level
+-- field of each event). The waits are locked in (job_id, step) order, so
+-- concurrent publishers cannot deadlock on them. Returns the jobs to wake.
+WITH hit AS (
+    SELECT DISTINCT ON (w.job_id, w.step) w.job_id, w.step, e.id AS event_id
+    FROM unnest(@event_ids::text[]) WITH ORDINALITY AS n (id, ord)
+    JOIN events e ON e.id = n.id
+    CROSS JOIN LATERAL jsonb_each_text(CASE WHEN jsonb_typeof(e.data) = 'object' THEN e.data ELSE '{}' END) AS f (key, value)
+    CROSS JOIN LATERAL (
+        SELECT job_id, step FROM flow_waits
+        WHERE event_name = e.name AND match_key = f.key AND match_value = f.value AND matched_event_id IS NULL
+        OFFSET 0 -- keeps this a probe of flow_waits_open_idx per field, not a join over all open waits
+    ) w
+    ORDER BY w.job_id, w.step, n.ord
+), locked AS (
+    SELECT w.job_id, w.step, hit.event_id
+    FROM flow_waits w
+    JOIN hit ON hit.job_id = w.job_id AND hit.step = w.step
+    WHERE w.matched_event_id IS NULL
+    ORDER BY w.job_id, w.step
+    FOR NO KEY UPDATE OF w
+)
+UPDATE flow_waits w SET matched_event_id = locked.event_id
+FROM locked
+WHERE w.job_id = locked.job_id AND w.step = locked.step
+RETURNING w.job_id;
+
+-- name: FlowWakeJobs :exec
+-- Makes parked jobs available now. A job still running is left alone: the
+-- snooze that parks it finds its matched wait (flow_wake_parked_job).
+UPDATE river_job SET state = 'available', scheduled_at = now()
+WHERE id = ANY(@job_ids::bigint[])
+  AND (state = 'scheduled' OR (state = 'available' AND scheduled_at > now()));

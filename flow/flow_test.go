@@ -1,0 +1,274 @@
+package flow_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/flow"
+)
+
+// testArgs are the args of the flow_test jobs the tests work.
+type testArgs struct {
+	// Key is the value of the data field "orderId" the job's wait matches.
+	Key string `json:"key"`
+	// Timeout is the wait's timeout.
+	Timeout time.Duration `json:"timeout"`
+	// After is the wait's After event.
+	After string `json:"after,omitempty"`
+}
+
+func (testArgs) Kind() string { return "flow_test" }
+
+// funcWorker works flow_test jobs with fn, in a flow run.
+type funcWorker struct {
+	river.WorkerDefaults[testArgs]
+
+	db db.DB
+	fn func(ctx context.Context, job *river.Job[testArgs]) error
+}
+
+func (w *funcWorker) Work(ctx context.Context, job *river.Job[testArgs]) error {
+	return w.fn(flow.With(ctx, w.db, job.JobRow), job)
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// txWorker works flow_test jobs with fn one at a time in tx, which the test
+// rolls back.
+func txWorker(t *testing.T, tx pgx.Tx, fn func(ctx context.Context, job *river.Job[testArgs]) error) *rivertest.Worker[testArgs, pgx.Tx] {
+	t.Helper()
+	return rivertest.NewWorker(t, riverpgxv5.New(nil), &river.Config{Logger: testLogger(t)}, &funcWorker{db: tx, fn: fn})
+}
+
+// stepRow is a flow_steps row as an operator reads it.
+type stepRow struct {
+	Step   string
+	Output string
+}
+
+// steps returns the recorded steps of job jobID, by name.
+func steps(t *testing.T, q db.DBTX, jobID int64) []stepRow {
+	t.Helper()
+	rows, err := q.Query(t.Context(), `SELECT step, output::text FROM flow_steps WHERE job_id = $1 ORDER BY step`, jobID)
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[stepRow])
+	require.NoError(t, err)
+	return out
+}
+
+type order struct {
+	ID         string `json:"id"`
+	TotalPaise int64  `json:"totalPaise"`
+}
+
+// TestRunSkipsFinishedSteps: a retry skips the steps an earlier attempt
+// finished, handing on their recorded outputs, and runs the rest; every
+// output is readable with SQL.
+func TestRunSkipsFinishedSteps(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	calls := map[string]int{}
+	w := txWorker(t, tx, func(ctx context.Context, job *river.Job[testArgs]) error {
+		o, err := flow.Run(ctx, "load", func(context.Context) (order, error) {
+			calls["load"]++
+			return order{ID: "o-1", TotalPaise: 24900}, nil
+		})
+		if err != nil {
+			return err
+		}
+		charge, err := flow.Run(ctx, "charge", func(context.Context) (string, error) {
+			calls["charge"]++
+			if calls["charge"] == 1 {
+				return "", errors.New("card network down")
+			}
+			return "ch_1", nil
+		})
+		if err != nil {
+			return err
+		}
+		_, err = flow.Run(ctx, "receipt", func(context.Context) (string, error) {
+			calls["receipt"]++
+			return fmt.Sprintf("%s paid %d paise (%s)", o.ID, o.TotalPaise, charge), nil
+		})
+		return err
+	})
+
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.ErrorContains(t, err, "step charge: card network down")
+	require.Equal(t, river.EventKindJobFailed, res.EventKind)
+	require.Equal(t, map[string]int{"load": 1, "charge": 1}, calls)
+	require.Equal(t, []stepRow{{"load", `{"id": "o-1", "totalPaise": 24900}`}}, steps(t, tx, res.Job.ID))
+
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, map[string]int{"load": 1, "charge": 2, "receipt": 1}, calls, "load ran once")
+	require.Equal(t, []stepRow{
+		{"charge", `"ch_1"`},
+		{"load", `{"id": "o-1", "totalPaise": 24900}`},
+		{"receipt", `"o-1 paid 24900 paise (ch_1)"`},
+	}, steps(t, tx, res.Job.ID), "the retry got load's output from its record")
+}
+
+// TestStepNeedsRunAndUniqueName: a step outside flow.With, or a step name
+// used twice in one run, is an error, not a silently skipped step.
+func TestStepNeedsRunAndUniqueName(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	_, err := flow.Run(ctx, "orphan", func(context.Context) (int, error) { return 1, nil })
+	require.ErrorContains(t, err, "call flow.With first in Work")
+
+	tx := dbtest.TestTx(ctx, t)
+	w := txWorker(t, tx, func(ctx context.Context, _ *river.Job[testArgs]) error {
+		for range 2 {
+			if _, err := flow.Run(ctx, "same", func(context.Context) (int, error) { return 1, nil }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.ErrorContains(t, err, `flow: step "same": a job's step names must be unique`)
+	require.Equal(t, river.EventKindJobFailed, res.EventKind)
+}
+
+// TestRunTxCommitsWorkWithStep: a RunTx step's work and its record commit
+// together. When the record fails (a crash before the commit), the work is
+// undone too; once recorded, later runs skip it, so the work is done once.
+func TestRunTxCommitsWorkWithStep(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	// charges is the step's work; a trigger fails the first record of the
+	// step (a sequence, not rolled back with the savepoint, counts them).
+	_, err := tx.Exec(ctx, `
+		CREATE TABLE charges (order_id text NOT NULL);
+		CREATE SEQUENCE charge_records;
+		CREATE FUNCTION fail_first_charge_record() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.step = 'charge' AND nextval('charge_records') = 1 THEN RAISE EXCEPTION 'simulated crash before commit'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER fail_first_charge_record BEFORE INSERT ON flow_steps FOR EACH ROW EXECUTE FUNCTION fail_first_charge_record();`)
+	require.NoError(t, err)
+	charges := func() int {
+		var n int
+		require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM charges`).Scan(&n))
+		return n
+	}
+	emails := 0
+	w := txWorker(t, tx, func(ctx context.Context, _ *river.Job[testArgs]) error {
+		_, err := flow.RunTx(ctx, "charge", func(ctx context.Context, tx pgx.Tx) (int, error) {
+			_, err := tx.Exec(ctx, `INSERT INTO charges VALUES ('o-1')`)
+			return 24900, err
+		})
+		if err != nil {
+			return err
+		}
+		_, err = flow.Run(ctx, "email", func(context.Context) (bool, error) {
+			emails++
+			if emails == 1 {
+				return false, errors.New("mail server down")
+			}
+			return true, nil
+		})
+		return err
+	})
+
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.ErrorContains(t, err, "simulated crash before commit")
+	require.Equal(t, river.EventKindJobFailed, res.EventKind)
+	require.Zero(t, charges(), "the charge rolled back with its record")
+	require.Empty(t, steps(t, tx, res.Job.ID))
+
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.ErrorContains(t, err, "step email: mail server down")
+	require.Equal(t, river.EventKindJobFailed, res.EventKind)
+	require.Equal(t, 1, charges())
+
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, 1, charges(), "the third run skipped the recorded charge")
+	require.Equal(t, []stepRow{{"charge", "24900"}, {"email", "true"}}, steps(t, tx, res.Job.ID))
+}
+
+// TestSleepParksTheJob: a sleep snoozes the job until its wake time without
+// using an attempt; a run before then parks it again; the run after it goes
+// on past the sleep.
+func TestSleepParksTheJob(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	woke := 0
+	w := txWorker(t, tx, func(ctx context.Context, _ *river.Job[testArgs]) error {
+		if err := flow.Sleep(ctx, "nap", time.Hour); err != nil {
+			return err
+		}
+		woke++
+		return nil
+	})
+
+	before := time.Now()
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
+	require.Equal(t, rivertype.JobStateScheduled, res.Job.State)
+	require.WithinRange(t, res.Job.ScheduledAt, before.Add(time.Hour), time.Now().Add(time.Hour))
+	require.Zero(t, res.Job.Attempt, "a snooze gives its attempt back")
+	var wakeAt time.Time
+	require.NoError(t, tx.QueryRow(ctx, `SELECT completed_at FROM flow_steps WHERE job_id = $1 AND step = 'nap'`, res.Job.ID).Scan(&wakeAt))
+	require.WithinRange(t, wakeAt, before.Add(time.Hour), time.Now().Add(time.Hour))
+
+	res, err = w.WorkJob(ctx, t, tx, res.Job) // woken early
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
+	require.Zero(t, woke)
+	require.WithinDuration(t, wakeAt, res.Job.ScheduledAt, time.Second, "parked until the same wake time")
+
+	// The hour passes.
+	_, err = tx.Exec(ctx, `UPDATE flow_steps SET completed_at = now() - interval '1 second' WHERE job_id = $1`, res.Job.ID)
+	require.NoError(t, err)
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, 1, woke)
+	require.Equal(t, 1, res.Job.Attempt)
+}
+
+// waitedFor returns the id of the event job's wait step recorded ("" when it
+// timed out), or fails the test if the step is not recorded.
+func waitedFor(t *testing.T, q db.DBTX, jobID int64) string {
+	t.Helper()
+	var out struct {
+		Event *struct {
+			ID   string          `json:"id"`
+			Name string          `json:"name"`
+			Data json.RawMessage `json:"data"`
+		} `json:"event"`
+	}
+	var raw []byte
+	require.NoError(t, q.QueryRow(t.Context(), `SELECT output FROM flow_steps WHERE job_id = $1 AND step = 'wait'`, jobID).Scan(&raw))
+	require.NoError(t, json.Unmarshal(raw, &out))
+	if out.Event == nil {
+		return ""
+	}
+	return out.Event.ID
+}

@@ -1,0 +1,254 @@
+package flow_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/flow"
+	"github.com/mohallamart/backend/outbox"
+)
+
+// testEvent is the (custom) event the flow_test jobs wait for.
+const testEvent = "flow_test/order_updated"
+
+// waitFn is a flow_test function: it waits for a testEvent whose orderId is
+// the job's key, then records what it got in a step "after". onParked, if
+// set, runs when the wait parks the job, before Work returns.
+func waitFn(onParked func()) func(ctx context.Context, job *river.Job[testArgs]) error {
+	return func(ctx context.Context, job *river.Job[testArgs]) error {
+		ev, ok, err := flow.WaitForEvent(ctx, "wait", flow.Wait{
+			Event: testEvent, Key: "orderId", Value: job.Args.Key, Timeout: job.Args.Timeout, After: job.Args.After,
+		})
+		if flow.IsParked(err) && onParked != nil {
+			onParked()
+		}
+		if err != nil {
+			return err
+		}
+		_, err = flow.Run(ctx, "after", func(context.Context) (string, error) {
+			if !ok {
+				return "timed out", nil
+			}
+			return "got " + ev.ID, nil
+		})
+		return err
+	}
+}
+
+// publish publishes a testEvent for order key in tx with ob and returns its id.
+func publish(t *testing.T, ob *outbox.Outbox, tx pgx.Tx, key string) string {
+	t.Helper()
+	data, err := json.Marshal(map[string]string{"orderId": key, "status": "packed"})
+	require.NoError(t, err)
+	ids, err := ob.Publish(t.Context(), tx, events.Event{Name: testEvent, Data: data})
+	require.NoError(t, err)
+	return ids[0]
+}
+
+// insertOnly is an outbox with an insert-only River client.
+func insertOnly(t *testing.T) *outbox.Outbox {
+	t.Helper()
+	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
+	require.NoError(t, err)
+	return outbox.New(client)
+}
+
+// TestWaitMatchedWhileJobRuns: an event committed after the wait is
+// registered but before River parks the job (the gap between the two) makes
+// the park an immediate wake-up; the next run returns the event. Another
+// order's event does not match.
+func TestWaitMatchedWhileJobRuns(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	ob := insertOnly(t)
+	var matching string
+	w := txWorker(t, tx, waitFn(func() {
+		publish(t, ob, tx, "o-2")
+		matching = publish(t, ob, tx, "o-1")
+	}))
+
+	res, err := w.Work(ctx, t, tx, testArgs{Key: "o-1", Timeout: time.Hour}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
+	require.Equal(t, rivertype.JobStateAvailable, res.Job.State, "woken as it parked")
+	require.False(t, res.Job.ScheduledAt.After(time.Now()), "available now, not in an hour")
+
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, matching, waitedFor(t, tx, res.Job.ID))
+	recorded := steps(t, tx, res.Job.ID)
+	require.Equal(t, stepRow{"after", `"got ` + matching + `"`}, recorded[0])
+	require.Equal(t, "wait", recorded[1].Step)
+	var open int
+	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM flow_waits`).Scan(&open))
+	require.Zero(t, open, "a finished wait is removed")
+}
+
+// TestWaitSeesEventsSinceItsAfterEvent: a wait with After matches an event
+// received after that one even if it came before the wait began (the job
+// ran late); the After event itself, though it matches too, does not count.
+func TestWaitSeesEventsSinceItsAfterEvent(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	ob := insertOnly(t)
+	trigger := publish(t, ob, tx, "o-1")
+	publish(t, ob, tx, "o-2")
+	update := publish(t, ob, tx, "o-1")
+	w := txWorker(t, tx, waitFn(nil))
+
+	res, err := w.Work(ctx, t, tx, testArgs{Key: "o-1", Timeout: time.Hour, After: trigger}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind, "no park: the update was already there")
+	require.Equal(t, update, waitedFor(t, tx, res.Job.ID))
+}
+
+// clientBundle is a River client working flow_test jobs on a fresh
+// database, and what it reports about them.
+type clientBundle struct {
+	pool   *pgxpool.Pool
+	client *river.Client[pgx.Tx]
+	outbox *outbox.Outbox
+	events <-chan *river.Event
+}
+
+func startClient(t *testing.T, fn func(ctx context.Context, job *river.Job[testArgs]) error) *clientBundle {
+	t.Helper()
+	ctx := t.Context()
+	pool := dbtest.NewPool(ctx, t)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &funcWorker{db: pool, fn: fn})
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+		Workers:           workers,
+		FetchCooldown:     10 * time.Millisecond,
+		FetchPollInterval: 50 * time.Millisecond,
+		Logger:            testLogger(t),
+	})
+	require.NoError(t, err)
+	evs, cancel := client.Subscribe(river.EventKindJobSnoozed, river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
+	t.Cleanup(cancel)
+	require.NoError(t, client.Start(ctx))
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = client.Stop(stopCtx)
+	})
+	return &clientBundle{pool: pool, client: client, outbox: outbox.New(client), events: evs}
+}
+
+// next waits for the client to report the job's next outcome and fails the
+// test unless it is kind. A wait that outlasts the test binary's -timeout
+// fails the test, naming what it waited for, just before the binary would
+// panic.
+func (b *clientBundle) next(t *testing.T, kind river.EventKind) *rivertype.JobRow {
+	t.Helper()
+	var expired <-chan time.Time
+	if deadline, ok := t.Deadline(); ok {
+		timer := time.NewTimer(time.Until(deadline) - 5*time.Second)
+		defer timer.Stop()
+		expired = timer.C
+	}
+	select {
+	case ev := <-b.events:
+		require.Equal(t, kind, ev.Kind, "job %d: %v", ev.Job.ID, ev.Job.Errors)
+		return ev.Job
+	case <-expired:
+		t.Fatalf("waited for the job to be %s", kind)
+		return nil
+	}
+}
+
+// publishCommitted publishes a testEvent for order key in a transaction of
+// its own and commits it (commit false: rolls it back).
+func (b *clientBundle) publishTx(t *testing.T, key string, commit bool) string {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := b.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	id := publish(t, b.outbox, tx, key)
+	if commit {
+		require.NoError(t, tx.Commit(ctx))
+	}
+	return id
+}
+
+// TestWaitWokenByEventCommittedElsewhere: a job parked on a wait with an
+// hour to go runs again as soon as another transaction commits a matching
+// event, and gets that event; the wait used no attempt.
+func TestWaitWokenByEventCommittedElsewhere(t *testing.T) {
+	t.Parallel()
+	b := startClient(t, waitFn(nil))
+	res, err := b.client.Insert(t.Context(), testArgs{Key: "o-1", Timeout: time.Hour}, nil)
+	require.NoError(t, err)
+	parked := b.next(t, river.EventKindJobSnoozed)
+	require.Equal(t, rivertype.JobStateScheduled, parked.State)
+
+	b.publishTx(t, "o-2", true)
+	id := b.publishTx(t, "o-1", true)
+	done := b.next(t, river.EventKindJobCompleted)
+	require.Equal(t, res.Job.ID, done.ID)
+	require.Equal(t, 1, done.Attempt)
+	require.Equal(t, id, waitedFor(t, b.pool, done.ID))
+}
+
+// TestWaitTimesOut: with no matching event, the job parks until the
+// deadline, then the wait reports that nothing arrived.
+func TestWaitTimesOut(t *testing.T) {
+	t.Parallel()
+	b := startClient(t, waitFn(nil))
+	start := time.Now()
+	_, err := b.client.Insert(t.Context(), testArgs{Key: "o-1", Timeout: time.Second}, nil)
+	require.NoError(t, err)
+	b.next(t, river.EventKindJobSnoozed)
+	done := b.next(t, river.EventKindJobCompleted)
+	require.GreaterOrEqual(t, time.Since(start), time.Second, "not before the deadline")
+	require.Empty(t, waitedFor(t, b.pool, done.ID))
+	require.Equal(t, []stepRow{{"after", `"timed out"`}, {"wait", `{"event": null}`}}, steps(t, b.pool, done.ID))
+}
+
+// TestWaitIgnoresRolledBackEvent: a matching event published in a
+// transaction that rolls back neither matches the wait nor wakes the job;
+// at the deadline the wait times out, its last look not finding it either.
+func TestWaitIgnoresRolledBackEvent(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := startClient(t, waitFn(nil))
+	res, err := b.client.Insert(ctx, testArgs{Key: "o-1", Timeout: time.Hour}, nil)
+	require.NoError(t, err)
+	parked := b.next(t, river.EventKindJobSnoozed)
+
+	b.publishTx(t, "o-1", false)
+	var (
+		state       string
+		scheduledAt time.Time
+		matched     *string
+	)
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT j.state, j.scheduled_at, w.matched_event_id FROM river_job j JOIN flow_waits w ON w.job_id = j.id WHERE j.id = $1`, res.Job.ID).
+		Scan(&state, &scheduledAt, &matched))
+	require.Equal(t, "scheduled", state, "not woken")
+	require.True(t, parked.ScheduledAt.Equal(scheduledAt), "still parked until the deadline")
+	require.Nil(t, matched)
+
+	// The hour passes: the deadline is now, and River's scheduler makes the job available.
+	_, err = b.pool.Exec(ctx, `
+		WITH w AS (UPDATE flow_waits SET deadline = now() WHERE job_id = $1 RETURNING job_id)
+		UPDATE river_job SET state = 'available', scheduled_at = now() WHERE id IN (SELECT job_id FROM w)`, res.Job.ID)
+	require.NoError(t, err)
+	done := b.next(t, river.EventKindJobCompleted)
+	require.Empty(t, waitedFor(t, b.pool, done.ID), "timed out")
+}

@@ -1,0 +1,165 @@
+package jobs_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/mart"
+)
+
+// stepRow is a flow_steps row as an operator reads it.
+type stepRow struct {
+	Step   string
+	Output string
+}
+
+// jobSteps returns job jobID's recorded steps in the order they finished.
+func jobSteps(t *testing.T, q db.DBTX, jobID int64) []stepRow {
+	t.Helper()
+	rows, err := q.Query(t.Context(), `SELECT step, output::text FROM flow_steps WHERE job_id = $1 ORDER BY completed_at, step`, jobID)
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[stepRow])
+	require.NoError(t, err)
+	return out
+}
+
+// confirmedOrder is an order placed and confirmed through svc, with the
+// shop owner's and the customer's email addresses.
+func confirmedOrder(t *testing.T, svc *mart.Service) *mart.Order {
+	t.Helper()
+	ctx := t.Context()
+	owner, err := svc.CreateUser(ctx, mart.CreateUserParams{Email: "owner@example.com", Name: "Lakshmi"})
+	require.NoError(t, err)
+	customer, err := svc.CreateUser(ctx, mart.CreateUserParams{Email: "cust@example.com", Name: "Arjun"})
+	require.NoError(t, err)
+	shop, err := svc.CreateShop(ctx, mart.CreateShopParams{Name: "Gupta Kirana", OwnerID: owner.ID})
+	require.NoError(t, err)
+	dal, err := svc.CreateProduct(ctx, mart.CreateProductParams{ShopID: shop.ID, Name: "Toor Dal 1kg", PricePaise: 14900, Stock: 10})
+	require.NoError(t, err)
+	order, err := svc.PlaceOrder(ctx, mart.PlaceOrderParams{UserID: customer.ID, ShopID: shop.ID, Items: []mart.PlaceOrderItem{{ProductID: dal.ID, Quantity: 2}}})
+	require.NoError(t, err)
+	order, err = svc.UpdateOrderStatus(ctx, order.ID, mart.StatusConfirmed)
+	require.NoError(t, err)
+	return order
+}
+
+// TestOrderConfirmationCrashBetweenSendAndRecord makes the transaction that
+// records the order confirmation's delivery (the "record" step) fail once,
+// after Resend accepted the email: the retry skips the steps already
+// recorded, "send" among them, so Resend is not asked again; each step's
+// output is readable in flow_steps.
+func TestOrderConfirmationCrashBetweenSendAndRecord(t *testing.T) {
+	t.Parallel()
+	b, fake := resendBundle(t)
+	ctx := t.Context()
+	// A trigger failing the first record of an order confirmation's
+	// delivery; a sequence (not rolled back with the transaction) counts them.
+	_, err := b.pool.Exec(ctx, `
+		CREATE SEQUENCE crash_once;
+		CREATE FUNCTION crash_once() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.idempotency_key LIKE 'send_order_confirmation/%' AND nextval('crash_once') = 1 THEN
+				RAISE EXCEPTION 'simulated crash before commit';
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER crash_once BEFORE UPDATE ON deliveries FOR EACH ROW EXECUTE FUNCTION crash_once();`)
+	require.NoError(t, err)
+
+	order := confirmedOrder(t, b.mart)
+	job := b.waitJobs(t, "send_order_confirmation", 1)[0]
+	require.Equal(t, rivertype.JobStateCompleted, job.State)
+	require.Equal(t, 2, job.Attempt)
+	require.Contains(t, job.Errors[0].Error, "simulated crash before commit")
+
+	var confirmations []resendRequest
+	for _, r := range fake.Requests() {
+		if r.Body.Subject == "Order placed: ₹298.00 at Gupta Kirana" {
+			confirmations = append(confirmations, r)
+		}
+	}
+	require.Len(t, confirmations, 1, "the retry did not send again")
+	ds := deliveriesTo(t, b.pool, "cust@example.com")
+	confirmation := findDelivery(t, ds, "Order placed: ₹298.00 at Gupta Kirana")
+	require.Equal(t, "sent", confirmation.Status)
+	require.Equal(t, "resend", confirmation.Provider)
+
+	steps := jobSteps(t, b.pool, job.ID)
+	require.Equal(t, []string{"load", "render", "send", "record"}, []string{steps[0].Step, steps[1].Step, steps[2].Step, steps[3].Step})
+	contains(t, steps[0].Output, `"orderId": "`+order.ID+`"`, `"email": "cust@example.com"`, `"totalPaise": 29800`)
+	contains(t, steps[1].Output, `"subject": "Order placed: ₹298.00 at Gupta Kirana"`)
+	require.Equal(t, `{"status": "sent", "provider": "resend", "providerMessageId": "`+confirmation.ProviderMessageID+`"}`, steps[2].Output)
+	require.Equal(t, "true", steps[3].Output)
+}
+
+// TestStalledOrderReminded: a confirmed order with no update within
+// StalledOrderAfter (a second here) gets the shop's owner one reminder.
+func TestStalledOrderReminded(t *testing.T) {
+	t.Parallel()
+	b := setup(t, bundleOpts{deps: jobs.Deps{StalledOrderAfter: time.Second}})
+	start := time.Now()
+	order := confirmedOrder(t, b.mart)
+
+	job := b.waitJobs(t, "remind_stalled_order", 1)[0]
+	require.Equal(t, rivertype.JobStateCompleted, job.State)
+	require.GreaterOrEqual(t, time.Since(start), time.Second, "not before the order had waited")
+	require.Equal(t, 1, job.Attempt, "waiting used no attempt")
+	reminder := findDelivery(t, deliveriesTo(t, b.pool, "owner@example.com"), "Reminder: a confirmed order at Gupta Kirana is waiting")
+	contains(t, reminder.Body, "Hi Lakshmi,", "Order "+order.ID+" at Gupta Kirana was confirmed")
+	require.Equal(t, jobs.IdempotencyKey(eventIDOf(t, b.pool, "order/updated"), "remind_stalled_order", "owner@example.com"), reminder.Key)
+	steps := jobSteps(t, b.pool, job.ID)
+	require.Equal(t, "wait for update", steps[0].Step)
+	require.Equal(t, `{"event": null}`, steps[0].Output)
+}
+
+// TestStalledOrderUpdatedInTime: an order packed within StalledOrderAfter
+// ends its reminder without a message, whether the update came while the
+// reminder waited (it wakes it) or before it began to (it finds it).
+func TestStalledOrderUpdatedInTime(t *testing.T) {
+	t.Parallel()
+	b := setup(t, bundleOpts{deps: jobs.Deps{StalledOrderAfter: time.Hour}})
+	order := confirmedOrder(t, b.mart)
+	_, err := b.mart.UpdateOrderStatus(t.Context(), order.ID, mart.StatusPacked)
+	require.NoError(t, err)
+
+	job := b.waitJobs(t, "remind_stalled_order", 1)[0]
+	require.Equal(t, rivertype.JobStateCompleted, job.State)
+	steps := jobSteps(t, b.pool, job.ID)
+	require.Len(t, steps, 1)
+	contains(t, steps[0].Output, `"status": "packed"`)
+	require.Len(t, deliveriesTo(t, b.pool, "owner@example.com"), 1, "the welcome email only")
+}
+
+// TestStalledOrderCancelledNotReminded: an order cancelled while its
+// reminder waits parked gets no reminder: order/cancelled cancels the
+// parked job (cancel-on) in the cancelling transaction.
+func TestStalledOrderCancelledNotReminded(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupTx(t)
+	w := testWorker[jobargs.RemindStalledOrderArgs](t, b.tx, jobs.Deps{})
+	order := confirmedOrder(t, b.mart)
+	job := pendingJob[jobargs.RemindStalledOrderArgs](t, b)
+
+	res, err := w.WorkJob(ctx, t, b.tx, job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
+	require.WithinDuration(t, time.Now().Add(jobargs.StalledOrderAfter), res.Job.ScheduledAt, time.Minute, "parked for StalledOrderAfter")
+	_, err = b.mart.CancelOrder(ctx, order.ID, "Out of dal")
+	require.NoError(t, err)
+
+	// Cancel-on: the cancellation cancelled the parked reminder in its own
+	// transaction, so it never runs again and nothing is sent.
+	var state string
+	require.NoError(t, b.tx.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, job.ID).Scan(&state))
+	require.Equal(t, "cancelled", state)
+	require.Len(t, deliveriesTo(t, b.tx, "owner@example.com"), 0)
+}
