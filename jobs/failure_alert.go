@@ -14,8 +14,8 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/internal/redact"
 	"github.com/mohallamart/backend/flow"
+	"github.com/mohallamart/backend/internal/redact"
 	"github.com/mohallamart/backend/outbox"
 )
 
