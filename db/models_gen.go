@@ -168,6 +168,7 @@ type Product struct {
 	UpdatedAt   time.Time  `json:"updatedAt"`
 	DeletedAt   *time.Time `json:"deletedAt"`
 	Version     int64      `json:"version"`
+	ChangedAt   time.Time  `json:"changedAt"`
 }
 
 type RiverJob struct {

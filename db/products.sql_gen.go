@@ -10,7 +10,7 @@ import (
 )
 
 const productGet = `-- name: ProductGet :one
-SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version FROM products WHERE id = $1 AND deleted_at IS NULL
+SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at FROM products WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) ProductGet(ctx context.Context, id string) (*Product, error) {
@@ -28,12 +28,13 @@ func (q *Queries) ProductGet(ctx context.Context, id string) (*Product, error) {
 		&i.UpdatedAt,
 		&i.DeletedAt,
 		&i.Version,
+		&i.ChangedAt,
 	)
 	return &i, err
 }
 
 const productGetForUpdate = `-- name: ProductGetForUpdate :one
-SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version FROM products WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
+SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at FROM products WHERE id = $1 AND deleted_at IS NULL FOR UPDATE
 `
 
 func (q *Queries) ProductGetForUpdate(ctx context.Context, id string) (*Product, error) {
@@ -51,12 +52,13 @@ func (q *Queries) ProductGetForUpdate(ctx context.Context, id string) (*Product,
 		&i.UpdatedAt,
 		&i.DeletedAt,
 		&i.Version,
+		&i.ChangedAt,
 	)
 	return &i, err
 }
 
 const productGetWithDeleted = `-- name: ProductGetWithDeleted :one
-SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version FROM products WHERE id = $1
+SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at FROM products WHERE id = $1
 `
 
 // A product whether or not it was deleted (index_product removes deleted
@@ -76,6 +78,7 @@ func (q *Queries) ProductGetWithDeleted(ctx context.Context, id string) (*Produc
 		&i.UpdatedAt,
 		&i.DeletedAt,
 		&i.Version,
+		&i.ChangedAt,
 	)
 	return &i, err
 }
@@ -83,7 +86,7 @@ func (q *Queries) ProductGetWithDeleted(ctx context.Context, id string) (*Produc
 const productInsert = `-- name: ProductInsert :one
 INSERT INTO products (shop_id, name, description, category, price_paise, stock)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version
+RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at
 `
 
 type ProductInsertParams struct {
@@ -117,12 +120,13 @@ func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (*
 		&i.UpdatedAt,
 		&i.DeletedAt,
 		&i.Version,
+		&i.ChangedAt,
 	)
 	return &i, err
 }
 
 const productListForUpdate = `-- name: ProductListForUpdate :many
-SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version FROM products
+SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at FROM products
 WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
 ORDER BY id
 FOR UPDATE
@@ -151,6 +155,7 @@ func (q *Queries) ProductListForUpdate(ctx context.Context, ids []string) ([]*Pr
 			&i.UpdatedAt,
 			&i.DeletedAt,
 			&i.Version,
+			&i.ChangedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -163,9 +168,9 @@ func (q *Queries) ProductListForUpdate(ctx context.Context, ids []string) ([]*Pr
 }
 
 const productSoftDelete = `-- name: ProductSoftDelete :one
-UPDATE products SET deleted_at = now(), version = version + 1, updated_at = now()
+UPDATE products SET deleted_at = now(), version = version + 1, changed_at = now(), updated_at = now()
 WHERE id = $1 AND deleted_at IS NULL
-RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version
+RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at
 `
 
 func (q *Queries) ProductSoftDelete(ctx context.Context, id string) (*Product, error) {
@@ -183,6 +188,7 @@ func (q *Queries) ProductSoftDelete(ctx context.Context, id string) (*Product, e
 		&i.UpdatedAt,
 		&i.DeletedAt,
 		&i.Version,
+		&i.ChangedAt,
 	)
 	return &i, err
 }
@@ -191,9 +197,10 @@ const productStockAdd = `-- name: ProductStockAdd :one
 UPDATE products SET
     stock = stock + $1::integer,
     version = version + CASE WHEN (stock = 0) <> (stock + $1::integer = 0) THEN 1 ELSE 0 END,
+    changed_at = CASE WHEN (stock = 0) <> (stock + $1::integer = 0) THEN now() ELSE changed_at END,
     updated_at = now()
 WHERE id = $2
-RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version
+RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at
 `
 
 type ProductStockAddParams struct {
@@ -218,6 +225,7 @@ func (q *Queries) ProductStockAdd(ctx context.Context, arg ProductStockAddParams
 		&i.UpdatedAt,
 		&i.DeletedAt,
 		&i.Version,
+		&i.ChangedAt,
 	)
 	return &i, err
 }
@@ -230,9 +238,10 @@ UPDATE products SET
     price_paise = coalesce($4, price_paise),
     stock = coalesce($5::integer, stock),
     version = version + 1,
+    changed_at = now(),
     updated_at = now()
 WHERE id = $6 AND deleted_at IS NULL
-RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version
+RETURNING id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at
 `
 
 type ProductUpdateParams struct {
@@ -266,6 +275,7 @@ func (q *Queries) ProductUpdate(ctx context.Context, arg ProductUpdateParams) (*
 		&i.UpdatedAt,
 		&i.DeletedAt,
 		&i.Version,
+		&i.ChangedAt,
 	)
 	return &i, err
 }

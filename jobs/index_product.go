@@ -54,6 +54,9 @@ func (w *IndexProductWorker) Work(ctx context.Context, job *river.Job[jobargs.In
 	}
 	if err == nil {
 		version = p.Version
+		if wait := w.debounce(job, p.ChangedAt); wait > 0 {
+			return river.JobSnooze(wait)
+		}
 	}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows) || (err == nil && p.DeletedAt != nil):
@@ -92,4 +95,23 @@ func (w *IndexProductWorker) Work(ctx context.Context, job *river.Job[jobargs.In
 		return river.JobSnooze(0)
 	}
 	return nil
+}
+
+// debounce returns how long job should wait before indexing a product last
+// changed at changed: until Deps.IndexDebounce has passed since the change
+// (a burst of updates is then indexed once, with its latest state), but
+// never more than MaxDebounceWaits windows after the job was created, so a
+// product updated without pause is still indexed. Waiting is a snooze: no
+// worker is held and no attempt used, and the updates meanwhile are
+// deduplicated against this job.
+func (w *IndexProductWorker) debounce(job *river.Job[jobargs.IndexProductArgs], changed time.Time) time.Duration {
+	window := w.deps.IndexDebounce
+	if window <= 0 {
+		return 0
+	}
+	now := w.deps.NowFunc()
+	if now.Sub(job.CreatedAt) >= MaxDebounceWaits*window {
+		return 0
+	}
+	return window - now.Sub(changed)
 }

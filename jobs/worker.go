@@ -45,6 +45,10 @@ type Deps struct {
 	// flush_analytics takes no new batch once less than it and RecordMargin
 	// are left of its own timeout. Zero means MaxProviderTimeout.
 	ProviderTimeout time.Duration
+	// IndexDebounce is index_product's debounce window: a product is
+	// indexed once this long has passed since its last change, so a burst
+	// of updates yields one run. Zero indexes at once.
+	IndexDebounce time.Duration
 	// Logger reports what a job drops; nil discards.
 	Logger *slog.Logger
 	// StalledOrderAfter is how long remind_stalled_order waits for a
@@ -171,6 +175,11 @@ const (
 	flushTimeout   = time.Minute
 	cleanupTimeout = 5 * time.Minute
 	dailyTimeout   = 10 * time.Minute
+
+	// MaxDebounceWaits bounds a debounced job's wait, in windows since the
+	// job was created: a product updated without pause is indexed at least
+	// this often.
+	MaxDebounceWaits = 10
 
 	// MaxTimeout is the longest timeout of any job kind.
 	MaxTimeout = dailyTimeout

@@ -29,7 +29,8 @@ type Config struct {
 	DBAPIConns      int            // DB_API_CONNS: of those, the HTTP API's own pool when ROLE=all, default 12
 	QueueWorkers    map[string]int // QUEUE_WORKERS: jobs worked at once per queue (see jobs.DefaultQueueWorkers)
 	FetchCooldown   time.Duration  // FETCH_COOLDOWN: least time between two fetches of one queue, default 5ms
-	FetchPoll       time.Duration  // FETCH_POLL_INTERVAL: fetch this often when no LISTEN/NOTIFY wake-up came, default 1s
+	FetchPoll       time.Duration  // FETCH_POLL_INTERVAL: fetch this often when no LISTEN/NOTIFY wake-up came, default 100ms
+	IndexDebounce   time.Duration  // INDEX_DEBOUNCE: index_product runs this long after a product's last change, default 2s; 0s: at once
 	ProviderTimeout time.Duration  // PROVIDER_TIMEOUT: HTTP timeout of every outside service, default 10s
 	LogLevel        string         // LOG_LEVEL: debug | info | warn | error, default info
 	RateLimit       float64        // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
@@ -176,7 +177,15 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 30*time.Second)
 	c.FetchCooldown = duration("FETCH_COOLDOWN", 5*time.Millisecond)
-	c.FetchPoll = duration("FETCH_POLL_INTERVAL", time.Second)
+	c.FetchPoll = duration("FETCH_POLL_INTERVAL", 100*time.Millisecond)
+	c.IndexDebounce = 2 * time.Second
+	if v := str("INDEX_DEBOUNCE", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			problems = append(problems, "INDEX_DEBOUNCE must be a duration such as 2s (0s: no debounce)")
+		}
+		c.IndexDebounce = d
+	}
 	c.ProviderTimeout = duration("PROVIDER_TIMEOUT", 10*time.Second)
 	if limit := jobs.MaxProviderTimeout(); c.ProviderTimeout > limit {
 		problems = append(problems, fmt.Sprintf("PROVIDER_TIMEOUT must be at most %s: every job's timeout must hold its provider calls plus %s to record their answers",

@@ -50,6 +50,7 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 	deps := jobs.Deps{
 		DB:              pool,
 		ProviderTimeout: cfg.ProviderTimeout,
+		IndexDebounce:   cfg.IndexDebounce,
 		Logger:          logger,
 		Retention: jobs.Retention{
 			Logs:       days(cfg.LogRetentionDays),

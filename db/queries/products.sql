@@ -26,6 +26,7 @@ UPDATE products SET
     price_paise = coalesce(sqlc.narg('price_paise'), price_paise),
     stock = coalesce(sqlc.narg('stock')::integer, stock),
     version = version + 1,
+    changed_at = now(),
     updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
@@ -36,12 +37,13 @@ RETURNING *;
 UPDATE products SET
     stock = stock + @delta::integer,
     version = version + CASE WHEN (stock = 0) <> (stock + @delta::integer = 0) THEN 1 ELSE 0 END,
+    changed_at = CASE WHEN (stock = 0) <> (stock + @delta::integer = 0) THEN now() ELSE changed_at END,
     updated_at = now()
 WHERE id = @id
 RETURNING *;
 
 -- name: ProductSoftDelete :one
-UPDATE products SET deleted_at = now(), version = version + 1, updated_at = now()
+UPDATE products SET deleted_at = now(), version = version + 1, changed_at = now(), updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
 
