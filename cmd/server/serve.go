@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,8 +26,8 @@ import (
 	"github.com/mohallamart/backend/search"
 )
 
-// cancelGrace is how long running jobs get to return after their contexts
-// are cancelled at the end of SHUTDOWN_TIMEOUT.
+// cancelGrace is the part of SHUTDOWN_TIMEOUT (at most a quarter of it)
+// kept for running jobs to return once their contexts are cancelled.
 const cancelGrace = 10 * time.Second
 
 // serve runs the server until ctx is cancelled (SIGINT/SIGTERM), then shuts
@@ -134,7 +135,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return errors.Join(fmt.Errorf("listen on %s: %w", cfg.Addr, err), stopRiver(ctx, cfg, client, working, logger))
+		return errors.Join(fmt.Errorf("listen on %s: %w", cfg.Addr, err), stopRiver(ctx, time.Now().Add(cfg.ShutdownTimeout), client, working, logger))
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -154,33 +155,45 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 
 	select {
 	case err := <-errc:
-		return errors.Join(fmt.Errorf("http server: %w", err), stopRiver(ctx, cfg, client, working, logger))
+		return errors.Join(fmt.Errorf("http server: %w", err),
+			stopRiver(ctx, time.Now().Add(cfg.ShutdownTimeout), client, working, logger))
 	case <-ctx.Done():
 	}
+	// One deadline for everything: HTTP requests and running jobs drain at
+	// the same time, and the process exits by SHUTDOWN_TIMEOUT.
+	deadline := time.Now().Add(cfg.ShutdownTimeout)
 	logger.InfoContext(ctx, "Shutting down: draining HTTP requests and running jobs",
 		slog.Duration("shutdown_timeout", cfg.ShutdownTimeout))
-	httpCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	var (
+		wg       sync.WaitGroup
+		riverErr error
+	)
+	wg.Go(func() { riverErr = stopRiver(ctx, deadline, client, working, logger) })
+	httpCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	if err := srv.Shutdown(httpCtx); err != nil {
 		logger.WarnContext(ctx, "HTTP requests still running at SHUTDOWN_TIMEOUT were cut off", slog.String("error", err.Error()))
 	}
-	if err := stopRiver(ctx, cfg, client, working, logger); err != nil {
-		return err
+	wg.Wait()
+	if riverErr != nil {
+		return riverErr
 	}
 	logger.InfoContext(ctx, "Stopped")
 	return nil
 }
 
-// stopRiver stops fetching jobs and waits SHUTDOWN_TIMEOUT for running
-// jobs; then it cancels their contexts and waits cancelGrace for them to
-// return; River then makes them available again (to be worked by another
-// process) rather than leaving them running.
-func stopRiver(ctx context.Context, cfg Config, client *river.Client[pgx.Tx], working bool, logger *slog.Logger) error {
+// stopRiver stops fetching jobs and lets running jobs finish until a grace
+// period before deadline (cancelGrace, at most a quarter of the time
+// left); then it cancels their contexts and waits for them to return until
+// deadline. River makes cancelled jobs available again (to be worked by
+// another process) rather than leaving them running.
+func stopRiver(ctx context.Context, deadline time.Time, client *river.Client[pgx.Tx], working bool, logger *slog.Logger) error {
 	if !working {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
-	softCtx, cancel := context.WithTimeout(ctx, cfg.ShutdownTimeout)
+	grace := min(cancelGrace, time.Until(deadline)/4)
+	softCtx, cancel := context.WithDeadline(ctx, deadline.Add(-grace))
 	defer cancel()
 	err := client.Stop(softCtx)
 	if err == nil {
@@ -189,8 +202,8 @@ func stopRiver(ctx context.Context, cfg Config, client *river.Client[pgx.Tx], wo
 	if !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("stop River client: %w", err)
 	}
-	logger.WarnContext(ctx, "Jobs still running at SHUTDOWN_TIMEOUT; cancelling them so they are retried")
-	hardCtx, cancelHard := context.WithTimeout(ctx, cancelGrace)
+	logger.WarnContext(ctx, "Jobs still running near SHUTDOWN_TIMEOUT; cancelling them so they are retried")
+	hardCtx, cancelHard := context.WithDeadline(ctx, deadline)
 	defer cancelHard()
 	if err := client.StopAndCancel(hardCtx); err != nil {
 		return fmt.Errorf("stop River client after cancelling jobs: %w", err)

@@ -326,8 +326,74 @@ func TestBinaryShutdownCancelsSlowJobs(t *testing.T) {
 	// Resend never answers: the server exits only because it cancels the
 	// jobs at SHUTDOWN_TIMEOUT.
 	s.terminate(t)
-	require.Contains(t, s.logs.String(), "Jobs still running at SHUTDOWN_TIMEOUT; cancelling them")
+	require.Contains(t, s.logs.String(), "Jobs still running near SHUTDOWN_TIMEOUT; cancelling them")
 	require.NotContains(t, s.logs.String(), "re_test_key", "the API key must never be logged")
 	states := s.jobStates(t, "send_welcome_email")
 	require.Equal(t, map[string]int{"available": 3}, states, "jobs cancelled by the shutdown go back to the queue, to be retried")
+}
+
+// TestBinaryShutdownOneDeadline: with an HTTP request and jobs both stuck
+// on outside services that never answer (a Typesense search, Resend), the
+// HTTP drain and the jobs' stop share one deadline: the server's own log
+// shows it stopped within SHUTDOWN_TIMEOUT of starting to shut down (plus
+// scheduling slack), where draining one after the other took twice that.
+func TestBinaryShutdownOneDeadline(t *testing.T) {
+	t.Parallel()
+	hang := func(started chan<- struct{}) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+		}
+	}
+	searching := make(chan struct{}, 1)
+	typesense := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/documents/search") {
+			hang(searching)(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(typesense.Close)
+	sending := make(chan struct{}, 1)
+	resend := httptest.NewServer(hang(sending))
+	t.Cleanup(resend.Close)
+
+	const shutdownTimeout = 2 * time.Second
+	s := startServer(t, "SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
+		"RESEND_API_KEY=re_test_key", "RESEND_BASE_URL="+resend.URL, "EMAIL_FROM=MohallaMart <orders@example.com>",
+		"TYPESENSE_URL="+typesense.URL, "TYPESENSE_API_KEY=ts_test_key")
+	s.postEvents(t, []string{`{"name":"user/created","data":{"userId":"u1","email":"u1@example.com","name":"U"}}`})
+	go func() {
+		req, err := http.NewRequestWithContext(context.WithoutCancel(t.Context()), http.MethodGet, s.base+"/v1/search/products?q=atta", nil)
+		if err == nil {
+			req.Header.Set("Authorization", "Bearer a1")
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}()
+	for _, started := range []chan struct{}{searching, sending} {
+		select {
+		case <-started:
+		case <-time.After(hungAfter):
+			t.Fatalf("the search and the email did not both reach their provider in %s", hungAfter)
+		}
+	}
+
+	s.terminate(t)
+	at := func(msg string) time.Time {
+		m := regexp.MustCompile(`time=(\S+) level=\w+ msg="?` + regexp.QuoteMeta(msg)).FindStringSubmatch(s.logs.String())
+		require.NotNil(t, m, "log line %q", msg)
+		ts, err := time.Parse(time.RFC3339Nano, m[1])
+		require.NoError(t, err)
+		return ts
+	}
+	took := at("Stopped").Sub(at("Shutting down"))
+	t.Logf("stopped %s after SIGTERM (SHUTDOWN_TIMEOUT %s)", took.Round(time.Millisecond), shutdownTimeout)
+	require.Less(t, took, shutdownTimeout+time.Second, "one deadline for HTTP and jobs")
 }
