@@ -36,7 +36,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	getenv, err := withEnvFile(".env", os.Getenv)
+	if err == nil {
+		err = run(ctx, os.Args[1:], getenv, os.Stdout)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
