@@ -176,7 +176,7 @@ func Start(ctx context.Context, opts Opts) (*Cluster, error) {
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
 		if err := c.start(ctx); err != nil {
-			_ = os.Remove(c.ownerFile())
+			c.release()
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
 	}
@@ -254,9 +254,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	}
 	c.stopped = true
 	c.removeTempSocketDir()
-	if o, err := readOwner(c.ownerFile()); err == nil && o.pid == os.Getpid() {
-		_ = os.Remove(c.ownerFile())
-	}
+	c.release()
 	c.logger.InfoContext(ctx, "PostgreSQL stopped", slog.String("dir", c.Dir), slog.Int("port", c.Port))
 	return nil
 }
@@ -522,6 +520,14 @@ func (c *Cluster) claim(note string) error {
 	}
 	c.Owner, c.OwnerPID, c.OwnerNote = true, pid, note
 	return nil
+}
+
+// release removes the owner file if it names this process (and not one
+// that claimed the directory since).
+func (c *Cluster) release() {
+	if o, err := readOwner(c.ownerFile()); err == nil && o.pid == os.Getpid() {
+		_ = os.Remove(c.ownerFile())
+	}
 }
 
 // adopt fills Port and SocketDir from the postmaster.pid of the server
