@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: run test vet fmt-check generate check-generated migrate seed e2e chromium bench bench-quick bench-go build
+.PHONY: run test vet fmt-check generate check-generated migrate seed db-url psql e2e chromium bench bench-quick bench-go build
 
 ## run: start the server (HTTP API + workers); a private PostgreSQL under .data/ unless DATABASE_URL is set
 run:
@@ -29,9 +29,18 @@ generate:
 check-generated:
 	$(GO) tool sqlc diff
 
-## migrate: apply pending migrations to DATABASE_URL (or the private cluster)
+## migrate: apply pending migrations to DATABASE_URL (or the private cluster, left running if `make run` started it)
 migrate:
 	$(GO) run ./cmd/server migrate up
+
+## db-url: print the database URL: DATABASE_URL, or the private cluster's under .data/ (fails, starting
+## nothing, when that cluster is not running)
+db-url:
+	@$(GO) run ./cmd/server db-url
+
+## psql: psql on that URL
+psql:
+	@url=$$($(GO) run ./cmd/server db-url) && exec psql "$$url"
 
 ## seed: create the demo neighbourhood (shops, owners, products, customers, orders in every state) in
 ## DATABASE_URL or the private cluster, through the domain writes; running it again creates nothing

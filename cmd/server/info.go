@@ -27,6 +27,7 @@ Commands:
   migrate reset     roll back every migration
   migrate status    list migrations and whether each is applied
   seed              create the demo neighbourhood through the domain writes (idempotent)
+  db-url            print the database URL: DATABASE_URL, or the running private cluster's under DATA_DIR
   version           print the server's, River's and Go's versions
   help              print this help (also -h, --help)
 

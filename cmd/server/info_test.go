@@ -34,7 +34,7 @@ func TestHelp(t *testing.T) {
 	}
 
 	err := run(t.Context(), []string{"nonsense"}, envFunc(), &bytes.Buffer{})
-	require.ErrorContains(t, err, `unknown command "nonsense" (want serve, migrate, seed, version or help)`)
+	require.ErrorContains(t, err, `unknown command "nonsense" (want serve, migrate, seed, db-url, version or help)`)
 }
 
 // TestVersionCommand: `server version` needs no configuration and prints

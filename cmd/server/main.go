@@ -10,6 +10,7 @@
 //	server migrate reset          roll back every migration
 //	server migrate status         list migrations and whether each is applied
 //	server seed                   create the demo neighbourhood (idempotent)
+//	server db-url                 print the database URL (DATABASE_URL or the private cluster's)
 //	server version                print the server's, River's and Go's versions
 //	server help                   list the commands (also -h, --help)
 //
@@ -76,8 +77,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return migrateCmd(ctx, cfg, logger, args, stdout)
 	case "seed":
 		return seedCmd(ctx, cfg, logger, args, stdout)
+	case "db-url":
+		return dbURLCmd(ctx, cfg, args, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate, seed, version or help)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, seed, db-url, version or help)", cmd)
 	}
 }
 
@@ -93,31 +96,81 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(logctx.NewHandler(slog.NewTextHandler(w, opts)))
 }
 
-// openPool connects to DATABASE_URL or, when it is unset (development only),
-// to a private cluster it starts under DATA_DIR. The returned close function
-// closes the pool and stops that cluster.
-func openPool(ctx context.Context, cfg Config, logger *slog.Logger, maxConns int) (*pgxpool.Pool, func(), error) {
+// clusterUse says how a command may share the private cluster under
+// DATA_DIR with other processes.
+type clusterUse int
+
+const (
+	// shareCluster uses the private cluster whoever started it, and stops
+	// it on exit only if this process started it (migrate, seed).
+	shareCluster clusterUse = iota
+
+	// ownCluster refuses to run while another live process owns the private
+	// cluster (serve: two servers on one DATA_DIR would fight over it).
+	ownCluster
+)
+
+// database is an open pool and, when DATABASE_URL is unset, the private
+// cluster it connects to.
+type database struct {
+	pool    *pgxpool.Pool
+	cluster *pgcluster.Cluster // nil with DATABASE_URL
+	logger  *slog.Logger
+}
+
+// Close closes the pool and stops the private cluster if this process
+// started it; a cluster another process owns keeps running.
+func (d *database) Close() {
+	d.pool.Close()
+	if d.cluster == nil {
+		return
+	}
+	if err := d.cluster.Stop(context.Background()); err != nil {
+		d.logger.Error("Stop private PostgreSQL cluster", slog.String("error", err.Error()))
+	}
+}
+
+// openDatabase connects a pool of at most maxConns connections to
+// DATABASE_URL or, when it is unset (development only), to the private
+// cluster under DATA_DIR: the one already running there, or one it starts
+// (and so owns, and stops on Close). With ownCluster it refuses a cluster
+// another live process owns, naming that process.
+func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, maxConns int, use clusterUse) (*database, error) {
+	d := &database{logger: logger}
 	url := cfg.DatabaseURL
-	stopCluster := func() {}
 	if url == "" {
 		cluster, err := pgcluster.Start(ctx, pgcluster.Opts{Dir: cfg.DataDir, Logger: logger})
 		if err != nil {
-			return nil, nil, fmt.Errorf("DATABASE_URL is unset, so a private PostgreSQL was to start under %s: %w", cfg.DataDir, err)
+			return nil, fmt.Errorf("DATABASE_URL is unset, so a private PostgreSQL was to start under %s: %w", cfg.DataDir, err)
 		}
+		if use == ownCluster && !cluster.Owner {
+			return nil, heldError(cfg.DataDir, cluster.OwnerPID, cluster.OwnerNote)
+		}
+		d.cluster = cluster
 		url = cluster.URL("app")
-		logger.InfoContext(ctx, "Started private PostgreSQL cluster", slog.String("dir", cfg.DataDir), slog.String("url", url))
-		stopCluster = func() {
-			if err := cluster.Stop(context.Background()); err != nil {
-				logger.Error("Stop private PostgreSQL cluster", slog.String("error", err.Error()))
-			}
-		}
+		logger.InfoContext(ctx, "Using private PostgreSQL cluster", slog.String("dir", cfg.DataDir), slog.String("url", url),
+			slog.Bool("owner", cluster.Owner), slog.Int("owner_pid", cluster.OwnerPID))
 	}
 	pool, err := newPool(ctx, url, cfg.DBTimeout, maxConns)
 	if err != nil {
-		stopCluster()
-		return nil, nil, err
+		if d.cluster != nil {
+			_ = d.cluster.Stop(context.WithoutCancel(ctx))
+		}
+		return nil, err
 	}
-	return pool, func() { pool.Close(); stopCluster() }, nil
+	d.pool = pool
+	return d, nil
+}
+
+// heldError tells that process pid, serving at note if it said so, holds
+// the private cluster under dataDir.
+func heldError(dataDir string, pid int, note string) error {
+	who := fmt.Sprintf("pid %d", pid)
+	if note != "" {
+		who += ", the server at " + note
+	}
+	return fmt.Errorf("DATA_DIR %s is held by %s, which started its private PostgreSQL and stops it when it exits: "+
+		"a second server there would lose its database then. Stop that process first, or run this one with another DATA_DIR or a DATABASE_URL", dataDir, who)
 }
 
 // newPool connects a pool of at most maxConns connections to url.

@@ -15,12 +15,12 @@ func migrateCmd(ctx context.Context, cfg Config, logger *slog.Logger, args []str
 	if len(args) != 1 {
 		return errUsage
 	}
-	pool, closePool, err := openPool(ctx, cfg, logger, 2)
+	d, err := openDatabase(ctx, cfg, logger, 2, shareCluster)
 	if err != nil {
 		return err
 	}
-	defer closePool()
-	m, err := db.NewMigrator(pool)
+	defer d.Close()
+	m, err := db.NewMigrator(d.pool)
 	if err != nil {
 		return err
 	}

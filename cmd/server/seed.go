@@ -8,12 +8,10 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/mohallamart/backend/db"
-	"github.com/mohallamart/backend/internal/pgcluster"
 	"github.com/mohallamart/backend/internal/seed"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/outbox"
@@ -31,11 +29,12 @@ func seedCmd(ctx context.Context, cfg Config, logger *slog.Logger, args []string
 	if cfg.AppEnv == "production" {
 		return errors.New("server seed writes demo users, shops and orders: it refuses to run with APP_ENV=production")
 	}
-	pool, closePool, err := openSeedPool(ctx, cfg, logger)
+	d, err := openDatabase(ctx, cfg, logger, 4, shareCluster)
 	if err != nil {
 		return err
 	}
-	defer closePool()
+	defer d.Close()
+	pool := d.pool
 	if cfg.MigrateOnStart {
 		if err := db.Migrate(ctx, pool); err != nil {
 			return err
@@ -52,37 +51,6 @@ func seedCmd(ctx context.Context, cfg Config, logger *slog.Logger, args []string
 	}
 	printSeedSummary(out, sum, baseURL(cfg.Addr))
 	return nil
-}
-
-// openSeedPool connects like openPool, except that a private cluster found
-// already running (the one `make run` started) is left running when seeding
-// is done; a cluster it started itself is stopped.
-func openSeedPool(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
-	if cfg.DatabaseURL != "" {
-		pool, err := newPool(ctx, cfg.DatabaseURL, cfg.DBTimeout, 4)
-		if err != nil {
-			return nil, nil, err
-		}
-		return pool, pool.Close, nil
-	}
-	cluster, err := pgcluster.Start(ctx, pgcluster.Opts{Dir: cfg.DataDir, Logger: logger})
-	if err != nil {
-		return nil, nil, fmt.Errorf("DATABASE_URL is unset, so a private PostgreSQL was to start under %s: %w", cfg.DataDir, err)
-	}
-	stop := func() {
-		if cluster.Reused {
-			return
-		}
-		if err := cluster.Stop(context.Background()); err != nil {
-			logger.Error("Stop private PostgreSQL cluster", slog.String("error", err.Error()))
-		}
-	}
-	pool, err := newPool(ctx, cluster.URL("app"), cfg.DBTimeout, 4)
-	if err != nil {
-		stop()
-		return nil, nil, err
-	}
-	return pool, func() { pool.Close(); stop() }, nil
 }
 
 // printSeedSummary tells what the seed created and where to look next.

@@ -44,11 +44,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	if first == 0 {
 		first = workerConns
 	}
-	pool, closePool, err := openPool(ctx, cfg, logger, first)
+	d, err := openDatabase(ctx, cfg, logger, first, ownCluster)
 	if err != nil {
 		return err
 	}
-	defer closePool()
+	defer d.Close()
+	pool := d.pool
 	workerPool := pool
 	if apiConns > 0 && workerConns > 0 {
 		if workerPool, err = newPool(ctx, pool.Config().ConnString(), cfg.DBTimeout, workerConns); err != nil {
@@ -144,6 +145,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if d.cluster != nil {
+		// A command that adopts the cluster can then say whose it is.
+		if err := d.cluster.SetOwnerNote(baseURL(ln.Addr().String())); err != nil {
+			logger.WarnContext(ctx, "Record the server's address in DATA_DIR", slog.String("error", err.Error()))
+		}
 	}
 	// Printed before the first request is answered, so whoever sees an
 	// answer can also read where everything is.

@@ -49,6 +49,15 @@ const (
 
 	// logTailLines is how much of postgres.log a failed start reports.
 	logTailLines = 20
+
+	// portFileName, in Dir, holds the TCP port the cluster listens on. The
+	// first start chooses a free port and writes it; every later start
+	// reuses it, so the cluster's URL never changes.
+	portFileName = "port"
+
+	// ownerFileName, in Dir, holds the process id of the server's owner and,
+	// on its second line, the owner's note (see Cluster.SetOwnerNote).
+	ownerFileName = "owner.pid"
 )
 
 // Cluster is a running private PostgreSQL server started or adopted by
@@ -70,9 +79,22 @@ type Cluster struct {
 	// temporary directory when Dir's path is too long for a socket path.
 	SocketDir string
 
-	// Reused reports that Start found a server already running in Dir (left
-	// by a crashed process) and adopted it instead of starting one.
+	// Reused reports that Start found a server already running in Dir and
+	// adopted it instead of starting one.
 	Reused bool
+
+	// Owner reports that this Cluster owns the server: Start started it, or
+	// adopted it from a process that exited without stopping it. Stop stops
+	// only an owned server; it leaves one owned by another process running.
+	Owner bool
+
+	// OwnerPID is the process id of the server's owner: this process when
+	// Owner is true, else the process that started it and will stop it.
+	OwnerPID int
+
+	// OwnerNote is what the owning process said about itself with
+	// SetOwnerNote (a server's address, say), or "" if it said nothing.
+	OwnerNote string
 
 	binDir string
 	osUser osUser
@@ -95,18 +117,26 @@ type Opts struct {
 }
 
 // Start initializes (with initdb, if Dir has no cluster yet) and starts
-// (with pg_ctl) a PostgreSQL cluster listening only on 127.0.0.1 at a free
-// TCP port and on a unix socket, with trust authentication for the
-// superuser "postgres". It waits until the server accepts connections and
-// creates the database "app" if it is missing.
+// (with pg_ctl) a PostgreSQL cluster listening only on 127.0.0.1 and on a
+// unix socket, with trust authentication for the superuser "postgres". It
+// waits until the server accepts connections and creates the database "app"
+// if it is missing.
+//
+// The cluster keeps one TCP port for its lifetime: the first start picks a
+// free one and stores it in Dir/port, and every later start reuses it. If
+// another program has taken that port, Start fails and says so.
 //
 // The server runs with fsync, synchronous_commit and full_page_writes off,
 // which makes it fast but lets a machine crash corrupt it: fine for
 // development and tests only.
 //
-// If a server is already running in Dir (a previous process crashed without
-// Stop), Start adopts it and reports Reused; Stop then stops it. The server
-// outlives the Go process unless Stop is called.
+// The process that starts the server owns it: Dir/owner.pid holds its pid,
+// and its Stop stops the server. If a server is already running in Dir,
+// Start adopts it and reports Reused. When its owner is still running (a
+// second command next to `make run`), the adopting Cluster is not the
+// Owner and its Stop leaves the server running. When its owner has exited
+// without stopping it (a crash), the adopting Cluster becomes the Owner.
+// The server outlives the Go process unless its owner calls Stop.
 //
 // When the process runs as root, the binaries run as the OS user "postgres",
 // Dir is chowned to it, and parent directories it cannot traverse get the
@@ -120,30 +150,9 @@ func Start(ctx context.Context, opts Opts) (*Cluster, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("start postgres: Opts.Dir is required")
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	dir, err := filepath.Abs(opts.Dir)
+	c, err := newCluster(opts.Dir, opts.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
-	}
-	binDir, err := FindBinDir()
-	if err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
-	}
-	runAs, err := currentOSUser()
-	if err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
-	}
-
-	c := &Cluster{
-		Dir:     dir,
-		DataDir: filepath.Join(dir, "pgdata"),
-		LogFile: filepath.Join(dir, "postgres.log"),
-		binDir:  binDir,
-		osUser:  runAs,
-		logger:  logger,
 	}
 	if err := c.prepareDir(ctx); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
@@ -154,16 +163,20 @@ func Start(ctx context.Context, opts Opts) (*Cluster, error) {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 	if running {
-		if err := c.adopt(); err != nil {
+		if err := c.adopt(ctx); err != nil {
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
-		logger.InfoContext(ctx, "Reusing PostgreSQL server already running in data directory",
-			slog.String("dir", c.Dir), slog.Int("port", c.Port))
 	} else {
 		if err := c.initIfNeeded(ctx); err != nil {
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
+		// Claimed before the server starts, so that a command starting
+		// meanwhile finds an owner that is alive.
+		if err := c.claim(""); err != nil {
+			return nil, fmt.Errorf("start postgres: %w", err)
+		}
 		if err := c.start(ctx); err != nil {
+			c.release()
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
 	}
@@ -175,9 +188,9 @@ func Start(ctx context.Context, opts Opts) (*Cluster, error) {
 		return nil, c.stopAfterFailure(ctx, fmt.Errorf("start postgres: %w", err))
 	}
 
-	logger.InfoContext(ctx, "PostgreSQL ready",
+	c.logger.InfoContext(ctx, "PostgreSQL ready",
 		slog.String("dir", c.Dir), slog.Int("port", c.Port), slog.Bool("reused", c.Reused),
-		slog.Duration("elapsed", time.Since(begin)))
+		slog.Int("owner_pid", c.OwnerPID), slog.Duration("elapsed", time.Since(begin)))
 	return c, nil
 }
 
@@ -185,26 +198,52 @@ func Start(ctx context.Context, opts Opts) (*Cluster, error) {
 // superuser "postgres" over TCP on 127.0.0.1, with TLS disabled (the server
 // has none).
 func (c *Cluster) URL(dbname string) string {
+	return clusterURL(c.Port, dbname)
+}
+
+// clusterURL is Cluster.URL for a cluster listening on port.
+func clusterURL(port int, dbname string) string {
 	u := url.URL{
 		Scheme:   "postgres",
 		User:     url.User(superuser),
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port)),
+		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		Path:     "/" + dbname,
 		RawQuery: "sslmode=disable",
 	}
 	return u.String()
 }
 
-// Stop stops the server with `pg_ctl stop -m fast`, which disconnects
-// clients and rolls back their open transactions, and waits until it is
-// down. It is safe to call more than once and from several goroutines;
-// later calls return nil. Stopping a server that is already down is not an
-// error.
+// SetOwnerNote records note (a server's address, say) in Dir/owner.pid,
+// where other processes adopting the server read it as OwnerNote. Only
+// the Owner may set it.
+func (c *Cluster) SetOwnerNote(note string) error {
+	if !c.Owner {
+		return fmt.Errorf("set owner note: the PostgreSQL server in %s is owned by pid %d, not this process", c.Dir, c.OwnerPID)
+	}
+	if err := c.claim(note); err != nil {
+		return fmt.Errorf("set owner note: %w", err)
+	}
+	c.OwnerNote = note
+	return nil
+}
+
+// Stop stops the server, if this Cluster is its Owner, with
+// `pg_ctl stop -m fast`, which disconnects clients and rolls back their
+// open transactions, and waits until it is down. A server owned by another
+// process is left running. It is safe to call more than once and from
+// several goroutines; later calls return nil. Stopping a server that is
+// already down is not an error.
 func (c *Cluster) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
 	if c.stopped {
+		return nil
+	}
+	if !c.Owner {
+		c.stopped = true
+		c.logger.InfoContext(ctx, "Leaving PostgreSQL running for its owner",
+			slog.String("dir", c.Dir), slog.Int("port", c.Port), slog.Int("owner_pid", c.OwnerPID))
 		return nil
 	}
 	if out, err := c.pgCtl(ctx, "stop", "-D", c.DataDir, "-m", "fast", "-w", "-s"); err != nil {
@@ -215,8 +254,37 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	}
 	c.stopped = true
 	c.removeTempSocketDir()
+	c.release()
 	c.logger.InfoContext(ctx, "PostgreSQL stopped", slog.String("dir", c.Dir), slog.Int("port", c.Port))
 	return nil
+}
+
+// newCluster describes the cluster in dir, finding the binaries and the OS
+// user to run them as. A nil logger discards messages.
+func newCluster(dir string, logger *slog.Logger) (*Cluster, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	binDir, err := FindBinDir()
+	if err != nil {
+		return nil, err
+	}
+	runAs, err := currentOSUser()
+	if err != nil {
+		return nil, err
+	}
+	return &Cluster{
+		Dir:     dir,
+		DataDir: filepath.Join(dir, "pgdata"),
+		LogFile: filepath.Join(dir, "postgres.log"),
+		binDir:  binDir,
+		osUser:  runAs,
+		logger:  logger,
+	}, nil
 }
 
 // prepareDir creates Dir and, when running as root, hands it to the server's
@@ -316,17 +384,29 @@ func (c *Cluster) initIfNeeded(ctx context.Context) error {
 	return nil
 }
 
-// start starts the server with pg_ctl on a free port, retrying with another
-// port when the chosen one was taken in the meantime.
+// start starts the server with pg_ctl on the cluster's port: the one in
+// Dir/port or, on the first start, a free one, retrying with another when
+// the chosen one was taken in the meantime, and then stored in Dir/port.
 func (c *Cluster) start(ctx context.Context) error {
+	stored, err := readPortFile(c.portFile())
+	if err != nil {
+		return err
+	}
+	if stored != 0 {
+		if err := portFree(stored); err != nil {
+			return c.portTakenError(stored, err)
+		}
+	}
 	if err := c.chooseSocketDir(ctx); err != nil {
 		return err
 	}
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			c.removeTempSocketDir()
-			return err
+		port := stored
+		if port == 0 {
+			if port, err = freePort(); err != nil {
+				c.removeTempSocketDir()
+				return err
+			}
 		}
 		logOffset := fileSize(c.LogFile)
 		c.logger.InfoContext(ctx, "Starting PostgreSQL server", slog.String("dir", c.Dir), slog.Int("port", port))
@@ -343,11 +423,17 @@ func (c *Cluster) start(ctx context.Context) error {
 		out, err := c.pgCtl(ctx, "start", "-D", c.DataDir, "-l", c.LogFile, "-w", "-t", pgCtlStartTimeout, "-s", "-o", serverOpts)
 		if err == nil {
 			c.Port = port
+			if stored == 0 {
+				if err := os.WriteFile(c.portFile(), []byte(strconv.Itoa(port)+"\n"), 0o600); err != nil {
+					return fmt.Errorf("store port: %w", err)
+				}
+			}
 			return nil
 		}
 
 		serverLog := readFrom(c.LogFile, logOffset)
-		if attempt < startAttempts && ctx.Err() == nil && strings.Contains(serverLog, "already in use") {
+		portTaken := strings.Contains(serverLog, "already in use")
+		if stored == 0 && attempt < startAttempts && ctx.Err() == nil && portTaken {
 			c.logger.WarnContext(ctx, "PostgreSQL port taken before the server could bind it; retrying", slog.Int("port", port))
 			continue
 		}
@@ -356,6 +442,9 @@ func (c *Cluster) start(ctx context.Context) error {
 			_, _ = c.pgCtl(context.WithoutCancel(ctx), "stop", "-D", c.DataDir, "-m", "immediate", "-w", "-s")
 		}
 		c.removeTempSocketDir()
+		if stored != 0 && portTaken {
+			return c.portTakenError(stored, errors.New(tail(serverLog, logTailLines)))
+		}
 		if serverLog == "" {
 			serverLog = readFrom(c.LogFile, 0)
 		}
@@ -364,28 +453,175 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 }
 
+// portTakenError says that another program listens on the cluster's port.
+func (c *Cluster) portTakenError(port int, err error) error {
+	return fmt.Errorf("port %d, which the cluster in %s always uses (it is stored in %s), is taken by another program: "+
+		"stop that program, or delete %s to have a new free port chosen (the cluster's URL changes then): %w",
+		port, c.Dir, c.portFile(), c.portFile(), err)
+}
+
+// portFile is the path of the file holding the cluster's port.
+func (c *Cluster) portFile() string { return filepath.Join(c.Dir, portFileName) }
+
+// ownerFile is the path of the file naming the server's owner.
+func (c *Cluster) ownerFile() string { return filepath.Join(c.Dir, ownerFileName) }
+
+// readPortFile returns the port stored at path, or 0 if there is none yet.
+func readPortFile(path string) (int, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read cluster port: %w", err)
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || port <= 0 || port > 65535 {
+		return 0, fmt.Errorf("read cluster port: %s holds %q, not a port (delete it to have a new one chosen)", path, strings.TrimSpace(string(data)))
+	}
+	return port, nil
+}
+
+// portFree reports an error if port on 127.0.0.1 cannot be listened on.
+func portFree(port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+// owner is what Dir/owner.pid says: the owner's pid and its note.
+type owner struct {
+	pid  int
+	note string
+}
+
+// readOwner reads the owner file at path.
+func readOwner(path string) (owner, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return owner{}, fmt.Errorf("read owner of running server: %w", err)
+	}
+	pidLine, note, _ := strings.Cut(string(data), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(pidLine))
+	if err != nil {
+		return owner{}, fmt.Errorf("read owner of running server from %s: %w", path, err)
+	}
+	return owner{pid: pid, note: strings.TrimSpace(note)}, nil
+}
+
+// claim makes this process the server's Owner, recording its pid and note
+// in the owner file.
+func (c *Cluster) claim(note string) error {
+	pid := os.Getpid()
+	if err := os.WriteFile(c.ownerFile(), []byte(strconv.Itoa(pid)+"\n"+note+"\n"), 0o600); err != nil {
+		return fmt.Errorf("record owner of the server: %w", err)
+	}
+	c.Owner, c.OwnerPID, c.OwnerNote = true, pid, note
+	return nil
+}
+
+// release removes the owner file if it names this process (and not one
+// that claimed the directory since).
+func (c *Cluster) release() {
+	if o, err := readOwner(c.ownerFile()); err == nil && o.pid == os.Getpid() {
+		_ = os.Remove(c.ownerFile())
+	}
+}
+
 // adopt fills Port and SocketDir from the postmaster.pid of the server
-// already running in DataDir.
-func (c *Cluster) adopt() error {
-	pidFile := filepath.Join(c.DataDir, "postmaster.pid")
+// already running in DataDir, and its owner from the owner file: the
+// process named there if it is alive, else this one.
+func (c *Cluster) adopt(ctx context.Context) error {
+	port, socketDir, err := readPostmasterPid(c.DataDir)
+	if err != nil {
+		return err
+	}
+	c.Port, c.SocketDir, c.Reused = port, socketDir, true
+
+	o, err := readOwner(c.ownerFile())
+	if err == nil && processAlive(o.pid) {
+		c.OwnerPID, c.OwnerNote = o.pid, o.note
+		c.logger.InfoContext(ctx, "Using PostgreSQL server owned by another process; it stays running after this one",
+			slog.String("dir", c.Dir), slog.Int("port", c.Port), slog.Int("owner_pid", o.pid))
+		return nil
+	}
+	if err := c.claim(""); err != nil {
+		return err
+	}
+	c.logger.InfoContext(ctx, "Taking over PostgreSQL server left running by a process that exited",
+		slog.String("dir", c.Dir), slog.Int("port", c.Port))
+	return nil
+}
+
+// readPostmasterPid returns the port and socket directory of the server
+// running in dataDir, from its postmaster.pid.
+func readPostmasterPid(dataDir string) (port int, socketDir string, err error) {
+	pidFile := filepath.Join(dataDir, "postmaster.pid")
 	data, err := os.ReadFile(pidFile)
 	if err != nil {
-		return fmt.Errorf("read port of running server: %w", err)
+		return 0, "", fmt.Errorf("read port of running server: %w", err)
 	}
 	// Lines: pid, data directory, start time, port, socket directory,
 	// listen address, shared memory key, status.
 	lines := strings.Split(string(data), "\n")
 	if len(lines) < 5 {
-		return fmt.Errorf("read port of running server: %s has %d lines, want at least 5", pidFile, len(lines))
+		return 0, "", fmt.Errorf("read port of running server: %s has %d lines, want at least 5", pidFile, len(lines))
 	}
-	port, err := strconv.Atoi(strings.TrimSpace(lines[3]))
+	port, err = strconv.Atoi(strings.TrimSpace(lines[3]))
 	if err != nil {
-		return fmt.Errorf("read port of running server from %s: %w", pidFile, err)
+		return 0, "", fmt.Errorf("read port of running server from %s: %w", pidFile, err)
 	}
-	c.Port = port
-	c.SocketDir = strings.TrimSpace(lines[4])
-	c.Reused = true
-	return nil
+	return port, strings.TrimSpace(lines[4]), nil
+}
+
+// State describes the cluster in a data directory, as Inspect finds it.
+type State struct {
+	// Port is the cluster's TCP port, or 0 if it was never started.
+	Port int
+
+	// Running reports that the server is running.
+	Running bool
+
+	// OwnerPID and OwnerNote describe the process that owns the running
+	// server (see Cluster); both are zero when it is not running or its
+	// owner exited.
+	OwnerPID  int
+	OwnerNote string
+}
+
+// URL is Cluster.URL for the cluster described; it is only meaningful when
+// Port is not 0.
+func (s State) URL(dbname string) string { return clusterURL(s.Port, dbname) }
+
+// Inspect describes the cluster in dir without starting, stopping or
+// changing anything.
+func Inspect(ctx context.Context, dir string) (State, error) {
+	c, err := newCluster(dir, nil)
+	if err != nil {
+		return State{}, fmt.Errorf("inspect postgres: %w", err)
+	}
+	var st State
+	if st.Port, err = readPortFile(c.portFile()); err != nil {
+		return State{}, fmt.Errorf("inspect postgres: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(c.DataDir, "PG_VERSION")); err != nil {
+		return st, nil // not initialized: nothing can run
+	}
+	if st.Running, err = c.running(ctx); err != nil {
+		return State{}, fmt.Errorf("inspect postgres: %w", err)
+	}
+	if !st.Running {
+		return st, nil
+	}
+	if st.Port, _, err = readPostmasterPid(c.DataDir); err != nil {
+		return State{}, fmt.Errorf("inspect postgres: %w", err)
+	}
+	if o, err := readOwner(c.ownerFile()); err == nil && processAlive(o.pid) {
+		st.OwnerPID, st.OwnerNote = o.pid, o.note
+	}
+	return st, nil
 }
 
 // running reports whether a server is running in DataDir, per

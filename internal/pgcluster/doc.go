@@ -9,12 +9,21 @@
 // # What Start does
 //
 // [Start] runs initdb when the directory has no cluster yet, then starts the
-// server with pg_ctl on a free TCP port of 127.0.0.1 (never any other
-// address) plus a unix socket, with trust authentication for the superuser
+// server with pg_ctl on a TCP port of 127.0.0.1 (never any other address)
+// plus a unix socket, with trust authentication for the superuser
 // "postgres". It waits until the server accepts connections and creates the
-// database "app" if it is missing. A server left running in the same
-// directory, for example by a crashed `make run`, is adopted instead of
-// started twice.
+// database "app" if it is missing. The port is chosen free on the first
+// start and kept in Dir/port, so the cluster's URL never changes.
+//
+// # Ownership
+//
+// The process that starts the server owns it (Dir/owner.pid holds its pid)
+// and is the only one whose [Cluster.Stop] stops it. A server already
+// running in the directory is adopted instead of started twice: an adopter
+// leaves it running for its live owner (`make migrate` next to `make run`),
+// and takes it over when the owner has exited without stopping it (a
+// crashed `make run`). [Inspect] reports a directory's port, whether its
+// server runs and who owns it, changing nothing.
 //
 // The server runs with fsync, synchronous_commit and full_page_writes off:
 // fast, but a machine crash can corrupt the cluster. That is acceptable for

@@ -3,6 +3,7 @@
 package pgcluster
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
@@ -29,4 +30,15 @@ func fileOwner(fi os.FileInfo) (uid, gid int, ok bool) {
 		return 0, 0, false
 	}
 	return int(st.Uid), int(st.Gid), true
+}
+
+// processAlive reports whether a process with id pid exists (signal 0
+// checks without signalling; EPERM means it exists but belongs to another
+// user).
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -112,19 +113,86 @@ func TestStart(t *testing.T) {
 		require.Equal(t, "still here", v)
 	})
 
-	t.Run("AdoptsRunningServer", func(t *testing.T) {
+	t.Run("SecondStartLeavesOwnersServerRunning", func(t *testing.T) {
 		ctx := t.Context()
 
-		// The first Cluster plays a crashed `make run` that never called Stop.
+		// The owner plays `make run`; the second Start plays `make migrate`
+		// next to it.
+		owner := startCluster(ctx, t, dir)
+		require.True(t, owner.Owner)
+		require.Equal(t, os.Getpid(), owner.OwnerPID)
+		require.NoError(t, owner.SetOwnerNote("http://127.0.0.1:8080"))
+
+		second := startCluster(ctx, t, dir)
+		require.True(t, second.Reused)
+		require.False(t, second.Owner)
+		require.Equal(t, owner.OwnerPID, second.OwnerPID)
+		require.Equal(t, "http://127.0.0.1:8080", second.OwnerNote)
+		require.Equal(t, owner.Port, second.Port)
+		require.ErrorContains(t, second.SetOwnerNote("elsewhere"), "owned by pid")
+
+		require.NoError(t, second.Stop(ctx))
+		var one int
+		require.NoError(t, connect(ctx, t, owner.URL("app")).QueryRow(ctx, "SELECT 1").Scan(&one),
+			"Stop of a Cluster that does not own the server leaves it running")
+
+		require.NoError(t, owner.Stop(ctx))
+		_, err := pgx.Connect(ctx, owner.URL("app"))
+		require.Error(t, err, "the owner's Stop stops the server")
+		_, err = os.Stat(filepath.Join(dir, ownerFileName))
+		require.ErrorIs(t, err, os.ErrNotExist, "the owner's Stop removes the owner file")
+	})
+
+	t.Run("AdoptsServerOfExitedOwner", func(t *testing.T) {
+		ctx := t.Context()
+
+		// The first Cluster plays a crashed `make run` that never called
+		// Stop: its owner file names a process that has exited.
 		crashed := startCluster(ctx, t, dir)
+		exited := exec.CommandContext(ctx, "true")
+		require.NoError(t, exited.Run())
+		require.NoError(t, os.WriteFile(filepath.Join(dir, ownerFileName), fmt.Appendf(nil, "%d\n", exited.ProcessState.Pid()), 0o600))
+
 		adopted := startCluster(ctx, t, dir)
 		require.True(t, adopted.Reused)
+		require.True(t, adopted.Owner, "the server's owner exited, so the adopting Cluster owns it")
 		require.Equal(t, crashed.Port, adopted.Port)
 		require.Equal(t, crashed.SocketDir, adopted.SocketDir)
 
 		require.NoError(t, adopted.Stop(ctx))
 		_, err := pgx.Connect(ctx, crashed.URL("app"))
 		require.Error(t, err, "Stop of the adopted Cluster stops the server")
+	})
+
+	t.Run("KeepsPortAcrossRestarts", func(t *testing.T) {
+		ctx := t.Context()
+
+		first := startCluster(ctx, t, dir)
+		st, err := Inspect(ctx, dir)
+		require.NoError(t, err)
+		require.Equal(t, State{Port: first.Port, Running: true, OwnerPID: os.Getpid()}, st)
+		require.Equal(t, first.URL("app"), st.URL("app"))
+		require.NoError(t, first.Stop(ctx))
+
+		st, err = Inspect(ctx, dir)
+		require.NoError(t, err)
+		require.Equal(t, State{Port: first.Port}, st, "a stopped cluster still has its port")
+
+		second := startCluster(ctx, t, dir)
+		require.False(t, second.Reused)
+		require.Equal(t, first.Port, second.Port)
+		require.Equal(t, first.URL("app"), second.URL("app"))
+		require.NoError(t, second.Stop(ctx))
+
+		// Another program on the cluster's port: Start says so.
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(first.Port)))
+		require.NoError(t, err)
+		defer l.Close()
+		_, err = Start(ctx, Opts{Dir: dir})
+		require.ErrorContains(t, err, fmt.Sprintf("port %d, which the cluster in %s always uses", first.Port, dir))
+		require.ErrorContains(t, err, "is taken by another program")
+		_, err = os.Stat(filepath.Join(dir, ownerFileName))
+		require.ErrorIs(t, err, os.ErrNotExist, "a failed Start leaves no owner behind")
 	})
 
 	t.Run("LongDirUsesShortSocketDir", func(t *testing.T) {
