@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -65,7 +67,7 @@ func eventListParams(r *http.Request) (db.EventListParams, error) {
 	var details []apperr.FieldError
 	bad := func(field, msg string) { details = append(details, apperr.FieldError{Field: field, Message: msg}) }
 	known := map[string]bool{"name": true, "since": true, "until": true, "jobState": true, "limit": true, "cursor": true}
-	for key := range q {
+	for _, key := range slices.Sorted(maps.Keys(q)) {
 		if !known[key] {
 			bad(key, "is not a parameter of this route (name, since, until, jobState, limit, cursor)")
 		}
