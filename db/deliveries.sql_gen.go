@@ -196,6 +196,51 @@ func (q *Queries) DeliveryList(ctx context.Context, arg DeliveryListParams) ([]*
 	return items, nil
 }
 
+const deliveryListByEvent = `-- name: DeliveryListByEvent :many
+SELECT id, channel, recipient, subject, status, provider, created_at FROM deliveries
+WHERE event_id = $1::text
+ORDER BY id
+`
+
+type DeliveryListByEventRow struct {
+	ID        int64     `json:"id"`
+	Channel   string    `json:"channel"`
+	Recipient string    `json:"recipient"`
+	Subject   string    `json:"subject"`
+	Status    string    `json:"status"`
+	Provider  string    `json:"provider"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// The messages an event caused (GET /v1/events/{id}), oldest first.
+func (q *Queries) DeliveryListByEvent(ctx context.Context, eventID string) ([]*DeliveryListByEventRow, error) {
+	rows, err := q.db.Query(ctx, deliveryListByEvent, eventID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*DeliveryListByEventRow
+	for rows.Next() {
+		var i DeliveryListByEventRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Channel,
+			&i.Recipient,
+			&i.Subject,
+			&i.Status,
+			&i.Provider,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const deliveryRecordSent = `-- name: DeliveryRecordSent :execrows
 UPDATE deliveries SET
     status = $1,

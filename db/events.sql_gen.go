@@ -144,3 +144,66 @@ func (q *Queries) EventJobList(ctx context.Context, eventID string) ([]*EventJob
 	}
 	return items, nil
 }
+
+const eventList = `-- name: EventList :many
+SELECT e.id, e.name, e.data, e.ts, e.received_at, e.source FROM events e
+WHERE ($1::text IS NULL OR e.name = $1::text)
+  AND ($2::timestamptz IS NULL OR e.received_at >= $2::timestamptz)
+  AND ($3::timestamptz IS NULL OR e.received_at < $3::timestamptz)
+  AND ($4::text IS NULL OR EXISTS (
+        SELECT 1 FROM river_job j
+        WHERE j.args ->> 'event_id' = e.id AND j.state = $4::text::river_job_state))
+  AND ($5::timestamptz IS NULL
+       OR (e.received_at, e.id) < ($5::timestamptz, $6::text))
+ORDER BY e.received_at DESC, e.id DESC
+LIMIT $7::int
+`
+
+type EventListParams struct {
+	Name            *string    `json:"name"`
+	Since           *time.Time `json:"since"`
+	Until           *time.Time `json:"until"`
+	JobState        *string    `json:"jobState"`
+	AfterReceivedAt *time.Time `json:"afterReceivedAt"`
+	AfterID         *string    `json:"afterId"`
+	MaxRows         int32      `json:"maxRows"`
+}
+
+// Browsing the event log (GET /v1/events): newest first by (received_at,
+// id), optionally only one name, a received_at range [since, until), events
+// with at least one job in job_state, and events after a cursor (the
+// received_at and id of the last event of the previous page).
+func (q *Queries) EventList(ctx context.Context, arg EventListParams) ([]*Event, error) {
+	rows, err := q.db.Query(ctx, eventList,
+		arg.Name,
+		arg.Since,
+		arg.Until,
+		arg.JobState,
+		arg.AfterReceivedAt,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*Event
+	for rows.Next() {
+		var i Event
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Data,
+			&i.Ts,
+			&i.ReceivedAt,
+			&i.Source,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -2,12 +2,15 @@
 // package mart, the Inngest-compatible event API (POST /v1/events and
 // POST /e/{eventKey}, answered like Inngest's event API so the web app's
 // inngest.send() works unchanged; the README lists which events need rows
-// stored here), the event → jobs view, product search,
-// River UI, health, readiness, and GET /metrics: the HTTP and event metrics
+// stored here, and with CORS for the browser origins in Opts.CORSOrigins),
+// browsing the event log (GET /v1/events, and each event's jobs and
+// deliveries), the public event JSON Schemas and OpenAPI document, product
+// search, River UI, health, readiness, and GET /metrics: the HTTP and event metrics
 // are this package's, served from a registry the caller also registers its
 // other collectors with (cmd/server adds the job metrics and the runtime).
 //
-// NewHandler builds the whole stack on a net/http ServeMux. Every request
+// NewHandler builds the whole stack on a net/http ServeMux from one routes
+// table (routeTable), which the test of openapi.json also reads. Every request
 // gets a request id (X-Request-Id, in its log line and in error bodies), is
 // logged and counted by route pattern. Errors are *apperr.Error values,
 // answered as {"error", "details", "requestId"} with their public message;

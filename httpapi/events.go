@@ -306,7 +306,8 @@ func (s *server) logUnrouted(ctx context.Context, evs []events.Event) {
 	}
 }
 
-// eventAnswer is GET /v1/events/{id}: the event and the jobs it triggered.
+// eventAnswer is GET /v1/events/{id}: the event, the jobs it triggered and
+// the messages (deliveries) those jobs sent or captured.
 type eventAnswer struct {
 	ID         string          `json:"id"`
 	Name       string          `json:"name"`
@@ -315,6 +316,18 @@ type eventAnswer struct {
 	ReceivedAt time.Time       `json:"receivedAt"`
 	Source     string          `json:"source"`
 	Jobs       []eventJob      `json:"jobs"`
+	Deliveries []eventDelivery `json:"deliveries"`
+}
+
+// eventDelivery is one email, SMS or push an event caused.
+type eventDelivery struct {
+	ID        int64     `json:"id"`
+	Channel   string    `json:"channel"`
+	Recipient string    `json:"recipient"`
+	Subject   string    `json:"subject"`
+	Status    string    `json:"status"`
+	Provider  string    `json:"provider"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 type eventJob struct {
@@ -353,7 +366,17 @@ func (s *server) getEvent(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("load event jobs: %w", err))
 		return
 	}
-	out := eventAnswer{ID: ev.ID, Name: ev.Name, Data: ev.Data, TS: ev.Ts, ReceivedAt: ev.ReceivedAt, Source: ev.Source, Jobs: make([]eventJob, len(rows))}
+	sent, err := q.DeliveryListByEvent(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("load event deliveries: %w", err))
+		return
+	}
+	out := eventAnswer{ID: ev.ID, Name: ev.Name, Data: ev.Data, TS: ev.Ts, ReceivedAt: ev.ReceivedAt, Source: ev.Source,
+		Jobs: make([]eventJob, len(rows)), Deliveries: make([]eventDelivery, len(sent))}
+	for i, d := range sent {
+		out.Deliveries[i] = eventDelivery{ID: d.ID, Channel: d.Channel, Recipient: d.Recipient, Subject: d.Subject,
+			Status: d.Status, Provider: d.Provider, CreatedAt: d.CreatedAt}
+	}
 	for i, j := range rows {
 		out.Jobs[i] = eventJob{
 			ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Attempt: int(j.Attempt),

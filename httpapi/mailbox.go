@@ -59,24 +59,6 @@ func newMailboxPages() (*mailboxPages, error) {
 	return &mailboxPages{list: list, message: message}, nil
 }
 
-// mailboxRoutes registers the development mailbox: GET /dev/mailbox lists
-// every email, SMS and push in deliveries, newest first (?recipient= and
-// ?channel= narrow it), and GET /dev/mailbox/{id} shows one message as its
-// recipient got it. Behind admin basic auth when it is configured.
-func (s *server) mailboxRoutes(mux *http.ServeMux) error {
-	pages, err := newMailboxPages()
-	if err != nil {
-		return err
-	}
-	mux.Handle("GET /dev/mailbox", s.requireAdmin(s.withDBTimeout(func(w http.ResponseWriter, r *http.Request) {
-		s.mailboxList(w, r, pages)
-	})))
-	mux.Handle("GET /dev/mailbox/{id}", s.requireAdmin(s.withDBTimeout(func(w http.ResponseWriter, r *http.Request) {
-		s.mailboxMessage(w, r, pages)
-	})))
-	return nil
-}
-
 // mailboxFilter is the list's query: both fields optional.
 type mailboxFilter struct {
 	Recipient, Channel string

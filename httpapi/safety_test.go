@@ -210,7 +210,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
 	for _, tc := range []struct{ method, path, allow string }{
-		{"GET", "/v1/events", "POST"},
+		{"PUT", "/v1/events", "GET, HEAD, POST"}, // GET lists events (API key)
 		{"GET", "/e/" + testKey, "POST"},
 		{"DELETE", "/v1/orders/" + missingID, "GET, HEAD, PATCH"},
 		{"GET", "/v1/orders/" + missingID + "/cancel", "POST"},

@@ -46,6 +46,11 @@ type Opts struct {
 	// RiverUI, when set, is served at /riverui/ behind admin basic auth and
 	// cross-origin protection (see NewRiverUI).
 	RiverUI http.Handler
+	// CORSOrigins (CORS_ORIGINS) are the browser origins that may send
+	// events: the event ingest routes (POST /v1/events, POST /e/{eventKey}
+	// and their OPTIONS preflight) answer them with CORS headers. No other
+	// route does.
+	CORSOrigins []string
 	// DevMailbox serves the development mailbox at /dev/mailbox: every
 	// email, SMS and push in deliveries, and each email as its recipient
 	// saw it, behind admin basic auth when that is configured. For
@@ -128,17 +133,16 @@ func NewHandler(opts Opts) (http.Handler, error) {
 	if err := opts.Metrics.registerReadiness(s.unready); err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", opts.Metrics.Handler())
-	if !opts.OpsOnly {
-		s.routes(mux)
-		if opts.DevMailbox {
-			if err := s.mailboxRoutes(mux); err != nil {
-				return nil, err
-			}
+	var pages *mailboxPages
+	if opts.DevMailbox && !opts.OpsOnly {
+		var err error
+		if pages, err = newMailboxPages(); err != nil {
+			return nil, err
 		}
+	}
+	mux := http.NewServeMux()
+	for _, rt := range s.routeTable(pages) {
+		mux.Handle(rt.pattern, rt.handler)
 	}
 	mux.HandleFunc("/", s.noRoute(mux))
 	return s.observe(mux), nil
@@ -166,54 +170,6 @@ func (s *server) noRoute(mux *http.ServeMux) http.HandlerFunc {
 		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		s.writeError(w, r, apperr.Errorf(apperr.MethodNotAllowed, "Method %s is not allowed here; use %s.", r.Method, strings.Join(allow, ", ")))
-	}
-}
-
-// routes registers the API routes: event keys open the event ingest
-// routes, API keys the rest.
-func (s *server) routes(mux *http.ServeMux) {
-	eventKeys, apiKeys := newKeySet(s.EventKeys), newKeySet(s.APIKeys)
-	events := keyAuth{
-		keys: eventKeys, other: apiKeys, credential: bearerKey, challenge: `Bearer realm="mohallamart events"`,
-		unauthorized: "A valid event key is required: send Authorization: Bearer <key> with a key from EVENT_KEYS.",
-		forbidden:    "This is an API key; events are sent with an event key (EVENT_KEYS).",
-	}
-	inngest := keyAuth{
-		keys: eventKeys, other: apiKeys, credential: pathKey,
-		unauthorized: "Event key not found.",
-		forbidden:    "This is an API key, not an event key; events are sent with an event key (EVENT_KEYS).",
-	}
-	api := keyAuth{
-		keys: apiKeys, other: eventKeys, credential: bearerKey, challenge: `Bearer realm="mohallamart"`,
-		unauthorized: "A valid API key is required: send Authorization: Bearer <key> with a key from API_KEYS.",
-		forbidden:    "An event key can only send events (POST /v1/events, POST /e/{eventKey}); this route needs an API key (API_KEYS).",
-	}
-	handle := func(pattern string, a keyAuth, h http.HandlerFunc) {
-		mux.HandleFunc(pattern, s.requireKey(a, s.rateLimit(s.withDBTimeout(h))))
-	}
-	v1 := func(pattern string, h http.HandlerFunc) { handle(pattern, api, h) }
-	handle("POST /v1/events", events, s.postEvents)
-	handle("POST /e/{eventKey}", inngest, s.postEvents)
-	v1("GET /v1/events/{id}", s.getEvent)
-
-	v1("POST /v1/users", s.createUser)
-	v1("GET /v1/users/{id}", s.getUser)
-	v1("PATCH /v1/users/{id}", s.updateUser)
-	v1("DELETE /v1/users/{id}", s.deleteUser)
-	v1("POST /v1/shops", s.createShop)
-	v1("GET /v1/shops/{id}", s.getShop)
-	v1("POST /v1/products", s.createProduct)
-	v1("GET /v1/products/{id}", s.getProduct)
-	v1("PATCH /v1/products/{id}", s.updateProduct)
-	v1("DELETE /v1/products/{id}", s.deleteProduct)
-	v1("POST /v1/orders", s.placeOrder)
-	v1("GET /v1/orders/{id}", s.getOrder)
-	v1("PATCH /v1/orders/{id}", s.updateOrder)
-	v1("POST /v1/orders/{id}/cancel", s.cancelOrder)
-	v1("GET /v1/search/products", s.searchProducts)
-
-	if s.RiverUI != nil {
-		mux.Handle("/riverui/", s.requireAdmin(http.NewCrossOriginProtection().Handler(s.RiverUI)))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,7 @@ type Config struct {
 
 	EventKeys     []string // EVENT_KEYS, comma-separated: send events only
 	APIKeys       []string // API_KEYS, comma-separated: the REST routes
+	CORSOrigins   []string // CORS_ORIGINS, comma-separated: browser origins that may send events
 	AdminUser     string   // ADMIN_USER: River UI basic auth
 	AdminPassword string   // ADMIN_PASSWORD
 
@@ -142,6 +144,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.EventKeys = keyList(getenv("EVENT_KEYS"))
 	c.APIKeys = keyList(getenv("API_KEYS"))
+	c.CORSOrigins = keyList(getenv("CORS_ORIGINS"))
+	problems = append(problems, originProblems(c.CORSOrigins)...)
 
 	switch c.Role {
 	case RoleAll, RoleAPI, RoleWorker:
@@ -219,6 +223,21 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// originProblems checks CORS_ORIGINS: each entry must be a browser origin,
+// scheme://host[:port] with http or https and nothing after it. A wildcard
+// is refused: any page could then send events with the key it holds.
+func originProblems(origins []string) []string {
+	var problems []string
+	for _, o := range origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.Contains(u.Host, "*") {
+			problems = append(problems, fmt.Sprintf("CORS_ORIGINS: %q is not an origin such as https://mohallamart.example (scheme://host[:port], no wildcard)", o))
+		}
+	}
+	return problems
 }
 
 // keyList splits a comma-separated list of keys, dropping empty ones.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,20 @@ func TestLoadConfig(t *testing.T) {
 		require.Equal(t, "Asia/Kolkata", cfg.CleanupTimezone)
 		require.Empty(t, cfg.EventKeys)
 		require.Empty(t, cfg.APIKeys)
+	})
+
+	t.Run("CORSOrigins", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := loadConfig(envFunc())
+		require.NoError(t, err)
+		require.Empty(t, cfg.CORSOrigins, "no CORS by default")
+		cfg, err = loadConfig(envFunc("CORS_ORIGINS", " https://shop.mohalla.example, http://localhost:3000 ,"))
+		require.NoError(t, err)
+		require.Equal(t, []string{"https://shop.mohalla.example", "http://localhost:3000"}, cfg.CORSOrigins)
+		for _, bad := range []string{"*", "https://*.mohalla.example", "shop.mohalla.example", "https://shop.mohalla.example/app", "ftp://x.example"} {
+			_, err := loadConfig(envFunc("CORS_ORIGINS", bad))
+			require.ErrorContains(t, err, "CORS_ORIGINS: "+strconv.Quote(bad)+" is not an origin", bad)
+		}
 	})
 
 	t.Run("ProductionNamesEveryMissingSecret", func(t *testing.T) {

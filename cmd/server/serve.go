@@ -102,7 +102,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	opts := httpapi.Opts{
 		Logger: logger, DB: pool, Migrator: migrator, Metrics: httpMetrics,
 		OpsOnly:   cfg.Role == RoleWorker,
-		EventKeys: cfg.EventKeys, APIKeys: cfg.APIKeys, AdminUser: cfg.AdminUser, AdminPassword: cfg.AdminPassword,
+		EventKeys: cfg.EventKeys, APIKeys: cfg.APIKeys, CORSOrigins: cfg.CORSOrigins, AdminUser: cfg.AdminUser, AdminPassword: cfg.AdminPassword,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, DBTimeout: cfg.DBTimeout,
 		DevMailbox: cfg.AppEnv == "development",
 	}

@@ -46,3 +46,9 @@ LIMIT @max_rows;
 
 -- name: DeliveryGet :one
 SELECT * FROM deliveries WHERE id = @id;
+
+-- name: DeliveryListByEvent :many
+-- The messages an event caused (GET /v1/events/{id}), oldest first.
+SELECT id, channel, recipient, subject, status, provider, created_at FROM deliveries
+WHERE event_id = @event_id::text
+ORDER BY id;

@@ -18,6 +18,23 @@ FROM river_job
 WHERE args ->> 'event_id' = @event_id::text
 ORDER BY id;
 
+-- name: EventList :many
+-- Browsing the event log (GET /v1/events): newest first by (received_at,
+-- id), optionally only one name, a received_at range [since, until), events
+-- with at least one job in job_state, and events after a cursor (the
+-- received_at and id of the last event of the previous page).
+SELECT e.id, e.name, e.data, e.ts, e.received_at, e.source FROM events e
+WHERE (sqlc.narg('name')::text IS NULL OR e.name = sqlc.narg('name')::text)
+  AND (sqlc.narg('since')::timestamptz IS NULL OR e.received_at >= sqlc.narg('since')::timestamptz)
+  AND (sqlc.narg('until')::timestamptz IS NULL OR e.received_at < sqlc.narg('until')::timestamptz)
+  AND (sqlc.narg('job_state')::text IS NULL OR EXISTS (
+        SELECT 1 FROM river_job j
+        WHERE j.args ->> 'event_id' = e.id AND j.state = sqlc.narg('job_state')::text::river_job_state))
+  AND (sqlc.narg('after_received_at')::timestamptz IS NULL
+       OR (e.received_at, e.id) < (sqlc.narg('after_received_at')::timestamptz, sqlc.narg('after_id')::text))
+ORDER BY e.received_at DESC, e.id DESC
+LIMIT @max_rows::int;
+
 -- name: EventDeleteOlderThan :execrows
 -- Deletes at most max_rows events received before before; the caller
 -- repeats it until it deletes fewer.
