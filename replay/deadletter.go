@@ -2,12 +2,12 @@ package replay
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/db"
 )
 
@@ -74,10 +74,10 @@ type RetryResult struct {
 // that used all of its own.
 func (s *Service) Retry(ctx context.Context, req RetryRequest, progress Progress) (RetryResult, error) {
 	if req.Kind == "" {
-		return RetryResult{}, errors.New("retry: a job kind is required")
+		return RetryResult{}, apperr.Errorf(apperr.Invalid, "retry: a job kind is required")
 	}
 	if req.Since.IsZero() {
-		return RetryResult{}, errors.New("retry: since is required")
+		return RetryResult{}, apperr.Errorf(apperr.Invalid, "retry: since is required")
 	}
 	res := RetryResult{DryRun: req.DryRun}
 	total, err := db.New(s.db).DeadLetterCount(ctx, db.DeadLetterCountParams{Kind: req.Kind, Since: req.Since, ErrorLike: req.ErrorLike})

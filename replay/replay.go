@@ -9,7 +9,6 @@ package replay
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/oklog/ulid/v2"
 	"github.com/riverqueue/river"
 
+	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/jobargs"
@@ -102,19 +102,19 @@ type Metadata struct {
 // the sinks deduplicate by event id, so only what they lack is added.
 func (s *Service) Replay(ctx context.Context, req Request, progress Progress) (Result, error) {
 	if req.Name == "" {
-		return Result{}, errors.New("replay: an event name is required")
+		return Result{}, apperr.Errorf(apperr.Invalid, "replay: an event name is required")
 	}
 	if !events.Known(req.Name) {
-		return Result{}, fmt.Errorf("replay: %q is not an event of the catalog (custom events trigger no function)", req.Name)
+		return Result{}, apperr.Errorf(apperr.Invalid, "replay: %q is not an event of the catalog (custom events trigger no function)", req.Name)
 	}
 	if req.Since.IsZero() {
-		return Result{}, errors.New("replay: since is required")
+		return Result{}, apperr.Errorf(apperr.Invalid, "replay: since is required")
 	}
 	if req.Until.IsZero() {
 		req.Until = time.Now()
 	}
 	if !req.Since.Before(req.Until) {
-		return Result{}, fmt.Errorf("replay: since (%s) must be before until (%s)", req.Since.Format(time.RFC3339), req.Until.Format(time.RFC3339))
+		return Result{}, apperr.Errorf(apperr.Invalid, "replay: since (%s) must be before until (%s)", req.Since.Format(time.RFC3339), req.Until.Format(time.RFC3339))
 	}
 	res := Result{ReplayID: ulid.Make().String(), DryRun: req.DryRun, Enqueued: map[string]int{}, Skipped: map[string]int{}}
 	meta, err := json.Marshal(Metadata{Replay: true, ReplayID: res.ReplayID})
