@@ -229,14 +229,21 @@ func (s *server) requireKey(a keyAuth, next http.HandlerFunc) http.HandlerFunc {
 
 // requireAdmin puts basic auth (ADMIN_USER/ADMIN_PASSWORD) in front of h;
 // without credentials configured (development on loopback only) h is open.
-// Wrong credentials count as failed attempts, as in requireKey.
+// Wrong credentials count as failed attempts, as in requireKey; an event or
+// API key (Bearer) is a 403 that says admin routes need the admin
+// credentials.
 func (s *server) requireAdmin(h http.Handler) http.Handler {
 	if s.AdminUser == "" && s.AdminPassword == "" {
 		return h
 	}
 	wantUser, wantPass := sha256.Sum256([]byte(s.AdminUser)), sha256.Sum256([]byte(s.AdminPassword))
+	otherKeys := append(newKeySet(s.EventKeys), newKeySet(s.APIKeys)...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.allowAuth(w, r) {
+			return
+		}
+		if key, ok := bearerKey(r); ok && otherKeys.match(key) {
+			s.writeError(w, r, apperr.Errorf(apperr.Forbidden, "This is an event or API key; admin routes take the admin credentials (ADMIN_USER, ADMIN_PASSWORD) with basic auth."))
 			return
 		}
 		user, pass, ok := r.BasicAuth()

@@ -26,7 +26,7 @@ type route struct {
 	handler http.Handler
 	// undocumented marks a route the OpenAPI document leaves out: River
 	// UI, a web application under a path prefix, which OpenAPI cannot
-	// describe.
+	// describe, and the operator routes under /admin.
 	undocumented bool
 }
 
@@ -94,6 +94,19 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 		v1("POST /v1/orders/{id}/cancel", s.cancelOrder),
 		v1("GET /v1/search/products", s.searchProducts),
 	)
+	if s.Replay != nil {
+		// The operator routes (replay, dead letters), described in the
+		// README's "Replay and dead letters" rather than in the API
+		// document for applications.
+		admin := func(pattern string, h http.HandlerFunc) route {
+			return route{pattern: pattern, auth: authAdmin, undocumented: true, handler: s.requireAdmin(h)}
+		}
+		routes = append(routes,
+			admin("POST /admin/events/replay", s.replayEvents),
+			admin("GET /admin/jobs/failed", s.failedJobs),
+			admin("POST /admin/jobs/retry", s.retryJobs),
+		)
+	}
 	if s.RiverUI != nil {
 		routes = append(routes, route{pattern: "/riverui/", auth: authAdmin, undocumented: true,
 			handler: s.requireAdmin(http.NewCrossOriginProtection().Handler(s.RiverUI))})

@@ -18,6 +18,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
+	"github.com/mohallamart/backend/replay"
 )
 
 // Opts are the dependencies and settings of the handler stack.
@@ -51,6 +52,9 @@ type Opts struct {
 	// and their OPTIONS preflight) answer them with CORS headers. No other
 	// route does.
 	CORSOrigins []string
+	// Replay, when set, serves the operator routes at /admin (replay
+	// events, list and retry failed jobs) behind admin basic auth.
+	Replay *replay.Service
 	// DevMailbox serves the development mailbox at /dev/mailbox: every
 	// email, SMS and push in deliveries, and each email as its recipient
 	// saw it, behind admin basic auth when that is configured. For
@@ -67,7 +71,8 @@ type Opts struct {
 	// /v1/events/{id} and search; an event key there is refused with 403.
 	// Empty leaves them open (development on loopback only).
 	APIKeys []string
-	// AdminUser and AdminPassword guard River UI with basic auth; both
+	// AdminUser and AdminPassword guard River UI and the /admin routes
+	// with basic auth; both
 	// empty leaves it open (development on loopback only).
 	AdminUser, AdminPassword string
 	// RateLimit is the requests per second each key (or, with auth off,

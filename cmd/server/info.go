@@ -28,6 +28,9 @@ Commands:
   migrate status    list migrations and whether each is applied
   seed              create the demo neighbourhood through the domain writes (idempotent)
   db-url            print the database URL: DATABASE_URL, or the running private cluster's under DATA_DIR
+  events replay     --name N --since T [--until T] [--function KIND] [--dry-run]: enqueue stored events' functions again
+  jobs failed       [--since T] [--kind KIND]: failed jobs (discarded, cancelled) grouped by kind and error
+  jobs retry        --kind KIND --since T [--error-like S] [--dry-run]: retry failed jobs in bulk
   version           print the server's, River's and Go's versions
   help              print this help (also -h, --help)
 

@@ -11,6 +11,9 @@
 //	server migrate status         list migrations and whether each is applied
 //	server seed                   create the demo neighbourhood (idempotent)
 //	server db-url                 print the database URL (DATABASE_URL or the private cluster's)
+//	server events replay ...      enqueue the functions of stored events again
+//	server jobs failed ...        list the failed jobs, grouped by kind and error
+//	server jobs retry ...         retry failed jobs in bulk
 //	server version                print the server's, River's and Go's versions
 //	server help                   list the commands (also -h, --help)
 //
@@ -79,8 +82,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return seedCmd(ctx, cfg, logger, args, stdout)
 	case "db-url":
 		return dbURLCmd(ctx, cfg, args, stdout)
+	case "events":
+		return eventsCmd(ctx, cfg, logger, args, stdout)
+	case "jobs":
+		return jobsCmd(ctx, cfg, logger, args, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate, seed, db-url, version or help)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, seed, db-url, events, jobs, version or help)", cmd)
 	}
 }
 

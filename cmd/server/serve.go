@@ -23,6 +23,7 @@ import (
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
+	"github.com/mohallamart/backend/replay"
 	"github.com/mohallamart/backend/search"
 )
 
@@ -110,6 +111,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		ob := outbox.New(client)
 		opts.Outbox = ob
 		opts.Mart = mart.NewService(pool, ob)
+		opts.Replay = replay.New(pool, client)
 		if opts.Search, err = searchBackend(ctx, cfg, pool, logger); err != nil {
 			return err
 		}

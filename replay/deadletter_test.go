@@ -1,0 +1,86 @@
+package replay_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/replay"
+)
+
+// fail settles the jobs of kind that an event triggered as state, with
+// lastError as their last error, finalized at `at`.
+func (e env) fail(t *testing.T, eventID, state, lastError string, at time.Time) {
+	t.Helper()
+	e.exec(t, `UPDATE river_job SET state = $2::river_job_state, finalized_at = $4, attempt = max_attempts,
+		errors = ARRAY[jsonb_build_object('at', $4::timestamptz, 'attempt', 1, 'error', 'an earlier error', 'trace', ''),
+		               jsonb_build_object('at', $4::timestamptz, 'attempt', 2, 'error', $3::text, 'trace', '')]
+		WHERE args ->> 'event_id' = $1`, eventID, state, lastError, at)
+}
+
+// TestFailedAndRetry: dead letters group by kind and last error, with the
+// ids in the error replaced so that one failure of many rows is one group;
+// a bulk retry of one group makes its jobs available again, in batches,
+// and a dry run only counts.
+func TestFailedAndRetry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	day := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	ids := []string{"01JDQ7Z5K3M4N5P6Q7R8S9T0VW", "01JDQ7Z5K3M4N5P6Q7R8S9T0VX", "01JDQ7Z5K3M4N5P6Q7R8S9T0VY"}
+	for i, id := range ids {
+		e.publish(t, events.UserCreated{UserID: id, Email: "a@example.com", Name: "Asha"}, "signup-"+id)
+		e.fail(t, "signup-"+id, "discarded", "  load user "+id+": user not found  ", day.Add(time.Duration(i)*time.Hour))
+	}
+	e.publish(t, events.UserCreated{UserID: "u-5", Email: "b@example.com", Name: "Asha"}, "signup-u-5")
+	e.fail(t, "signup-u-5", "cancelled", "resend: 422 invalid recipient", day)
+	e.publish(t, events.OrderCancelled{OrderID: "6f1c2b9e-8a4d-4c1e-9b7a-2d3e4f5a6b7c", UserID: "u-5"}, "cancel-1")
+	e.fail(t, "cancel-1", "discarded", "order 6f1c2b9e-8a4d-4c1e-9b7a-2d3e4f5a6b7c not found", day)
+	e.publish(t, events.UserCreated{UserID: "u-6", Email: "c@example.com", Name: "Asha"}, "signup-u-6")
+	e.fail(t, "signup-u-6", "discarded", "load user u-6: user not found", day.Add(-48*time.Hour))
+
+	groups, err := e.svc.Failed(ctx, day.Add(-time.Hour), "")
+	require.NoError(t, err)
+	require.Equal(t, []replay.FailedGroup{
+		{Kind: "send_welcome_email", Error: "load user <id>: user not found", Jobs: 3, Discarded: 3, FirstSeen: day, LastSeen: day.Add(2 * time.Hour)},
+		{Kind: "send_order_update", Error: "order <id> not found", Jobs: 1, Discarded: 1, FirstSeen: day, LastSeen: day},
+		{Kind: "send_welcome_email", Error: "resend: 422 invalid recipient", Jobs: 1, Cancelled: 1, FirstSeen: day, LastSeen: day},
+	}, utc(groups))
+	groups, err = e.svc.Failed(ctx, day.Add(-time.Hour), "send_order_update")
+	require.NoError(t, err)
+	require.Len(t, groups, 1)
+
+	available := func() int {
+		return e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'send_welcome_email' AND state = 'available'`)
+	}
+	req := replay.RetryRequest{Kind: "send_welcome_email", Since: day.Add(-time.Hour), ErrorLike: "USER NOT FOUND", DryRun: true}
+	res, err := e.svc.Retry(ctx, req, nil)
+	require.NoError(t, err)
+	require.Equal(t, replay.RetryResult{DryRun: true, Matched: 3}, res)
+	require.Zero(t, available())
+
+	e.svc.BatchSize = 2
+	var seen [][2]int
+	req.DryRun = false
+	res, err = e.svc.Retry(ctx, req, func(done, total int) { seen = append(seen, [2]int{done, total}) })
+	require.NoError(t, err)
+	require.Equal(t, replay.RetryResult{Matched: 3, Retried: 3}, res)
+	require.Equal(t, [][2]int{{2, 3}, {3, 3}}, seen)
+	require.Equal(t, 3, available())
+	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM river_job WHERE state = 'available' AND args ->> 'user_id' LIKE '01JDQ%' AND max_attempts > attempt`),
+		"River gives a job that used its attempts one more")
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM river_job WHERE state = 'discarded' AND args ->> 'user_id' = 'u-6'`), "finalized before since")
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM river_job WHERE state = 'cancelled' AND kind = 'send_welcome_email'`), "another error")
+
+	_, err = e.svc.Retry(ctx, replay.RetryRequest{Since: day}, nil)
+	require.ErrorContains(t, err, "kind is required")
+}
+
+func utc(groups []replay.FailedGroup) []replay.FailedGroup {
+	for i := range groups {
+		groups[i].FirstSeen, groups[i].LastSeen = groups[i].FirstSeen.UTC(), groups[i].LastSeen.UTC()
+	}
+	return groups
+}
