@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/internal/logctx"
 )
@@ -89,6 +91,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			s.Metrics.observeRequest(route, status, d)
+			trace.SpanFromContext(ctx).SetName(route) // the request's span, when traces are on
 			level := slog.LevelInfo
 			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 				level = slog.LevelDebug
