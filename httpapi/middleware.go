@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mohallamart/backend/apperr"
@@ -91,7 +92,11 @@ func (s *server) observe(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			s.Metrics.observeRequest(route, status, d)
-			trace.SpanFromContext(ctx).SetName(route) // the request's span, when traces are on
+			// The request's span, when traces are on: named by the route,
+			// and without the event key an /e/ path carries.
+			span := trace.SpanFromContext(ctx)
+			span.SetName(route)
+			span.SetAttributes(attribute.String("url.path", loggedPath(r.URL.Path)))
 			level := slog.LevelInfo
 			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 				level = slog.LevelDebug
