@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/internal/logctx"
 )
@@ -89,6 +92,11 @@ func (s *server) observe(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			s.Metrics.observeRequest(route, status, d)
+			// The request's span, when traces are on: named by the route,
+			// and without the event key an /e/ path carries.
+			span := trace.SpanFromContext(ctx)
+			span.SetName(route)
+			span.SetAttributes(attribute.String("url.path", loggedPath(r.URL.Path)))
 			level := slog.LevelInfo
 			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 				level = slog.LevelDebug

@@ -36,6 +36,8 @@ type Config struct {
 	LogLevel        string         // LOG_LEVEL: debug | info | warn | error, default info
 	RateLimit       float64        // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
 	RateBurst       int            // RATE_BURST: requests a key may send at once, default 2 × RATE_LIMIT
+	Tracing         bool           // on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
+	ServiceName     string         // OTEL_SERVICE_NAME: the traces' service.name, default mohallamart
 
 	EventKeys     []string // EVENT_KEYS, comma-separated: send events only
 	APIKeys       []string // API_KEYS, comma-separated: the REST routes
@@ -143,6 +145,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AnalyticsRetentionDays: integer("ANALYTICS_RETENTION_DAYS", 90),
 	}
 	c.EventKeys = keyList(getenv("EVENT_KEYS"))
+	// The OTLP exporter reads these (and the other OTEL_EXPORTER_OTLP_*
+	// variables) itself; they only decide here whether traces are on.
+	c.Tracing = str("OTEL_EXPORTER_OTLP_ENDPOINT", "") != "" || str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != ""
+	c.ServiceName = str("OTEL_SERVICE_NAME", "mohallamart")
 	c.APIKeys = keyList(getenv("API_KEYS"))
 	c.CORSOrigins = keyList(getenv("CORS_ORIGINS"))
 	problems = append(problems, originProblems(c.CORSOrigins)...)

@@ -70,11 +70,26 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	}
 	defer func() { err = errors.Join(err, migrator.Close()) }()
 
+	tr, stopTracing, err := newTracing(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	// Deferred first, so it runs last: the spans of the last requests and
+	// jobs are flushed after both have stopped.
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
+		defer cancel()
+		err = errors.Join(err, stopTracing(flushCtx))
+	}()
+	if cfg.Tracing {
+		logger.InfoContext(ctx, "Traces exported over OTLP", slog.String("service_name", cfg.ServiceName))
+	}
+
 	riverCfg := &river.Config{
 		Logger:            logger,
 		FetchCooldown:     cfg.FetchCooldown,
 		FetchPollInterval: cfg.FetchPoll,
-		Middleware:        []rivertype.Middleware{&logctx.JobMiddleware{}},
+		Middleware:        append([]rivertype.Middleware{&logctx.JobMiddleware{}}, tr.jobMiddleware()...),
 	}
 	if cfg.Role != RoleAPI {
 		js, err := buildJobs(ctx, cfg, workerPool, logger)
@@ -141,7 +156,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		return errors.Join(fmt.Errorf("listen on %s: %w", cfg.Addr, err), stopRiver(ctx, time.Now().Add(cfg.ShutdownTimeout), client, working, logger))
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           tr.handler(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
