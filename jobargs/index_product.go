@@ -39,3 +39,7 @@ func pendingStates() []rivertype.JobState {
 		rivertype.JobStateRunning, rivertype.JobStateScheduled,
 	}
 }
+
+// CoalesceKey identifies the jobs that are one job (unique args): those of
+// one product. See Coalescer.
+func (a IndexProductArgs) CoalesceKey() string { return a.ProductID }

@@ -21,3 +21,7 @@ func (IndexShopArgs) Kind() string { return "index_shop" }
 func (IndexShopArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueSearch, MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates()}}
 }
+
+// CoalesceKey identifies the jobs that are one job (unique args): those of
+// one shop. See Coalescer.
+func (a IndexShopArgs) CoalesceKey() string { return a.ShopID }

@@ -31,3 +31,7 @@ func (ProcessOutOfStockAlertArgs) InsertOpts() river.InsertOpts {
 		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByPeriod: OutOfStockAlertPeriod},
 	}
 }
+
+// CoalesceKey identifies the jobs that are one job (unique args): those of
+// one product. See Coalescer.
+func (a ProcessOutOfStockAlertArgs) CoalesceKey() string { return a.ProductID }

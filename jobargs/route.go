@@ -66,3 +66,12 @@ func Route(eventID string, p events.Payload) Plan {
 	}
 	return Plan{}
 }
+
+// Coalescer is implemented by the args of a job kind whose jobs are unique
+// by their args (UniqueOpts ByArgs): jobs of one kind with the same
+// CoalesceKey are one job. A publisher inserts one of them per call, since
+// River cannot insert two rows with the same unique key in one statement.
+type Coalescer interface {
+	river.JobArgs
+	CoalesceKey() string
+}

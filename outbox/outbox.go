@@ -89,6 +89,7 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		jobParams []river.InsertManyParams
 		tracked   []string
 		cancels   []db.JobCancelPendingForOrderParams
+		coalesced = map[string]bool{}
 	)
 	for i, id := range params.IDs {
 		if !isNew[id] {
@@ -102,6 +103,13 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		}
 		plan := jobargs.Route(id, payloads[i])
 		for _, args := range plan.Jobs {
+			if c, ok := args.(jobargs.Coalescer); ok {
+				key := c.Kind() + "\x00" + c.CoalesceKey()
+				if coalesced[key] {
+					continue // the same unique job, already in this batch
+				}
+				coalesced[key] = true
+			}
 			jobParams = append(jobParams, river.InsertManyParams{Args: args})
 		}
 		if plan.Track {

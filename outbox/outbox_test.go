@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -221,4 +222,20 @@ func waitForLockWait(ctx context.Context, t *testing.T, pool *pgxpool.Pool) {
 	require.Eventually(t, func() bool {
 		return count(ctx, t, pool, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0
 	}, 10*time.Second, 5*time.Millisecond)
+}
+
+// TestPublishCoalescesUniqueJobsInOneCall: two events of one call that
+// trigger the same unique job (two updates of one product) enqueue it once,
+// instead of failing the insert (River cannot insert the same unique key
+// twice in one statement).
+func TestPublishCoalescesUniqueJobsInOneCall(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	update := func(stock int) events.Event {
+		return events.Event{Name: events.NameProductUpdated, Data: json.RawMessage(fmt.Sprintf(`{"productId":"p1","stock":%d}`, stock))}
+	}
+	_, err := newOutbox(t).Publish(ctx, tx, update(1), update(2), events.Event{Name: events.NameSearchIndex, Data: json.RawMessage(`{"type":"product","id":"p1"}`)})
+	require.NoError(t, err)
+	require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM river_job WHERE kind = 'index_product'"))
 }
