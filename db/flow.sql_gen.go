@@ -244,6 +244,34 @@ func (q *Queries) FlowWaitMatch(ctx context.Context, eventIds []string) ([]int64
 	return items, nil
 }
 
+const flowWaitedNames = `-- name: FlowWaitedNames :many
+SELECT DISTINCT event_name FROM flow_waits
+WHERE event_name = ANY($1::text[]) AND matched_event_id IS NULL
+`
+
+// Which of the given event names some open wait is waiting for: Publish's
+// cheap first look (flow_waits_open_idx), so a batch no wait cares about
+// costs one index probe per name.
+func (q *Queries) FlowWaitedNames(ctx context.Context, names []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, flowWaitedNames, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var event_name string
+		if err := rows.Scan(&event_name); err != nil {
+			return nil, err
+		}
+		items = append(items, event_name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const flowWakeJobs = `-- name: FlowWakeJobs :exec
 UPDATE river_job SET state = 'available', scheduled_at = now()
 WHERE id = ANY($1::bigint[])

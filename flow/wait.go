@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -140,16 +141,32 @@ func (e *eventOutput) event() events.Event {
 	return events.Event{ID: e.ID, Name: e.Name, Data: e.Data, TS: e.TS}
 }
 
-// WakeTx matches the events eventIDs, just stored in tx, against the open
-// waits, and makes the jobs whose wait matched available now, all in tx: if
-// tx rolls back, no wait is matched and no job woken. outbox.Publish calls it
-// with the events it stores. When no wait matches, it is one statement (one
-// index probe per top-level field of each event).
-func WakeTx(ctx context.Context, tx pgx.Tx, eventIDs ...string) error {
-	if len(eventIDs) == 0 {
+// WakeTx matches the events just stored in tx (their ids, and names[i]
+// the name of ids[i]) against the open waits, and makes the jobs whose
+// wait matched available now, all in tx: if tx rolls back, no wait is
+// matched and no job woken. outbox.Publish calls it with the events it
+// stores. It first asks which of the names an open wait is waiting for (one
+// index probe per name), so a batch no wait cares about costs that one
+// statement; the events of the names waited for are then matched field by
+// field.
+func WakeTx(ctx context.Context, tx pgx.Tx, ids, names []string) error {
+	if len(ids) == 0 {
 		return nil
 	}
 	q := db.New(tx)
+	waited, err := q.FlowWaitedNames(ctx, slices.Compact(slices.Sorted(slices.Values(names))))
+	if err != nil {
+		return fmt.Errorf("match waiting jobs: %w", err)
+	}
+	if len(waited) == 0 {
+		return nil
+	}
+	var eventIDs []string
+	for i, id := range ids {
+		if slices.Contains(waited, names[i]) {
+			eventIDs = append(eventIDs, id)
+		}
+	}
 	jobIDs, err := q.FlowWaitMatch(ctx, eventIDs)
 	if err != nil {
 		return fmt.Errorf("match waiting jobs: %w", err)

@@ -77,12 +77,22 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
 	}
-	if err := flow.WakeTx(ctx, tx, inserted...); err != nil {
-		return nil, err
-	}
 	isNew := make(map[string]bool, len(inserted))
 	for _, id := range inserted {
 		isNew[id] = true
+	}
+	nameOf := make(map[string]string, len(inserted))
+	for i, id := range params.IDs {
+		if isNew[id] {
+			nameOf[id] = params.Names[i]
+		}
+	}
+	insertedNames := make([]string, len(inserted))
+	for i, id := range inserted {
+		insertedNames[i] = nameOf[id]
+	}
+	if err := flow.WakeTx(ctx, tx, inserted, insertedNames); err != nil {
+		return nil, err
 	}
 
 	var (

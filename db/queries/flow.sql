@@ -70,3 +70,10 @@ RETURNING w.job_id;
 UPDATE river_job SET state = 'available', scheduled_at = now()
 WHERE id = ANY(@job_ids::bigint[])
   AND (state = 'scheduled' OR (state = 'available' AND scheduled_at > now()));
+
+-- name: FlowWaitedNames :many
+-- Which of the given event names some open wait is waiting for: Publish's
+-- cheap first look (flow_waits_open_idx), so a batch no wait cares about
+-- costs one index probe per name.
+SELECT DISTINCT event_name FROM flow_waits
+WHERE event_name = ANY(@names::text[]) AND matched_event_id IS NULL;
