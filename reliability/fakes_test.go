@@ -16,13 +16,13 @@ import (
 type answer int
 
 const (
-	answerOK        answer = iota // deliver and answer 200
-	answer500                     // 500, nothing delivered
-	answer429                     // 429 with Retry-After: 1, nothing delivered
-	answerSlow                    // deliver and answer 200 after slowFor
-	answerHang                    // never answer, nothing delivered (the client times out)
-	answerLost                    // deliver, then drop the connection without an answer
-	answer422                     // 422 validation error, nothing delivered
+	answerOK   answer = iota // deliver and answer 200
+	answer500                // 500, nothing delivered
+	answer429                // 429 with Retry-After: 1, nothing delivered
+	answerSlow               // deliver and answer 200 after slowFor
+	answerHang               // never answer, nothing delivered (the client times out)
+	answerLost               // deliver, then drop the connection without an answer
+	answer422                // 422 validation error, nothing delivered
 )
 
 // slowFor is how long answerSlow waits: less than the suite's

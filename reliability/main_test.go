@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -60,6 +61,7 @@ func report(took time.Duration) error {
 	if len(suite.results) == 0 {
 		return nil
 	}
+	slices.SortFunc(suite.results, func(a, b result) int { return strings.Compare(a.name, b.name) })
 	var b strings.Builder
 	passed, failed := 0, 0
 	for _, r := range suite.results {
