@@ -4,9 +4,10 @@ package reliability
 
 // The full run (`make reliability`).
 const (
-	fullRun      = true
-	killOrders   = 2000
-	killCount    = 10
-	termUsers    = 1000
-	failureUsers = 5
+	fullRun        = true
+	killOrders     = 2000
+	killCount      = 10
+	termUsers      = 1000
+	failureUsers   = 5
+	rollbackWrites = 2000
 )
