@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: run test vet fmt-check generate check-generated migrate seed db-url psql e2e chromium bench bench-quick bench-go build
+.PHONY: reliability fuzz run test vet fmt-check generate check-generated migrate seed db-url psql e2e chromium bench bench-quick bench-go build
 
 ## run: start the server (HTTP API + workers); a private PostgreSQL under .data/ unless DATABASE_URL is set
 run:
@@ -77,6 +77,18 @@ bench-quick:
 ## bench-go: the Go micro-benchmarks (go test -bench), one run each
 bench-go:
 	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./...
+
+## reliability: the reliability suite at full load (reliability/): the built server as separate processes,
+## workers killed, providers failing, hostile requests; writes reliability/results.md (`make test` runs its short tier)
+reliability:
+	@cd reliability && { $(GO) test -tags reliability -count=1 -timeout 30m -v . > last-run.log 2>&1; rc=$$?; \
+	grep -v '^ *\[' last-run.log; echo "(full output: reliability/last-run.log)"; exit $$rc; }
+
+## fuzz: fuzz the event decoding and the REST JSON decoder for FUZZTIME each (default 1m); `make test` runs their corpus
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./events/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) ./httpapi/
 
 ## build: the server binary in bin/, its version (server version) from git describe
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

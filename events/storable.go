@@ -34,6 +34,12 @@ func TextProblem(s string) string {
 	return ""
 }
 
+// JSONTextProblem says why PostgreSQL cannot store a string of the valid
+// JSON text raw although Go decodes it (invalid UTF-8 or an unpaired
+// surrogate escape, which Go replaces with U+FFFD), or returns "". The REST
+// API refuses such bodies instead of storing the replacement character.
+func JSONTextProblem(raw []byte) string { return rawProblem(raw) }
+
 // rawProblem says why PostgreSQL cannot store the JSON text raw as jsonb
 // although Go decodes it: invalid UTF-8 (Go substitutes U+FFFD) or an
 // unpaired UTF-16 surrogate escape such as \ud800 (likewise). raw is valid

@@ -92,7 +92,8 @@ func jsonMessage(err error) string {
 
 // decodeBody reads a REST request's JSON body into v: at most
 // maxRESTBodyBytes, one object, no unknown fields, no string holding the NUL
-// character (which PostgreSQL refuses in text). An empty body is accepted
+// character (which PostgreSQL refuses in text), no invalid UTF-8 or unpaired
+// surrogate escape (which Go would replace). An empty body is accepted
 // when optional.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRESTBodyBytes))
@@ -112,6 +113,14 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 		return invalid("The request body must be a JSON object.")
 	}
 	field, msg := decodeStrict(body, v)
+	switch {
+	case msg == "":
+		// Go decodes invalid UTF-8 and unpaired surrogate escapes as
+		// U+FFFD: refuse them rather than store an altered string.
+		if p := events.JSONTextProblem(body); p != "" {
+			return invalid("The request body " + p + ".")
+		}
+	}
 	switch {
 	case msg == "" && bytes.Contains(body, []byte(`\u0000`)):
 		if details := unstorableStrings(body); len(details) > 0 {

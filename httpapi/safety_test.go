@@ -147,6 +147,17 @@ func TestUnstorableText(t *testing.T) {
 		requireError(t, r, http.StatusBadRequest)
 		require.Equal(t, map[string]string{tc.field: msgNUL}, r.details(t), "%s %s", tc.method, tc.path)
 	}
+	// Go would store U+FFFD for these; the body is refused instead.
+	for body, want := range map[string]string{
+		"{\"email\":\"\xff@example.com\",\"name\":\"A\"}": "must be valid UTF-8",
+		`{"email":"s@example.com","name":"\ud800"}`:       "unpaired surrogate",
+	} {
+		before := b.writes(t)
+		r := b.do(t, "POST", "/v1/users", apiKey, body)
+		requireError(t, r, http.StatusBadRequest)
+		require.Contains(t, string(r.body), want)
+		require.Equal(t, before, b.writes(t))
+	}
 
 	evs := []struct {
 		body string

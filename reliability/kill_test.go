@@ -1,0 +1,159 @@
+package reliability
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// idOf reads the id of a created row from an API answer.
+func idOf(t *testing.T, body string) string {
+	t.Helper()
+	var v struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(body), &v); err != nil || v.ID == "" {
+		t.Fatalf("no id in %s", body)
+	}
+	return v.ID
+}
+
+// shopFixture creates, through the REST API, a shop owner, a shop, a
+// product with plenty of stock and customers (with phone numbers).
+type shopFixture struct {
+	users     []string
+	shop      string
+	product   string
+	customers []string
+}
+
+func newShop(c *cluster, base string, customers int) shopFixture {
+	c.t.Helper()
+	var f shopFixture
+	owner := idOf(c.t, c.must(http.StatusCreated, "POST", base+"/v1/users", apiKey,
+		`{"email":"owner@example.com","name":"Owner","phone":"+919800000100"}`))
+	f.users = append(f.users, owner)
+	f.shop = idOf(c.t, c.must(http.StatusCreated, "POST", base+"/v1/shops", apiKey,
+		fmt.Sprintf(`{"name":"Gupta Kirana","ownerId":%q,"address":"MG Road"}`, owner)))
+	f.product = idOf(c.t, c.must(http.StatusCreated, "POST", base+"/v1/products", apiKey,
+		fmt.Sprintf(`{"shopId":%q,"name":"Atta 5kg","pricePaise":24900,"stock":1000000}`, f.shop)))
+	for i := range customers {
+		id := idOf(c.t, c.must(http.StatusCreated, "POST", base+"/v1/users", apiKey,
+			fmt.Sprintf(`{"email":"customer%d@example.com","name":"Customer %d","phone":"+9198000%05d"}`, i, i, i)))
+		f.customers = append(f.customers, id)
+		f.users = append(f.users, id)
+	}
+	return f
+}
+
+// TestWorkerKilled places orders through a ROLE=api process while the
+// ROLE=worker process is SIGKILLed at random moments, then audits: every
+// acknowledged order stored with exactly one confirmation job, every
+// confirmation delivered by Resend exactly once (distinct Idempotency-Keys
+// == confirmations), every tracked event at Mixpanel once.
+func TestWorkerKilled(t *testing.T) {
+	t.Parallel()
+	var figures string
+	record(t, fmt.Sprintf("1. %d orders, worker SIGKILLed %d times", killOrders, killCount), &figures)
+	resend := newFakeResend(t, func(string, int) answer { return answerOK })
+	mp := newFakeMixpanel(t)
+	c := newCluster(t, append(resend.env(), mp.env()...)...)
+	api := c.start("api")
+	worker := c.start("worker")
+	fx := newShop(c, api.base, 20)
+
+	// The kill moments: after a random number of acknowledged orders each,
+	// and once the worker that replaced the last one has confirmed an order.
+	points := make([]int, killCount)
+	for i := range points {
+		points[i] = rand.IntN(killOrders)
+	}
+	slices.Sort(points)
+	acks := make(chan struct{}, killOrders)
+	var (
+		mu     sync.Mutex
+		orders []string
+	)
+	placed := make(chan struct{})
+	go func() {
+		defer close(placed)
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range 8 {
+			wg.Go(func() {
+				for i := range next {
+					status, body := c.do("POST", api.base+"/v1/orders", apiKey, jsonBody(fmt.Sprintf(
+						`{"userId":%q,"shopId":%q,"items":[{"productId":%q,"quantity":1}]}`, fx.customers[i%len(fx.customers)], fx.shop, fx.product)))
+					if status != http.StatusCreated {
+						t.Errorf("order %d: %d %s", i, status, body)
+						continue
+					}
+					mu.Lock()
+					orders = append(orders, idOf(t, body))
+					mu.Unlock()
+					acks <- struct{}{}
+				}
+			})
+		}
+		for i := range killOrders {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}()
+
+	acked, rescued, confirmed := 0, 0, 0
+	start := time.Now()
+	for _, p := range points {
+		for acked < p {
+			select {
+			case <-acks:
+				acked++
+			case <-placed:
+				acked = killOrders
+			}
+		}
+		// The new worker has confirmed an order (or there are none left).
+		c.waitFor("the worker confirms an order", `SELECT count(*) > $1 OR NOT EXISTS (
+			SELECT 1 FROM river_job WHERE kind = 'send_order_confirmation' AND state <> 'completed')
+			FROM river_job WHERE kind = 'send_order_confirmation' AND state = 'completed'`, confirmed)
+		worker.kill()
+		rescued += c.standInForRescuer()
+		worker = c.start("worker")
+		if err := c.pool.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'send_order_confirmation' AND state = 'completed'`).Scan(&confirmed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-placed
+	c.waitFor("every confirmation and welcome email sent, analytics flushed", `SELECT NOT EXISTS (
+		SELECT 1 FROM river_job WHERE kind IN ('send_order_confirmation', 'send_welcome_email') AND state <> 'completed')
+		AND NOT EXISTS (SELECT 1 FROM analytics_pending)`)
+	took := time.Since(start)
+
+	mu.Lock()
+	defer mu.Unlock()
+	a := audit{
+		acked: map[string][]string{"orders": orders, "users": fx.users},
+		jobsPerEvent: map[string]map[string]int{
+			"order/created": {"send_order_confirmation": 1},
+			"user/created":  {"send_welcome_email": 1},
+		},
+		emails: len(orders) + len(fx.users), resend: resend,
+		tracked: len(orders) + len(fx.users), mixpanel: mp,
+	}
+	figures = fmt.Sprintf("%d orders acknowledged, %d kills, %d running jobs rescued; ", len(orders), killCount, rescued) + a.run(t, c) +
+		fmt.Sprintf("; %s", took.Round(100*time.Millisecond))
+	if len(orders) != killOrders {
+		t.Errorf("%d of %d orders acknowledged", len(orders), killOrders)
+	}
+	t.Run("leaks", func(t *testing.T) {
+		var f string
+		record(t, "6. no secret, no personal data outside users/deliveries/events (after scenario 1)", &f)
+		f = scanForLeaks(t, c, resend, mp)
+	})
+}

@@ -1,0 +1,121 @@
+package reliability
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mohallamart/backend/db/dbtest"
+)
+
+// suite is the state every scenario shares: the server binary, built once
+// per test process in a directory TestMain removes, and each scenario's
+// line of figures, printed and written to results.md at the end. It is
+// package state because TestMain owns it and the tests share it.
+var suite struct { //nolint:gochecknoglobals
+	dir  string
+	once sync.Once
+	bin  string
+	err  error
+
+	mu      sync.Mutex
+	results []result
+}
+
+// result is one scenario's outcome and figures.
+type result struct {
+	name    string
+	passed  bool
+	figures string
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mohallamart-reliability-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "create directory for the server binary:", err)
+		os.Exit(1)
+	}
+	suite.dir = dir
+	start := time.Now()
+	code := dbtest.Run(m)
+	_ = os.RemoveAll(dir)
+	if err := report(time.Since(start)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// report prints a line per scenario and "N passed, M failed"; a full run
+// also writes results.md.
+func report(took time.Duration) error {
+	suite.mu.Lock()
+	defer suite.mu.Unlock()
+	if len(suite.results) == 0 {
+		return nil
+	}
+	slices.SortFunc(suite.results, func(a, b result) int { return strings.Compare(a.name, b.name) })
+	var b strings.Builder
+	passed, failed := 0, 0
+	for _, r := range suite.results {
+		mark := "PASS"
+		if r.passed {
+			passed++
+		} else {
+			failed++
+			mark = "FAIL"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", r.name, mark, r.figures)
+		fmt.Printf("%s %s: %s\n", mark, r.name, r.figures)
+	}
+	summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+	fmt.Println(summary)
+	if !fullRun {
+		return nil
+	}
+	md := "# Reliability results\n\n" +
+		"Written by `make reliability` (`go test -tags reliability ./reliability/`); what each scenario\n" +
+		"checks is in README.md, \"Guarantees\", and in `reliability/*_test.go`.\n\n" +
+		fmt.Sprintf("Run at %s on %d CPUs, %s, in %s.\n\n", time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), runtime.Version(), took.Round(time.Second)) +
+		"| scenario | result | figures |\n|---|---|---|\n" + b.String() + "\n**" + summary + "**\n"
+	if err := os.WriteFile("results.md", []byte(md), 0o644); err != nil { //nolint:gosec // a report
+		return fmt.Errorf("write results.md: %w", err)
+	}
+	return nil
+}
+
+// record adds the scenario's line when the test ends: passed unless the
+// test failed. figures is read at the end, so a scenario fills it as it goes.
+func record(t *testing.T, name string, figures *string) {
+	t.Helper()
+	t.Cleanup(func() {
+		suite.mu.Lock()
+		defer suite.mu.Unlock()
+		suite.results = append(suite.results, result{name: name, passed: !t.Failed(), figures: *figures})
+	})
+}
+
+// serverBin builds the server on the first call and returns its path.
+func serverBin(t *testing.T) string {
+	t.Helper()
+	suite.once.Do(func() {
+		bin := filepath.Join(suite.dir, "server")
+		out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "../cmd/server").CombinedOutput()
+		if err != nil {
+			suite.err = fmt.Errorf("go build: %w: %s", err, out)
+			return
+		}
+		suite.bin = bin
+	})
+	if suite.err != nil {
+		t.Fatal(suite.err)
+	}
+	return suite.bin
+}

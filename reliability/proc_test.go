@@ -1,0 +1,303 @@
+package reliability
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mohallamart/backend/db/dbtest"
+)
+
+// hungAfter only ends a hung scenario (a server that never serves, a
+// backlog that never drains); a working server is done long before.
+const hungAfter = 5 * time.Minute
+
+// Keys every server of the suite is configured with; the scan checks that
+// none reaches a log line or a table.
+const (
+	eventKey     = "rel-event-key-5b1f0c"
+	apiKey       = "rel-api-key-93ad7e"
+	resendKey    = "re_rel_secret_7c2e91"
+	mixpanelTok  = "mp_rel_secret_4d8a22"
+	adminPass    = "rel-admin-pass-1f0e"
+	emailFromEnv = "MohallaMart <orders@example.com>"
+)
+
+// logBuffer collects the output of every process of a scenario and tells
+// waiters when it grows.
+type logBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{}
+}
+
+func newLogBuffer() *logBuffer { return &logBuffer{written: make(chan struct{})} }
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.written)
+	b.written = make(chan struct{})
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// cluster is one scenario's database, the server processes on it, the
+// harness's pool and the output of every process.
+type cluster struct {
+	t     *testing.T
+	dbURL string
+	pool  *pgxpool.Pool
+	logs  *logBuffer
+	env   []string
+	http  *http.Client
+	procs []*proc
+}
+
+// newCluster creates the scenario's database (migrated, from
+// TEST_DATABASE_URL or a private cluster) with env added to every server.
+func newCluster(t *testing.T, env ...string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dbURL: dbtest.NewURL(t.Context(), t), logs: newLogBuffer(), env: env,
+		http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	pool, err := pgxpool.New(context.WithoutCancel(t.Context()), c.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	c.pool = pool
+	t.Cleanup(func() {
+		if t.Failed() {
+			out := c.logs.String()
+			if len(out) > 20000 {
+				out = out[len(out)-20000:]
+			}
+			t.Logf("server output (end):\n%s", out)
+		}
+	})
+	return c
+}
+
+// proc is one server process.
+type proc struct {
+	role    string
+	base    string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	waitErr error
+	killed  bool
+}
+
+var servingRE = regexp.MustCompile(`msg=Serving addr=(\S+)`)
+
+// start runs the binary with role and waits until it serves.
+func (c *cluster) start(role string, extra ...string) *proc {
+	c.t.Helper()
+	p := &proc{role: role, done: make(chan struct{})}
+	p.cmd = exec.Command(serverBin(c.t), "serve") //nolint:gosec // the binary just built
+	p.cmd.Env = append(append([]string{
+		"DATABASE_URL=" + c.dbURL, "ADDR=127.0.0.1:0", "ROLE=" + role, "APP_ENV=development",
+		"MIGRATE_ON_START=false", "EVENT_KEYS=" + eventKey, "API_KEYS=" + apiKey, "LOG_LEVEL=debug",
+		"ADMIN_USER=ops", "ADMIN_PASSWORD=" + adminPass, "RATE_LIMIT=0",
+	}, c.env...), extra...)
+	// Each process's lines are tagged so "Serving" is read from this one.
+	tag := fmt.Sprintf("[%s-%p] ", role, p)
+	lw := &linePrefixer{prefix: tag, w: c.logs}
+	p.cmd.Stdout, p.cmd.Stderr = lw, lw
+	if err := p.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.done)
+	}()
+	c.t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
+	c.procs = append(c.procs, p)
+	re := regexp.MustCompile(regexp.QuoteMeta(tag) + `.*` + servingRE.String())
+	hung := time.NewTimer(hungAfter)
+	defer hung.Stop()
+	for {
+		c.logs.mu.Lock()
+		m := re.FindStringSubmatch(c.logs.buf.String())
+		written := c.logs.written
+		c.logs.mu.Unlock()
+		if m != nil {
+			p.base = "http://" + m[1]
+			return p
+		}
+		select {
+		case <-written:
+		case <-p.done:
+			c.t.Fatalf("%s server exited (%v) before serving", role, p.waitErr)
+		case <-hung.C:
+			c.t.Fatalf("%s server did not serve within %s", role, hungAfter)
+		}
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	p.killed = true
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// terminate sends SIGTERM and waits for the process to exit; it returns
+// how long that took and the exit error.
+func (p *proc) terminate() (time.Duration, error) {
+	start := time.Now()
+	select {
+	case <-p.done:
+		return 0, p.waitErr
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(hungAfter):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	return time.Since(start), p.waitErr
+}
+
+// stop terminates every process still running, so the audit sees what they
+// leave behind (a job a live worker is running is not left behind).
+func (c *cluster) stop() {
+	c.t.Helper()
+	for _, p := range c.procs {
+		if _, err := p.terminate(); err != nil && !p.killed {
+			c.t.Errorf("%s server exited with %v after SIGTERM", p.role, err)
+		}
+	}
+}
+
+// linePrefixer writes each line with a prefix.
+type linePrefixer struct {
+	prefix string
+	w      io.Writer
+	mu     sync.Mutex
+	rest   []byte
+}
+
+func (l *linePrefixer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rest = append(l.rest, p...)
+	for {
+		i := bytes.IndexByte(l.rest, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if _, err := l.w.Write(append([]byte(l.prefix), l.rest[:i+1]...)); err != nil {
+			return 0, fmt.Errorf("write log: %w", err)
+		}
+		l.rest = l.rest[i+1:]
+	}
+}
+
+// do sends a request with the key and returns the status and body.
+func (c *cluster) do(method, url, key string, body io.Reader) (int, string) {
+	c.t.Helper()
+	req, err := http.NewRequestWithContext(c.t.Context(), method, url, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// must sends a request and fails the scenario unless it answers want.
+func (c *cluster) must(want int, method, url, key, body string) string {
+	c.t.Helper()
+	status, out := c.do(method, url, key, strings.NewReader(body))
+	if status != want {
+		c.t.Fatalf("%s %s: %d %s, want %d", method, url, status, out, want)
+	}
+	return out
+}
+
+// waitFor polls query (one boolean) until it is true. No signal from the
+// separate processes tells the harness that a backlog is worked off, so it
+// polls the database; hungAfter only ends a scenario that never gets there.
+func (c *cluster) waitFor(what, query string, args ...any) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(c.t.Context(), hungAfter)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var ok bool
+		if err := c.pool.QueryRow(ctx, query, args...).Scan(&ok); err != nil {
+			c.t.Fatalf("wait for %s: %v; jobs: %s", what, err, c.jobSummary())
+		}
+		if ok {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			c.t.Fatalf("%s: not reached within %s; jobs: %s", what, hungAfter, c.jobSummary())
+		}
+	}
+}
+
+// jobSummary counts the jobs by kind and state, and the analytics rows
+// waiting, for a scenario that fails waiting.
+func (c *cluster) jobSummary() string {
+	var s string
+	err := c.pool.QueryRow(context.WithoutCancel(c.t.Context()), `SELECT coalesce(string_agg(k, ', '), '') || '; analytics_pending ' ||
+		(SELECT count(*) FROM analytics_pending)::text || ', claimed ' || (SELECT count(*) FROM analytics_pending WHERE claimed_until > now())::text
+		FROM (SELECT kind || '/' || state || ' ' || count(*) AS k FROM river_job GROUP BY kind, state ORDER BY 1) j`).Scan(&s)
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+// standInForRescuer does, while no worker process runs, what the passing
+// of time does for the work of a killed worker: River's rescuer makes its
+// running jobs retryable (after RescueStuckJobsAfter, 15 min), the
+// analytics batch it claimed is claimed again when its lease runs out
+// (60 s), and its River leadership lapses. Only the dead hold any of them
+// at that moment, since no worker runs (ROLE=api works no jobs).
+func (c *cluster) standInForRescuer() int {
+	c.t.Helper()
+	ctx := c.t.Context()
+	tag, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE state = 'running'`)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := c.pool.Exec(ctx, `UPDATE analytics_pending SET claimed_until = NULL WHERE claimed_until IS NOT NULL`); err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := c.pool.Exec(ctx, `DELETE FROM river_leader`); err != nil {
+		c.t.Fatal(err)
+	}
+	return int(tag.RowsAffected())
+}

@@ -1,0 +1,87 @@
+package reliability
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// jsonBody is a request body.
+func jsonBody(s string) io.Reader { return strings.NewReader(s) }
+
+// personal matches an email address or an E.164 phone number.
+var personal = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|\+[1-9][0-9]{7,14}`)
+
+// senderAddress is the configured EMAIL_FROM address: configuration, not
+// personal data.
+const senderAddress = "orders@example.com"
+
+// scanForLeaks looks for the configured secrets everywhere the server
+// writes (its logs, every table and what the fakes received, except the
+// Authorization they must get), and for email addresses and phone numbers
+// outside the tables that need them (users, deliveries, events): in the
+// logs, River's job args and errors, the analytics rows and what Mixpanel
+// received.
+func scanForLeaks(t *testing.T, c *cluster, resend *fakeResend, mp *fakeMixpanel) string {
+	t.Helper()
+	secrets := []string{eventKey, apiKey, resendKey, mixpanelTok, adminPass}
+	places := map[string]string{"server logs": c.logs.String()}
+	for _, q := range []struct{ name, sql string }{
+		{"river_job.args", "SELECT coalesce(string_agg(args::text, E'\\n'), '') FROM river_job"},
+		{"river_job.errors", "SELECT coalesce(string_agg(errors::text, E'\\n'), '') FROM river_job"},
+		{"analytics_events", "SELECT coalesce(string_agg(to_jsonb(a)::text, E'\\n'), '') FROM analytics_events a"},
+		{"app_logs", "SELECT coalesce(string_agg(to_jsonb(l)::text, E'\\n'), '') FROM app_logs l"},
+	} {
+		var s string
+		if err := c.pool.QueryRow(t.Context(), q.sql).Scan(&s); err != nil {
+			t.Fatalf("scan %s: %v", q.name, err)
+		}
+		places[q.name] = s
+	}
+	if mp != nil {
+		mp.mu.Lock()
+		places["Mixpanel requests"] = strings.Join(mp.bodies, "\n")
+		mp.mu.Unlock()
+	}
+	// Secrets must not be anywhere, the tables that hold personal data
+	// and the messages sent included.
+	withSecrets := map[string]string{}
+	for k, v := range places {
+		withSecrets[k] = v
+	}
+	for _, table := range []string{"users", "deliveries", "events"} {
+		var s string
+		if err := c.pool.QueryRow(t.Context(), fmt.Sprintf("SELECT coalesce(string_agg(to_jsonb(x)::text, E'\\n'), '') FROM %s x", table)).Scan(&s); err != nil {
+			t.Fatalf("scan %s: %v", table, err)
+		}
+		withSecrets[table] = s
+	}
+	if resend != nil {
+		resend.mu.Lock()
+		withSecrets["Resend requests"] = strings.Join(resend.bodies, "\n")
+		resend.mu.Unlock()
+	}
+	for where, text := range withSecrets {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("secret %.6s… found in %s", s, where)
+			}
+		}
+	}
+	scanned := 0
+	for where, text := range places {
+		scanned += len(text)
+		for _, m := range personal.FindAllString(text, -1) {
+			if m != senderAddress {
+				t.Errorf("personal data %q found in %s", m, where)
+				break
+			}
+		}
+	}
+	for _, text := range withSecrets {
+		scanned += len(text)
+	}
+	return fmt.Sprintf("%d secrets looked for in %d places, personal data in %d; %d KiB scanned", len(secrets), len(withSecrets), len(places), scanned/1024)
+}
