@@ -204,7 +204,7 @@ func TestDeployConfigs(t *testing.T) {
 			serving++
 			stop, err := time.ParseDuration(svc.StopGracePeriod)
 			require.NoError(t, err, "compose service %s: stop_grace_period", name)
-			require.Greater(t, stop, cfg.ShutdownTimeout+cancelGrace, "compose service %s: stop_grace_period", name)
+			require.Greater(t, stop, cfg.ShutdownTimeout+cancelSlack, "compose service %s: stop_grace_period", name)
 		}
 	}
 	require.Positive(t, serving, "compose runs the server")
@@ -224,7 +224,7 @@ func TestDeployConfigs(t *testing.T) {
 	}
 	stop, err := time.ParseDuration(unit["TimeoutStopSec"])
 	require.NoError(t, err, "TimeoutStopSec")
-	require.Greater(t, stop, cfg.ShutdownTimeout+cancelGrace, "TimeoutStopSec")
+	require.Greater(t, stop, cfg.ShutdownTimeout+cancelSlack, "TimeoutStopSec")
 	require.Equal(t, "on-failure", unit["Restart"])
 }
 

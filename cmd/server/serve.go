@@ -28,8 +28,14 @@ import (
 )
 
 // cancelGrace is the part of SHUTDOWN_TIMEOUT (at most a quarter of it)
-// kept for running jobs to return once their contexts are cancelled.
-const cancelGrace = 10 * time.Second
+// kept for running jobs to return once their contexts are cancelled, and
+// cancelSlack how far past SHUTDOWN_TIMEOUT they may still take to return
+// before the server gives up on them: it exits by SHUTDOWN_TIMEOUT +
+// cancelSlack.
+const (
+	cancelGrace = 10 * time.Second
+	cancelSlack = 2 * time.Second
+)
 
 // serve runs the server until ctx is cancelled (SIGINT/SIGTERM), then shuts
 // down gracefully: it stops accepting connections and finishes in-flight
@@ -208,9 +214,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 
 // stopRiver stops fetching jobs and lets running jobs finish until a grace
 // period before deadline (cancelGrace, at most a quarter of the time
-// left); then it cancels their contexts and waits for them to return until
-// deadline. River makes cancelled jobs available again (to be worked by
-// another process) rather than leaving them running.
+// left); then it cancels their contexts and waits for them to return, until
+// cancelSlack past deadline at the latest. River makes cancelled jobs
+// available again (to be worked by another process) rather than leaving
+// them running.
 func stopRiver(ctx context.Context, deadline time.Time, client *river.Client[pgx.Tx], working bool, logger *slog.Logger) error {
 	if !working {
 		return nil
@@ -227,7 +234,7 @@ func stopRiver(ctx context.Context, deadline time.Time, client *river.Client[pgx
 		return fmt.Errorf("stop River client: %w", err)
 	}
 	logger.WarnContext(ctx, "Jobs still running near SHUTDOWN_TIMEOUT; cancelling them so they are retried")
-	hardCtx, cancelHard := context.WithDeadline(ctx, deadline)
+	hardCtx, cancelHard := context.WithDeadline(ctx, deadline.Add(cancelSlack))
 	defer cancelHard()
 	if err := client.StopAndCancel(hardCtx); err != nil {
 		return fmt.Errorf("stop River client after cancelling jobs: %w", err)
