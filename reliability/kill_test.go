@@ -119,7 +119,7 @@ func TestWorkerKilled(t *testing.T) {
 			}
 		}
 		// The new worker has confirmed an order (or there are none left).
-		c.waitFor("the worker confirms an order", `SELECT count(*) > $1 OR NOT EXISTS (
+		c.waitForRescuing("the worker confirms an order", `SELECT count(*) > $1 OR NOT EXISTS (
 			SELECT 1 FROM river_job WHERE kind = 'send_order_confirmation' AND state <> 'completed')
 			FROM river_job WHERE kind = 'send_order_confirmation' AND state = 'completed'`, confirmed)
 		worker.kill()
@@ -130,7 +130,7 @@ func TestWorkerKilled(t *testing.T) {
 		}
 	}
 	<-placed
-	c.waitFor("every confirmation and welcome email sent, analytics flushed", `SELECT NOT EXISTS (
+	c.waitForRescuing("every confirmation and welcome email sent, analytics flushed", `SELECT NOT EXISTS (
 		SELECT 1 FROM river_job WHERE kind IN ('send_order_confirmation', 'send_welcome_email') AND state <> 'completed')
 		AND NOT EXISTS (SELECT 1 FROM analytics_pending)`)
 	took := time.Since(start)

@@ -247,11 +247,38 @@ func (c *cluster) must(want int, method, url, key, body string) string {
 // polls the database; hungAfter only ends a scenario that never gets there.
 func (c *cluster) waitFor(what, query string, args ...any) {
 	c.t.Helper()
+	c.waitForEach(what, nil, query, args...)
+}
+
+// waitForRescuing is waitFor for a scenario whose workers are killed: at
+// each look it also puts back jobs left running by a worker that is not
+// the leader (the only live worker is, once it has taken over). A killed
+// worker's last fetch can still commit on the server after the worker
+// died and after standInForRescuer ran; River's rescuer would put those
+// jobs back after RescueStuckJobsAfter (15 minutes), this does it at once.
+func (c *cluster) waitForRescuing(what, query string, args ...any) {
+	c.t.Helper()
+	c.waitForEach(what, func(ctx context.Context) error {
+		_, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+			WHERE state = 'running' AND EXISTS (SELECT 1 FROM river_leader)
+			  AND attempted_by[array_length(attempted_by, 1)] <> (SELECT leader_id FROM river_leader)`)
+		return err
+	}, query, args...)
+}
+
+// waitForEach polls query until it is true, running each first when set.
+func (c *cluster) waitForEach(what string, each func(context.Context) error, query string, args ...any) {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(c.t.Context(), hungAfter)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		if each != nil {
+			if err := each(ctx); err != nil {
+				c.t.Fatalf("wait for %s: %v", what, err)
+			}
+		}
 		var ok bool
 		if err := c.pool.QueryRow(ctx, query, args...).Scan(&ok); err != nil {
 			c.t.Fatalf("wait for %s: %v; jobs: %s", what, err, c.jobSummary())
