@@ -210,3 +210,28 @@ func TestLoadConfig(t *testing.T) {
 		}
 	})
 }
+
+// TestPipelineConfigFailsClosed: start-up refuses a provider timeout that
+// leaves a job no room to record its answer, pools that cannot hold the
+// API's share and River's connections plus one per queue, and a queue
+// that does not exist; the errors name the variables.
+func TestPipelineConfigFailsClosed(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"PROVIDER_TIMEOUT", "25s"}, "PROVIDER_TIMEOUT must be at most 20s"},
+		{[]string{"DB_MAX_CONNS", "10", "DB_API_CONNS", "8"}, "the workers need at least 10 connections (River's 4 and one per queue); DB_MAX_CONNS 10 leaves them 2"},
+		{[]string{"DB_API_CONNS", "1"}, "the HTTP API needs at least 2 connections"},
+		{[]string{"QUEUE_WORKERS", "email=10,sms=3"}, `QUEUE_WORKERS: unknown queue "sms"`},
+		{[]string{"QUEUE_WORKERS", "0"}, "QUEUE_WORKERS: must be a positive integer or queue=number pairs"},
+	} {
+		_, err := loadConfig(envFunc(tt.env...))
+		require.ErrorContains(t, err, tt.want, "%v", tt.env)
+	}
+	cfg, err := loadConfig(envFunc("QUEUE_WORKERS", "email=60", "PROVIDER_TIMEOUT", "20s"))
+	require.NoError(t, err)
+	require.Equal(t, 60, cfg.QueueWorkers["email"])
+	require.Equal(t, 20, cfg.QueueWorkers["notifications"], "the other queues keep their defaults")
+}
