@@ -8,7 +8,8 @@ GO ?= go
 
 ## run: start the server (HTTP API + workers); a private PostgreSQL under .data/ unless DATABASE_URL is set
 run:
-	$(GO) run ./cmd/server serve
+	@test -x bin/server || echo "Building the server: the first build downloads and compiles its dependencies, which takes a few minutes."
+	@$(GO) build -o bin/server ./cmd/server && exec bin/server serve
 
 ## test: vet, formatting, then every test against real PostgreSQL
 test: vet fmt-check
