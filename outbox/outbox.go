@@ -81,21 +81,10 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 	for _, id := range inserted {
 		isNew[id] = true
 	}
-	nameOf := make(map[string]string, len(inserted))
-	for i, id := range params.IDs {
-		if isNew[id] {
-			nameOf[id] = params.Names[i]
-		}
-	}
-	insertedNames := make([]string, len(inserted))
-	for i, id := range inserted {
-		insertedNames[i] = nameOf[id]
-	}
-	if err := flow.WakeTx(ctx, tx, inserted, insertedNames); err != nil {
-		return nil, err
-	}
 
 	var (
+		newIDs    = make([]string, 0, len(inserted))
+		newNames  = make([]string, 0, len(inserted))
 		jobParams []river.InsertManyParams
 		tracked   []string
 		cancels   []db.JobCancelPendingForOrderParams
@@ -106,6 +95,7 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 			continue
 		}
 		delete(isNew, id) // a repeated id within evs is routed once
+		newIDs, newNames = append(newIDs, id), append(newNames, params.Names[i])
 		if c := jobargs.Cancels(payloads[i]); c != nil {
 			cancels = append(cancels, db.JobCancelPendingForOrderParams{
 				Kinds: c.Kinds, OrderID: c.OrderID, EventID: id, Reason: "cancelled by " + params.Names[i] + " event " + id,
@@ -125,6 +115,9 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		if plan.Track {
 			tracked = append(tracked, id)
 		}
+	}
+	if err := flow.WakeTx(ctx, tx, newIDs, newNames); err != nil {
+		return nil, err
 	}
 	if len(tracked) > 0 {
 		if err := q.AnalyticsPendingInsertMany(ctx, tracked); err != nil {
