@@ -261,10 +261,10 @@ func TestDeletedUserGetsNothing(t *testing.T) {
 		"send_welcome_email": 2, "send_order_confirmation": 1, "send_order_update": 1,
 		"send_notification": 3, "process_out_of_stock_alert": 1,
 	} {
-		rows := waitJobs(t, pool, kind, n)
-		require.Len(t, rows, n, kind)
+		rows := b.waitJobs(t, kind, n)
+		require.Len(t, listJobs(t, pool, kind), n, kind)
 		for _, r := range rows {
-			require.Equal(t, "cancelled", r.State, kind)
+			require.Equal(t, rivertype.JobStateCancelled, r.State, kind)
 			require.Equal(t, 1, r.Attempt, "%s settles on its first attempt", kind)
 		}
 		text := jobErrorsText(t, b, kind)
