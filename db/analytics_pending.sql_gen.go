@@ -94,17 +94,6 @@ func (q *Queries) AnalyticsPendingClaim(ctx context.Context, arg AnalyticsPendin
 	return items, nil
 }
 
-const analyticsPendingCount = `-- name: AnalyticsPendingCount :one
-SELECT count(*) FROM analytics_pending
-`
-
-func (q *Queries) AnalyticsPendingCount(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, analyticsPendingCount)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const analyticsPendingDelete = `-- name: AnalyticsPendingDelete :execrows
 DELETE FROM analytics_pending WHERE id = ANY($1::bigint[])
 `

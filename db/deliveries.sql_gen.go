@@ -114,32 +114,6 @@ func (q *Queries) DeliveryGet(ctx context.Context, id int64) (*Delivery, error) 
 	return &i, err
 }
 
-const deliveryGetByKey = `-- name: DeliveryGetByKey :one
-SELECT id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at, sent_at, html FROM deliveries WHERE idempotency_key = $1
-`
-
-func (q *Queries) DeliveryGetByKey(ctx context.Context, idempotencyKey string) (*Delivery, error) {
-	row := q.db.QueryRow(ctx, deliveryGetByKey, idempotencyKey)
-	var i Delivery
-	err := row.Scan(
-		&i.ID,
-		&i.JobID,
-		&i.EventID,
-		&i.Channel,
-		&i.Recipient,
-		&i.Subject,
-		&i.Body,
-		&i.Provider,
-		&i.ProviderMessageID,
-		&i.Status,
-		&i.IdempotencyKey,
-		&i.CreatedAt,
-		&i.SentAt,
-		&i.HTML,
-	)
-	return &i, err
-}
-
 const deliveryList = `-- name: DeliveryList :many
 SELECT id, channel, recipient, subject, left(body, 140)::text AS preview, status, provider, created_at FROM deliveries
 WHERE ($1::text IS NULL OR lower(recipient) = lower($1::text))

@@ -24,6 +24,3 @@ SELECT id, name, data, ts FROM events WHERE id = ANY(@ids::text[]);
 -- name: AnalyticsPendingDelete :execrows
 -- Removes sent rows.
 DELETE FROM analytics_pending WHERE id = ANY(@ids::bigint[]);
-
--- name: AnalyticsPendingCount :one
-SELECT count(*) FROM analytics_pending;

@@ -8,9 +8,6 @@ VALUES (sqlc.narg('job_id'), sqlc.narg('event_id'), @channel, @recipient, @subje
 ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = deliveries.idempotency_key
 RETURNING *;
 
--- name: DeliveryGetByKey :one
-SELECT * FROM deliveries WHERE idempotency_key = @idempotency_key;
-
 -- name: DeliveryRecordSent :execrows
 -- Records the provider's answer for a claimed message.
 UPDATE deliveries SET
