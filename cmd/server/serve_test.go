@@ -117,6 +117,17 @@ type runningServer struct {
 // logs that it serves.
 func startServer(t *testing.T, env ...string) *runningServer {
 	t.Helper()
+	return startServerEnv(t, append([]string{
+		"ADDR=127.0.0.1:0", "ROLE=all", "APP_ENV=development",
+		"MIGRATE_ON_START=false", "EVENT_KEYS=k1", "API_KEYS=a1", "LOG_LEVEL=debug",
+	}, env...))
+}
+
+// startServerEnv builds (once) and starts the server on a test database
+// with env and DATABASE_URL as its whole environment; env must give an ADDR
+// on port 0. It waits until the server logs that it serves.
+func startServerEnv(t *testing.T, env []string) *runningServer {
+	t.Helper()
 	bin := buildServer(t)
 	s := &runningServer{dbURL: dbtest.NewURL(t.Context(), t), done: make(chan struct{}), logs: newSyncBuffer()}
 	pool, err := pgxpool.New(context.WithoutCancel(t.Context()), s.dbURL)
@@ -124,10 +135,7 @@ func startServer(t *testing.T, env ...string) *runningServer {
 	t.Cleanup(pool.Close)
 	s.pool = pool
 	s.cmd = exec.Command(bin, "serve") //nolint:gosec // the binary just built
-	s.cmd.Env = append([]string{
-		"DATABASE_URL=" + s.dbURL, "ADDR=127.0.0.1:0", "ROLE=all", "APP_ENV=development",
-		"MIGRATE_ON_START=false", "EVENT_KEYS=k1", "API_KEYS=a1", "LOG_LEVEL=debug",
-	}, env...)
+	s.cmd.Env = append([]string{"DATABASE_URL=" + s.dbURL}, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	require.NoError(t, s.cmd.Start())
 	go func() {
