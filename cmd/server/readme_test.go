@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -237,15 +238,7 @@ func TestReadmeExamples(t *testing.T) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		var pending []string
-		rows, err := s.pool.Query(ctx, "SELECT id || ' ' || kind || ' ' || state || ' until ' || scheduled_at FROM river_job WHERE id <= $1 AND finalized_at IS NULL ORDER BY id", last)
-		require.NoError(t, err)
-		for rows.Next() {
-			var p string
-			require.NoError(t, rows.Scan(&p))
-			pending = append(pending, p)
-		}
-		require.NoError(t, rows.Err())
+		pending := queryStrings(ctx, t, s, "SELECT id || ' ' || kind || ' ' || state || ' until ' || scheduled_at FROM river_job WHERE id <= $1 AND finalized_at IS NULL ORDER BY id", last)
 		if len(pending) == 0 {
 			break
 		}
@@ -256,15 +249,17 @@ func TestReadmeExamples(t *testing.T) {
 		}
 	}
 
-	rows, err := s.pool.Query(ctx, `SELECT id || ' ' || kind || ' ' || state || ': ' || coalesce(errors[array_length(errors, 1)]->>'error', '')
+	failed := queryStrings(ctx, t, s, `SELECT id || ' ' || kind || ' ' || state || ': ' || coalesce(errors[array_length(errors, 1)]->>'error', '')
 		FROM river_job WHERE state IN ('discarded', 'cancelled', 'retryable') OR coalesce(array_length(errors, 1), 0) > 0 ORDER BY id`)
-	require.NoError(t, err)
-	var failed []string
-	for rows.Next() {
-		var f string
-		require.NoError(t, rows.Scan(&f))
-		failed = append(failed, f)
-	}
-	require.NoError(t, rows.Err())
 	require.Empty(t, failed, "the README's examples left failed jobs")
+}
+
+// queryStrings runs a query of one text column on s's database.
+func queryStrings(ctx context.Context, t *testing.T, s *runningServer, sql string, args ...any) []string {
+	t.Helper()
+	rows, err := s.pool.Query(ctx, sql, args...)
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return out
 }
