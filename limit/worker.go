@@ -25,7 +25,7 @@ const noTimeoutLease = time.Hour
 // and that key. A job that finds no capacity is snoozed: it waits without
 // using an attempt. The slot is released when w's Work returns, and
 // otherwise (the process died) ends with the job's timeout.
-func Worker[T river.JobArgs](w river.Worker[T], l *Limiter, n int, key func(*river.Job[T]) string) river.Worker[T] {
+func Worker[T river.JobArgs](w river.Worker[T], l *Limiter, n int, key func(T) string) river.Worker[T] {
 	return &keyedWorker[T]{Worker: w, limiter: l, n: n, key: key}
 }
 
@@ -34,7 +34,7 @@ type keyedWorker[T river.JobArgs] struct {
 
 	limiter *Limiter
 	n       int
-	key     func(*river.Job[T]) string
+	key     func(T) string
 }
 
 // Work runs the wrapped Work in a slot of the job's key.
@@ -43,7 +43,7 @@ func (w *keyedWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	if lease <= 0 {
 		lease = noTimeoutLease
 	}
-	rule := Rule{Key: job.Kind + "/" + w.key(job), Concurrency: w.n, Lease: lease + leaseMargin}
+	rule := Rule{Key: job.Kind + "/" + w.key(job.Args), Concurrency: w.n, Lease: lease + leaseMargin}
 	slot, err := w.limiter.Acquire(ctx, rule, job.ID)
 	if err != nil {
 		return err

@@ -74,7 +74,7 @@ func TestWorkerOneRunningJobPerKey(t *testing.T) {
 	completed := make(chan *rivertype.JobRow, 2*perShop)
 	for range 2 {
 		workers := river.NewWorkers()
-		river.AddWorker(workers, limit.Worker[shopArgs](w, limit.New(pool, nil), 1, func(job *river.Job[shopArgs]) string { return "shop:" + job.Args.Shop }))
+		river.AddWorker(workers, limit.Worker[shopArgs](w, limit.New(pool, nil), 1, func(a shopArgs) string { return "shop:" + a.Shop }))
 		c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 			Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 			Workers:           workers,
