@@ -112,13 +112,20 @@ type runningServer struct {
 	logs    *syncBuffer
 }
 
-// startServer builds (once) and starts the server (ROLE=all) on a port of
-// its choosing, with env added to a minimal environment, and waits until it
-// logs that it serves.
+// startServer builds (once) and starts the server (ROLE=all) on a fresh
+// test database and a port of its choosing, with env added to a minimal
+// environment, and waits until it logs that it serves.
 func startServer(t *testing.T, env ...string) *runningServer {
 	t.Helper()
+	return startServerOn(t, dbtest.NewURL(t.Context(), t), env...)
+}
+
+// startServerOn is startServer on the database at dbURL, which other
+// processes may share (env may set ROLE=worker).
+func startServerOn(t *testing.T, dbURL string, env ...string) *runningServer {
+	t.Helper()
 	bin := buildServer(t)
-	s := &runningServer{dbURL: dbtest.NewURL(t.Context(), t), done: make(chan struct{}), logs: newSyncBuffer()}
+	s := &runningServer{dbURL: dbURL, done: make(chan struct{}), logs: newSyncBuffer()}
 	pool, err := pgxpool.New(context.WithoutCancel(t.Context()), s.dbURL)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
@@ -230,6 +237,24 @@ func (s *runningServer) waitJobPickedUp(t *testing.T) {
 		case <-tick.C:
 		case <-ctx.Done():
 			t.Fatalf("no job picked up after %s", hungAfter)
+		}
+	}
+}
+
+// waitFor polls done until it holds: for what only the database shows, such
+// as jobs another process completes. hungAfter only fails a test whose
+// condition never holds.
+func (s *runningServer) waitFor(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	hung := time.NewTimer(hungAfter)
+	defer hung.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !done() {
+		select {
+		case <-tick.C:
+		case <-hung.C:
+			t.Fatalf("no %s after %s", what, hungAfter)
 		}
 	}
 }
