@@ -114,3 +114,34 @@ func TestOutOfStockAlertWaitsForItsShop(t *testing.T) {
 	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
 	require.Len(t, deliveriesTo(t, b.tx, "o@example.com"), 1)
 }
+
+// TestLimitWaitsAreNotCapped: unlike a provider's 429, a wait for a shared
+// limit's capacity is never turned into a failure by FailureAlerter's snooze
+// caps, however old the job: with the limit taken, a job with one attempt
+// waits (snoozed, no error, nothing sent) instead of being discarded.
+func TestLimitWaitsAreNotCapped(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	fake, mailer := resendMailer(t)
+	rule := limit.Rule{Key: "resend", Rate: 1, Per: time.Hour, Lease: time.Minute}
+	later := func() time.Time { return time.Now().Add(jobs.MaxSnoozeAge + time.Hour) }
+	b := setup(t, bundleOpts{
+		deps:    jobs.Deps{Mailer: mailer, SendLimits: map[string]limit.Rule{notify.ChannelEmail: rule}},
+		alerter: &jobs.FailureAlerter{Logger: testLogger(t), NowFunc: later},
+	})
+	_, err := limit.New(b.pool, nil).Acquire(ctx, rule, 0) // this hour's one request
+	require.NoError(t, err)
+	outcome, cancel := b.client.Subscribe(river.EventKindJobSnoozed, river.EventKindJobFailed)
+	defer cancel()
+
+	_, err = b.pool.Exec(ctx, `INSERT INTO events (id, name, data, ts) VALUES ('evt-1', 'user/created', '{"userId":"u1","email":"a@example.com","name":"A"}', now())`)
+	require.NoError(t, err)
+	_, err = b.client.Insert(ctx, jobargs.SendWelcomeEmailArgs{EventID: "evt-1"}, &river.InsertOpts{MaxAttempts: 1})
+	require.NoError(t, err)
+	ev := <-outcome
+	require.Equal(t, river.EventKindJobSnoozed, ev.Kind, "%+v", ev.Job.Errors)
+	require.Equal(t, rivertype.JobStateScheduled, ev.Job.State)
+	require.Empty(t, ev.Job.Errors)
+	require.Equal(t, 0, ev.Job.Attempt)
+	require.Empty(t, fake.Requests())
+}
