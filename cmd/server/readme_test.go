@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/db/dbtest"
 )
 
 // readmeBlock is one fenced code block of README.md.
@@ -211,7 +213,7 @@ func TestReadmeExamples(t *testing.T) {
 
 	// As `make run` with DATABASE_URL set: development defaults, migrations
 	// at start; only the port is the test's.
-	s := startServerEnv(t, []string{"ADDR=127.0.0.1:0"})
+	s := startServerEnv(t, dbtest.NewURL(t.Context(), t), []string{"ADDR=127.0.0.1:0"})
 
 	dir := t.TempDir()
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "bin"), 0o755))
