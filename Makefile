@@ -91,23 +91,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./events/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) ./httpapi/
 
-## vulncheck: govulncheck (pinned in go.mod) on every package, against the Go vulnerability database as of
-## VULNDB_VERSION: the golang.org/x/vulndb module from the module proxy, indexed once into VULNDB_DIR by that
-## module's own cmd/indexdb. Fails when our code calls a vulnerable function, the standard library's included
+## vulncheck: govulncheck (pinned in go.mod) on every package, with the toolchain go.mod names (GOTOOLCHAIN=auto:
+## its standard library is what a release is built with), against the Go vulnerability database as of VULNDB_VERSION:
+## the OSV files of the golang.org/x/vulndb module, from the module proxy. Fails when our code calls a vulnerable function
 VULNDB_VERSION ?= v0.0.0-20261105234957-e22db6528018
-VULNDB_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mohallamart/vulndb-$(VULNDB_VERSION)
 vulncheck:
-	@set -e; db="$(abspath $(VULNDB_DIR))"; \
-	if [ ! -f "$$db/index/modules.json" ]; then \
-		echo "--- indexing golang.org/x/vulndb@$(VULNDB_VERSION) into $$db (the first time compiles its indexer: minutes)"; \
-		$(GO) mod download golang.org/x/vulndb@$(VULNDB_VERSION); \
-		src=$$($(GO) list -m -f '{{.Dir}}' golang.org/x/vulndb@$(VULNDB_VERSION)); \
-		rm -rf "$$db.tmp" "$$db"; mkdir -p "$$(dirname "$$db")"; \
-		$(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns "$$src/data/osv" -out "$$db.tmp"; \
-		mv "$$db.tmp" "$$db"; \
-	fi; \
+	@set -e; $(GO) mod download golang.org/x/vulndb@$(VULNDB_VERSION); \
+	src=$$($(GO) list -m -f '{{.Dir}}' golang.org/x/vulndb@$(VULNDB_VERSION)); \
 	echo "--- govulncheck, database golang.org/x/vulndb@$(VULNDB_VERSION)"; \
-	$(GO) tool govulncheck -db "file://$$db" ./...
+	GOTOOLCHAIN=auto $(GO) tool govulncheck -db "file://$$src/data/osv" ./...
 
 ## build: the server binary in bin/, its version (server version) from git describe
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
