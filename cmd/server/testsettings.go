@@ -51,4 +51,6 @@ func (m *maxAttemptsCap) InsertMany(ctx context.Context, params []*rivertype.Job
 type constantRetry time.Duration
 
 // NextRetry is the delay from now.
-func (d constantRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(d)) }
+func (d constantRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(time.Duration(d))
+}
