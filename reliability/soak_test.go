@@ -1,0 +1,157 @@
+package reliability
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// flatWithin is how far the second half's average RSS and goroutine count
+// of a soaked process may be from the first half's.
+const flatWithin = 0.10
+
+// sample is one reading of a process's /metrics.
+type sample struct {
+	at         time.Time
+	rss        float64
+	goroutines float64
+}
+
+// sampler reads the RSS and goroutine count of processes every soakSample.
+type sampler struct {
+	mu      sync.Mutex
+	samples map[*proc][]sample
+	errs    []string
+	quit    chan struct{}
+	done    chan struct{}
+}
+
+func startSampler(c *cluster, procs ...*proc) *sampler {
+	s := &sampler{samples: map[*proc][]sample{}, quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(soakSample)
+		defer tick.Stop()
+		for {
+			for _, p := range procs {
+				g, err := c.gauges(p, "process_resident_memory_bytes", "go_goroutines")
+				s.mu.Lock()
+				if err != nil {
+					s.errs = append(s.errs, err.Error())
+				} else {
+					s.samples[p] = append(s.samples[p], sample{at: time.Now(), rss: g["process_resident_memory_bytes"], goroutines: g["go_goroutines"]})
+				}
+				s.mu.Unlock()
+			}
+			select {
+			case <-s.quit:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *sampler) stop() {
+	close(s.quit)
+	<-s.done
+}
+
+// halves are the averages of a process's samples after the warm-up: the
+// first half's and the second's.
+type halves struct {
+	rss, goroutines [2]float64
+	n               int
+}
+
+func (s *sampler) halves(p *proc, from time.Time) halves {
+	var kept []sample
+	for _, x := range s.samples[p] {
+		if !x.at.Before(from) {
+			kept = append(kept, x)
+		}
+	}
+	var h halves
+	h.n = len(kept)
+	mid := len(kept) / 2
+	for i, part := range [][]sample{kept[:mid], kept[mid:]} {
+		for _, x := range part {
+			h.rss[i] += x.rss / float64(len(part))
+			h.goroutines[i] += x.goroutines / float64(len(part))
+		}
+	}
+	return h
+}
+
+// change is b over a, minus one.
+func change(a, b float64) float64 { return b/a - 1 }
+
+// TestSoak places soakRate orders a second through a ROLE=api process for
+// soakFor, a ROLE=worker process sending their confirmations, and samples
+// both processes' /metrics: no order is lost (the audit), and after
+// soakWarmup each process's average RSS and goroutine count in the second
+// half is within flatWithin of the first half's.
+func TestSoak(t *testing.T) {
+	t.Parallel()
+	var figures string
+	record(t, fmt.Sprintf("10. soak: %d orders/s for %s", soakRate, soakFor), &figures)
+	resend := newFakeResend(t, nil)
+	mp := newFakeMixpanel(t, nil)
+	c := newCluster(t, append(resendEnv(resend), mp.env()...)...)
+	api := c.start("api")
+	worker := c.start("worker")
+	fx := newShop(c, api.base, 50)
+	fx.addProducts(c, api.base, 9)
+
+	s := startSampler(c, api, worker)
+	load := startOrders(c, api.base, fx, soakRate)
+	warm := time.Now().Add(soakWarmup)
+	select {
+	case <-time.After(soakFor):
+	case <-t.Context().Done():
+		t.Fatal(t.Context().Err())
+	}
+	load.stop()
+	s.stop()
+	if len(s.errs) > 0 {
+		t.Errorf("%d /metrics readings failed, e.g. %s", len(s.errs), s.errs[0])
+	}
+	var flat []string
+	for _, p := range []*proc{api, worker} {
+		h := s.halves(p, warm)
+		if h.n < 4 {
+			t.Fatalf("%s: %d samples after the warm-up", p.role, h.n)
+		}
+		rss, gor := change(h.rss[0], h.rss[1]), change(h.goroutines[0], h.goroutines[1])
+		flat = append(flat, fmt.Sprintf("%s RSS %.1f → %.1f MiB (%+.1f%%), goroutines %.1f → %.1f (%+.1f%%)", p.role,
+			h.rss[0]/(1<<20), h.rss[1]/(1<<20), 100*rss, h.goroutines[0], h.goroutines[1], 100*gor))
+		if math.Abs(rss) > flatWithin || math.Abs(gor) > flatWithin {
+			t.Errorf("%s is not flat within %.0f%% (second half over first, after %s): RSS %+.1f%%, goroutines %+.1f%%",
+				p.role, 100*flatWithin, soakWarmup, 100*rss, 100*gor)
+		}
+	}
+	for status, n := range load.statuses {
+		if status != 201 {
+			t.Errorf("%d orders answered %d", n, status)
+		}
+	}
+	c.waitFor("every confirmation and welcome email sent, analytics flushed", `SELECT NOT EXISTS (
+		SELECT 1 FROM river_job WHERE kind IN ('send_order_confirmation', 'send_welcome_email') AND state <> 'completed')
+		AND NOT EXISTS (SELECT 1 FROM analytics_pending)`)
+	drained := time.Since(load.stopped)
+	a := audit{
+		acked: map[string][]string{"orders": load.acked, "users": fx.users},
+		jobsPerEvent: map[string]map[string]int{
+			"order/created": {"send_order_confirmation": 1},
+			"user/created":  {"send_welcome_email": 1},
+		},
+		providers: []expect{{fake: resend, channel: "email", delivered: len(load.acked) + len(fx.users)}},
+		tracked:   len(load.acked) + len(fx.users), mixpanel: mp,
+	}
+	figures = fmt.Sprintf("%d orders acknowledged (%.1f/s, %d not placed: the clients were behind), backlog drained %s after the load; samples every %s after a %s warm-up: %s; ",
+		len(load.acked), load.rate(), load.behind, drained.Round(10*time.Millisecond), soakSample, soakWarmup, strings.Join(flat, "; ")) + a.run(t, c)
+}
