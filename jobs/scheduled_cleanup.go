@@ -193,8 +193,9 @@ func PeriodicJobs(opts PeriodicOpts) ([]*river.PeriodicJob, error) {
 		now = time.Now
 	}
 	// The cleanup's schedule, and the margin that makes a run inserted
-	// early stand for the period about to start: a quarter of a short
-	// period at most, or it would claim a period that is not near.
+	// early stand for the period about to start: an eighth of a short
+	// period at most, or it would claim a period that is not near (and a
+	// new leader would leave the current one without a run).
 	var cleanup interface {
 		river.PeriodicSchedule
 		Last(time.Time) time.Time
@@ -202,7 +203,7 @@ func PeriodicJobs(opts PeriodicOpts) ([]*river.PeriodicJob, error) {
 	margin := scheduleMargin
 	if opts.CleanupEvery > 0 {
 		cleanup = everySchedule(opts.CleanupEvery)
-		margin = min(scheduleMargin, opts.CleanupEvery/4)
+		margin = min(scheduleMargin, opts.CleanupEvery/8)
 	}
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {

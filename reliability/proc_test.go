@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -99,10 +101,23 @@ func newClusterOn(t *testing.T, dbURL string, env ...string) *cluster {
 	t.Cleanup(func() {
 		if t.Failed() {
 			out := c.logs.String()
+			var problems []string
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+					problems = append(problems, line)
+				}
+			}
+			if len(problems) > 50 {
+				problems = append(problems[:50], fmt.Sprintf("... and %d more", len(problems)-50))
+			}
+			all := filepath.Join(os.TempDir(), "reliability-"+strings.ReplaceAll(t.Name(), "/", "-")+".log")
+			if err := os.WriteFile(all, []byte(out), 0o600); err != nil {
+				all = "not written: " + err.Error()
+			}
 			if len(out) > 20000 {
 				out = out[len(out)-20000:]
 			}
-			t.Logf("server output (end):\n%s", out)
+			t.Logf("server warnings and errors:\n%s\nserver output (end; all of it in %s):\n%s", strings.Join(problems, "\n"), all, out)
 		}
 	})
 	return c
@@ -163,6 +178,31 @@ func (c *cluster) start(role string, extra ...string) *proc {
 			c.t.Fatalf("%s server exited (%v) before serving", role, p.waitErr)
 		case <-hung.C:
 			c.t.Fatalf("%s server did not serve within %s", role, hungAfter)
+		}
+	}
+}
+
+// waitLogged waits until p logs a line with msg, stamped at since or
+// later, and returns the line's time.
+func (c *cluster) waitLogged(p *proc, msg string, since time.Time) time.Time {
+	c.t.Helper()
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p.tag) + `time=(\S+) .*` + regexp.QuoteMeta(msg))
+	hung := time.NewTimer(hungAfter)
+	defer hung.Stop()
+	for {
+		c.logs.mu.Lock()
+		matches := re.FindAllStringSubmatch(c.logs.buf.String(), -1)
+		written := c.logs.written
+		c.logs.mu.Unlock()
+		for _, m := range matches {
+			if at, err := time.Parse(time.RFC3339Nano, m[1]); err == nil && !at.Before(since) {
+				return at
+			}
+		}
+		select {
+		case <-written:
+		case <-hung.C:
+			c.t.Fatalf("%s did not log %q within %s", p.role, msg, hungAfter)
 		}
 	}
 }

@@ -146,7 +146,6 @@ func TestPostgresRestarted(t *testing.T) {
 	worker := c.start("worker")
 	fx := newShop(c, api.base, 20)
 	fx.addProducts(c, api.base, 4)
-
 	load := startOrders(c, api.base, fx, restartRate)
 	apiReady := startProbe(c, api.base+"/readyz")
 	workerReady := startProbe(c, worker.base+"/readyz")
@@ -217,7 +216,6 @@ func TestPostgresRestarted(t *testing.T) {
 			t.Errorf("%s restart: /readyz 200 only %s after PostgreSQL was back, more than %s", o.mode, o.ready.Sub(o.end), outageGrace)
 		}
 	}
-
 	c.waitFor("every confirmation and welcome email sent, analytics flushed", `SELECT NOT EXISTS (
 		SELECT 1 FROM river_job WHERE kind IN ('send_order_confirmation', 'send_welcome_email') AND state <> 'completed')
 		AND NOT EXISTS (SELECT 1 FROM analytics_pending)`)

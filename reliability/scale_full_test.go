@@ -19,6 +19,7 @@ const (
 	soakFor        = 10 * time.Minute
 	soakWarmup     = time.Minute
 	soakSample     = 5 * time.Second
+	flatWithin     = 0.10 // a soaked process's second-half RSS and goroutines over its first half's
 )
 
 // restartModes are the pg_ctl restart modes, in order.

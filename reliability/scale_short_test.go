@@ -14,11 +14,12 @@ const (
 	rollbackWrites = 300 // writes, a fifth rolled back after Publish
 	restartRate    = 50  // orders a second while PostgreSQL restarts
 	restartOrders  = 60  // orders acknowledged before each restart and after the last
-	leaderKills    = 2   // SIGKILLs of the leading worker
+	leaderKills    = 1   // SIGKILLs of the leading worker
 	soakRate       = 50  // orders a second in the soak
 	soakFor        = 10 * time.Second
 	soakWarmup     = 2 * time.Second // left out of the RSS and goroutine comparison
 	soakSample     = 250 * time.Millisecond
+	flatWithin     = 0.5 // a soaked process's second-half RSS and goroutines over its first half's: 10 s tell a leak from a warm-up only when it is gross
 )
 
 // restartModes are the pg_ctl restart modes, in order.
