@@ -57,9 +57,7 @@ func TestPeriodicLeaderKilled(t *testing.T) {
 	c := newCluster(t, "TEST_CLEANUP_EVERY="+cleanupEvery.String())
 	serverBin(t) // built before the clock starts
 	began := time.Now()
-	for range 3 {
-		c.start("worker")
-	}
+	c.startMany("worker", 3)
 	var (
 		dead      []string
 		failovers []time.Duration

@@ -139,6 +139,27 @@ var servingRE = regexp.MustCompile(`msg=Serving addr=(\S+)`)
 // start runs the binary with role and waits until it serves.
 func (c *cluster) start(role string, extra ...string) *proc {
 	c.t.Helper()
+	p := c.launch(role, extra...)
+	c.waitServing(p)
+	return p
+}
+
+// startMany starts n processes with role at once and waits until each
+// serves.
+func (c *cluster) startMany(role string, n int) {
+	c.t.Helper()
+	procs := make([]*proc, n)
+	for i := range procs {
+		procs[i] = c.launch(role)
+	}
+	for _, p := range procs {
+		c.waitServing(p)
+	}
+}
+
+// launch runs the binary with role.
+func (c *cluster) launch(role string, extra ...string) *proc {
+	c.t.Helper()
 	p := &proc{role: role, done: make(chan struct{})}
 	p.cmd = exec.Command(serverBin(c.t), "serve") //nolint:gosec // the binary just built
 	p.cmd.Env = append(append([]string{
@@ -160,7 +181,13 @@ func (c *cluster) start(role string, extra ...string) *proc {
 	}()
 	c.t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
 	c.procs = append(c.procs, p)
-	re := regexp.MustCompile(regexp.QuoteMeta(tag) + `.*` + servingRE.String())
+	return p
+}
+
+// waitServing waits until p serves, and sets its base URL.
+func (c *cluster) waitServing(p *proc) {
+	c.t.Helper()
+	re := regexp.MustCompile(regexp.QuoteMeta(p.tag) + `.*` + servingRE.String())
 	hung := time.NewTimer(hungAfter)
 	defer hung.Stop()
 	for {
@@ -170,14 +197,14 @@ func (c *cluster) start(role string, extra ...string) *proc {
 		c.logs.mu.Unlock()
 		if m != nil {
 			p.base = "http://" + m[1]
-			return p
+			return
 		}
 		select {
 		case <-written:
 		case <-p.done:
-			c.t.Fatalf("%s server exited (%v) before serving", role, p.waitErr)
+			c.t.Fatalf("%s server exited (%v) before serving", p.role, p.waitErr)
 		case <-hung.C:
-			c.t.Fatalf("%s server did not serve within %s", role, hungAfter)
+			c.t.Fatalf("%s server did not serve within %s", p.role, hungAfter)
 		}
 	}
 }

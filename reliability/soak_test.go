@@ -109,15 +109,18 @@ func change(a, b float64) float64 { return b/a - 1 }
 // answered 503 when the machine is so busy that its database work exceeds
 // DB_TIMEOUT: it is counted, not acknowledged, and nothing else.
 func TestSoak(t *testing.T) {
-	t.Parallel()
+	if !fullRun {
+		t.Parallel()
+	} // the full soak runs alone, before the other scenarios: their loads would move its figures
 	var figures string
 	record(t, fmt.Sprintf("10. soak: %d orders/s for %s", soakRate, soakFor), &figures)
 	resend := newFakeResend(t, nil)
 	mp := newFakeMixpanel(t, nil)
 	c := newCluster(t, append(resendEnv(resend), mp.env()...)...)
-	api := c.start("api")
-	worker := c.start("worker")
-	fx := newShop(c, api.base, 50)
+	api, worker := c.launch("api"), c.launch("worker")
+	c.waitServing(api)
+	c.waitServing(worker)
+	fx := newShop(c, api.base, 10)
 	fx.addProducts(c, api.base, 9)
 
 	s := startSampler(c, api, worker)
