@@ -34,7 +34,8 @@ type shopFixture struct {
 }
 
 // addProducts adds n products with plenty of stock to the shop, so a load
-// of orders does not queue on one product's row.
+// of orders does not queue on one product's row (on a busy machine such a
+// queue outlasts DB_TIMEOUT: 503).
 func (f *shopFixture) addProducts(c *cluster, base string, n int) {
 	c.t.Helper()
 	for i := range n {

@@ -149,7 +149,7 @@ func TestPostgresRestarted(t *testing.T) {
 	c.waitServing(api)
 	c.waitServing(worker)
 	fx := newShop(c, api.base, 5)
-	fx.addProducts(c, api.base, 2)
+	fx.addProducts(c, api.base, loadClients-1)
 	load := startOrders(c, api.base, fx, restartRate)
 	apiReady := startProbe(c, api.base+"/readyz")
 	workerReady := startProbe(c, worker.base+"/readyz")
@@ -208,13 +208,14 @@ func TestPostgresRestarted(t *testing.T) {
 	}
 	var windows []string
 	for _, o := range outages {
-		w := fmt.Sprintf("%s: outage %s, ready +%s after", o.mode, o.end.Sub(o.begin).Round(10*time.Millisecond), o.ready.Sub(o.end).Round(10*time.Millisecond))
+		w := fmt.Sprintf("%s: outage %s", o.mode, o.end.Sub(o.begin).Round(10*time.Millisecond))
 		if o.n503 > 0 {
-			w += fmt.Sprintf(", %d 503s from +%s to +%s of the outage's start", o.n503,
-				o.first503.Sub(o.begin).Round(10*time.Millisecond), o.last503.Sub(o.begin).Round(10*time.Millisecond))
+			w += fmt.Sprintf(", %d 503s from its start +%.2fs to its end %+.2fs", o.n503,
+				o.first503.Sub(o.begin).Seconds(), o.last503.Sub(o.end).Seconds())
 		} else {
 			w += ", no 503"
 		}
+		w += fmt.Sprintf(", /readyz 200 at its end +%.2fs", o.ready.Sub(o.end).Seconds())
 		windows = append(windows, w)
 		if o.ready.After(o.end.Add(outageGrace)) {
 			t.Errorf("%s restart: /readyz 200 only %s after PostgreSQL was back, more than %s", o.mode, o.ready.Sub(o.end), outageGrace)

@@ -121,7 +121,7 @@ func TestSoak(t *testing.T) {
 	c.waitServing(api)
 	c.waitServing(worker)
 	fx := newShop(c, api.base, 10)
-	fx.addProducts(c, api.base, 9)
+	fx.addProducts(c, api.base, loadClients-1)
 
 	s := startSampler(c, api, worker)
 	load := startOrders(c, api.base, fx, soakRate)
