@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"cmp"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -39,22 +38,7 @@ type result struct {
 	figures string
 }
 
-// scenariosAtOnce is how many scenarios of the short tier run at once
-// unless -parallel says: with their small loads they mostly wait, on their
-// server processes, fakes and timers, so more than go test's default (one
-// per CPU) fit. The full run keeps the default.
-const scenariosAtOnce = 4
-
 func TestMain(m *testing.M) {
-	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set && !fullRun {
-		if err := flag.Set("test.parallel", strconv.Itoa(max(scenariosAtOnce, runtime.GOMAXPROCS(0)))); err != nil {
-			fmt.Fprintln(os.Stderr, "set -parallel:", err)
-			os.Exit(1)
-		}
-	}
 	dir, err := os.MkdirTemp("", "mohallamart-reliability-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "create directory for the server binary:", err)

@@ -15,7 +15,7 @@ const (
 	restartRate    = 50  // orders a second while PostgreSQL restarts
 	restartOrders  = 25  // orders acknowledged before each restart and after the last
 	leaderKills    = 1   // SIGKILLs of the leading worker
-	soakRate       = 20  // orders a second in the soak
+	soakRate       = 10  // orders a second in the soak
 	soakFor        = 10 * time.Second
 	soakWarmup     = 2 * time.Second // left out of the RSS and goroutine comparison
 	soakSample     = 250 * time.Millisecond
