@@ -13,7 +13,7 @@ const (
 	failureUsers   = 1   // messages per provider and failure mode
 	rollbackWrites = 300 // writes, a fifth rolled back after Publish
 	restartRate    = 50  // orders a second while PostgreSQL restarts
-	restartOrders  = 25  // orders acknowledged before each restart and after the last
+	restartOrders  = 10  // orders acknowledged before each restart and after the last
 	leaderKills    = 1   // SIGKILLs of the leading worker
 	soakRate       = 10  // orders a second in the soak
 	soakFor        = 10 * time.Second
