@@ -80,7 +80,8 @@ bench-go:
 	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./...
 
 ## reliability: the reliability suite at full load (reliability/): the built server as separate processes,
-## workers killed, providers failing, hostile requests; writes reliability/results.md (`make test` runs its short tier)
+## workers and leaders killed, providers failing, PostgreSQL restarted, a 10-minute soak, hostile requests;
+## writes reliability/results.md in about 15 minutes (`make test` runs its short tier)
 reliability:
 	@cd reliability && { $(GO) test -tags reliability -count=1 -timeout 30m -v . > last-run.log 2>&1; rc=$$?; \
 	grep -v '^ *\[' last-run.log; echo "(full output: reliability/last-run.log)"; exit $$rc; }

@@ -214,3 +214,29 @@ func countJobs(t *testing.T, pool *pgxpool.Pool, kind, state string) int {
 	require.NoError(t, pool.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = $1 AND ($2 = '' OR state::text = $2)`, kind, state).Scan(&n))
 	return n
 }
+
+// TestCleanupEveryPeriod runs scheduled_cleanup every second (CleanupEvery,
+// the test setting) on three clients: each period is recorded once in
+// periodic_runs, the periods follow each other without a gap, and each has
+// one job.
+func TestCleanupEveryPeriod(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.NewPool(t.Context(), t)
+	daily, err := jobs.ParseDailySchedule("03:00", "UTC")
+	require.NoError(t, err)
+	clients := startClients(t, pool, jobs.PeriodicOpts{Daily: daily, CleanupEvery: time.Second}, 3)
+	clients.waitCompleted(t, "scheduled_cleanup", 3)
+	clients.stop(t)
+
+	var runs, jobsN, perPeriod int
+	var first, last time.Time
+	require.NoError(t, pool.QueryRow(t.Context(), `SELECT count(*), min(period_start), max(period_start) FROM periodic_runs
+		WHERE name = 'scheduled_cleanup'`).Scan(&runs, &first, &last))
+	require.GreaterOrEqual(t, runs, 3)
+	require.Equal(t, int(last.Sub(first)/time.Second)+1, runs, "one run for every second from %s to %s", first, last)
+	require.True(t, first.Equal(first.Truncate(time.Second)), "periods start on the second: %s", first)
+	require.NoError(t, pool.QueryRow(t.Context(), `SELECT count(*), coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM river_job
+		WHERE kind = 'scheduled_cleanup' GROUP BY args->>'period') x`).Scan(&jobsN, &perPeriod))
+	require.Equal(t, 1, perPeriod, "one job per period")
+	require.GreaterOrEqual(t, jobsN, runs)
+}

@@ -136,10 +136,26 @@ func (s *DailySchedule) Next(t time.Time) time.Time {
 	return time.Date(last.Year(), last.Month(), last.Day()+1, s.hour, s.minute, 0, 0, s.loc)
 }
 
+// everySchedule is a river.PeriodicSchedule that fires every period, at
+// the multiples of it (time.Truncate), so every process agrees on where a
+// period starts. It exists for tests: scheduled_cleanup every few seconds
+// instead of daily (PeriodicOpts.CleanupEvery).
+type everySchedule time.Duration
+
+// Last returns the start of the period t is in.
+func (s everySchedule) Last(t time.Time) time.Time { return t.Truncate(time.Duration(s)) }
+
+// Next returns the start of the period after t's.
+func (s everySchedule) Next(t time.Time) time.Time { return s.Last(t).Add(time.Duration(s)) }
+
 // PeriodicOpts configure the periodic jobs.
 type PeriodicOpts struct {
 	// Daily is when scheduled_cleanup runs. Required.
 	Daily *DailySchedule
+	// CleanupEvery, when set, runs scheduled_cleanup every CleanupEvery
+	// (everySchedule) instead of at Daily: the same durable run per period
+	// (unique args, periodic_runs), with periods short enough for a test.
+	CleanupEvery time.Duration
 	// SessionCleanupInterval is how often cleanup_expired_sessions runs;
 	// default one hour.
 	SessionCleanupInterval time.Duration
@@ -158,9 +174,10 @@ const scheduleMargin = time.Minute
 //
 //   - cleanup_expired_sessions every SessionCleanupInterval, unique by that
 //     period;
-//   - scheduled_cleanup daily, for the latest due period (unique args, and
-//     recorded in periodic_runs), so a day missed while every process was
-//     down is caught up once when one comes back;
+//   - scheduled_cleanup daily (every CleanupEvery, if set), for the latest
+//     due period (unique args, and recorded in periodic_runs), so a day
+//     missed while every process was down is caught up once when one comes
+//     back;
 //   - flush_analytics every jobargs.FlushAnalyticsInterval, one at a time
 //     (unique until it has run).
 func PeriodicJobs(opts PeriodicOpts) ([]*river.PeriodicJob, error) {
@@ -175,14 +192,27 @@ func PeriodicJobs(opts PeriodicOpts) ([]*river.PeriodicJob, error) {
 	if now == nil {
 		now = time.Now
 	}
+	// The cleanup's schedule, and the margin that makes a run inserted
+	// early stand for the period about to start: an eighth of a short
+	// period at most, or it would claim a period that is not near (and a
+	// new leader would leave the current one without a run).
+	var cleanup interface {
+		river.PeriodicSchedule
+		Last(time.Time) time.Time
+	} = opts.Daily
+	margin := scheduleMargin
+	if opts.CleanupEvery > 0 {
+		cleanup = everySchedule(opts.CleanupEvery)
+		margin = min(scheduleMargin, opts.CleanupEvery/8)
+	}
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
 			return jobargs.CleanupExpiredSessionsArgs{}, &river.InsertOpts{
 				Queue: jobargs.QueueMaintenance, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByPeriod: every},
 			}
 		}, &river.PeriodicJobOpts{ID: "cleanup_expired_sessions", RunOnStart: true}),
-		river.NewPeriodicJob(opts.Daily, func() (river.JobArgs, *river.InsertOpts) {
-			return jobargs.ScheduledCleanupArgs{Period: opts.Daily.Last(now().Add(scheduleMargin)).UTC()}, nil
+		river.NewPeriodicJob(cleanup, func() (river.JobArgs, *river.InsertOpts) {
+			return jobargs.ScheduledCleanupArgs{Period: cleanup.Last(now().Add(margin)).UTC()}, nil
 		}, &river.PeriodicJobOpts{ID: "scheduled_cleanup", RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(jobargs.FlushAnalyticsInterval), func() (river.JobArgs, *river.InsertOpts) {
 			return jobargs.FlushAnalyticsArgs{}, nil

@@ -12,17 +12,28 @@ type audit struct {
 	// jobsPerEvent: for every stored event of a name, how many jobs of each
 	// kind carry its id.
 	jobsPerEvent map[string]map[string]int
-	// emails is how many emails must be recorded as sent, once each; resend
-	// the fake that must have delivered exactly those (nil: not checked).
-	emails int
-	resend *fakeResend
-	// rejected is how many messages Resend rejected for good: their keys
-	// were sent, nothing was delivered.
-	rejected int
+	// providers are the fakes and the effects each must have seen.
+	providers []expect
+	// unsent is how many deliveries rows stay 'sending': the messages of
+	// jobs discarded after their last attempt, claimed and never known
+	// sent. Every other row must be 'sent'.
+	unsent int
 	// tracked is how many tracked events the fake Mixpanel must have
 	// received, by distinct $insert_id (mixpanel nil: not checked).
 	tracked  int
 	mixpanel *fakeMixpanel
+}
+
+// expect is what one fake must have seen: delivered distinct keys (sent
+// messages, indexed documents), and refused ones, sent and never delivered
+// (rejected for good, or failing until their job was discarded). channel
+// is the deliveries channel its messages are recorded under ("" for
+// search, which records none).
+type expect struct {
+	fake      *fakeProvider
+	channel   string
+	delivered int
+	refused   int
 }
 
 // run stops the cluster's processes (SIGTERM), checks a and returns its
@@ -64,32 +75,17 @@ func (a audit) run(t *testing.T, c *cluster) string {
 	}
 	var dupes, deliveries, notSent int
 	q(&dupes, "SELECT count(*) FROM (SELECT 1 FROM deliveries GROUP BY event_id, channel, recipient HAVING count(*) > 1) d")
-	q(&deliveries, "SELECT count(*) FROM deliveries WHERE channel = 'email'")
+	q(&deliveries, "SELECT count(*) FROM deliveries")
 	q(&notSent, "SELECT count(*) FROM deliveries WHERE status <> 'sent'")
 	if dupes != 0 {
 		t.Errorf("audit: %d messages recorded more than once", dupes)
 	}
-	if notSent != 0 {
-		t.Errorf("audit: %d deliveries not sent (captured or still sending)", notSent)
+	if notSent != a.unsent {
+		t.Errorf("audit: %d deliveries not sent (captured or still sending), want %d (the messages of discarded jobs)", notSent, a.unsent)
 	}
 	figures := fmt.Sprintf("acked %d, running jobs %d, deliveries %d (duplicated %d)", ackedN, running, deliveries, dupes)
-	if a.resend != nil {
-		if deliveries != a.emails {
-			t.Errorf("audit: %d emails recorded, want %d", deliveries, a.emails)
-		}
-		rc := a.resend.counts()
-		if rc.keys != a.emails+a.rejected || rc.delivered != a.emails {
-			t.Errorf("audit: Resend saw %d distinct Idempotency-Keys and delivered %d emails, want %d and %d", rc.keys, rc.delivered, a.emails+a.rejected, a.emails)
-		}
-		if rc.withoutKey != 0 {
-			t.Errorf("audit: %d Resend requests without an Idempotency-Key", rc.withoutKey)
-		}
-		var ids int
-		q(&ids, "SELECT count(DISTINCT provider_message_id) FROM deliveries WHERE channel = 'email' AND provider = 'resend'")
-		if ids != a.emails {
-			t.Errorf("audit: %d distinct Resend message ids recorded, want %d", ids, a.emails)
-		}
-		figures += fmt.Sprintf("; Resend: %d requests, %d distinct keys, %d delivered, max %d requests per key", rc.requests, rc.keys, rc.delivered, rc.maxPerKey)
+	for _, e := range a.providers {
+		figures += "; " + e.check(t, c)
 	}
 	if a.mixpanel != nil {
 		var pending int
@@ -101,4 +97,33 @@ func (a audit) run(t *testing.T, c *cluster) string {
 		figures += fmt.Sprintf("; Mixpanel: %d events sent, %d distinct $insert_id", received, distinct)
 	}
 	return figures
+}
+
+// check compares what e's fake saw, and what deliveries recorded for its
+// channel, with e, and returns its figures.
+func (e expect) check(t *testing.T, c *cluster) string {
+	t.Helper()
+	fc := e.fake.counts()
+	name := e.fake.name
+	if fc.keys != e.delivered+e.refused || fc.delivered != e.delivered {
+		t.Errorf("audit: %s saw %d distinct keys and delivered %d, want %d and %d", name, fc.keys, fc.delivered, e.delivered+e.refused, e.delivered)
+	}
+	if fc.withoutKey != 0 {
+		t.Errorf("audit: %d %s requests without an idempotency key", fc.withoutKey, name)
+	}
+	if e.channel != "" {
+		var sent, ids int
+		if err := c.pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE status = 'sent'), count(DISTINCT provider_message_id) FILTER (WHERE status = 'sent')
+			FROM deliveries WHERE channel = $1`, e.channel).Scan(&sent, &ids); err != nil {
+			t.Fatalf("audit %s deliveries: %v", e.channel, err)
+		}
+		if sent != e.delivered || ids != e.delivered {
+			t.Errorf("audit: %d %s messages recorded sent with %d distinct %s ids, want %d", sent, e.channel, ids, name, e.delivered)
+		}
+	}
+	f := fmt.Sprintf("%s: %d requests, %d distinct keys, %d delivered, max %d requests per key", name, fc.requests, fc.keys, fc.delivered, fc.maxPerKey)
+	if fc.twice > 0 {
+		f += fmt.Sprintf(", %d delivered twice", fc.twice)
+	}
+	return f
 }

@@ -15,8 +15,8 @@ func TestIdenticalEvents(t *testing.T) {
 	t.Parallel()
 	var figures string
 	record(t, "2. 50 identical event POSTs at once", &figures)
-	resend := newFakeResend(t, func(string, int) answer { return answerOK })
-	c := newCluster(t, resend.env()...)
+	resend := newFakeResend(t, nil)
+	c := newCluster(t, resendEnv(resend)...)
 	s := c.start("all")
 	const body = `{"name":"user/created","id":"signup-same","data":{"userId":"u-same","email":"same@example.com","name":"Same"}}`
 	start := make(chan struct{})
@@ -44,7 +44,7 @@ func TestIdenticalEvents(t *testing.T) {
 	a := audit{
 		acked:        map[string][]string{"events": {"signup-same"}},
 		jobsPerEvent: map[string]map[string]int{"user/created": {"send_welcome_email": 1}},
-		emails:       1, resend: resend,
+		providers:    []expect{{fake: resend, channel: "email", delivered: 1}},
 	}
 	figures = fmt.Sprintf("answers %v; ", statuses) + a.run(t, c)
 	var events, jobs int
@@ -57,81 +57,6 @@ func TestIdenticalEvents(t *testing.T) {
 	figures = fmt.Sprintf("%d event, %d job; ", events, jobs) + figures
 }
 
-// failureModes are the Resend failures scenario 3 sends through, by the
-// prefix of the recipient's address: each fails the first request of its
-// message, then Resend answers normally; p422 always rejects.
-var failureModes = map[string]answer{ //nolint:gochecknoglobals // a constant table
-	"t500":  answer500,
-	"t429":  answer429,
-	"tslow": answerSlow,
-	"thang": answerHang,
-	"tlost": answerLost,
-	"p422":  answer422,
-}
-
-// TestProviderFailures sends welcome emails to a Resend that fails in each
-// way once (500, 429, an answer slower than usual but within
-// PROVIDER_TIMEOUT, no answer within PROVIDER_TIMEOUT, a lost answer after
-// delivering): each is delivered exactly once. A permanent rejection (422)
-// cancels the job, sends nothing and logs "Job failed for good" once per
-// job.
-func TestProviderFailures(t *testing.T) {
-	t.Parallel()
-	var figures string
-	record(t, "3. Resend failing: 500, 429, slow, hung, lost answer, 422", &figures)
-	resend := newFakeResend(t, func(to string, n int) answer {
-		mode := failureModes[strings.SplitN(to, "-", 2)[0]]
-		if mode == answer422 || n == 1 {
-			return mode
-		}
-		return answerOK
-	})
-	c := newCluster(t, append(resend.env(), "PROVIDER_TIMEOUT=3s")...)
-	s := c.start("all")
-	var (
-		evs       []string
-		ids       []string
-		transient int
-	)
-	for mode := range failureModes {
-		for i := range failureUsers {
-			id := fmt.Sprintf("signup-%s-%d", mode, i)
-			ids = append(ids, id)
-			evs = append(evs, fmt.Sprintf(`{"name":"user/created","id":%q,"data":{"userId":"u-%s-%d","email":"%s-%d@example.com","name":"U"}}`, id, mode, i, mode, i))
-			if mode != "p422" {
-				transient++
-			}
-		}
-	}
-	c.must(http.StatusOK, "POST", s.base+"/v1/events", eventKey, "["+strings.Join(evs, ",")+"]")
-	c.waitFor("every welcome email sent or cancelled", `SELECT count(*) = $1 FROM river_job
-		WHERE kind = 'send_welcome_email' AND state IN ('completed', 'cancelled')`, len(ids))
-	a := audit{
-		acked:        map[string][]string{"events": ids},
-		jobsPerEvent: map[string]map[string]int{"user/created": {"send_welcome_email": 1}},
-		emails:       transient, resend: resend, rejected: failureUsers,
-	}
-	figures = a.run(t, c)
-	var cancelled, completed int
-	if err := c.pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE state = 'cancelled'), count(*) FILTER (WHERE state = 'completed')
-		FROM river_job WHERE kind = 'send_welcome_email'`).Scan(&cancelled, &completed); err != nil {
-		t.Fatal(err)
-	}
-	if cancelled != failureUsers || completed != transient {
-		t.Errorf("%d cancelled and %d completed, want %d and %d", cancelled, completed, failureUsers, transient)
-	}
-	alerts := strings.Count(c.logs.String(), `msg="Job failed for good"`)
-	if alerts != failureUsers {
-		t.Errorf(`%d "Job failed for good" log lines, want %d (one per rejected email)`, alerts, failureUsers)
-	}
-	figures = fmt.Sprintf("%d delivered once, %d cancelled, %d alerts; ", completed, cancelled, alerts) + figures
-	t.Run("leaks", func(t *testing.T) {
-		var f string
-		record(t, "6. no secret, no personal data outside users/deliveries/events (after scenario 3)", &f)
-		f = scanForLeaks(t, c, resend, nil)
-	})
-}
-
 // TestShutdownUnderLoad sends SIGTERM while welcome emails are being sent
 // (Resend answering slowly): the process exits 0 within SHUTDOWN_TIMEOUT
 // plus the 10 s the README allows, leaves no job running, and after a
@@ -142,7 +67,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	record(t, fmt.Sprintf("4. SIGTERM with %d emails in flight", termUsers), &figures)
 	resend := newFakeResend(t, func(string, int) answer { return answerSlow })
 	const shutdownTimeout = 2 * time.Second
-	c := newCluster(t, append(resend.env(), "SHUTDOWN_TIMEOUT="+shutdownTimeout.String(), "PROVIDER_TIMEOUT=5s")...)
+	c := newCluster(t, append(resendEnv(resend), "SHUTDOWN_TIMEOUT="+shutdownTimeout.String(), "PROVIDER_TIMEOUT=5s")...)
 	s := c.start("all")
 	var ids []string
 	for b := 0; b < termUsers; b += 100 {
@@ -176,7 +101,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	a := audit{
 		acked:        map[string][]string{"events": ids},
 		jobsPerEvent: map[string]map[string]int{"user/created": {"send_welcome_email": 1}},
-		emails:       termUsers, resend: resend,
+		providers:    []expect{{fake: resend, channel: "email", delivered: termUsers}},
 	}
 	figures = fmt.Sprintf("exit after %s (SHUTDOWN_TIMEOUT %s), %d running, %d of %d sent before; after restart: ",
 		took.Round(10*time.Millisecond), shutdownTimeout, running, done, termUsers) + a.run(t, c)

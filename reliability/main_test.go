@@ -1,12 +1,14 @@
 package reliability
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +63,14 @@ func report(took time.Duration) error {
 	if len(suite.results) == 0 {
 		return nil
 	}
-	slices.SortFunc(suite.results, func(a, b result) int { return strings.Compare(a.name, b.name) })
+	// By scenario number ("10." after "9."), then name.
+	number := func(name string) int {
+		n, _ := strconv.Atoi(name[:strings.IndexByte(name+".", '.')])
+		return n
+	}
+	slices.SortFunc(suite.results, func(a, b result) int {
+		return cmp.Or(cmp.Compare(number(a.name), number(b.name)), strings.Compare(a.name, b.name))
+	})
 	var b strings.Builder
 	passed, failed := 0, 0
 	for _, r := range suite.results {

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,6 +36,12 @@ const (
 	mixpanelTok  = "mp_rel_secret_4d8a22"
 	adminPass    = "rel-admin-pass-1f0e"
 	emailFromEnv = "MohallaMart <orders@example.com>"
+	twilioSID    = "AC0rel0000000000000000000000000001"
+	twilioToken  = "twRelSecret0b9d41" // twilio-go allows letters and digits only
+	twilioFrom   = "+15005550006"
+	oneSignalApp = "rel-onesignal-app"
+	oneSignalKey = "os_rel_secret_6a3f10"
+	typesenseKey = "ts_rel_secret_e27c55"
 )
 
 // logBuffer collects the output of every process of a scenario and tells
@@ -74,7 +84,13 @@ type cluster struct {
 // TEST_DATABASE_URL or a private cluster) with env added to every server.
 func newCluster(t *testing.T, env ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dbURL: dbtest.NewURL(t.Context(), t), logs: newLogBuffer(), env: env,
+	return newClusterOn(t, dbtest.NewURL(t.Context(), t), env...)
+}
+
+// newClusterOn is newCluster on the migrated database at dbURL.
+func newClusterOn(t *testing.T, dbURL string, env ...string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dbURL: dbURL, logs: newLogBuffer(), env: env,
 		http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	pool, err := pgxpool.New(context.WithoutCancel(t.Context()), c.dbURL)
 	if err != nil {
@@ -85,10 +101,23 @@ func newCluster(t *testing.T, env ...string) *cluster {
 	t.Cleanup(func() {
 		if t.Failed() {
 			out := c.logs.String()
+			var problems []string
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+					problems = append(problems, line)
+				}
+			}
+			if len(problems) > 50 {
+				problems = append(problems[:50], fmt.Sprintf("... and %d more", len(problems)-50))
+			}
+			all := filepath.Join(os.TempDir(), "reliability-"+strings.ReplaceAll(t.Name(), "/", "-")+".log")
+			if err := os.WriteFile(all, []byte(out), 0o600); err != nil {
+				all = "not written: " + err.Error()
+			}
 			if len(out) > 20000 {
 				out = out[len(out)-20000:]
 			}
-			t.Logf("server output (end):\n%s", out)
+			t.Logf("server warnings and errors:\n%s\nserver output (end; all of it in %s):\n%s", strings.Join(problems, "\n"), all, out)
 		}
 	})
 	return c
@@ -97,6 +126,7 @@ func newCluster(t *testing.T, env ...string) *cluster {
 // proc is one server process.
 type proc struct {
 	role    string
+	tag     string // the prefix of its lines in the cluster's logs
 	base    string
 	cmd     *exec.Cmd
 	done    chan struct{}
@@ -109,6 +139,27 @@ var servingRE = regexp.MustCompile(`msg=Serving addr=(\S+)`)
 // start runs the binary with role and waits until it serves.
 func (c *cluster) start(role string, extra ...string) *proc {
 	c.t.Helper()
+	p := c.launch(role, extra...)
+	c.waitServing(p)
+	return p
+}
+
+// startMany starts n processes with role at once and waits until each
+// serves.
+func (c *cluster) startMany(role string, n int) {
+	c.t.Helper()
+	procs := make([]*proc, n)
+	for i := range procs {
+		procs[i] = c.launch(role)
+	}
+	for _, p := range procs {
+		c.waitServing(p)
+	}
+}
+
+// launch runs the binary with role.
+func (c *cluster) launch(role string, extra ...string) *proc {
+	c.t.Helper()
 	p := &proc{role: role, done: make(chan struct{})}
 	p.cmd = exec.Command(serverBin(c.t), "serve") //nolint:gosec // the binary just built
 	p.cmd.Env = append(append([]string{
@@ -118,6 +169,7 @@ func (c *cluster) start(role string, extra ...string) *proc {
 	}, c.env...), extra...)
 	// Each process's lines are tagged so "Serving" is read from this one.
 	tag := fmt.Sprintf("[%s-%p] ", role, p)
+	p.tag = tag
 	lw := &linePrefixer{prefix: tag, w: c.logs}
 	p.cmd.Stdout, p.cmd.Stderr = lw, lw
 	if err := p.cmd.Start(); err != nil {
@@ -129,7 +181,13 @@ func (c *cluster) start(role string, extra ...string) *proc {
 	}()
 	c.t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
 	c.procs = append(c.procs, p)
-	re := regexp.MustCompile(regexp.QuoteMeta(tag) + `.*` + servingRE.String())
+	return p
+}
+
+// waitServing waits until p serves, and sets its base URL.
+func (c *cluster) waitServing(p *proc) {
+	c.t.Helper()
+	re := regexp.MustCompile(regexp.QuoteMeta(p.tag) + `.*` + servingRE.String())
 	hung := time.NewTimer(hungAfter)
 	defer hung.Stop()
 	for {
@@ -139,14 +197,39 @@ func (c *cluster) start(role string, extra ...string) *proc {
 		c.logs.mu.Unlock()
 		if m != nil {
 			p.base = "http://" + m[1]
-			return p
+			return
 		}
 		select {
 		case <-written:
 		case <-p.done:
-			c.t.Fatalf("%s server exited (%v) before serving", role, p.waitErr)
+			c.t.Fatalf("%s server exited (%v) before serving", p.role, p.waitErr)
 		case <-hung.C:
-			c.t.Fatalf("%s server did not serve within %s", role, hungAfter)
+			c.t.Fatalf("%s server did not serve within %s", p.role, hungAfter)
+		}
+	}
+}
+
+// waitLogged waits until p logs a line with msg, stamped at since or
+// later, and returns the line's time.
+func (c *cluster) waitLogged(p *proc, msg string, since time.Time) time.Time {
+	c.t.Helper()
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p.tag) + `time=(\S+) .*` + regexp.QuoteMeta(msg))
+	hung := time.NewTimer(hungAfter)
+	defer hung.Stop()
+	for {
+		c.logs.mu.Lock()
+		matches := re.FindAllStringSubmatch(c.logs.buf.String(), -1)
+		written := c.logs.written
+		c.logs.mu.Unlock()
+		for _, m := range matches {
+			if at, err := time.Parse(time.RFC3339Nano, m[1]); err == nil && !at.Before(since) {
+				return at
+			}
+		}
+		select {
+		case <-written:
+		case <-hung.C:
+			c.t.Fatalf("%s did not log %q within %s", p.role, msg, hungAfter)
 		}
 	}
 }
@@ -215,9 +298,28 @@ func (l *linePrefixer) Write(p []byte) (int, error) {
 // do sends a request with the key and returns the status and body.
 func (c *cluster) do(method, url, key string, body io.Reader) (int, string) {
 	c.t.Helper()
+	status, out, err := c.roundTrip(method, url, key, body)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return status, out
+}
+
+// send is do for loads and probes, which may run on other goroutines and
+// count failures instead of ending the scenario: a request that got no
+// answer is status 0, with the error as its body.
+func (c *cluster) send(method, url, key, body string) (int, string) {
+	status, out, err := c.roundTrip(method, url, key, strings.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	return status, out
+}
+
+func (c *cluster) roundTrip(method, url, key string, body io.Reader) (int, string, error) {
 	req, err := http.NewRequestWithContext(c.t.Context(), method, url, body)
 	if err != nil {
-		c.t.Fatal(err)
+		return 0, "", fmt.Errorf("build request: %w", err)
 	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -225,11 +327,49 @@ func (c *cluster) do(method, url, key string, body io.Reader) (int, string) {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, url, err)
+		return 0, "", fmt.Errorf("send: %w", err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), nil
+}
+
+// procOf returns the process whose River client is clientID (River's
+// debug lines name it), or nil.
+func (c *cluster) procOf(clientID string) *proc {
+	out := c.logs.String()
+	for _, p := range c.procs {
+		if regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p.tag) + `.*client_id=` + regexp.QuoteMeta(clientID) + `(\s|$)`).MatchString(out) {
+			return p
+		}
+	}
+	return nil
+}
+
+// gauges reads the named gauges (without labels) from p's /metrics.
+func (c *cluster) gauges(p *proc, names ...string) (map[string]float64, error) {
+	status, out := c.send("GET", p.base+"/metrics", "", "")
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics of %s: %d %.200s", p.role, status, out)
+	}
+	found := map[string]float64{}
+	for _, line := range strings.Split(out, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) != 2 || !slices.Contains(names, fields[0]) {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s of %s: %w", fields[0], p.role, err)
+		}
+		found[fields[0]] = v
+	}
+	for _, n := range names {
+		if _, ok := found[n]; !ok {
+			return nil, fmt.Errorf("metric %s missing from the /metrics of %s", n, p.role)
+		}
+	}
+	return found, nil
 }
 
 // must sends a request and fails the scenario unless it answers want.

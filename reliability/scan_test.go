@@ -14,8 +14,8 @@ func jsonBody(s string) io.Reader { return strings.NewReader(s) }
 // personal matches an email address or an E.164 phone number.
 var personal = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|\+[1-9][0-9]{7,14}`)
 
-// senderAddress is the configured EMAIL_FROM address: configuration, not
-// personal data.
+// senderAddress and twilioFrom, the configured EMAIL_FROM address and
+// TWILIO_FROM number, are configuration, not personal data.
 const senderAddress = "orders@example.com"
 
 // scanForLeaks looks for the configured secrets everywhere the server
@@ -24,9 +24,9 @@ const senderAddress = "orders@example.com"
 // outside the tables that need them (users, deliveries, events): in the
 // logs, River's job args and errors, the analytics rows and what Mixpanel
 // received.
-func scanForLeaks(t *testing.T, c *cluster, resend *fakeResend, mp *fakeMixpanel) string {
+func scanForLeaks(t *testing.T, c *cluster, mp *fakeMixpanel, fakes ...*fakeProvider) string {
 	t.Helper()
-	secrets := []string{eventKey, apiKey, resendKey, mixpanelTok, adminPass}
+	secrets := []string{eventKey, apiKey, resendKey, mixpanelTok, adminPass, twilioToken, oneSignalKey, typesenseKey}
 	places := map[string]string{"server logs": c.logs.String()}
 	for _, q := range []struct{ name, sql string }{
 		{"river_job.args", "SELECT coalesce(string_agg(args::text, E'\\n'), '') FROM river_job"},
@@ -58,10 +58,8 @@ func scanForLeaks(t *testing.T, c *cluster, resend *fakeResend, mp *fakeMixpanel
 		}
 		withSecrets[table] = s
 	}
-	if resend != nil {
-		resend.mu.Lock()
-		withSecrets["Resend requests"] = strings.Join(resend.bodies, "\n")
-		resend.mu.Unlock()
+	for _, f := range fakes {
+		withSecrets[f.name+" requests"] = f.requestBodies()
 	}
 	for where, text := range withSecrets {
 		for _, s := range secrets {
@@ -74,7 +72,7 @@ func scanForLeaks(t *testing.T, c *cluster, resend *fakeResend, mp *fakeMixpanel
 	for where, text := range places {
 		scanned += len(text)
 		for _, m := range personal.FindAllString(text, -1) {
-			if m != senderAddress {
+			if m != senderAddress && m != twilioFrom {
 				t.Errorf("personal data %q found in %s", m, where)
 				break
 			}

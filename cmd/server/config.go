@@ -71,6 +71,12 @@ type Config struct {
 
 	DeliveryRetentionDays  int // DELIVERY_RETENTION_DAYS: deliveries rows (recipients, bodies), default 30
 	AnalyticsRetentionDays int // ANALYTICS_RETENTION_DAYS: analytics_events rows, default 90
+
+	// Test settings compress time for the reliability suite; production
+	// refuses them (see testSettings).
+	TestMaxAttempts  int           // TEST_MAX_ATTEMPTS: every job inserted gets at most this many attempts
+	TestRetryDelay   time.Duration // TEST_RETRY_DELAY: a failed attempt is retried after this, instead of River's attempt⁴ s backoff
+	TestCleanupEvery time.Duration // TEST_CLEANUP_EVERY: scheduled_cleanup runs this often instead of daily at CLEANUP_AT
 }
 
 // Role values.
@@ -229,6 +235,15 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		c.RateLimit = f
 	}
 	c.RateBurst = integer("RATE_BURST", max(1, int(2*c.RateLimit)))
+	c.TestMaxAttempts = integer("TEST_MAX_ATTEMPTS", 0)
+	c.TestRetryDelay = duration("TEST_RETRY_DELAY", 0)
+	c.TestCleanupEvery = duration("TEST_CLEANUP_EVERY", 0)
+	if prod {
+		for _, setting := range c.testSettings() {
+			name, _, _ := strings.Cut(setting, "=")
+			problems = append(problems, name+" is a test setting, refused in production")
+		}
+	}
 
 	problems = append(problems, c.exposureProblems()...)
 	problems = append(problems, c.providerProblems(func(name string) string { return str(name, "") })...)
@@ -237,6 +252,22 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// testSettings lists the test settings in effect, as NAME=value: the
+// server warns of them at start, and production refuses them.
+func (c Config) testSettings() []string {
+	var set []string
+	if c.TestMaxAttempts > 0 {
+		set = append(set, fmt.Sprintf("TEST_MAX_ATTEMPTS=%d", c.TestMaxAttempts))
+	}
+	if c.TestRetryDelay > 0 {
+		set = append(set, "TEST_RETRY_DELAY="+c.TestRetryDelay.String())
+	}
+	if c.TestCleanupEvery > 0 {
+		set = append(set, "TEST_CLEANUP_EVERY="+c.TestCleanupEvery.String())
+	}
+	return set
 }
 
 // originProblems checks CORS_ORIGINS: each entry must be a browser origin,

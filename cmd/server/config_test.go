@@ -203,6 +203,29 @@ func TestLoadConfig(t *testing.T) {
 		require.Empty(t, cfg.ResendAPIKey)
 	})
 
+	// The test settings compress time for the reliability suite;
+	// production refuses them, naming each.
+	t.Run("TestSettingsRefusedInProduction", func(t *testing.T) {
+		t.Parallel()
+		settings := []string{"TEST_MAX_ATTEMPTS", "3", "TEST_RETRY_DELAY", "200ms", "TEST_CLEANUP_EVERY", "2s"}
+		cfg, err := loadConfig(envFunc(settings...))
+		require.NoError(t, err)
+		require.Equal(t, 3, cfg.TestMaxAttempts)
+		require.Equal(t, 200*time.Millisecond, cfg.TestRetryDelay)
+		require.Equal(t, 2*time.Second, cfg.TestCleanupEvery)
+		require.Equal(t, []string{"TEST_MAX_ATTEMPTS=3", "TEST_RETRY_DELAY=200ms", "TEST_CLEANUP_EVERY=2s"}, cfg.testSettings())
+		_, err = loadConfig(envFunc(productionEnv(settings...)...))
+		for i := 0; i < len(settings); i += 2 {
+			require.ErrorContains(t, err, settings[i]+" is a test setting, refused in production")
+		}
+		cfg, err = loadConfig(envFunc(productionEnv()...))
+		require.NoError(t, err)
+		require.Empty(t, cfg.testSettings())
+		_, err = loadConfig(envFunc("TEST_MAX_ATTEMPTS", "0", "TEST_RETRY_DELAY", "soon"))
+		require.ErrorContains(t, err, "TEST_MAX_ATTEMPTS must be a positive integer")
+		require.ErrorContains(t, err, "TEST_RETRY_DELAY must be a positive duration")
+	})
+
 	t.Run("InvalidValuesAreNamed", func(t *testing.T) {
 		t.Parallel()
 		_, err := loadConfig(envFunc("ROLE", "both", "SHUTDOWN_TIMEOUT", "soon", "LOG_RETENTION_DAYS", "-1",

@@ -142,12 +142,16 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 	if err != nil {
 		return nil, fmt.Errorf("CLEANUP_AT/CLEANUP_TIMEZONE: %w", err)
 	}
-	periodic, err := jobs.PeriodicJobs(jobs.PeriodicOpts{Daily: daily})
+	periodic, err := jobs.PeriodicJobs(jobs.PeriodicOpts{Daily: daily, CleanupEvery: cfg.TestCleanupEvery})
 	if err != nil {
 		return nil, err
 	}
+	cleanupWhen := "daily at " + cfg.CleanupAt + " " + cfg.CleanupTimezone
+	if cfg.TestCleanupEvery > 0 {
+		cleanupWhen = "every " + cfg.TestCleanupEvery.String() + " (TEST_CLEANUP_EVERY)"
+	}
 	logger.InfoContext(ctx, "Periodic jobs",
-		slog.String("scheduled_cleanup", "daily at "+cfg.CleanupAt+" "+cfg.CleanupTimezone),
+		slog.String("scheduled_cleanup", cleanupWhen),
 		slog.String("cleanup_expired_sessions", "hourly"),
 		slog.Int("log_retention_days", cfg.LogRetentionDays),
 		slog.Int("event_retention_days", cfg.EventRetentionDays),

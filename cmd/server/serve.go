@@ -97,6 +97,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		FetchPollInterval: cfg.FetchPoll,
 		Middleware:        append([]rivertype.Middleware{&logctx.JobMiddleware{}}, tr.jobMiddleware()...),
 	}
+	applyTestSettings(ctx, cfg, riverCfg, logger)
 	if cfg.Role != RoleAPI {
 		js, err := buildJobs(ctx, cfg, workerPool, logger)
 		if err != nil {

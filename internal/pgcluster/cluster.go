@@ -259,6 +259,31 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return nil
 }
 
+// Restart restarts the server with `pg_ctl restart -m mode`, on the same
+// port with the same options, and waits until it accepts connections
+// again. mode is "fast" (clients are disconnected and their open
+// transactions rolled back, then a clean shutdown) or "immediate" (every
+// server process is killed at once, and the server recovers from its WAL
+// as after a crash). Only the Owner may restart the server.
+func (c *Cluster) Restart(ctx context.Context, mode string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if mode != "fast" && mode != "immediate" {
+		return fmt.Errorf("restart postgres: mode %q is not fast or immediate", mode)
+	}
+	if !c.Owner || c.stopped {
+		return fmt.Errorf("restart postgres: the server in %s is not running for this process (owner pid %d)", c.Dir, c.OwnerPID)
+	}
+	if out, err := c.pgCtl(ctx, "restart", "-D", c.DataDir, "-l", c.LogFile, "-m", mode, "-w", "-t", pgCtlStartTimeout, "-s"); err != nil {
+		return fmt.Errorf("restart postgres: pg_ctl restart -m %s: %s: %w", mode, strings.TrimSpace(out), err)
+	}
+	if err := c.waitReady(ctx); err != nil {
+		return fmt.Errorf("restart postgres: %w", err)
+	}
+	c.logger.InfoContext(ctx, "PostgreSQL restarted", slog.String("dir", c.Dir), slog.Int("port", c.Port), slog.String("mode", mode))
+	return nil
+}
+
 // newCluster describes the cluster in dir, finding the binaries and the OS
 // user to run them as. A nil logger discards messages.
 func newCluster(dir string, logger *slog.Logger) (*Cluster, error) {

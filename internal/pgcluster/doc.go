@@ -15,6 +15,10 @@
 // database "app" if it is missing. The port is chosen free on the first
 // start and kept in Dir/port, so the cluster's URL never changes.
 //
+// [Cluster.Restart] restarts the server with pg_ctl, cleanly (fast) or as
+// after a crash (immediate), keeping its port: the reliability suite
+// restarts its own cluster under load.
+//
 // # Ownership
 //
 // The process that starts the server owns it (Dir/owner.pid holds its pid)

@@ -164,6 +164,24 @@ func TestStart(t *testing.T) {
 		require.Error(t, err, "Stop of the adopted Cluster stops the server")
 	})
 
+	t.Run("Restart", func(t *testing.T) {
+		ctx := t.Context()
+		c := startCluster(ctx, t, dir)
+		conn := connect(ctx, t, c.URL("app"))
+		_, err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS restarted (v int); INSERT INTO restarted VALUES (1)")
+		require.NoError(t, err)
+		for _, mode := range []string{"fast", "immediate"} {
+			require.NoError(t, c.Restart(ctx, mode), mode)
+			var n int
+			require.NoError(t, connect(ctx, t, c.URL("app")).QueryRow(ctx, "SELECT count(*) FROM restarted").Scan(&n), mode)
+			require.Equal(t, 1, n, "%s: the committed row is still there", mode)
+		}
+		require.Error(t, conn.Ping(ctx), "connections from before the restart are gone")
+		require.ErrorContains(t, c.Restart(ctx, "smart"), `mode "smart" is not fast or immediate`)
+		require.NoError(t, c.Stop(ctx))
+		require.ErrorContains(t, c.Restart(ctx, "fast"), "is not running for this process")
+	})
+
 	t.Run("KeepsPortAcrossRestarts", func(t *testing.T) {
 		ctx := t.Context()
 
