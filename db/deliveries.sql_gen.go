@@ -7,10 +7,15 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
 const deliveryClaim = `-- name: DeliveryClaim :one
+WITH steps AS (
+    INSERT INTO flow_steps (job_id, step, output, completed_at)
+    SELECT $1, unnest($9::text[]), unnest($10::jsonb[]), unnest($11::timestamptz[])
+)
 INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, html, provider, status, idempotency_key)
 VALUES ($1, $2, $3, $4, $5, $6, $7, '', 'sending', $8)
 ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = deliveries.idempotency_key
@@ -18,20 +23,25 @@ RETURNING id, job_id, event_id, channel, recipient, subject, body, provider, pro
 `
 
 type DeliveryClaimParams struct {
-	JobID          *int64  `json:"jobId"`
-	EventID        *string `json:"eventId"`
-	Channel        string  `json:"channel"`
-	Recipient      string  `json:"recipient"`
-	Subject        string  `json:"subject"`
-	Body           string  `json:"body"`
-	HTML           string  `json:"html"`
-	IdempotencyKey string  `json:"idempotencyKey"`
+	JobID          *int64            `json:"jobId"`
+	EventID        *string           `json:"eventId"`
+	Channel        string            `json:"channel"`
+	Recipient      string            `json:"recipient"`
+	Subject        string            `json:"subject"`
+	Body           string            `json:"body"`
+	HTML           string            `json:"html"`
+	IdempotencyKey string            `json:"idempotencyKey"`
+	Steps          []string          `json:"steps"`
+	Outputs        []json.RawMessage `json:"outputs"`
+	CompletedAts   []time.Time       `json:"completedAts"`
 }
 
 // Claims a message before it is sent: inserts its row as 'sending', or
 // returns the row an earlier attempt wrote under the same key (already
 // 'sent' or 'captured': nothing to send; still 'sending': that attempt may
-// or may not have reached the provider).
+// or may not have reached the provider). A job written with package flow
+// writes its finished steps' records in the same statement (steps,
+// outputs, completed_ats: flow.Flush; empty otherwise).
 func (q *Queries) DeliveryClaim(ctx context.Context, arg DeliveryClaimParams) (*Delivery, error) {
 	row := q.db.QueryRow(ctx, deliveryClaim,
 		arg.JobID,
@@ -42,6 +52,9 @@ func (q *Queries) DeliveryClaim(ctx context.Context, arg DeliveryClaimParams) (*
 		arg.Body,
 		arg.HTML,
 		arg.IdempotencyKey,
+		arg.Steps,
+		arg.Outputs,
+		arg.CompletedAts,
 	)
 	var i Delivery
 	err := row.Scan(
@@ -216,6 +229,10 @@ func (q *Queries) DeliveryListByEvent(ctx context.Context, eventID string) ([]*D
 }
 
 const deliveryRecordSent = `-- name: DeliveryRecordSent :execrows
+WITH steps AS (
+    INSERT INTO flow_steps (job_id, step, output, completed_at)
+    SELECT $5, unnest($6::text[]), unnest($7::jsonb[]), unnest($8::timestamptz[])
+)
 UPDATE deliveries SET
     status = $1,
     provider = $2,
@@ -225,19 +242,29 @@ WHERE idempotency_key = $4 AND status = 'sending'
 `
 
 type DeliveryRecordSentParams struct {
-	Status            string `json:"status"`
-	Provider          string `json:"provider"`
-	ProviderMessageID string `json:"providerMessageId"`
-	IdempotencyKey    string `json:"idempotencyKey"`
+	Status            string            `json:"status"`
+	Provider          string            `json:"provider"`
+	ProviderMessageID string            `json:"providerMessageId"`
+	IdempotencyKey    string            `json:"idempotencyKey"`
+	JobID             *int64            `json:"jobId"`
+	Steps             []string          `json:"steps"`
+	Outputs           []json.RawMessage `json:"outputs"`
+	CompletedAts      []time.Time       `json:"completedAts"`
 }
 
-// Records the provider's answer for a claimed message.
+// Records the provider's answer for a claimed message. A job written with
+// package flow writes step records of job_id in the same statement (steps,
+// outputs, completed_ats: flow.RunWrite; empty otherwise).
 func (q *Queries) DeliveryRecordSent(ctx context.Context, arg DeliveryRecordSentParams) (int64, error) {
 	result, err := q.db.Exec(ctx, deliveryRecordSent,
 		arg.Status,
 		arg.Provider,
 		arg.ProviderMessageID,
 		arg.IdempotencyKey,
+		arg.JobID,
+		arg.Steps,
+		arg.Outputs,
+		arg.CompletedAts,
 	)
 	if err != nil {
 		return 0, err

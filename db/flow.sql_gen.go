@@ -11,31 +11,6 @@ import (
 	"time"
 )
 
-const flowStepInsert = `-- name: FlowStepInsert :exec
-INSERT INTO flow_steps (job_id, step, output, completed_at)
-VALUES ($1, $2, $3, coalesce($4::timestamptz, now()))
-`
-
-type FlowStepInsertParams struct {
-	JobID       int64           `json:"jobId"`
-	Step        string          `json:"step"`
-	Output      json.RawMessage `json:"output"`
-	CompletedAt *time.Time      `json:"completedAt"`
-}
-
-// Records a finished step. A second record of the same step fails (primary
-// key), so a step recorded with its effect in one transaction (RunTx) cannot
-// take effect twice. completed_at defaults to now (a sleep gives its wake time).
-func (q *Queries) FlowStepInsert(ctx context.Context, arg FlowStepInsertParams) error {
-	_, err := q.db.Exec(ctx, flowStepInsert,
-		arg.JobID,
-		arg.Step,
-		arg.Output,
-		arg.CompletedAt,
-	)
-	return err
-}
-
 const flowStepList = `-- name: FlowStepList :many
 SELECT step, output, completed_at FROM flow_steps WHERE job_id = $1
 `
@@ -65,6 +40,33 @@ func (q *Queries) FlowStepList(ctx context.Context, jobID int64) ([]*FlowStepLis
 		return nil, err
 	}
 	return items, nil
+}
+
+const flowStepsInsert = `-- name: FlowStepsInsert :exec
+INSERT INTO flow_steps (job_id, step, output, completed_at)
+SELECT $1, unnest($2::text[]), unnest($3::jsonb[]), unnest($4::timestamptz[])
+`
+
+type FlowStepsInsertParams struct {
+	JobID        int64             `json:"jobId"`
+	Steps        []string          `json:"steps"`
+	Outputs      []json.RawMessage `json:"outputs"`
+	CompletedAts []time.Time       `json:"completedAts"`
+}
+
+// Records finished steps of a job, column by column (flow.Records): package
+// flow writes a run's records in one statement, with the next write the run
+// makes. A second record of the same step fails (primary key), so a step
+// recorded with its effect in one transaction (RunTx) cannot take effect
+// twice. completed_at is when the step finished (a sleep gives its wake time).
+func (q *Queries) FlowStepsInsert(ctx context.Context, arg FlowStepsInsertParams) error {
+	_, err := q.db.Exec(ctx, flowStepsInsert,
+		arg.JobID,
+		arg.Steps,
+		arg.Outputs,
+		arg.CompletedAts,
+	)
+	return err
 }
 
 const flowWaitDelete = `-- name: FlowWaitDelete :exec

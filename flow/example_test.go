@@ -35,32 +35,32 @@ type awaitPaymentWorker struct {
 
 // Work is the function, written as steps.
 func (w *awaitPaymentWorker) Work(ctx context.Context, job *river.Job[awaitPaymentArgs]) error {
-	ctx = flow.With(ctx, w.pool, job.JobRow)
+	return flow.Do(ctx, w.pool, job.JobRow, func(ctx context.Context) error {
+		total, err := flow.Run(ctx, "load total", func(ctx context.Context) (int64, error) {
+			fmt.Println("load total: runs once") // skipped when the job runs again
+			return 24900, nil
+		})
+		if err != nil {
+			return err
+		}
 
-	total, err := flow.Run(ctx, "load total", func(ctx context.Context) (int64, error) {
-		fmt.Println("load total: runs once") // skipped when the job runs again
-		return 24900, nil
-	})
-	if err != nil {
+		payment, paid, err := flow.WaitForEvent(ctx, "wait for payment", flow.Wait{
+			Event: "payment/received", Key: "orderId", Value: job.Args.OrderID, Timeout: 24 * time.Hour,
+		})
+		if flow.IsParked(err) {
+			fmt.Println("parked until payment/received arrives") // no worker is held meanwhile
+		}
+		if err != nil || !paid {
+			return err
+		}
+
+		_, err = flow.RunTx(ctx, "mark paid", func(ctx context.Context, tx pgx.Tx) (string, error) {
+			// An UPDATE orders ... in tx commits with this step's record.
+			fmt.Printf("mark paid: %s for %d paise\n", payment.Data, total)
+			return "paid", nil
+		})
 		return err
-	}
-
-	payment, paid, err := flow.WaitForEvent(ctx, "wait for payment", flow.Wait{
-		Event: "payment/received", Key: "orderId", Value: job.Args.OrderID, Timeout: 24 * time.Hour,
 	})
-	if flow.IsParked(err) {
-		fmt.Println("parked until payment/received arrives") // no worker is held meanwhile
-	}
-	if err != nil || !paid {
-		return err
-	}
-
-	_, err = flow.RunTx(ctx, "mark paid", func(ctx context.Context, tx pgx.Tx) (string, error) {
-		// An UPDATE orders ... in tx commits with this step's record.
-		fmt.Printf("mark paid: %s for %d paise\n", payment.Data, total)
-		return "paid", nil
-	})
-	return err
 }
 
 // Example runs a function of steps on a River client: it parks on

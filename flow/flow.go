@@ -3,13 +3,14 @@
 // step.waitForEvent are Run (and RunTx), Sleep and WaitForEvent.
 //
 //	func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
-//		ctx = flow.With(ctx, w.db, job.JobRow)
-//		order, err := flow.Run(ctx, "load", func(ctx context.Context) (Order, error) { ... })
-//		if err != nil {
-//			return err
-//		}
-//		_, updated, err := flow.WaitForEvent(ctx, "wait for update", flow.Wait{...})
-//		...
+//		return flow.Do(ctx, w.db, job.JobRow, func(ctx context.Context) error {
+//			order, err := flow.Run(ctx, "load", func(ctx context.Context) (Order, error) { ... })
+//			if err != nil {
+//				return err
+//			}
+//			_, updated, err := flow.WaitForEvent(ctx, "wait for update", flow.Wait{...})
+//			...
+//		})
 //	}
 //
 // Each finished step is a row of flow_steps (job_id, step, output,
@@ -20,10 +21,17 @@
 // on every run, so it must be cheap and deterministic; a step's output is
 // what it returned after a round trip through JSON, on the first run too.
 //
-// Run records a step after it returns, so a crash in between runs it again:
-// its effect must be idempotent (a provider idempotency key, a unique key).
-// RunTx records the step in the transaction in which it does its work, so the
-// work and its record commit together or not at all.
+// Run records a step after it returns, and writes that record with the run's
+// next write to the database instead of in a statement of its own: the next
+// RunTx, RunWrite, Sleep or WaitForEvent step's transaction, a Flush (which
+// a step calls to write the records with its own statement, as the send step
+// of package jobs does with its claim before it calls a provider), or at the
+// latest when the function given to Do returns, with or without an error. A
+// crash before that write runs the step again, as a crash before any record
+// would: its effect must be idempotent (a provider idempotency key, a unique
+// key) or nil. RunTx records the step in the transaction in which it does
+// its work, so the work and its record commit together or not at all;
+// RunWrite does the same for work that is one statement of the caller's.
 //
 // Sleep and WaitForEvent park the job: they return an error that snoozes it
 // (river.JobSnooze, which uses no attempt) until the step can go on, so a
@@ -36,6 +44,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,26 +55,79 @@ import (
 	"github.com/mohallamart/backend/db"
 )
 
+// flushTimeout bounds the write of the records left when a run ends, which
+// runs even when the job's context has ended (its timeout), so that the
+// steps it finished are not run again.
+const flushTimeout = 5 * time.Second
+
 // run is the state of one run of a job's function: the job, the database
-// its steps are recorded in, and the steps recorded by earlier runs.
+// its steps are recorded in, the steps recorded by earlier runs, and the
+// records of the steps it finished that are not written yet.
 type run struct {
 	db    db.DB
 	jobID int64
 
-	mu     sync.Mutex
-	loaded bool
-	steps  map[string]*db.FlowStepListRow // recorded by earlier runs
-	used   map[string]bool                // step names this run has begun
+	mu      sync.Mutex
+	loaded  bool
+	steps   map[string]*db.FlowStepListRow // recorded by earlier runs
+	used    map[string]bool                // step names this run has begun
+	pending Records                        // finished by this run, not written yet
 }
 
 type runKey struct{}
 
-// With returns ctx carrying job, the job being worked, so the steps run with
-// the returned context are the job's: call it first in Work. Steps are
-// recorded in d, the database River's jobs are in (a pool; in tests, a
-// transaction whose Begin makes savepoints).
-func With(ctx context.Context, d db.DB, job *rivertype.JobRow) context.Context {
-	return context.WithValue(ctx, runKey{}, &run{db: d, jobID: job.ID, used: make(map[string]bool)})
+// Records are step records of a run's job, column by column: step i is
+// Steps[i], finished at CompletedAt[i] with output Outputs[i] (JSON). A
+// statement inserts them into flow_steps with unnest, as
+// db.FlowStepsInsert does (and db.DeliveryClaim and db.DeliveryRecordSent
+// in a CTE, for package jobs).
+type Records struct {
+	Steps       []string
+	Outputs     []json.RawMessage
+	CompletedAt []time.Time
+}
+
+// Len is the number of records.
+func (rs Records) Len() int { return len(rs.Steps) }
+
+// record is the one record of step name, finished at completedAt with
+// output.
+func record(name string, output json.RawMessage, completedAt time.Time) Records {
+	return Records{Steps: []string{name}, Outputs: []json.RawMessage{output}, CompletedAt: []time.Time{completedAt}}
+}
+
+// concat returns rs followed by more, sharing neither's arrays.
+func (rs Records) concat(more Records) Records {
+	return Records{
+		Steps:       slices.Concat(rs.Steps, more.Steps),
+		Outputs:     slices.Concat(rs.Outputs, more.Outputs),
+		CompletedAt: slices.Concat(rs.CompletedAt, more.CompletedAt),
+	}
+}
+
+// Do runs fn, one run of job's function: the steps run with the context fn
+// gets are the job's. Steps are recorded in d, the database River's jobs
+// are in (a pool; in tests, a transaction whose Begin makes savepoints).
+// Call it from Work and return its error (wrapped or not).
+//
+// When fn returns, Do writes the records of the Run steps it finished that
+// no later write took along (one statement, even if the job's context has
+// ended), so every step the run finished is in flow_steps once Work
+// returns, whether fn succeeded, failed or parked the job: a retry skips
+// them. fn's error is returned as it is; a failed write is returned with it.
+func Do(ctx context.Context, d db.DB, job *rivertype.JobRow, fn func(ctx context.Context) error) error {
+	r := &run{db: d, jobID: job.ID, used: make(map[string]bool)}
+	err := fn(context.WithValue(ctx, runKey{}, r))
+	pending := r.take()
+	if pending.Len() == 0 {
+		return err
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	if ferr := r.insert(fctx, r.db, pending); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return err
 }
 
 // begin starts step name of the run in ctx. It returns the step's record if
@@ -74,7 +136,7 @@ func With(ctx context.Context, d db.DB, job *rivertype.JobRow) context.Context {
 func begin(ctx context.Context, name string) (*run, *db.FlowStepListRow, error) {
 	r, ok := ctx.Value(runKey{}).(*run)
 	if !ok {
-		return nil, nil, fmt.Errorf("flow: step %q: no job in the context: call flow.With first in Work", name)
+		return nil, nil, fmt.Errorf("flow: step %q: no job in the context: run the function with flow.Do", name)
 	}
 	if name == "" {
 		return nil, nil, errors.New("flow: a step needs a name")
@@ -99,25 +161,77 @@ func begin(ctx context.Context, name string) (*run, *db.FlowStepListRow, error) 
 	return r, r.steps[name], nil
 }
 
-// record stores step name as finished with output, in q (the run's
-// database, or the transaction that did the step's work). completedAt nil
-// means now.
-func (r *run) record(ctx context.Context, q db.DBTX, name string, output json.RawMessage, completedAt *time.Time) error {
-	err := db.New(q).FlowStepInsert(ctx, db.FlowStepInsertParams{JobID: r.jobID, Step: name, Output: output, CompletedAt: completedAt})
-	if err != nil {
-		return fmt.Errorf("flow: record step %q: %w", name, err)
+// keep keeps the record of step name, finished now with output, for the
+// run's next write.
+func (r *run) keep(name string, output json.RawMessage) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = r.pending.concat(record(name, output, now()))
+}
+
+// take returns the records not written yet and leaves none: the caller
+// writes them, or gives them back (giveBack) if its write fails.
+func (r *run) take() Records {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.pending
+	r.pending = Records{}
+	return p
+}
+
+// giveBack puts records taken by a write that failed back in front of those
+// kept since, for a later write.
+func (r *run) giveBack(rs Records) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = rs.concat(r.pending)
+}
+
+// write runs w with the records not written yet followed by own (a step's
+// own record, or none), and counts them written once w returns nil. w's
+// error is returned as it is.
+func (r *run) write(own Records, w func(rs Records) error) error {
+	taken := r.take()
+	if err := w(taken.concat(own)); err != nil {
+		r.giveBack(taken)
+		return err
 	}
 	return nil
 }
 
+// writeIn writes the records not written yet and own in q, in one statement.
+func (r *run) writeIn(ctx context.Context, q db.DBTX, own Records) error {
+	return r.write(own, func(rs Records) error { return r.insert(ctx, q, rs) })
+}
+
+// insert writes rs in q (the run's database, or the transaction that did a
+// step's work) in one statement.
+func (r *run) insert(ctx context.Context, q db.DBTX, rs Records) error {
+	err := db.New(q).FlowStepsInsert(ctx, db.FlowStepsInsertParams{
+		JobID: r.jobID, Steps: rs.Steps, Outputs: rs.Outputs, CompletedAts: rs.CompletedAt,
+	})
+	if err != nil {
+		return fmt.Errorf("flow: record steps %q: %w", rs.Steps, err)
+	}
+	return nil
+}
+
+// now is a step's completion time as PostgreSQL stores it. Records carry
+// the time their step finished, not the time they are written, so a run's
+// steps keep their order in flow_steps when several are written at once.
+func now() time.Time { return time.Now().Truncate(time.Microsecond) }
+
 // Run runs step name of the job in ctx: fn, unless an earlier run of the job
 // recorded the step, in which case it returns the recorded output without
-// calling fn. fn's output is recorded as JSON once it returns; an error from
-// fn is returned (wrapped, so river.JobCancel and river.JobSnooze still
-// work) and records nothing, so the next run calls fn again.
+// calling fn. fn's output is recorded as JSON once it returns; the record is
+// written with the run's next write (see Flush and Do), so the next step
+// that writes, or the end of the run, makes it durable. An error from fn is
+// returned (wrapped, so river.JobCancel and river.JobSnooze still work) and
+// records nothing, so the next run calls fn again; the steps finished before
+// it are written when the run ends.
 //
-// A crash after fn's effect and before the record runs fn again: make its
-// effect idempotent, or use RunTx when the effect is in PostgreSQL.
+// A crash after fn's effect and before the record is written runs fn again:
+// make its effect idempotent, or use RunTx when the effect is in PostgreSQL.
 func Run[T any](ctx context.Context, name string, fn func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
 	r, done, err := begin(ctx, name)
@@ -135,18 +249,17 @@ func Run[T any](ctx context.Context, name string, fn func(ctx context.Context) (
 	if err != nil {
 		return zero, err
 	}
-	if err := r.record(ctx, r.db, name, raw, nil); err != nil {
-		return zero, err
-	}
+	r.keep(name, raw)
 	return decode[T](name, raw)
 }
 
 // RunTx runs step name of the job in ctx, as Run does, with fn doing its
-// work in a transaction that also records the step: the work and the record
-// commit together or not at all, so a crash can never leave the work done
-// and the step to do (nor the step recorded and the work undone). If another
-// run of the job recorded the step meanwhile, the record fails and the
-// transaction, fn's work with it, rolls back.
+// work in a transaction that also records the step (and the run's records
+// not written yet): the work and the record commit together or not at all,
+// so a crash can never leave the work done and the step to do (nor the step
+// recorded and the work undone). If another run of the job recorded the
+// step meanwhile, the record fails and the transaction, fn's work with it,
+// rolls back.
 func RunTx[T any](ctx context.Context, name string, fn func(ctx context.Context, tx pgx.Tx) (T, error)) (T, error) {
 	var zero T
 	r, done, err := begin(ctx, name)
@@ -165,12 +278,55 @@ func RunTx[T any](ctx context.Context, name string, fn func(ctx context.Context,
 		if raw, err = encode(name, out); err != nil {
 			return err
 		}
-		return r.record(ctx, tx, name, raw, nil)
+		return r.writeIn(ctx, tx, record(name, raw, now()))
 	})
 	if err != nil {
 		return zero, err
 	}
 	return decode[T](name, raw)
+}
+
+// RunWrite runs step name of the job in ctx, whose output out is known
+// before its work, as RunTx does, for work that is one statement (or a
+// transaction) of the caller's: write must do the work and insert rs into
+// flow_steps in that statement or transaction. rs holds this step's record
+// and the run's records not written yet, so a step that is one statement
+// costs that statement and nothing more. If the step is recorded already,
+// RunWrite returns its recorded output without calling write; an error from
+// write is returned (wrapped) and records nothing.
+func RunWrite[T any](ctx context.Context, name string, out T, write func(ctx context.Context, rs Records) error) (T, error) {
+	var zero T
+	r, done, err := begin(ctx, name)
+	if err != nil {
+		return zero, err
+	}
+	if done != nil {
+		return decode[T](name, done.Output)
+	}
+	raw, err := encode(name, out)
+	if err != nil {
+		return zero, err
+	}
+	if err := r.write(record(name, raw, now()), func(rs Records) error { return write(ctx, rs) }); err != nil {
+		return zero, fmt.Errorf("step %s: %w", name, err)
+	}
+	return decode[T](name, raw)
+}
+
+// Flush writes the records of the run's finished steps that are not written
+// yet with write, which must insert rs into flow_steps in the statement or
+// transaction in which it does its own work (rs may be empty). A step calls
+// it before an outside call that may fail, so the steps finished before it
+// are recorded by a write it makes anyway: package jobs's send step claims
+// its message and writes the records in one statement, then calls the
+// provider. Once write returns nil the records are written; its error is
+// returned as it is and they wait for the next write.
+func Flush(ctx context.Context, write func(ctx context.Context, rs Records) error) error {
+	r, ok := ctx.Value(runKey{}).(*run)
+	if !ok {
+		return errors.New("flow: flush: no job in the context: run the function with flow.Do")
+	}
+	return r.write(Records{}, func(rs Records) error { return write(ctx, rs) })
 }
 
 // sleepOutput is a sleep's recorded output.
@@ -196,7 +352,7 @@ func Sleep(ctx context.Context, name string, d time.Duration) error {
 		if err != nil {
 			return err
 		}
-		if err := r.record(ctx, r.db, name, raw, &until); err != nil {
+		if err := r.writeIn(ctx, r.db, record(name, raw, until)); err != nil {
 			return err
 		}
 	}

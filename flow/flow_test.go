@@ -42,7 +42,7 @@ type funcWorker struct {
 }
 
 func (w *funcWorker) Work(ctx context.Context, job *river.Job[testArgs]) error {
-	return w.fn(flow.With(ctx, w.db, job.JobRow), job)
+	return flow.Do(ctx, w.db, job.JobRow, func(ctx context.Context) error { return w.fn(ctx, job) })
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -127,13 +127,151 @@ func TestRunSkipsFinishedSteps(t *testing.T) {
 	}, steps(t, tx, res.Job.ID), "the retry got load's output from its record")
 }
 
-// TestStepNeedsRunAndUniqueName: a step outside flow.With, or a step name
+// TestRunRecordsWithNextWrite: a Run step's record waits for the run's next
+// write, here a RunTx step's transaction, which writes it with its own in
+// one statement; the records keep the order in which the steps finished.
+func TestRunRecordsWithNextWrite(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	var writtenBeforeTx []stepRow
+	w := txWorker(t, tx, func(ctx context.Context, job *river.Job[testArgs]) error {
+		for _, name := range []string{"a", "b"} {
+			if _, err := flow.Run(ctx, name, func(context.Context) (string, error) { return name, nil }); err != nil {
+				return err
+			}
+		}
+		_, err := flow.RunTx(ctx, "c", func(ctx context.Context, tx pgx.Tx) (string, error) {
+			writtenBeforeTx = steps(t, tx, job.ID)
+			return "c", nil
+		})
+		return err
+	})
+
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Empty(t, writtenBeforeTx, "no write of their own for a and b")
+	type writtenRow struct{ Step, XID string } // XID: the (sub)transaction that wrote it
+	rows, err := tx.Query(ctx, `SELECT step, xmin::text FROM flow_steps WHERE job_id = $1 ORDER BY completed_at`, res.Job.ID)
+	require.NoError(t, err)
+	written, err := pgx.CollectRows(rows, pgx.RowToStructByPos[writtenRow])
+	require.NoError(t, err)
+	require.Len(t, written, 3)
+	require.Equal(t, []string{"a", "b", "c"}, []string{written[0].Step, written[1].Step, written[2].Step}, "in the order they finished")
+	require.Equal(t, written[2].XID, written[0].XID, "a written by c's transaction")
+	require.Equal(t, written[2].XID, written[1].XID, "b written by c's transaction")
+}
+
+// TestRecordsKeptWhenAWriteFails: a write that fails (here the record of
+// a RunTx step, which takes the earlier steps' records along) leaves those
+// records for the end of the run, so the retry skips the steps that
+// finished.
+func TestRecordsKeptWhenAWriteFails(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	// A trigger fails the first record of the step charge (a sequence, not
+	// rolled back with the savepoint, counts them).
+	_, err := tx.Exec(ctx, `
+		CREATE SEQUENCE charge_records;
+		CREATE FUNCTION fail_first_charge_record() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.step = 'charge' AND nextval('charge_records') = 1 THEN RAISE EXCEPTION 'simulated failure of the write'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER fail_first_charge_record BEFORE INSERT ON flow_steps FOR EACH ROW EXECUTE FUNCTION fail_first_charge_record();`)
+	require.NoError(t, err)
+	calls := map[string]int{}
+	w := txWorker(t, tx, func(ctx context.Context, _ *river.Job[testArgs]) error {
+		if _, err := flow.Run(ctx, "load", func(context.Context) (int, error) { calls["load"]++; return 1, nil }); err != nil {
+			return err
+		}
+		_, err := flow.RunTx(ctx, "charge", func(context.Context, pgx.Tx) (int, error) { calls["charge"]++; return 2, nil })
+		return err
+	})
+
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.ErrorContains(t, err, "simulated failure of the write")
+	require.Equal(t, []stepRow{{"load", "1"}}, steps(t, tx, res.Job.ID), "load written when the run ended")
+
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, map[string]int{"load": 1, "charge": 2}, calls)
+	require.Equal(t, []stepRow{{"charge", "2"}, {"load", "1"}}, steps(t, tx, res.Job.ID))
+}
+
+// TestFlushWritesWithTheStepsWrite: Flush hands the records of the
+// finished steps to a write of the step's own (a claim before an outside
+// call), so they are recorded even if the call then fails, and the retry
+// skips them; RunWrite does the same with the step's own record.
+func TestFlushWritesWithTheStepsWrite(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	_, err := tx.Exec(ctx, `CREATE TABLE claims (n serial, job_id bigint NOT NULL, records int NOT NULL)`)
+	require.NoError(t, err)
+	// claimWrite inserts a claim and the records in one statement.
+	claimWrite := func(jobID int64) func(ctx context.Context, rs flow.Records) error {
+		return func(ctx context.Context, rs flow.Records) error {
+			_, err := tx.Exec(ctx, `
+				WITH s AS (
+					INSERT INTO flow_steps (job_id, step, output, completed_at)
+					SELECT $1, unnest($2::text[]), unnest($3::jsonb[]), unnest($4::timestamptz[])
+				)
+				INSERT INTO claims (job_id, records) VALUES ($1, $5)`, jobID, rs.Steps, rs.Outputs, rs.CompletedAt, rs.Len())
+			return err
+		}
+	}
+	calls := map[string]int{}
+	w := txWorker(t, tx, func(ctx context.Context, job *river.Job[testArgs]) error {
+		if _, err := flow.Run(ctx, "render", func(context.Context) (string, error) { calls["render"]++; return "hi", nil }); err != nil {
+			return err
+		}
+		if _, err := flow.Run(ctx, "send", func(ctx context.Context) (string, error) {
+			calls["send"]++
+			if err := flow.Flush(ctx, claimWrite(job.ID)); err != nil {
+				return "", err
+			}
+			if calls["send"] == 1 {
+				return "", errors.New("provider: 500")
+			}
+			return "msg-1", nil
+		}); err != nil {
+			return err
+		}
+		_, err := flow.RunWrite(ctx, "record", true, claimWrite(job.ID))
+		return err
+	})
+
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.ErrorContains(t, err, "step send: provider: 500")
+	require.Equal(t, []stepRow{{"render", `"hi"`}}, steps(t, tx, res.Job.ID))
+
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, map[string]int{"render": 1, "send": 2}, calls)
+	require.Equal(t, []stepRow{{"record", "true"}, {"render", `"hi"`}, {"send", `"msg-1"`}}, steps(t, tx, res.Job.ID))
+	rows, err := tx.Query(ctx, `SELECT records FROM claims ORDER BY n`)
+	require.NoError(t, err)
+	claims, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 0, 2}, claims, "render with the first claim, none with the second, send and record with the record")
+
+	_, err = flow.RunWrite(ctx, "orphan", 1, claimWrite(0))
+	require.ErrorContains(t, err, "run the function with flow.Do")
+	require.ErrorContains(t, flow.Flush(ctx, claimWrite(0)), "run the function with flow.Do")
+}
+
+// TestStepNeedsRunAndUniqueName: a step outside flow.Do, or a step name
 // used twice in one run, is an error, not a silently skipped step.
 func TestStepNeedsRunAndUniqueName(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	_, err := flow.Run(ctx, "orphan", func(context.Context) (int, error) { return 1, nil })
-	require.ErrorContains(t, err, "call flow.With first in Work")
+	require.ErrorContains(t, err, "run the function with flow.Do")
 
 	tx := dbtest.TestTx(ctx, t)
 	w := txWorker(t, tx, func(ctx context.Context, _ *river.Job[testArgs]) error {

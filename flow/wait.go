@@ -123,7 +123,7 @@ func finishWait(ctx context.Context, r *run, name string, eventID *string) (even
 		if err != nil {
 			return err
 		}
-		if err := r.record(ctx, tx, name, raw, nil); err != nil {
+		if err := r.writeIn(ctx, tx, record(name, raw, now())); err != nil {
 			return err
 		}
 		if err := q.FlowWaitDelete(ctx, db.FlowWaitDeleteParams{JobID: r.jobID, Step: name}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/flow"
 	"github.com/mohallamart/backend/internal/providererr"
 	"github.com/mohallamart/backend/internal/redact"
 	"github.com/mohallamart/backend/notify"
@@ -170,7 +171,7 @@ func (w *sendWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 // with backoff.
 func deliver[T river.JobArgs](ctx context.Context, d db.DB, job *river.Job[T], msgs ...message) error {
 	for i, m := range msgs {
-		row, err := claim(ctx, d, job, m)
+		row, err := claim(ctx, d, job, m, flow.Records{})
 		if err != nil {
 			return err
 		}
@@ -188,7 +189,7 @@ func deliver[T river.JobArgs](ctx context.Context, d db.DB, job *river.Job[T], m
 		}
 		err = db.InTx(ctx, d, func(tx pgx.Tx) error {
 			if !sent {
-				if err := record(ctx, tx, m.key, receipt); err != nil {
+				if err := record(ctx, tx, job.ID, m.key, receipt, flow.Records{}); err != nil {
 					return err
 				}
 			}
@@ -205,8 +206,9 @@ func deliver[T river.JobArgs](ctx context.Context, d db.DB, job *river.Job[T], m
 }
 
 // claim writes m's deliveries row as 'sending', or returns the row an
-// earlier attempt wrote under its key.
-func claim[T river.JobArgs](ctx context.Context, d db.DBTX, job *river.Job[T], m message) (*db.Delivery, error) {
+// earlier attempt wrote under its key; steps are records of job's flow
+// steps written in the same statement (flow.Flush), or none.
+func claim[T river.JobArgs](ctx context.Context, d db.DBTX, job *river.Job[T], m message, steps flow.Records) (*db.Delivery, error) {
 	var eventID *string
 	if m.origin.eventID != "" {
 		eventID = &m.origin.eventID
@@ -214,6 +216,7 @@ func claim[T river.JobArgs](ctx context.Context, d db.DBTX, job *river.Job[T], m
 	row, err := db.New(d).DeliveryClaim(ctx, db.DeliveryClaimParams{
 		JobID: &job.ID, EventID: eventID, Channel: m.channel, Recipient: m.recipient,
 		Subject: m.subject, Body: m.body, HTML: m.html, IdempotencyKey: m.key,
+		Steps: steps.Steps, Outputs: steps.Outputs, CompletedAts: steps.CompletedAt,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim delivery %s: %w", m.key, err)
@@ -234,10 +237,13 @@ func unclaimIfPermanent(ctx context.Context, d db.DBTX, key string, outcome erro
 	return outcome
 }
 
-// record stores the provider's answer for a claimed message.
-func record(ctx context.Context, tx pgx.Tx, key string, r notify.Receipt) error {
-	_, err := db.New(tx).DeliveryRecordSent(ctx, db.DeliveryRecordSentParams{
+// record stores the provider's answer for a claimed message of job jobID;
+// steps are records of the job's flow steps written in the same statement
+// (flow.RunWrite), or none.
+func record(ctx context.Context, q db.DBTX, jobID int64, key string, r notify.Receipt, steps flow.Records) error {
+	_, err := db.New(q).DeliveryRecordSent(ctx, db.DeliveryRecordSentParams{
 		Status: r.Status, Provider: r.Provider, ProviderMessageID: r.MessageID, IdempotencyKey: key,
+		JobID: &jobID, Steps: steps.Steps, Outputs: steps.Outputs, CompletedAts: steps.CompletedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("record delivery %s: %w", key, err)

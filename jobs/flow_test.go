@@ -1,6 +1,9 @@
 package jobs_test
 
 import (
+	"maps"
+	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -98,6 +101,85 @@ func TestOrderConfirmationCrashBetweenSendAndRecord(t *testing.T) {
 	contains(t, steps[1].Output, `"subject": "Order placed: ₹298.00 at Gupta Kirana"`)
 	require.Equal(t, `{"status": "sent", "provider": "resend", "providerMessageId": "`+confirmation.ProviderMessageID+`"}`, steps[2].Output)
 	require.Equal(t, "true", steps[3].Output)
+}
+
+// TestOrderConfirmationProviderErrorKeepsSteps: Resend failing (500)
+// after the load and render steps finished leaves them recorded (written
+// with the claim, before the call): the retry skips them, sends again under
+// the same idempotency key and records the rest.
+func TestOrderConfirmationProviderErrorKeepsSteps(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupTx(t)
+	fake, mailer := resendMailer(t, http.StatusInternalServerError)
+	w := testWorker[jobargs.SendOrderConfirmationArgs](t, b.tx, jobs.Deps{Mailer: mailer})
+	confirmedOrder(t, b.mart)
+	job := pendingJob[jobargs.SendOrderConfirmationArgs](t, b)
+
+	res, err := w.WorkJob(ctx, t, b.tx, job)
+	require.ErrorContains(t, err, "500")
+	require.Equal(t, river.EventKindJobFailed, res.EventKind)
+	before := jobStepTimes(t, b.tx, job.ID)
+	require.Equal(t, []string{"load", "render"}, slices.Sorted(maps.Keys(before)), "the steps before the failed send")
+	require.Equal(t, "sending", findDelivery(t, deliveriesTo(t, b.tx, "cust@example.com"), "Order placed: ₹298.00 at Gupta Kirana").Status)
+
+	res, err = w.WorkJob(ctx, t, b.tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	after := jobStepTimes(t, b.tx, job.ID)
+	require.Equal(t, []string{"load", "record", "render", "send"}, slices.Sorted(maps.Keys(after)))
+	require.Equal(t, before["load"], after["load"], "load was not run again")
+	require.Equal(t, before["render"], after["render"], "render was not run again")
+	reqs := fake.Requests()
+	require.Len(t, reqs, 2)
+	require.Equal(t, reqs[0].Key, reqs[1].Key, "sent again under the same key")
+	require.Equal(t, "sent", findDelivery(t, deliveriesTo(t, b.tx, "cust@example.com"), "Order placed: ₹298.00 at Gupta Kirana").Status)
+}
+
+// jobStepTimes returns job jobID's recorded steps and when each finished.
+func jobStepTimes(t *testing.T, q db.DBTX, jobID int64) map[string]time.Time {
+	t.Helper()
+	rows, err := q.Query(t.Context(), `SELECT step, completed_at FROM flow_steps WHERE job_id = $1`, jobID)
+	require.NoError(t, err)
+	out := map[string]time.Time{}
+	var (
+		step string
+		at   time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&step, &at}, func() error {
+		out[step] = at
+		return nil
+	})
+	require.NoError(t, err)
+	return out
+}
+
+// TestOrderConfirmationWritesTwice: an order confirmation commits its four
+// step records with its two writes to deliveries: load and render with the
+// claim, send and record with the record of the provider's answer.
+func TestOrderConfirmationWritesTwice(t *testing.T) {
+	t.Parallel()
+	b, _ := resendBundle(t)
+	confirmedOrder(t, b.mart)
+	job := b.waitJobs(t, "send_order_confirmation", 1)[0]
+	require.Equal(t, rivertype.JobStateCompleted, job.State)
+
+	xids := map[string]string{} // the transaction that wrote each row
+	rows, err := b.pool.Query(t.Context(), `
+		SELECT step, xmin::text FROM flow_steps WHERE job_id = $1
+		UNION ALL SELECT 'deliveries', xmin::text FROM deliveries WHERE job_id = $1`, job.ID)
+	require.NoError(t, err)
+	var name, xid string
+	_, err = pgx.ForEachRow(rows, []any{&name, &xid}, func() error {
+		xids[name] = xid
+		return nil
+	})
+	require.NoError(t, err)
+	require.Len(t, xids, 5)
+	require.Equal(t, xids["load"], xids["render"], "load and render written together")
+	require.Equal(t, xids["deliveries"], xids["send"], "send written with the delivery's record")
+	require.Equal(t, xids["deliveries"], xids["record"], "record written with the delivery's record")
+	require.NotEqual(t, xids["load"], xids["send"], "load and render were written before the provider call, with the claim")
 }
 
 // TestStalledOrderReminded: a confirmed order with no update within

@@ -43,7 +43,8 @@ func (w *RemindStalledOrderWorker) Timeout(*river.Job[jobargs.RemindStalledOrder
 
 // Work runs the steps.
 func (w *RemindStalledOrderWorker) Work(ctx context.Context, job *river.Job[jobargs.RemindStalledOrderArgs]) error {
-	if err := w.work(flow.With(ctx, w.deps.DB, job.JobRow), job); err != nil {
+	err := flow.Do(ctx, w.deps.DB, job.JobRow, func(ctx context.Context) error { return w.work(ctx, job) })
+	if err != nil {
 		return fmt.Errorf("%s: %w", job.Kind, err)
 	}
 	return nil

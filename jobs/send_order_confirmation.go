@@ -50,7 +50,8 @@ func (w *OrderConfirmationWorker) Timeout(*river.Job[jobargs.SendOrderConfirmati
 
 // Work runs the steps.
 func (w *OrderConfirmationWorker) Work(ctx context.Context, job *river.Job[jobargs.SendOrderConfirmationArgs]) error {
-	if err := w.work(flow.With(ctx, w.deps.DB, job.JobRow), job); err != nil {
+	err := flow.Do(ctx, w.deps.DB, job.JobRow, func(ctx context.Context) error { return w.work(ctx, job) })
+	if err != nil {
 		return fmt.Errorf("%s: %w", job.Kind, err)
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
@@ -21,13 +20,16 @@ type sendOutput struct {
 	AlreadyRecorded   bool   `json:"alreadyRecorded,omitempty"`
 }
 
-// sendSteps is deliver for a function written with package flow (ctx from
-// flow.With): it sends m once as two steps.
+// sendSteps is deliver for a function written with package flow (run by
+// flow.Do): it sends m once as two steps, in two statements.
 //
-//   - "send" claims m's deliveries row (as deliver does) and, unless it is
-//     already sent, calls the provider outside any transaction; the step
-//     records the provider's answer.
-//   - "record" marks the row sent, in the transaction that records the step.
+//   - "send" claims m's deliveries row (as deliver does) in the statement
+//     that writes the records of the steps finished before it (flow.Flush),
+//     so a provider error cannot make the retry run them again; unless the
+//     row is already sent, it then calls the provider outside any
+//     transaction. The step's output is the provider's answer.
+//   - "record" marks the row sent in the statement that writes the send
+//     step's record and its own (flow.RunWrite).
 //
 // A run after the send step was recorded never calls the provider again;
 // a crash between the provider's answer and that record sends again with the
@@ -35,7 +37,11 @@ type sendOutput struct {
 // snoozes, a permanent rejection removes the claim and cancels.
 func sendSteps[T river.JobArgs](ctx context.Context, d db.DB, job *river.Job[T], m message) error {
 	sent, err := flow.Run(ctx, "send", func(ctx context.Context) (sendOutput, error) {
-		row, err := claim(ctx, d, job, m)
+		var row *db.Delivery
+		err := flow.Flush(ctx, func(ctx context.Context, steps flow.Records) (err error) {
+			row, err = claim(ctx, d, job, m, steps)
+			return err
+		})
 		if err != nil {
 			return sendOutput{}, err
 		}
@@ -51,12 +57,17 @@ func sendSteps[T river.JobArgs](ctx context.Context, d db.DB, job *river.Job[T],
 	if err != nil {
 		return err
 	}
-	_, err = flow.RunTx(ctx, "record", func(ctx context.Context, tx pgx.Tx) (bool, error) {
-		if sent.AlreadyRecorded {
-			return false, nil
+	_, err = flow.RunWrite(ctx, "record", !sent.AlreadyRecorded, func(ctx context.Context, steps flow.Records) error {
+		if sent.AlreadyRecorded { // nothing to mark: the step records alone
+			err := db.New(d).FlowStepsInsert(ctx, db.FlowStepsInsertParams{
+				JobID: job.ID, Steps: steps.Steps, Outputs: steps.Outputs, CompletedAts: steps.CompletedAt,
+			})
+			if err != nil {
+				return fmt.Errorf("record steps: %w", err)
+			}
+			return nil
 		}
-		err := record(ctx, tx, m.key, notify.Receipt{Provider: sent.Provider, MessageID: sent.ProviderMessageID, Status: sent.Status})
-		return err == nil, err
+		return record(ctx, d, job.ID, m.key, notify.Receipt{Provider: sent.Provider, MessageID: sent.ProviderMessageID, Status: sent.Status}, steps)
 	})
 	return err
 }

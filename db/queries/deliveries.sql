@@ -2,14 +2,26 @@
 -- Claims a message before it is sent: inserts its row as 'sending', or
 -- returns the row an earlier attempt wrote under the same key (already
 -- 'sent' or 'captured': nothing to send; still 'sending': that attempt may
--- or may not have reached the provider).
+-- or may not have reached the provider). A job written with package flow
+-- writes its finished steps' records in the same statement (steps,
+-- outputs, completed_ats: flow.Flush; empty otherwise).
+WITH steps AS (
+    INSERT INTO flow_steps (job_id, step, output, completed_at)
+    SELECT sqlc.narg('job_id'), unnest(@steps::text[]), unnest(@outputs::jsonb[]), unnest(@completed_ats::timestamptz[])
+)
 INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, html, provider, status, idempotency_key)
 VALUES (sqlc.narg('job_id'), sqlc.narg('event_id'), @channel, @recipient, @subject, @body, @html, '', 'sending', @idempotency_key)
 ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = deliveries.idempotency_key
 RETURNING *;
 
 -- name: DeliveryRecordSent :execrows
--- Records the provider's answer for a claimed message.
+-- Records the provider's answer for a claimed message. A job written with
+-- package flow writes step records of job_id in the same statement (steps,
+-- outputs, completed_ats: flow.RunWrite; empty otherwise).
+WITH steps AS (
+    INSERT INTO flow_steps (job_id, step, output, completed_at)
+    SELECT sqlc.narg('job_id'), unnest(@steps::text[]), unnest(@outputs::jsonb[]), unnest(@completed_ats::timestamptz[])
+)
 UPDATE deliveries SET
     status = @status,
     provider = @provider,

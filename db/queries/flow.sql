@@ -2,12 +2,14 @@
 -- The recorded steps of a job (package flow reads them once per run).
 SELECT step, output, completed_at FROM flow_steps WHERE job_id = @job_id;
 
--- name: FlowStepInsert :exec
--- Records a finished step. A second record of the same step fails (primary
--- key), so a step recorded with its effect in one transaction (RunTx) cannot
--- take effect twice. completed_at defaults to now (a sleep gives its wake time).
+-- name: FlowStepsInsert :exec
+-- Records finished steps of a job, column by column (flow.Records): package
+-- flow writes a run's records in one statement, with the next write the run
+-- makes. A second record of the same step fails (primary key), so a step
+-- recorded with its effect in one transaction (RunTx) cannot take effect
+-- twice. completed_at is when the step finished (a sleep gives its wake time).
 INSERT INTO flow_steps (job_id, step, output, completed_at)
-VALUES (@job_id, @step, @output, coalesce(sqlc.narg('completed_at')::timestamptz, now()));
+SELECT @job_id, unnest(@steps::text[]), unnest(@outputs::jsonb[]), unnest(@completed_ats::timestamptz[]);
 
 -- name: FlowWaitGet :one
 SELECT * FROM flow_waits WHERE job_id = @job_id AND step = @step;
