@@ -69,6 +69,18 @@ func (q *Queries) FlowStepsInsert(ctx context.Context, arg FlowStepsInsertParams
 	return err
 }
 
+const flowWaitBarrier = `-- name: FlowWaitBarrier :exec
+SELECT pg_advisory_xact_lock(hashtextextended('flow_waits:' || $1::text, 0))
+`
+
+// Waits until every publisher of the event name in flight has committed or
+// rolled back (see flow_waited_names): a new wait's first look then sees
+// their events.
+func (q *Queries) FlowWaitBarrier(ctx context.Context, eventName string) error {
+	_, err := q.db.Exec(ctx, flowWaitBarrier, eventName)
+	return err
+}
+
 const flowWaitDelete = `-- name: FlowWaitDelete :exec
 DELETE FROM flow_waits WHERE job_id = $1 AND step = $2
 `
@@ -247,13 +259,13 @@ func (q *Queries) FlowWaitMatch(ctx context.Context, eventIds []string) ([]int64
 }
 
 const flowWaitedNames = `-- name: FlowWaitedNames :many
-SELECT DISTINCT event_name FROM flow_waits
-WHERE event_name = ANY($1::text[]) AND matched_event_id IS NULL
+SELECT name::text FROM flow_waited_names($1::text[]) AS name
 `
 
 // Which of the given event names some open wait is waiting for: Publish's
 // cheap first look (flow_waits_open_idx), so a batch no wait cares about
-// costs one index probe per name.
+// costs one index probe per name. It holds a shared lock on each name until
+// the publisher commits (see flow_waited_names).
 func (q *Queries) FlowWaitedNames(ctx context.Context, names []string) ([]string, error) {
 	rows, err := q.db.Query(ctx, flowWaitedNames, names)
 	if err != nil {
@@ -262,11 +274,11 @@ func (q *Queries) FlowWaitedNames(ctx context.Context, names []string) ([]string
 	defer rows.Close()
 	var items []string
 	for rows.Next() {
-		var event_name string
-		if err := rows.Scan(&event_name); err != nil {
+		var name string
+		if err := rows.Scan(&name); err != nil {
 			return nil, err
 		}
-		items = append(items, event_name)
+		items = append(items, name)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

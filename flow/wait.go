@@ -84,11 +84,19 @@ func WaitForEvent(ctx context.Context, name string, w Wait) (events.Event, bool,
 	if err != nil {
 		return events.Event{}, false, fmt.Errorf("flow: step %q: register wait: %w", name, err)
 	}
+	if first {
+		// The wait is committed: let the publishers of its event that may
+		// not have seen it commit, so the first look below sees their events.
+		if err := q.FlowWaitBarrier(ctx, w.Event); err != nil {
+			return events.Event{}, false, fmt.Errorf("flow: step %q: wait for publishers in flight: %w", name, err)
+		}
+	}
 	matched := wait.MatchedEventID
 	timedOut := !time.Now().Before(wait.Deadline)
 	if matched == nil && (first || timedOut) {
-		// First look: events received since w.After. Last look: an event
-		// whose publisher could not see the wait (both committed at once).
+		// First look: events received since w.After, including those of
+		// publishers that were in flight when the wait committed. Last look:
+		// at the deadline, once more.
 		ev, err := q.FlowWaitFindEvent(ctx, db.FlowWaitFindEventParams{
 			EventName: wait.EventName, MatchKey: wait.MatchKey, MatchValue: wait.MatchValue,
 			Since: wait.Since, AfterEventID: wait.AfterEventID,

@@ -252,3 +252,44 @@ func TestWaitIgnoresRolledBackEvent(t *testing.T) {
 	done := b.next(t, river.EventKindJobCompleted)
 	require.Empty(t, waitedFor(t, b.pool, done.ID), "timed out")
 }
+
+// TestWaitSeesEventOfPublisherInFlight: a wait registered while a matching
+// event's transaction is still open, after its Publish looked for waits and
+// found none, is not missed: the wait's first look waits for that publisher
+// to commit, then finds the event, so the job goes on without parking. (The
+// wait matches events from its After event on, as remind_stalled_order's
+// does: the event in flight was received before the wait began.)
+func TestWaitSeesEventOfPublisherInFlight(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := startClient(t, waitFn(nil))
+	after := b.publishTx(t, "o-0", true) // the job's trigger, say
+	tx, err := b.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	id := publish(t, b.outbox, tx, "o-1") // no wait yet: Publish wakes nothing
+
+	res, err := b.client.Insert(ctx, testArgs{Key: "o-1", Timeout: time.Hour, After: after}, nil)
+	require.NoError(t, err)
+	// The wait is registered (committed) while the event is not. Only the
+	// database shows that, so the test looks until it does.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var registered bool
+		require.NoError(t, b.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM flow_waits WHERE job_id = $1)`, res.Job.ID).Scan(&registered))
+		if registered {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the wait was never registered")
+		}
+	}
+	require.NoError(t, tx.Commit(ctx))
+
+	done := b.next(t, river.EventKindJobCompleted)
+	require.Equal(t, res.Job.ID, done.ID)
+	require.Equal(t, id, waitedFor(t, b.pool, done.ID))
+}

@@ -76,6 +76,12 @@ WHERE id = ANY(@job_ids::bigint[])
 -- name: FlowWaitedNames :many
 -- Which of the given event names some open wait is waiting for: Publish's
 -- cheap first look (flow_waits_open_idx), so a batch no wait cares about
--- costs one index probe per name.
-SELECT DISTINCT event_name FROM flow_waits
-WHERE event_name = ANY(@names::text[]) AND matched_event_id IS NULL;
+-- costs one index probe per name. It holds a shared lock on each name until
+-- the publisher commits (see flow_waited_names).
+SELECT name::text FROM flow_waited_names(@names::text[]) AS name;
+
+-- name: FlowWaitBarrier :exec
+-- Waits until every publisher of the event name in flight has committed or
+-- rolled back (see flow_waited_names): a new wait's first look then sees
+-- their events.
+SELECT pg_advisory_xact_lock(hashtextextended('flow_waits:' || @event_name::text, 0));
