@@ -266,7 +266,7 @@ func TestWaitSeesEventOfPublisherInFlight(t *testing.T) {
 	after := b.publishTx(t, "o-0", true) // the job's trigger, say
 	tx, err := b.pool.Begin(ctx)
 	require.NoError(t, err)
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	defer tx.Rollback(ctx)                //nolint:errcheck // a no-op after Commit
 	id := publish(t, b.outbox, tx, "o-1") // no wait yet: Publish wakes nothing
 
 	res, err := b.client.Insert(ctx, testArgs{Key: "o-1", Timeout: time.Hour, After: after}, nil)
