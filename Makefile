@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: reliability fuzz run test vet fmt-check generate check-generated migrate seed db-url psql e2e chromium bench bench-quick bench-go build
+.PHONY: reliability fuzz run test vet fmt-check generate check-generated migrate seed db-url psql e2e chromium bench bench-quick bench-go build vulncheck
 
 ## run: start the server (HTTP API + workers); a private PostgreSQL under .data/ unless DATABASE_URL is set
 run:
@@ -91,6 +91,16 @@ FUZZTIME ?= 1m
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./events/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) ./httpapi/
+
+## vulncheck: govulncheck (pinned in go.mod) on every package, with the toolchain go.mod names (GOTOOLCHAIN=auto:
+## its standard library is what a release is built with), against the Go vulnerability database as of VULNDB_VERSION:
+## the OSV files of the golang.org/x/vulndb module, from the module proxy. Fails when our code calls a vulnerable function
+VULNDB_VERSION ?= v0.0.0-20261105234957-e22db6528018
+vulncheck:
+	@set -e; $(GO) mod download golang.org/x/vulndb@$(VULNDB_VERSION); \
+	src=$$($(GO) list -m -f '{{.Dir}}' golang.org/x/vulndb@$(VULNDB_VERSION)); \
+	echo "--- govulncheck, database golang.org/x/vulndb@$(VULNDB_VERSION)"; \
+	GOTOOLCHAIN=auto $(GO) tool govulncheck -db "file://$$src/data/osv" ./...
 
 ## build: the server binary in bin/, its version (server version) from git describe
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

@@ -131,6 +131,15 @@ type FlowWait struct {
 	CreatedAt      time.Time `json:"createdAt"`
 }
 
+type LimitSlot struct {
+	ID         int64      `json:"id"`
+	Key        string     `json:"key"`
+	JobID      *int64     `json:"jobId"`
+	GrantedAt  time.Time  `json:"grantedAt"`
+	ReleasedAt *time.Time `json:"releasedAt"`
+	ExpiresAt  time.Time  `json:"expiresAt"`
+}
+
 type Order struct {
 	ID           string    `json:"id"`
 	UserID       string    `json:"userId"`

@@ -9,52 +9,65 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/replay"
 )
 
 // TestOpenAPIDescribesEveryRoute checks openapi.json against routeTable,
-// which NewHandler registers: every route (with every option on) is in
-// the document with its auth, and every operation of the document is a
-// route. Only River UI, a web application under a prefix, is left out.
+// which NewHandler registers: every route (with every option on: the
+// /admin routes, River UI, the development mailbox) is in the document with
+// its auth, and every operation of the document is a route. A route that
+// serves a whole subtree (River UI's "/riverui/", every method) is a path
+// whose one operation says x-path-prefix.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	t.Parallel()
 	metrics, err := NewMetrics(prometheus.NewRegistry())
 	require.NoError(t, err)
 	pages, err := newMailboxPages()
 	require.NoError(t, err)
-	s := &server{Opts: Opts{Metrics: metrics, RiverUI: http.NotFoundHandler(), DevMailbox: true}}
+	s := &server{Opts: Opts{Metrics: metrics, RiverUI: http.NotFoundHandler(), Replay: &replay.Service{}, DevMailbox: true}}
 
 	var doc struct {
 		OpenAPI string `json:"openapi"`
 		Paths   map[string]map[string]struct {
-			Auth      string `json:"x-auth"`
-			Responses map[string]any
+			Auth       string `json:"x-auth"`
+			PathPrefix bool   `json:"x-path-prefix"`
+			Security   []map[string][]string
+			Responses  map[string]any
 		} `json:"paths"`
 	}
 	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
 	require.Equal(t, "3.1.0", doc.OpenAPI)
-	documented := map[string]string{} // "METHOD /path" → x-auth
+	documented := map[string]string{} // "METHOD /path", or "/prefix/", → x-auth
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			if method == "parameters" || method == "summary" || method == "description" {
 				continue
 			}
 			require.NotEmpty(t, op.Responses, "%s %s has no responses", method, path)
-			documented[strings.ToUpper(method)+" "+path] = op.Auth
+			if op.Auth == string(authAdmin) {
+				require.Equal(t, []map[string][]string{{"admin": {}}}, op.Security, "%s %s takes the admin credentials", method, path)
+				require.Contains(t, op.Responses, "401", "%s %s: no credentials", method, path)
+				require.Contains(t, op.Responses, "403", "%s %s: an event or API key", method, path)
+			}
+			key := strings.ToUpper(method) + " " + path
+			if op.PathPrefix {
+				require.Len(t, ops, 1, "%s: a prefix path has one operation", path)
+				require.True(t, strings.HasSuffix(path, "/"), "%s: a prefix path ends with /", path)
+				key = path
+			}
+			documented[key] = op.Auth
 		}
 	}
 
 	// The mux's {name...} wildcard is OpenAPI's {name}.
 	rest := regexp.MustCompile(`\{(\w+)\.\.\.\}`)
 	registered := map[string]string{}
-	var undocumented []string
 	for _, rt := range s.routeTable(pages) {
-		if rt.undocumented {
-			undocumented = append(undocumented, rt.pattern)
-			continue
-		}
 		registered[rest.ReplaceAllString(rt.pattern, "{$1}")] = string(rt.auth)
 	}
-	require.Equal(t, []string{"/riverui/"}, undocumented)
 	require.Equal(t, registered, documented, "routes (with their auth) and the OpenAPI document differ")
-	require.Contains(t, registered, "GET /v1/events", "the table is the one with every option on")
+	for _, withOption := range []string{"GET /v1/events", "POST /admin/events/replay", "/riverui/", "GET /dev/mailbox"} {
+		require.Contains(t, registered, withOption, "the table is the one with every option on")
+	}
 }

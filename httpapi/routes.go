@@ -20,14 +20,11 @@ const (
 // is what NewHandler registers and what the OpenAPI document is checked
 // against, so the two cannot drift apart.
 type route struct {
-	// pattern is the ServeMux pattern, "METHOD /path".
+	// pattern is the ServeMux pattern: "METHOD /path", or "/prefix/" for
+	// every method and path under the prefix (River UI).
 	pattern string
 	auth    routeAuth
 	handler http.Handler
-	// undocumented marks a route the OpenAPI document leaves out: River
-	// UI, a web application under a path prefix, which OpenAPI cannot
-	// describe, and the operator routes under /admin.
-	undocumented bool
 }
 
 // routeTable lists every route the handler serves with s's options: the
@@ -95,11 +92,10 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 		v1("GET /v1/search/products", s.searchProducts),
 	)
 	if s.Replay != nil {
-		// The operator routes (replay, dead letters), described in the
-		// README's "Replay and dead letters" rather than in the API
-		// document for applications.
+		// The operator routes (replay, dead letters); the README's "Replay
+		// and dead letters" tells how to use them.
 		admin := func(pattern string, h http.HandlerFunc) route {
-			return route{pattern: pattern, auth: authAdmin, undocumented: true, handler: s.requireAdmin(h)}
+			return route{pattern: pattern, auth: authAdmin, handler: s.requireAdmin(h)}
 		}
 		routes = append(routes,
 			admin("POST /admin/events/replay", s.replayEvents),
@@ -108,7 +104,9 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 		)
 	}
 	if s.RiverUI != nil {
-		routes = append(routes, route{pattern: "/riverui/", auth: authAdmin, undocumented: true,
+		// Every method and path under /riverui/: the OpenAPI document
+		// describes it as one path (x-path-prefix).
+		routes = append(routes, route{pattern: "/riverui/", auth: authAdmin,
 			handler: s.requireAdmin(http.NewCrossOriginProtection().Handler(s.RiverUI))})
 	}
 	if pages != nil {

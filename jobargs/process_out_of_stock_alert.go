@@ -10,6 +10,12 @@ import (
 // is sent.
 const OutOfStockAlertPeriod = time.Hour
 
+// OutOfStockAlertsPerShop is how many process_out_of_stock_alert jobs of one
+// shop run at once, across every worker process: a shop whose products sell
+// out together gets its alerts one after another, and cannot take every
+// notifications worker from the other shops.
+const OutOfStockAlertsPerShop = 1
+
 // ProcessOutOfStockAlertArgs are the args of the process_out_of_stock_alert
 // job (product/out_of_stock): it tells the shop owner by email and push.
 type ProcessOutOfStockAlertArgs struct {
@@ -17,6 +23,10 @@ type ProcessOutOfStockAlertArgs struct {
 	EventID string `json:"event_id"`
 	// ProductID is the product that ran out.
 	ProductID string `json:"product_id" river:"unique"`
+	// ShopID is the shop selling the product: the key of its concurrency
+	// limit (OutOfStockAlertsPerShop). Jobs inserted before it existed have
+	// none and are limited per product.
+	ShopID string `json:"shop_id,omitempty"`
 }
 
 // Kind is the job kind stored in river_job.kind; never rename it.
@@ -35,3 +45,12 @@ func (ProcessOutOfStockAlertArgs) InsertOpts() river.InsertOpts {
 // CoalesceKey identifies the jobs that are one job (unique args): those of
 // one product. See Coalescer.
 func (a ProcessOutOfStockAlertArgs) CoalesceKey() string { return a.ProductID }
+
+// ConcurrencyKey is the key of the job's concurrency limit: its shop
+// (OutOfStockAlertsPerShop).
+func (a ProcessOutOfStockAlertArgs) ConcurrencyKey() string {
+	if a.ShopID == "" {
+		return "product:" + a.ProductID
+	}
+	return "shop:" + a.ShopID
+}

@@ -45,7 +45,7 @@ func Route(eventID string, p events.Payload) Plan {
 	case events.ProductUpdated:
 		return Plan{Jobs: []river.JobArgs{IndexProductArgs{EventID: eventID, ProductID: p.ProductID}}}
 	case events.ProductOutOfStock:
-		return Plan{Jobs: []river.JobArgs{ProcessOutOfStockAlertArgs{EventID: eventID, ProductID: p.ProductID}}}
+		return Plan{Jobs: []river.JobArgs{ProcessOutOfStockAlertArgs{EventID: eventID, ProductID: p.ProductID, ShopID: p.ShopID}}}
 	case events.NotificationSend:
 		return Plan{Jobs: []river.JobArgs{SendNotificationArgs{EventID: eventID}}}
 	case events.AnalyticsTrack:

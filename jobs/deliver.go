@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +20,10 @@ import (
 // defaultSnooze is how long a rate-limited job waits when the provider did
 // not say (no Retry-After).
 const defaultSnooze = 30 * time.Second
+
+// releaseTimeout bounds the release of a rate-limit slot, which runs even
+// when the job's context has ended.
+const releaseTimeout = 5 * time.Second
 
 // statusSending is a deliveries row claimed but not yet known to be sent.
 const statusSending = "sending"
@@ -40,11 +45,12 @@ type message struct {
 type origin struct {
 	eventID string
 	kind    string
+	jobID   int64 // the job sending it, which holds its rate-limit slot
 }
 
 // originOf is the origin of a message job sends for event eventID.
 func originOf[T river.JobArgs](job *river.Job[T], eventID string) origin {
-	return origin{eventID: eventID, kind: job.Kind}
+	return origin{eventID: eventID, kind: job.Kind, jobID: job.ID}
 }
 
 // email is the message that sends e to to through the configured Mailer.
@@ -52,9 +58,9 @@ func (d *Deps) email(o origin, to string, e renderedEmail) message {
 	key := IdempotencyKey(o.eventID, o.kind, to)
 	return message{
 		origin: o, channel: notify.ChannelEmail, recipient: to, subject: e.Subject, body: e.Text, html: e.HTML, key: key,
-		send: func(ctx context.Context) (notify.Receipt, error) {
+		send: d.limited(notify.ChannelEmail, o.jobID, func(ctx context.Context) (notify.Receipt, error) {
 			return d.Mailer.SendEmail(ctx, notify.Email{To: to, Subject: e.Subject, HTML: e.HTML, Text: e.Text, IdempotencyKey: key})
-		},
+		}),
 	}
 }
 
@@ -64,9 +70,9 @@ func (d *Deps) push(o origin, keyAs, userID, title, body string) message {
 	key := IdempotencyKey(o.eventID, o.kind, keyAs)
 	return message{
 		origin: o, channel: notify.ChannelPush, recipient: userID, subject: title, body: body, key: key,
-		send: func(ctx context.Context) (notify.Receipt, error) {
+		send: d.limited(notify.ChannelPush, o.jobID, func(ctx context.Context) (notify.Receipt, error) {
 			return d.Push.SendPush(ctx, notify.Push{UserID: userID, Title: title, Body: body, IdempotencyKey: key})
-		},
+		}),
 	}
 }
 
@@ -75,9 +81,37 @@ func (d *Deps) sms(o origin, to, body string) message {
 	key := IdempotencyKey(o.eventID, o.kind, to)
 	return message{
 		origin: o, channel: notify.ChannelSMS, recipient: to, body: body, key: key,
-		send: func(ctx context.Context) (notify.Receipt, error) {
+		send: d.limited(notify.ChannelSMS, o.jobID, func(ctx context.Context) (notify.Receipt, error) {
 			return d.SMS.SendSMS(ctx, notify.SMS{To: to, Body: body, IdempotencyKey: key})
-		},
+		}),
+	}
+}
+
+// limited returns send under channel's shared rate limit (Deps.SendLimits),
+// if it has one: a slot is taken just before the provider is called and
+// released once it has answered, each in a short transaction of its own.
+// Without capacity it returns a *limit.FullError, which snoozes the job: it
+// waits without using an attempt, and its claimed message is sent by the
+// run that gets a slot.
+func (d *Deps) limited(channel string, jobID int64, send func(ctx context.Context) (notify.Receipt, error)) func(ctx context.Context) (notify.Receipt, error) {
+	rule, ok := d.SendLimits[channel]
+	if !ok {
+		return send
+	}
+	return func(ctx context.Context) (notify.Receipt, error) {
+		slot, err := d.limiter.Acquire(ctx, rule, jobID)
+		if err != nil {
+			return notify.Receipt{}, err
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+			defer cancel()
+			if err := slot.Release(ctx); err != nil {
+				d.Logger.WarnContext(ctx, "Rate-limit slot not released; it counts until its lease ends",
+					slog.String("key", rule.Key), slog.Int64("job_id", jobID), slog.Any("error", err))
+			}
+		}()
+		return send(ctx)
 	}
 }
 

@@ -136,6 +136,13 @@ type jobWatcher struct {
 // watchJobs subscribes to client's finished jobs until the test ends.
 func watchJobs(t *testing.T, client *river.Client[pgx.Tx]) *jobWatcher {
 	w := &jobWatcher{done: make(map[string][]*rivertype.JobRow), changed: make(chan struct{})}
+	w.watch(t, client)
+	return w
+}
+
+// watch adds client's finished jobs to w's until the test ends: one watcher
+// for several clients (processes).
+func (w *jobWatcher) watch(t *testing.T, client *river.Client[pgx.Tx]) {
 	events, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobCancelled, river.EventKindJobFailed)
 	t.Cleanup(cancel) // closes events, which ends the goroutine
 	go func() {
@@ -150,7 +157,6 @@ func watchJobs(t *testing.T, client *river.Client[pgx.Tx]) *jobWatcher {
 			w.mu.Unlock()
 		}
 	}()
-	return w
 }
 
 // wait returns the first n jobs of kind to finish, once they have. A wait

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgerrcode"
@@ -20,6 +21,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/limit"
 	"github.com/mohallamart/backend/notify"
 	"github.com/mohallamart/backend/search"
 )
@@ -51,12 +53,18 @@ type Deps struct {
 	IndexDebounce time.Duration
 	// Logger reports what a job drops; nil discards.
 	Logger *slog.Logger
+	// SendLimits are rate limits on sending, by channel (notify.ChannelEmail,
+	// ChannelSMS, ChannelPush), shared by every process through
+	// limit_slots: each rule's Key names the provider ("resend"), Rate and
+	// Per its limit. A zero Lease means ProviderTimeout plus RecordMargin.
+	SendLimits map[string]limit.Rule
 	// StalledOrderAfter is how long remind_stalled_order waits for a
 	// confirmed order's next update before it reminds the shop; zero means
 	// jobargs.StalledOrderAfter.
 	StalledOrderAfter time.Duration
 
-	tmpl *emailTemplates
+	tmpl    *emailTemplates
+	limiter *limit.Limiter
 }
 
 // Retention says how long old rows are kept.
@@ -114,6 +122,14 @@ func (d *Deps) withDefaults() (*Deps, error) {
 	if out.StalledOrderAfter <= 0 {
 		out.StalledOrderAfter = jobargs.StalledOrderAfter
 	}
+	out.SendLimits = maps.Clone(out.SendLimits)
+	for channel, rule := range out.SendLimits {
+		if rule.Lease <= 0 {
+			rule.Lease = out.ProviderTimeout + RecordMargin
+		}
+		out.SendLimits[channel] = rule
+	}
+	out.limiter = limit.New(out.DB, out.Logger)
 	tmpl, err := newEmailTemplates()
 	if err != nil {
 		return nil, err
@@ -156,7 +172,9 @@ func (d *Deps) workers() []registrar {
 		registered[jobargs.RemindStalledOrderArgs]{&RemindStalledOrderWorker{deps: d}},
 		registered[jobargs.SendOrderUpdateArgs]{&sendWorker[jobargs.SendOrderUpdateArgs]{deps: d, timeout: sendTimeout, compose: d.orderUpdate}},
 		registered[jobargs.SendNotificationArgs]{&sendWorker[jobargs.SendNotificationArgs]{deps: d, timeout: sendTimeout, compose: d.notification}},
-		registered[jobargs.ProcessOutOfStockAlertArgs]{&sendWorker[jobargs.ProcessOutOfStockAlertArgs]{deps: d, timeout: alertTimeout, compose: d.outOfStockAlert}},
+		registered[jobargs.ProcessOutOfStockAlertArgs]{limit.Worker(
+			&sendWorker[jobargs.ProcessOutOfStockAlertArgs]{deps: d, timeout: alertTimeout, compose: d.outOfStockAlert},
+			d.limiter, jobargs.OutOfStockAlertsPerShop, jobargs.ProcessOutOfStockAlertArgs.ConcurrencyKey)},
 		registered[jobargs.FlushAnalyticsArgs]{&FlushAnalyticsWorker{deps: d}},
 		registered[jobargs.IndexProductArgs]{&IndexProductWorker{deps: d}},
 		registered[jobargs.IndexShopArgs]{&IndexShopWorker{deps: d}},

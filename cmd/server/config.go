@@ -13,31 +13,34 @@ import (
 	"time"
 
 	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/limit"
+	"github.com/mohallamart/backend/notify"
 )
 
 // Config is the server's whole configuration, read from the environment
 // once at start-up (see .env.example for every variable).
 type Config struct {
-	DatabaseURL     string         // DATABASE_URL; empty in development: a private cluster under DataDir
-	DataDir         string         // DATA_DIR, default .data
-	Addr            string         // ADDR, default 127.0.0.1:8080 in development, :8080 in production
-	Role            string         // ROLE: all | api | worker
-	AppEnv          string         // APP_ENV: development | production
-	MigrateOnStart  bool           // MIGRATE_ON_START, default true in development
-	ShutdownTimeout time.Duration  // SHUTDOWN_TIMEOUT, default 30s
-	DBTimeout       time.Duration  // DB_TIMEOUT: connect timeout and per-request database budget, default 5s
-	DBMaxConns      int            // DB_MAX_CONNS: connections this process opens in all, default 40
-	DBAPIConns      int            // DB_API_CONNS: of those, the HTTP API's own pool when ROLE=all, default 12
-	QueueWorkers    map[string]int // QUEUE_WORKERS: jobs worked at once per queue (see jobs.DefaultQueueWorkers)
-	FetchCooldown   time.Duration  // FETCH_COOLDOWN: least time between two fetches of one queue, default 5ms
-	FetchPoll       time.Duration  // FETCH_POLL_INTERVAL: fetch this often when no LISTEN/NOTIFY wake-up came, default 100ms
-	IndexDebounce   time.Duration  // INDEX_DEBOUNCE: index_product runs this long after a product's last change, default 2s; 0s: at once
-	ProviderTimeout time.Duration  // PROVIDER_TIMEOUT: HTTP timeout of every outside service, default 10s
-	LogLevel        string         // LOG_LEVEL: debug | info | warn | error, default info
-	RateLimit       float64        // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
-	RateBurst       int            // RATE_BURST: requests a key may send at once, default 2 × RATE_LIMIT
-	Tracing         bool           // on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
-	ServiceName     string         // OTEL_SERVICE_NAME: the traces' service.name, default mohallamart
+	DatabaseURL     string                // DATABASE_URL; empty in development: a private cluster under DataDir
+	DataDir         string                // DATA_DIR, default .data
+	Addr            string                // ADDR, default 127.0.0.1:8080 in development, :8080 in production
+	Role            string                // ROLE: all | api | worker
+	AppEnv          string                // APP_ENV: development | production
+	MigrateOnStart  bool                  // MIGRATE_ON_START, default true in development
+	ShutdownTimeout time.Duration         // SHUTDOWN_TIMEOUT, default 30s
+	DBTimeout       time.Duration         // DB_TIMEOUT: connect timeout and per-request database budget, default 5s
+	DBMaxConns      int                   // DB_MAX_CONNS: connections this process opens in all, default 40
+	DBAPIConns      int                   // DB_API_CONNS: of those, the HTTP API's own pool when ROLE=all, default 12
+	QueueWorkers    map[string]int        // QUEUE_WORKERS: jobs worked at once per queue (see jobs.DefaultQueueWorkers)
+	FetchCooldown   time.Duration         // FETCH_COOLDOWN: least time between two fetches of one queue, default 5ms
+	FetchPoll       time.Duration         // FETCH_POLL_INTERVAL: fetch this often when no LISTEN/NOTIFY wake-up came, default 100ms
+	IndexDebounce   time.Duration         // INDEX_DEBOUNCE: index_product runs this long after a product's last change, default 2s; 0s: at once
+	ProviderTimeout time.Duration         // PROVIDER_TIMEOUT: HTTP timeout of every outside service, default 10s
+	ProviderRates   map[string]limit.Rule // PROVIDER_RATE_LIMITS: requests per period to resend, twilio, onesignal, shared by every process; by channel
+	LogLevel        string                // LOG_LEVEL: debug | info | warn | error, default info
+	RateLimit       float64               // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
+	RateBurst       int                   // RATE_BURST: requests a key may send at once, default 2 × RATE_LIMIT
+	Tracing         bool                  // on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
+	ServiceName     string                // OTEL_SERVICE_NAME: the traces' service.name, default mohallamart
 
 	EventKeys     []string // EVENT_KEYS, comma-separated: send events only
 	APIKeys       []string // API_KEYS, comma-separated: the REST routes
@@ -207,6 +210,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		problems = append(problems, fmt.Sprintf("PROVIDER_TIMEOUT must be at most %s: every job's timeout must hold its provider calls plus %s to record their answers",
 			limit, jobs.RecordMargin))
 	}
+	rates, err := parseProviderRates(str("PROVIDER_RATE_LIMITS", ""))
+	if err != nil {
+		problems = append(problems, "PROVIDER_RATE_LIMITS: "+err.Error())
+	}
+	c.ProviderRates = rates
 	workers, err := parseQueueWorkers(str("QUEUE_WORKERS", ""))
 	if err != nil {
 		problems = append(problems, "QUEUE_WORKERS: "+err.Error())
@@ -468,6 +476,66 @@ func parseQueueWorkers(v string) (map[string]int, error) {
 		out[name] = n
 	}
 	return out, nil
+}
+
+// rateLimitedProviders names the providers PROVIDER_RATE_LIMITS may name.
+const rateLimitedProviders = "onesignal, resend, twilio"
+
+// providerChannel returns the channel provider sends, if
+// PROVIDER_RATE_LIMITS may name it.
+func providerChannel(provider string) (string, bool) {
+	switch provider {
+	case "resend":
+		return notify.ChannelEmail, true
+	case "twilio":
+		return notify.ChannelSMS, true
+	case "onesignal":
+		return notify.ChannelPush, true
+	}
+	return "", false
+}
+
+// parseProviderRates reads PROVIDER_RATE_LIMITS: comma-separated
+// provider=N/period pairs, such as resend=2/s or twilio=60/m, where period
+// is s, m, h or a duration (500ms). It returns the rules by channel.
+func parseProviderRates(v string) (map[string]limit.Rule, error) {
+	out := map[string]limit.Rule{}
+	if v == "" {
+		return out, nil
+	}
+	for _, pair := range strings.Split(v, ",") {
+		name, rate, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		name = strings.TrimSpace(name)
+		channel, known := providerChannel(name)
+		if !known {
+			return out, fmt.Errorf("unknown provider %q in %q (providers: %s)", name, pair, rateLimitedProviders)
+		}
+		num, period, slash := strings.Cut(strings.TrimSpace(rate), "/")
+		n, err := strconv.Atoi(num)
+		per, perOK := parsePeriod(period)
+		if !ok || !slash || err != nil || n <= 0 || !perOK {
+			return out, fmt.Errorf("%q is not provider=N/period, such as resend=2/s or twilio=60/m", pair)
+		}
+		if _, dup := out[channel]; dup {
+			return out, fmt.Errorf("provider %q is named twice", name)
+		}
+		out[channel] = limit.Rule{Key: name, Rate: n, Per: per}
+	}
+	return out, nil
+}
+
+// parsePeriod reads a rate's period: s, m, h, or a positive duration.
+func parsePeriod(v string) (time.Duration, bool) {
+	switch v {
+	case "s":
+		return time.Second, true
+	case "m":
+		return time.Minute, true
+	case "h":
+		return time.Hour, true
+	}
+	d, err := time.ParseDuration(v)
+	return d, err == nil && d > 0
 }
 
 // riverConns is what River itself needs of a working process's pool

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/limit"
+	"github.com/mohallamart/backend/notify"
 )
 
 func envFunc(kv ...string) func(string) string {
@@ -249,6 +252,12 @@ func TestPipelineConfigFailsClosed(t *testing.T) {
 		{[]string{"DB_API_CONNS", "1"}, "the HTTP API needs at least 2 connections"},
 		{[]string{"QUEUE_WORKERS", "email=10,sms=3"}, `QUEUE_WORKERS: unknown queue "sms"`},
 		{[]string{"QUEUE_WORKERS", "0"}, "QUEUE_WORKERS: must be a positive integer or queue=number pairs"},
+		{[]string{"PROVIDER_RATE_LIMITS", "mailgun=2/s"}, `PROVIDER_RATE_LIMITS: unknown provider "mailgun" in "mailgun=2/s" (providers: onesignal, resend, twilio)`},
+		{[]string{"PROVIDER_RATE_LIMITS", "resend=2"}, `PROVIDER_RATE_LIMITS: "resend=2" is not provider=N/period`},
+		{[]string{"PROVIDER_RATE_LIMITS", "resend=0/s"}, `PROVIDER_RATE_LIMITS: "resend=0/s" is not provider=N/period`},
+		{[]string{"PROVIDER_RATE_LIMITS", "resend=2/day"}, `PROVIDER_RATE_LIMITS: "resend=2/day" is not provider=N/period`},
+		{[]string{"PROVIDER_RATE_LIMITS", "resend=2/-1s"}, `PROVIDER_RATE_LIMITS: "resend=2/-1s" is not provider=N/period`},
+		{[]string{"PROVIDER_RATE_LIMITS", "resend=2/s,resend=3/s"}, `PROVIDER_RATE_LIMITS: provider "resend" is named twice`},
 	} {
 		_, err := loadConfig(envFunc(tt.env...))
 		require.ErrorContains(t, err, tt.want, "%v", tt.env)
@@ -257,4 +266,13 @@ func TestPipelineConfigFailsClosed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 60, cfg.QueueWorkers["email"])
 	require.Equal(t, 20, cfg.QueueWorkers["notifications"], "the other queues keep their defaults")
+	require.Empty(t, cfg.ProviderRates, "no limits unless set")
+
+	cfg, err = loadConfig(envFunc("PROVIDER_RATE_LIMITS", "resend=2/s, twilio=60/m,onesignal=5/500ms"))
+	require.NoError(t, err)
+	require.Equal(t, map[string]limit.Rule{
+		notify.ChannelEmail: {Key: "resend", Rate: 2, Per: time.Second},
+		notify.ChannelSMS:   {Key: "twilio", Rate: 60, Per: time.Minute},
+		notify.ChannelPush:  {Key: "onesignal", Rate: 5, Per: 500 * time.Millisecond},
+	}, cfg.ProviderRates)
 }

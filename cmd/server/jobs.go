@@ -51,6 +51,7 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		DB:              pool,
 		ProviderTimeout: cfg.ProviderTimeout,
 		IndexDebounce:   cfg.IndexDebounce,
+		SendLimits:      cfg.ProviderRates,
 		Logger:          logger,
 		Retention: jobs.Retention{
 			Logs:       days(cfg.LogRetentionDays),

@@ -112,22 +112,37 @@ type runningServer struct {
 	logs    *syncBuffer
 }
 
-// startServer builds (once) and starts the server (ROLE=all) on a port of
-// its choosing, with env added to a minimal environment, and waits until it
-// logs that it serves.
+// startServer builds (once) and starts the server (ROLE=all) on a fresh
+// test database and a port of its choosing, with env added to a minimal
+// environment, and waits until it logs that it serves.
 func startServer(t *testing.T, env ...string) *runningServer {
 	t.Helper()
+	return startServerOn(t, dbtest.NewURL(t.Context(), t), env...)
+}
+
+// startServerOn is startServer on the database at dbURL, which other
+// processes may share (env may set ROLE=worker).
+func startServerOn(t *testing.T, dbURL string, env ...string) *runningServer {
+	t.Helper()
+	return startServerEnv(t, dbURL, append([]string{
+		"ADDR=127.0.0.1:0", "ROLE=all", "APP_ENV=development",
+		"MIGRATE_ON_START=false", "EVENT_KEYS=k1", "API_KEYS=a1", "LOG_LEVEL=debug",
+	}, env...))
+}
+
+// startServerEnv builds (once) and starts the server on the database at
+// dbURL with env and DATABASE_URL as its whole environment; env must give
+// an ADDR on port 0. It waits until the server logs that it serves.
+func startServerEnv(t *testing.T, dbURL string, env []string) *runningServer {
+	t.Helper()
 	bin := buildServer(t)
-	s := &runningServer{dbURL: dbtest.NewURL(t.Context(), t), done: make(chan struct{}), logs: newSyncBuffer()}
+	s := &runningServer{dbURL: dbURL, done: make(chan struct{}), logs: newSyncBuffer()}
 	pool, err := pgxpool.New(context.WithoutCancel(t.Context()), s.dbURL)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	s.pool = pool
 	s.cmd = exec.Command(bin, "serve") //nolint:gosec // the binary just built
-	s.cmd.Env = append([]string{
-		"DATABASE_URL=" + s.dbURL, "ADDR=127.0.0.1:0", "ROLE=all", "APP_ENV=development",
-		"MIGRATE_ON_START=false", "EVENT_KEYS=k1", "API_KEYS=a1", "LOG_LEVEL=debug",
-	}, env...)
+	s.cmd.Env = append([]string{"DATABASE_URL=" + s.dbURL}, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	require.NoError(t, s.cmd.Start())
 	go func() {
@@ -230,6 +245,24 @@ func (s *runningServer) waitJobPickedUp(t *testing.T) {
 		case <-tick.C:
 		case <-ctx.Done():
 			t.Fatalf("no job picked up after %s", hungAfter)
+		}
+	}
+}
+
+// waitFor polls done until it holds: for what only the database shows, such
+// as jobs another process completes. hungAfter only fails a test whose
+// condition never holds.
+func (s *runningServer) waitFor(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	hung := time.NewTimer(hungAfter)
+	defer hung.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !done() {
+		select {
+		case <-tick.C:
+		case <-hung.C:
+			t.Fatalf("no %s after %s", what, hungAfter)
 		}
 	}
 }
