@@ -217,6 +217,7 @@ func TestStalledOrderUpdatedInTime(t *testing.T) {
 	steps := jobSteps(t, b.pool, job.ID)
 	require.Len(t, steps, 1)
 	contains(t, steps[0].Output, `"status": "packed"`)
+	b.waitJobs(t, "send_welcome_email", 2) // the owner's and the customer's, which run alongside
 	require.Len(t, deliveriesTo(t, b.pool, "owner@example.com"), 1, "the welcome email only")
 }
 
