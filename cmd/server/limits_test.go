@@ -106,8 +106,6 @@ func TestBinaryProviderRateLimitAcrossProcesses(t *testing.T) {
 	}
 	api.postEvents(t, evs)
 	fake.waitKeys(t, n)
-	require.LessOrEqual(t, fake.mostInOneSecond(), 5, "Resend saw more than 5 requests within one second")
-
 	most := fake.mostInOneSecond()
 	require.LessOrEqual(t, most, 5, "Resend saw more than 5 requests within one second")
 

@@ -230,23 +230,12 @@ func (s *runningServer) terminate(t *testing.T) {
 // only fails a test whose server never works a job.
 func (s *runningServer) waitJobPickedUp(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), hungAfter)
-	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	s.waitFor(t, "job picked up", func() bool {
 		var picked bool
-		err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM river_job WHERE attempted_at IS NOT NULL)").Scan(&picked)
+		err := s.pool.QueryRow(t.Context(), "SELECT EXISTS (SELECT 1 FROM river_job WHERE attempted_at IS NOT NULL)").Scan(&picked)
 		require.NoError(t, err, "no job picked up")
-		if picked {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatalf("no job picked up after %s", hungAfter)
-		}
-	}
+		return picked
+	})
 }
 
 // waitFor polls done until it holds: for what only the database shows, such
