@@ -112,9 +112,9 @@ type FlowWaitFindEventParams struct {
 }
 
 // The first event received that matches a wait: for a wait's first look
-// (events received between its after event and its registration), and its
-// last look at the deadline (an event whose publisher did not yet see the
-// wait because both committed at once).
+// (events received between its after event and its registration, those of
+// publishers in flight included: see FlowWaitBarrier), and a last look at
+// the deadline, once more.
 func (q *Queries) FlowWaitFindEvent(ctx context.Context, arg FlowWaitFindEventParams) (*Event, error) {
 	row := q.db.QueryRow(ctx, flowWaitFindEvent,
 		arg.EventName,

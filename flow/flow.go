@@ -347,7 +347,7 @@ func Sleep(ctx context.Context, name string, d time.Duration) error {
 	if done != nil {
 		until = done.CompletedAt
 	} else {
-		until = time.Now().Add(d).Truncate(time.Microsecond) // what PostgreSQL stores
+		until = now().Add(d) // what PostgreSQL stores
 		raw, err := encode(name, sleepOutput{Until: until})
 		if err != nil {
 			return err

@@ -162,7 +162,7 @@ func WakeTx(ctx context.Context, tx pgx.Tx, ids, names []string) error {
 		return nil
 	}
 	q := db.New(tx)
-	waited, err := q.FlowWaitedNames(ctx, slices.Compact(slices.Sorted(slices.Values(names))))
+	waited, err := q.FlowWaitedNames(ctx, names)
 	if err != nil {
 		return fmt.Errorf("match waiting jobs: %w", err)
 	}

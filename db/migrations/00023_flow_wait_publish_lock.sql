@@ -16,9 +16,9 @@
 CREATE FUNCTION flow_waited_names(names text[]) RETURNS SETOF text LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(hashtextextended('flow_waits:' || n, 0))
-    FROM unnest(names) AS n ORDER BY n;
-    RETURN QUERY SELECT DISTINCT w.event_name FROM flow_waits w
-        WHERE w.event_name = ANY(names) AND w.matched_event_id IS NULL;
+    FROM unnest(names) AS n;
+    RETURN QUERY SELECT DISTINCT n FROM unnest(names) AS n
+        WHERE EXISTS (SELECT 1 FROM flow_waits w WHERE w.event_name = n AND w.matched_event_id IS NULL);
 END
 $$;
 -- +goose StatementEnd

@@ -24,9 +24,9 @@ RETURNING *;
 
 -- name: FlowWaitFindEvent :one
 -- The first event received that matches a wait: for a wait's first look
--- (events received between its after event and its registration), and its
--- last look at the deadline (an event whose publisher did not yet see the
--- wait because both committed at once).
+-- (events received between its after event and its registration, those of
+-- publishers in flight included: see FlowWaitBarrier), and a last look at
+-- the deadline, once more.
 SELECT * FROM events
 WHERE name = @event_name AND data ->> @match_key::text = @match_value::text
   AND received_at >= @since AND id <> @after_event_id
