@@ -38,23 +38,6 @@ func (q *Queries) LimitLock(ctx context.Context, key string) error {
 	return err
 }
 
-const limitPrune = `-- name: LimitPrune :exec
-DELETE FROM limit_slots
-WHERE key = $1 AND coalesce(released_at, expires_at) < now() - make_interval(secs => $2::float8)
-`
-
-type LimitPruneParams struct {
-	Key        string  `json:"key"`
-	PerSeconds float64 `json:"perSeconds"`
-}
-
-// LimitPrune deletes key's slots that no longer count for any limit: they
-// ended more than per_seconds ago.
-func (q *Queries) LimitPrune(ctx context.Context, arg LimitPruneParams) error {
-	_, err := q.db.Exec(ctx, limitPrune, arg.Key, arg.PerSeconds)
-	return err
-}
-
 const limitRelease = `-- name: LimitRelease :exec
 UPDATE limit_slots SET released_at = now() WHERE id = $1 AND released_at IS NULL
 `
@@ -65,10 +48,13 @@ func (q *Queries) LimitRelease(ctx context.Context, id int64) error {
 }
 
 const limitUsage = `-- name: LimitUsage :one
-WITH s AS (
+WITH pruned AS (
+    DELETE FROM limit_slots AS d
+    WHERE d.key = $1 AND coalesce(d.released_at, d.expires_at) < now() - make_interval(secs => $2::float8)
+), s AS (
     SELECT coalesce(released_at, expires_at) AS ends, released_at IS NULL AND expires_at > now() AS is_held
-    FROM limit_slots
-    WHERE key = $1
+    FROM limit_slots AS l
+    WHERE l.key = $1
 ), p AS (
     SELECT make_interval(secs => $2::float8) AS per
 )
@@ -98,7 +84,9 @@ type LimitUsageRow struct {
 // less than per_seconds ago (recent). rate_wait_ms is how long until the
 // first of the ended recent slots stops counting (a whole period when none
 // has ended: a held slot counts for a period after it ends);
-// concurrency_wait_ms is how long until the first held slot expires.
+// concurrency_wait_ms is how long until the first held slot expires. It
+// first deletes key's slots that no longer count for any limit (they ended
+// more than per_seconds ago), which the counts below leave out anyway.
 func (q *Queries) LimitUsage(ctx context.Context, arg LimitUsageParams) (*LimitUsageRow, error) {
 	row := q.db.QueryRow(ctx, limitUsage, arg.Key, arg.PerSeconds)
 	var i LimitUsageRow

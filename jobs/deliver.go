@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,10 +20,6 @@ import (
 // defaultSnooze is how long a rate-limited job waits when the provider did
 // not say (no Retry-After).
 const defaultSnooze = 30 * time.Second
-
-// releaseTimeout bounds the release of a rate-limit slot, which runs even
-// when the job's context has ended.
-const releaseTimeout = 5 * time.Second
 
 // statusSending is a deliveries row claimed but not yet known to be sent.
 const statusSending = "sending"
@@ -100,19 +95,13 @@ func (d *Deps) limited(channel string, jobID int64, send func(ctx context.Contex
 		return send
 	}
 	return func(ctx context.Context) (notify.Receipt, error) {
-		slot, err := d.limiter.Acquire(ctx, rule, jobID)
-		if err != nil {
-			return notify.Receipt{}, err
-		}
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
-			defer cancel()
-			if err := slot.Release(ctx); err != nil {
-				d.Logger.WarnContext(ctx, "Rate-limit slot not released; it counts until its lease ends",
-					slog.String("key", rule.Key), slog.Int64("job_id", jobID), slog.Any("error", err))
-			}
-		}()
-		return send(ctx)
+		var receipt notify.Receipt
+		err := d.limiter.Do(ctx, rule, jobID, func(ctx context.Context) error {
+			var err error
+			receipt, err = send(ctx)
+			return err
+		})
+		return receipt, err
 	}
 }
 

@@ -127,6 +127,9 @@ func (d *Deps) withDefaults() (*Deps, error) {
 		if rule.Lease <= 0 {
 			rule.Lease = out.ProviderTimeout + RecordMargin
 		}
+		if err := rule.Check(); err != nil {
+			return nil, fmt.Errorf("jobs: Deps.SendLimits[%s]: %w", channel, err)
+		}
 		out.SendLimits[channel] = rule
 	}
 	out.limiter = limit.New(out.DB, out.Logger)

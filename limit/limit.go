@@ -60,7 +60,8 @@ func (r Rule) per() time.Duration {
 	return r.Per
 }
 
-func (r Rule) check() error {
+// Check reports what makes r unusable: no Key, a negative limit, no Lease.
+func (r Rule) Check() error {
 	switch {
 	case r.Key == "":
 		return errors.New("limit: Rule.Key is required")
@@ -78,9 +79,8 @@ type Limiter struct {
 	logger *slog.Logger
 }
 
-// New returns a Limiter on d. logger (nil: discard) receives the slots a
-// worker wrapped by Worker could not release; they count until their lease
-// ends.
+// New returns a Limiter on d. logger (nil: discard) receives the slots Do
+// could not release; they count until their lease ends.
 func New(d db.DB, logger *slog.Logger) *Limiter {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -101,8 +101,6 @@ type FullError struct {
 	Key string
 	// Wait is how long to wait before asking again.
 	Wait time.Duration
-
-	snooze error
 }
 
 func (e *FullError) Error() string {
@@ -110,7 +108,7 @@ func (e *FullError) Error() string {
 }
 
 // Unwrap returns the River snooze for Wait.
-func (e *FullError) Unwrap() error { return e.snooze }
+func (e *FullError) Unwrap() error { return river.JobSnooze(e.Wait) }
 
 // IsFull reports whether err is (or wraps) a *FullError: a job waiting for
 // capacity, not failing.
@@ -122,7 +120,7 @@ func IsFull(err error) bool {
 // Acquire grants a slot under r to jobID (0 when no job holds it), or
 // returns a *FullError when r has no capacity.
 func (l *Limiter) Acquire(ctx context.Context, r Rule, jobID int64) (*Slot, error) {
-	if err := r.check(); err != nil {
+	if err := r.Check(); err != nil {
 		return nil, err
 	}
 	per := r.per().Seconds()
@@ -133,9 +131,6 @@ func (l *Limiter) Acquire(ctx context.Context, r Rule, jobID int64) (*Slot, erro
 	err := db.InTx(ctx, l.db, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		if err := q.LimitLock(ctx, r.Key); err != nil {
-			return err
-		}
-		if err := q.LimitPrune(ctx, db.LimitPruneParams{Key: r.Key, PerSeconds: per}); err != nil {
 			return err
 		}
 		u, err := q.LimitUsage(ctx, db.LimitUsageParams{Key: r.Key, PerSeconds: per})
@@ -165,7 +160,7 @@ func (l *Limiter) Acquire(ctx context.Context, r Rule, jobID int64) (*Slot, erro
 		// Up to a quarter more, so jobs that waited together do not all ask
 		// again at once.
 		wait += rand.N(wait/4 + 1) //nolint:gosec // jitter, not a secret
-		return nil, &FullError{Key: r.Key, Wait: wait, snooze: river.JobSnooze(wait)}
+		return nil, &FullError{Key: r.Key, Wait: wait}
 	}
 	return &Slot{limiter: l, id: id}, nil
 }
@@ -177,6 +172,30 @@ const maxConcurrencyWait = 250 * time.Millisecond
 
 func concurrencyWait(untilExpiry time.Duration) time.Duration {
 	return max(min(untilExpiry, maxConcurrencyWait), time.Millisecond)
+}
+
+// releaseTimeout bounds a release that Do makes after fn, which runs even
+// when fn's context has ended (a timeout, a shutdown).
+const releaseTimeout = 5 * time.Second
+
+// Do runs fn in a slot under r granted to jobID, and releases the slot when
+// fn returns, even if ctx has ended by then; a failed release is logged (the
+// slot then counts until its lease ends). Without capacity it returns the
+// *FullError and does not call fn.
+func (l *Limiter) Do(ctx context.Context, r Rule, jobID int64, fn func(ctx context.Context) error) error {
+	slot, err := l.Acquire(ctx, r, jobID)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if err := slot.Release(ctx); err != nil {
+			l.logger.WarnContext(ctx, "Limit slot not released; it counts until its lease ends",
+				slog.String("key", r.Key), slog.Int64("job_id", jobID), slog.Any("error", err))
+		}
+	}()
+	return fn(ctx)
 }
 
 // Release ends the slot: it stops counting for a concurrency limit at once

@@ -2,15 +2,10 @@ package limit
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
 )
-
-// releaseTimeout bounds the release of a wrapped job's slot, which runs even
-// when the job's own context has ended (a timeout, a shutdown).
-const releaseTimeout = 5 * time.Second
 
 // leaseMargin is added to a job's timeout to make its slot's lease: the
 // slot outlives any attempt that can still be running.
@@ -44,17 +39,5 @@ func (w *keyedWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 		lease = noTimeoutLease
 	}
 	rule := Rule{Key: job.Kind + "/" + w.key(job.Args), Concurrency: w.n, Lease: lease + leaseMargin}
-	slot, err := w.limiter.Acquire(ctx, rule, job.ID)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
-		defer cancel()
-		if err := slot.Release(ctx); err != nil {
-			w.limiter.logger.WarnContext(ctx, "Limit slot not released; it counts until its lease ends",
-				slog.String("key", rule.Key), slog.Int64("job_id", job.ID), slog.Any("error", err))
-		}
-	}()
-	return w.Worker.Work(ctx, job)
+	return w.limiter.Do(ctx, rule, job.ID, func(ctx context.Context) error { return w.Worker.Work(ctx, job) })
 }

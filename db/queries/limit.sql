@@ -2,22 +2,21 @@
 -- LimitLock serialises the grants on one key until the transaction ends.
 SELECT pg_advisory_xact_lock(hashtextextended('limit_slots:' || sqlc.arg('key')::text, 0));
 
--- name: LimitPrune :exec
--- LimitPrune deletes key's slots that no longer count for any limit: they
--- ended more than per_seconds ago.
-DELETE FROM limit_slots
-WHERE key = sqlc.arg('key') AND coalesce(released_at, expires_at) < now() - make_interval(secs => sqlc.arg('per_seconds')::float8);
-
 -- name: LimitUsage :one
 -- LimitUsage counts key's slots held now (held) and those held or ended
 -- less than per_seconds ago (recent). rate_wait_ms is how long until the
 -- first of the ended recent slots stops counting (a whole period when none
 -- has ended: a held slot counts for a period after it ends);
--- concurrency_wait_ms is how long until the first held slot expires.
-WITH s AS (
+-- concurrency_wait_ms is how long until the first held slot expires. It
+-- first deletes key's slots that no longer count for any limit (they ended
+-- more than per_seconds ago), which the counts below leave out anyway.
+WITH pruned AS (
+    DELETE FROM limit_slots AS d
+    WHERE d.key = sqlc.arg('key') AND coalesce(d.released_at, d.expires_at) < now() - make_interval(secs => sqlc.arg('per_seconds')::float8)
+), s AS (
     SELECT coalesce(released_at, expires_at) AS ends, released_at IS NULL AND expires_at > now() AS is_held
-    FROM limit_slots
-    WHERE key = sqlc.arg('key')
+    FROM limit_slots AS l
+    WHERE l.key = sqlc.arg('key')
 ), p AS (
     SELECT make_interval(secs => sqlc.arg('per_seconds')::float8) AS per
 )
