@@ -250,13 +250,23 @@ func providerOutcome(err error) error {
 		if wait <= 0 {
 			wait = defaultSnooze
 		}
-		return river.JobSnooze(wait)
+		return &rateLimited{snooze: river.JobSnooze(wait)}
 	}
 	if providererr.IsPermanent(err) {
 		return river.JobCancel(err)
 	}
 	return err
 }
+
+// rateLimited is a provider's rate limit: it snoozes the job for the
+// provider's Retry-After, and it is the one snooze FailureAlerter caps (a
+// provider that never lets up is a failure; the job's own waits are not).
+type rateLimited struct{ snooze error }
+
+func (e *rateLimited) Error() string { return "provider rate limit: " + e.snooze.Error() }
+
+// Unwrap returns the River snooze, so River snoozes the job.
+func (e *rateLimited) Unwrap() error { return e.snooze }
 
 // isCancel reports whether outcome cancels the job (a permanent failure).
 func isCancel(outcome error) bool {

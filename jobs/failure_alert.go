@@ -14,9 +14,7 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/flow"
 	"github.com/mohallamart/backend/internal/redact"
-	"github.com/mohallamart/backend/limit"
 	"github.com/mohallamart/backend/outbox"
 )
 
@@ -45,9 +43,9 @@ const (
 //
 // The error is quoted with email addresses and phone numbers redacted, in
 // the log, the job's errors and the email: the alert is about the job, not
-// its recipient. It also caps snoozes (MaxSnoozes, MaxSnoozeAge), except those of a job
-// parked by a flow step or waiting for capacity under a shared limit (package
-// limit): those wait as long as they must.
+// its recipient. It also caps the snoozes of a provider's rate limit
+// (MaxSnoozes, MaxSnoozeAge); the job's own waits (a flow step, a shared
+// limit's capacity, a debounce) last as long as they must.
 type FailureAlerter struct {
 	river.MiddlewareDefaults
 
@@ -76,12 +74,13 @@ func (a *FailureAlerter) Work(ctx context.Context, job *rivertype.JobRow, doInne
 	if err == nil {
 		return nil
 	}
-	if flow.IsParked(err) || limit.IsFull(err) {
-		return err // a step waiting (flow.Sleep, flow.WaitForEvent) or a job waiting for a shared limit's capacity, not a provider's rate limit
+	var limited *rateLimited
+	if errors.As(err, &limited) {
+		return a.capSnooze(job, err)
 	}
 	var snooze *rivertype.JobSnoozeError
 	if errors.As(err, &snooze) {
-		return a.capSnooze(job, err)
+		return err // the job's own wait: a flow step, a shared limit's capacity, a debounce
 	}
 	state := rivertype.JobStateDiscarded
 	if isCancel(err) {
