@@ -234,6 +234,11 @@ func (c *cluster) waitLogged(p *proc, msg string, since time.Time) time.Time {
 	}
 }
 
+// logged says whether p logged a line with msg so far.
+func (c *cluster) logged(p *proc, msg string) bool {
+	return regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p.tag) + `.*` + regexp.QuoteMeta(msg)).MatchString(c.logs.String())
+}
+
 // kill sends SIGKILL and waits for the process to be gone.
 func (p *proc) kill() {
 	p.killed = true
