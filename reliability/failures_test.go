@@ -28,7 +28,7 @@ func TestIdenticalEvents(t *testing.T) {
 	for range 50 {
 		wg.Go(func() {
 			<-start
-			status, out := c.do("POST", s.base+"/v1/events", eventKey, jsonBody(body))
+			status, out := c.send("POST", s.base+"/v1/events", eventKey, body)
 			mu.Lock()
 			statuses[status]++
 			mu.Unlock()
