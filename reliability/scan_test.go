@@ -68,9 +68,7 @@ func scanForLeaks(t *testing.T, c *cluster, mp *fakeMixpanel, fakes ...*fakeProv
 			}
 		}
 	}
-	scanned := 0
 	for where, text := range places {
-		scanned += len(text)
 		for _, m := range personal.FindAllString(text, -1) {
 			if m != senderAddress && m != twilioFrom {
 				t.Errorf("personal data %q found in %s", m, where)
@@ -78,6 +76,7 @@ func scanForLeaks(t *testing.T, c *cluster, mp *fakeMixpanel, fakes ...*fakeProv
 			}
 		}
 	}
+	scanned := 0 // places are in withSecrets too
 	for _, text := range withSecrets {
 		scanned += len(text)
 	}
