@@ -469,7 +469,6 @@ type fakeMixpanel struct {
 	keep   bool
 
 	mu        sync.Mutex
-	requests  int
 	perLabel  map[string]int
 	events    int
 	insertIDs map[string]struct{}
@@ -510,7 +509,6 @@ func (m *fakeMixpanel) serve(w http.ResponseWriter, r *http.Request, release <-c
 		}
 	}
 	m.mu.Lock()
-	m.requests++
 	m.perLabel[label]++
 	a := m.script(label, m.perLabel[label])
 	if m.keep {
@@ -561,11 +559,4 @@ func (m *fakeMixpanel) distinct() (int, int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.insertIDs), m.events
-}
-
-// requestCount is the number of /import requests answered.
-func (m *fakeMixpanel) requestCount() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.requests
 }
