@@ -134,7 +134,8 @@ type proc struct {
 	killed  bool
 }
 
-var servingRE = regexp.MustCompile(`msg=Serving addr=(\S+)`)
+// serving is the pattern of a server's "Serving" line; its group is the address.
+const serving = `msg=Serving addr=(\S+)`
 
 // start runs the binary with role and waits until it serves.
 func (c *cluster) start(role string, extra ...string) *proc {
@@ -187,7 +188,7 @@ func (c *cluster) launch(role string, extra ...string) *proc {
 // waitServing waits until p serves, and sets its base URL.
 func (c *cluster) waitServing(p *proc) {
 	c.t.Helper()
-	re := regexp.MustCompile(regexp.QuoteMeta(p.tag) + `.*` + servingRE.String())
+	re := regexp.MustCompile(regexp.QuoteMeta(p.tag) + `.*` + serving)
 	hung := time.NewTimer(hungAfter)
 	defer hung.Stop()
 	for {
@@ -301,7 +302,7 @@ func (l *linePrefixer) Write(p []byte) (int, error) {
 }
 
 // do sends a request with the key and returns the status and body.
-func (c *cluster) do(method, url, key string, body io.Reader) (int, string) {
+func (c *cluster) do(method, url, key, body string) (int, string) {
 	c.t.Helper()
 	status, out, err := c.roundTrip(method, url, key, body)
 	if err != nil {
@@ -314,15 +315,15 @@ func (c *cluster) do(method, url, key string, body io.Reader) (int, string) {
 // count failures instead of ending the scenario: a request that got no
 // answer is status 0, with the error as its body.
 func (c *cluster) send(method, url, key, body string) (int, string) {
-	status, out, err := c.roundTrip(method, url, key, strings.NewReader(body))
+	status, out, err := c.roundTrip(method, url, key, body)
 	if err != nil {
 		return 0, err.Error()
 	}
 	return status, out
 }
 
-func (c *cluster) roundTrip(method, url, key string, body io.Reader) (int, string, error) {
-	req, err := http.NewRequestWithContext(c.t.Context(), method, url, body)
+func (c *cluster) roundTrip(method, url, key, body string) (int, string, error) {
+	req, err := http.NewRequestWithContext(c.t.Context(), method, url, strings.NewReader(body))
 	if err != nil {
 		return 0, "", fmt.Errorf("build request: %w", err)
 	}
@@ -380,7 +381,7 @@ func (c *cluster) gauges(p *proc, names ...string) (map[string]float64, error) {
 // must sends a request and fails the scenario unless it answers want.
 func (c *cluster) must(want int, method, url, key, body string) string {
 	c.t.Helper()
-	status, out := c.do(method, url, key, strings.NewReader(body))
+	status, out := c.do(method, url, key, body)
 	if status != want {
 		c.t.Fatalf("%s %s: %d %s, want %d", method, url, status, out, want)
 	}

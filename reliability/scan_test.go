@@ -2,14 +2,10 @@ package reliability
 
 import (
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"testing"
 )
-
-// jsonBody is a request body.
-func jsonBody(s string) io.Reader { return strings.NewReader(s) }
 
 // personal matches an email address or an E.164 phone number.
 var personal = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|\+[1-9][0-9]{7,14}`)
