@@ -405,9 +405,8 @@ func (c *cluster) waitFor(what, query string, args ...any) {
 func (c *cluster) waitForRescuing(what, query string, args ...any) {
 	c.t.Helper()
 	c.waitForEach(what, func(ctx context.Context) error {
-		_, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
-			WHERE state = 'running' AND EXISTS (SELECT 1 FROM river_leader)
-			  AND attempted_by[array_length(attempted_by, 1)] <> (SELECT leader_id FROM river_leader)`)
+		_, err := c.putBackRunning(ctx, `EXISTS (SELECT 1 FROM river_leader)
+			AND attempted_by[array_length(attempted_by, 1)] <> (SELECT leader_id FROM river_leader)`)
 		return err
 	}, query, args...)
 }
@@ -462,7 +461,7 @@ func (c *cluster) jobSummary() string {
 func (c *cluster) standInForRescuer() int {
 	c.t.Helper()
 	ctx := c.t.Context()
-	tag, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE state = 'running'`)
+	rescued, err := c.putBackRunning(ctx, "true")
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -472,5 +471,18 @@ func (c *cluster) standInForRescuer() int {
 	if _, err := c.pool.Exec(ctx, `DELETE FROM river_leader`); err != nil {
 		c.t.Fatal(err)
 	}
-	return int(tag.RowsAffected())
+	return rescued
+}
+
+// putBackRunning makes the running jobs that where (a condition on
+// river_job, with args) selects available at once, as River's rescuer
+// does for the jobs of a worker that died, and returns how many it put
+// back.
+func (c *cluster) putBackRunning(ctx context.Context, where string, args ...any) (int, error) {
+	tag, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+		WHERE state = 'running' AND (`+where+`)`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("put running jobs back: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
