@@ -8,6 +8,9 @@ import (
 // audit is what one scenario's final SQL audit checks.
 type audit struct {
 	// acked maps a table to the ids the API acknowledged writing there.
+	// Each acknowledged order must also have exactly one order/created
+	// event naming it: scenarios that count the messages to expect from
+	// the events table rely on it.
 	acked map[string][]string
 	// jobsPerEvent: for every stored event of a name, how many jobs of each
 	// kind carry its id.
@@ -56,6 +59,15 @@ func (a audit) run(t *testing.T, c *cluster) string {
 			t.Errorf("audit: %d of %d acknowledged %s are stored", found, len(ids), table)
 		}
 		ackedN += len(ids)
+	}
+	if orders, ok := a.acked["orders"]; ok {
+		var bad int
+		q(&bad, `SELECT count(*) FROM unnest($1::text[]) AS o(id)
+			LEFT JOIN (SELECT data->>'orderId' AS id, count(*) AS n FROM events WHERE name = 'order/created' GROUP BY 1) e USING (id)
+			WHERE e.n IS DISTINCT FROM 1`, orders)
+		if bad > 0 {
+			t.Errorf("audit: %d of %d acknowledged orders do not have exactly one order/created event", bad, len(orders))
+		}
 	}
 	for name, kinds := range a.jobsPerEvent {
 		for kind, want := range kinds {

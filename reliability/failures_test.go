@@ -28,7 +28,7 @@ func TestIdenticalEvents(t *testing.T) {
 	for range 50 {
 		wg.Go(func() {
 			<-start
-			status, out := c.do("POST", s.base+"/v1/events", eventKey, jsonBody(body))
+			status, out := c.send("POST", s.base+"/v1/events", eventKey, body)
 			mu.Lock()
 			statuses[status]++
 			mu.Unlock()
@@ -57,17 +57,28 @@ func TestIdenticalEvents(t *testing.T) {
 	figures = fmt.Sprintf("%d event, %d job; ", events, jobs) + figures
 }
 
-// TestShutdownUnderLoad sends SIGTERM while welcome emails are being sent
-// (Resend answering slowly): the process exits 0 within SHUTDOWN_TIMEOUT
-// plus the 10 s the README allows, leaves no job running, and after a
-// restart every email is delivered once.
+// TestShutdownUnderLoad sends SIGTERM while welcome emails are being sent,
+// Resend answering each only after inFlightFor, longer than the server lets
+// running jobs finish before it cancels them: the process logs that it
+// cancels them, exits 0 within SHUTDOWN_TIMEOUT plus the 10 s the README
+// allows and leaves no job running, and after a restart every email is
+// delivered once, a cancelled send re-sent with its Idempotency-Key
+// (Resend sees that key twice and delivers it once).
 func TestShutdownUnderLoad(t *testing.T) {
 	t.Parallel()
 	var figures string
 	record(t, fmt.Sprintf("4. SIGTERM with %d emails in flight", termUsers), &figures)
+	// The server cancels running jobs a quarter of SHUTDOWN_TIMEOUT before
+	// it (1.5 s after SIGTERM); a send in flight at SIGTERM lasts
+	// inFlightFor, within PROVIDER_TIMEOUT, so it is cancelled, not timed out.
+	const (
+		shutdownTimeout = 2 * time.Second
+		inFlightFor     = 5 * time.Second
+		providerTimeout = 10 * time.Second
+	)
 	resend := newFakeResend(t, func(string, int) answer { return answerSlow })
-	const shutdownTimeout = 2 * time.Second
-	c := newCluster(t, append(resendEnv(resend), "SHUTDOWN_TIMEOUT="+shutdownTimeout.String(), "PROVIDER_TIMEOUT=5s")...)
+	resend.setSlow(inFlightFor)
+	c := newCluster(t, append(resendEnv(resend), "SHUTDOWN_TIMEOUT="+shutdownTimeout.String(), "PROVIDER_TIMEOUT="+providerTimeout.String())...)
 	s := c.start("all")
 	var ids []string
 	for b := 0; b < termUsers; b += 100 {
@@ -87,6 +98,10 @@ func TestShutdownUnderLoad(t *testing.T) {
 	if took > shutdownTimeout+10*time.Second {
 		t.Errorf("exited %s after SIGTERM, more than SHUTDOWN_TIMEOUT %s + 10 s", took, shutdownTimeout)
 	}
+	const cancelling = "Jobs still running near SHUTDOWN_TIMEOUT"
+	if !c.logged(s, cancelling) {
+		t.Errorf("the server did not log %q: no send was cancelled", cancelling)
+	}
 	var running, done int
 	if err := c.pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'completed')
 		FROM river_job WHERE kind = 'send_welcome_email'`).Scan(&running, &done); err != nil {
@@ -95,9 +110,14 @@ func TestShutdownUnderLoad(t *testing.T) {
 	if running != 0 {
 		t.Errorf("%d jobs left running after SIGTERM", running)
 	}
+	// The restarted server's sends are answered as slowly as usual, so the
+	// backlog drains in termUsers/40 × slowFor.
+	resend.setSlow(slowFor)
 	c.start("all")
 	c.waitFor("every welcome email sent after the restart", `SELECT count(*) = $1 FROM river_job
 		WHERE kind = 'send_welcome_email' AND state = 'completed'`, termUsers)
+	// The audit checks that Resend saw one distinct key per email and
+	// delivered each once, and one deliveries row per email, sent.
 	a := audit{
 		acked:        map[string][]string{"events": ids},
 		jobsPerEvent: map[string]map[string]int{"user/created": {"send_welcome_email": 1}},
@@ -105,4 +125,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	}
 	figures = fmt.Sprintf("exit after %s (SHUTDOWN_TIMEOUT %s), %d running, %d of %d sent before; after restart: ",
 		took.Round(10*time.Millisecond), shutdownTimeout, running, done, termUsers) + a.run(t, c)
+	if perKey := resend.counts().maxPerKey; perKey != 2 {
+		t.Errorf("Resend saw at most %d requests with one Idempotency-Key, want 2: a send cancelled at SIGTERM, re-sent with its key", perKey)
+	}
 }

@@ -22,15 +22,15 @@ const (
 	answerOK     answer = iota // deliver and answer 200
 	answer500                  // 500, nothing delivered
 	answer429                  // 429 with Retry-After: 1, nothing delivered
-	answerSlow                 // deliver and answer 200 after slowFor
+	answerSlow                 // deliver and answer 200 after the fake's slow delay (slowFor unless set)
 	answerHang                 // never answer, nothing delivered (the client times out)
 	answerLost                 // deliver, then drop the connection without an answer
 	answerReset                // drop the connection at once, nothing delivered
 	answerReject               // the provider's permanent rejection (a 4xx), nothing delivered
 )
 
-// slowFor is how long answerSlow waits: less than the suite's
-// PROVIDER_TIMEOUT.
+// slowFor is how long answerSlow waits unless a fakeProvider's slow is
+// set: less than the suite's PROVIDER_TIMEOUT.
 const slowFor = time.Second
 
 // wire is one provider's wire format: how a send is read, and what each
@@ -66,6 +66,7 @@ type fakeProvider struct {
 	keep bool
 
 	mu         sync.Mutex
+	slow       time.Duration     // how long answerSlow waits
 	requests   map[string]int    // key → requests
 	ids        map[string]string // key → id of its first delivery
 	deliveries map[string]int    // key → deliveries
@@ -79,7 +80,7 @@ func newFakeProvider(t *testing.T, name string, w wire, dedup bool, script func(
 	if script == nil {
 		script = func(string, int) answer { return answerOK }
 	}
-	f := &fakeProvider{name: name, wire: w, script: script, dedup: dedup,
+	f := &fakeProvider{name: name, wire: w, script: script, dedup: dedup, slow: slowFor,
 		requests: map[string]int{}, ids: map[string]string{}, deliveries: map[string]int{}}
 	release := make(chan struct{})
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.serve(w, r, release) }))
@@ -102,6 +103,7 @@ func (f *fakeProvider) serve(w http.ResponseWriter, r *http.Request, release <-c
 	}
 	f.requests[key]++
 	id, seen := f.ids[key]
+	slow := f.slow
 	a := answerOK
 	if !seen || !f.dedup {
 		a = f.script(label, f.requests[key])
@@ -131,13 +133,21 @@ func (f *fakeProvider) serve(w http.ResponseWriter, r *http.Request, release <-c
 		dropConnection(w)
 	case answerSlow:
 		select {
-		case <-time.After(slowFor):
+		case <-time.After(slow):
+		case <-r.Context().Done(): // the client gave up
 		case <-release:
 		}
 		f.wire.delivered(w, id, body)
 	default:
 		f.wire.delivered(w, id, body)
 	}
+}
+
+// setSlow sets how long answerSlow waits from the next request on.
+func (f *fakeProvider) setSlow(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.slow = d
 }
 
 // dropConnection closes the request's connection without an answer.
@@ -459,7 +469,6 @@ type fakeMixpanel struct {
 	keep   bool
 
 	mu        sync.Mutex
-	requests  int
 	perLabel  map[string]int
 	events    int
 	insertIDs map[string]struct{}
@@ -500,7 +509,6 @@ func (m *fakeMixpanel) serve(w http.ResponseWriter, r *http.Request, release <-c
 		}
 	}
 	m.mu.Lock()
-	m.requests++
 	m.perLabel[label]++
 	a := m.script(label, m.perLabel[label])
 	if m.keep {
@@ -551,11 +559,4 @@ func (m *fakeMixpanel) distinct() (int, int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.insertIDs), m.events
-}
-
-// requestCount is the number of /import requests answered.
-func (m *fakeMixpanel) requestCount() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.requests
 }

@@ -11,16 +11,26 @@ import (
 	"time"
 )
 
-// idOf reads the id of a created row from an API answer.
+// idOf reads the id of a created row from an API answer, or ends the
+// scenario; goroutines other than the test's use idIn.
 func idOf(t *testing.T, body string) string {
 	t.Helper()
+	id, err := idIn(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// idIn reads the id of a created row from an API answer.
+func idIn(body string) (string, error) {
 	var v struct {
 		ID string `json:"id"`
 	}
 	if err := json.Unmarshal([]byte(body), &v); err != nil || v.ID == "" {
-		t.Fatalf("no id in %s", body)
+		return "", fmt.Errorf("no id in %.300s", body)
 	}
-	return v.ID
+	return v.ID, nil
 }
 
 // shopFixture creates, through the REST API, a shop owner, a shop, a
@@ -101,14 +111,19 @@ func TestWorkerKilled(t *testing.T) {
 		for range 8 {
 			wg.Go(func() {
 				for i := range next {
-					status, body := c.do("POST", api.base+"/v1/orders", apiKey, jsonBody(fmt.Sprintf(
-						`{"userId":%q,"shopId":%q,"items":[{"productId":%q,"quantity":1}]}`, fx.customers[i%len(fx.customers)], fx.shop, fx.product)))
+					status, body := c.send("POST", api.base+"/v1/orders", apiKey, fmt.Sprintf(
+						`{"userId":%q,"shopId":%q,"items":[{"productId":%q,"quantity":1}]}`, fx.customers[i%len(fx.customers)], fx.shop, fx.product))
 					if status != http.StatusCreated {
 						t.Errorf("order %d: %d %s", i, status, body)
 						continue
 					}
+					id, err := idIn(body)
+					if err != nil {
+						t.Errorf("order %d: %v", i, err)
+						continue
+					}
 					mu.Lock()
-					orders = append(orders, idOf(t, body))
+					orders = append(orders, id)
 					mu.Unlock()
 					acks <- struct{}{}
 				}

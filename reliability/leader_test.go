@@ -35,8 +35,7 @@ func (c *cluster) standInForDeadLeader(ctx context.Context, clientID string) err
 // rescueJobsOf makes the jobs clientID's dead process left running
 // available, as River's rescuer would.
 func (c *cluster) rescueJobsOf(ctx context.Context, clientIDs ...string) error {
-	if _, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
-		WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = ANY($1)`, clientIDs); err != nil {
+	if _, err := c.putBackRunning(ctx, `attempted_by[array_length(attempted_by, 1)] = ANY($1)`, clientIDs); err != nil {
 		return fmt.Errorf("rescue the dead worker's jobs: %w", err)
 	}
 	return nil

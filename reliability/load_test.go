@@ -83,7 +83,12 @@ func (l *orderLoad) answer(status int, body string) {
 	l.statuses[status]++
 	l.answers = append(l.answers, loadAnswer{at: time.Now(), status: status, body: body})
 	if status == http.StatusCreated {
-		l.acked = append(l.acked, idOf(l.c.t, body))
+		id, err := idIn(body)
+		if err != nil {
+			l.c.t.Errorf("order answered 201: %v", err)
+			return
+		}
+		l.acked = append(l.acked, id)
 		close(l.grew)
 		l.grew = make(chan struct{})
 	}

@@ -134,7 +134,8 @@ type proc struct {
 	killed  bool
 }
 
-var servingRE = regexp.MustCompile(`msg=Serving addr=(\S+)`)
+// serving is the pattern of a server's "Serving" line; its group is the address.
+const serving = `msg=Serving addr=(\S+)`
 
 // start runs the binary with role and waits until it serves.
 func (c *cluster) start(role string, extra ...string) *proc {
@@ -187,7 +188,7 @@ func (c *cluster) launch(role string, extra ...string) *proc {
 // waitServing waits until p serves, and sets its base URL.
 func (c *cluster) waitServing(p *proc) {
 	c.t.Helper()
-	re := regexp.MustCompile(regexp.QuoteMeta(p.tag) + `.*` + servingRE.String())
+	re := regexp.MustCompile(regexp.QuoteMeta(p.tag) + `.*` + serving)
 	hung := time.NewTimer(hungAfter)
 	defer hung.Stop()
 	for {
@@ -232,6 +233,11 @@ func (c *cluster) waitLogged(p *proc, msg string, since time.Time) time.Time {
 			c.t.Fatalf("%s did not log %q within %s", p.role, msg, hungAfter)
 		}
 	}
+}
+
+// logged says whether p logged a line with msg so far.
+func (c *cluster) logged(p *proc, msg string) bool {
+	return regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p.tag) + `.*` + regexp.QuoteMeta(msg)).MatchString(c.logs.String())
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
@@ -296,7 +302,7 @@ func (l *linePrefixer) Write(p []byte) (int, error) {
 }
 
 // do sends a request with the key and returns the status and body.
-func (c *cluster) do(method, url, key string, body io.Reader) (int, string) {
+func (c *cluster) do(method, url, key, body string) (int, string) {
 	c.t.Helper()
 	status, out, err := c.roundTrip(method, url, key, body)
 	if err != nil {
@@ -309,15 +315,15 @@ func (c *cluster) do(method, url, key string, body io.Reader) (int, string) {
 // count failures instead of ending the scenario: a request that got no
 // answer is status 0, with the error as its body.
 func (c *cluster) send(method, url, key, body string) (int, string) {
-	status, out, err := c.roundTrip(method, url, key, strings.NewReader(body))
+	status, out, err := c.roundTrip(method, url, key, body)
 	if err != nil {
 		return 0, err.Error()
 	}
 	return status, out
 }
 
-func (c *cluster) roundTrip(method, url, key string, body io.Reader) (int, string, error) {
-	req, err := http.NewRequestWithContext(c.t.Context(), method, url, body)
+func (c *cluster) roundTrip(method, url, key, body string) (int, string, error) {
+	req, err := http.NewRequestWithContext(c.t.Context(), method, url, strings.NewReader(body))
 	if err != nil {
 		return 0, "", fmt.Errorf("build request: %w", err)
 	}
@@ -375,7 +381,7 @@ func (c *cluster) gauges(p *proc, names ...string) (map[string]float64, error) {
 // must sends a request and fails the scenario unless it answers want.
 func (c *cluster) must(want int, method, url, key, body string) string {
 	c.t.Helper()
-	status, out := c.do(method, url, key, strings.NewReader(body))
+	status, out := c.do(method, url, key, body)
 	if status != want {
 		c.t.Fatalf("%s %s: %d %s, want %d", method, url, status, out, want)
 	}
@@ -399,9 +405,8 @@ func (c *cluster) waitFor(what, query string, args ...any) {
 func (c *cluster) waitForRescuing(what, query string, args ...any) {
 	c.t.Helper()
 	c.waitForEach(what, func(ctx context.Context) error {
-		_, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
-			WHERE state = 'running' AND EXISTS (SELECT 1 FROM river_leader)
-			  AND attempted_by[array_length(attempted_by, 1)] <> (SELECT leader_id FROM river_leader)`)
+		_, err := c.putBackRunning(ctx, `EXISTS (SELECT 1 FROM river_leader)
+			AND attempted_by[array_length(attempted_by, 1)] <> (SELECT leader_id FROM river_leader)`)
 		return err
 	}, query, args...)
 }
@@ -456,7 +461,7 @@ func (c *cluster) jobSummary() string {
 func (c *cluster) standInForRescuer() int {
 	c.t.Helper()
 	ctx := c.t.Context()
-	tag, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE state = 'running'`)
+	rescued, err := c.putBackRunning(ctx, "true")
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -466,5 +471,18 @@ func (c *cluster) standInForRescuer() int {
 	if _, err := c.pool.Exec(ctx, `DELETE FROM river_leader`); err != nil {
 		c.t.Fatal(err)
 	}
-	return int(tag.RowsAffected())
+	return rescued
+}
+
+// putBackRunning makes the running jobs that where (a condition on
+// river_job, with args) selects available at once, as River's rescuer
+// does for the jobs of a worker that died, and returns how many it put
+// back.
+func (c *cluster) putBackRunning(ctx context.Context, where string, args ...any) (int, error) {
+	tag, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+		WHERE state = 'running' AND (`+where+`)`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("put running jobs back: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }

@@ -122,9 +122,10 @@ type outage struct {
 	mode       string
 	begin, end time.Time
 	// first503 and last503 are the first and last 503 answers (orders or
-	// /readyz) of the outage; ready the first /readyz 200 after end.
-	first503, last503, ready time.Time
-	n503                     int
+	// /readyz) of the outage; apiReady and workerReady each process's
+	// first /readyz 200 after end.
+	first503, last503, apiReady, workerReady time.Time
+	n503                                     int
 }
 
 // TestPostgresRestarted restarts PostgreSQL (pg_ctl restart, fast and
@@ -161,8 +162,8 @@ func TestPostgresRestarted(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.end = time.Now()
-		o.ready = apiReady.readyAfter(t, o.end)
-		workerReady.readyAfter(t, o.end)
+		o.apiReady = apiReady.readyAfter(t, o.end)
+		o.workerReady = workerReady.readyAfter(t, o.end)
 		outages = append(outages, o)
 	}
 	load.waitAcked(load.ackedCount() + restartOrders)
@@ -215,10 +216,15 @@ func TestPostgresRestarted(t *testing.T) {
 		} else {
 			w += ", no 503"
 		}
-		w += fmt.Sprintf(", /readyz 200 at its end +%.2fs", o.ready.Sub(o.end).Seconds())
+		w += fmt.Sprintf(", /readyz 200 at its end +%.2fs (api), +%.2fs (worker)", o.apiReady.Sub(o.end).Seconds(), o.workerReady.Sub(o.end).Seconds())
 		windows = append(windows, w)
-		if o.ready.After(o.end.Add(outageGrace)) {
-			t.Errorf("%s restart: /readyz 200 only %s after PostgreSQL was back, more than %s", o.mode, o.ready.Sub(o.end), outageGrace)
+		for _, r := range []struct {
+			role  string
+			ready time.Time
+		}{{"api", o.apiReady}, {"worker", o.workerReady}} {
+			if r.ready.After(o.end.Add(outageGrace)) {
+				t.Errorf("%s restart: the %s's /readyz 200 only %s after PostgreSQL was back, more than %s", o.mode, r.role, r.ready.Sub(o.end), outageGrace)
+			}
 		}
 	}
 	drainFrom := time.Now()
