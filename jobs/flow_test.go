@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"encoding/json"
 	"maps"
 	"net/http"
 	"slices"
@@ -245,4 +246,33 @@ func TestStalledOrderCancelledNotReminded(t *testing.T) {
 	require.NoError(t, b.tx.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, job.ID).Scan(&state))
 	require.Equal(t, "cancelled", state)
 	require.Len(t, deliveriesTo(t, b.tx, "owner@example.com"), 0)
+}
+
+// TestOrderConfirmationAlreadySentBySameKey: a second confirmation job for
+// the same event (a replay, a duplicate) finds its message already sent
+// under the idempotency key: it sends nothing and records both steps.
+func TestOrderConfirmationAlreadySentBySameKey(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupTx(t)
+	fake, mailer := resendMailer(t)
+	w := testWorker[jobargs.SendOrderConfirmationArgs](t, b.tx, jobs.Deps{Mailer: mailer})
+	confirmedOrder(t, b.mart)
+	first := pendingJob[jobargs.SendOrderConfirmationArgs](t, b)
+	res, err := w.WorkJob(ctx, t, b.tx, first)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+
+	var args jobargs.SendOrderConfirmationArgs
+	require.NoError(t, json.Unmarshal(first.EncodedArgs, &args))
+	again, err := b.client.InsertTx(ctx, b.tx, args, nil)
+	require.NoError(t, err)
+	res, err = w.WorkJob(ctx, t, b.tx, again.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Len(t, fake.Requests(), 1, "not sent again")
+	steps := jobSteps(t, b.tx, again.Job.ID)
+	require.Len(t, steps, 4)
+	require.Equal(t, `{"alreadyRecorded": true}`, steps[2].Output)
+	require.Equal(t, "false", steps[3].Output)
 }

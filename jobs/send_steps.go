@@ -57,16 +57,11 @@ func sendSteps[T river.JobArgs](ctx context.Context, d db.DB, job *river.Job[T],
 	if err != nil {
 		return err
 	}
-	_, err = flow.RunWrite(ctx, "record", !sent.AlreadyRecorded, func(ctx context.Context, steps flow.Records) error {
-		if sent.AlreadyRecorded { // nothing to mark: the step records alone
-			err := db.New(d).FlowStepsInsert(ctx, db.FlowStepsInsertParams{
-				JobID: job.ID, Steps: steps.Steps, Outputs: steps.Outputs, CompletedAts: steps.CompletedAt,
-			})
-			if err != nil {
-				return fmt.Errorf("record steps: %w", err)
-			}
-			return nil
-		}
+	if sent.AlreadyRecorded { // nothing to mark: the run's end writes the step records
+		_, err = flow.Run(ctx, "record", func(context.Context) (bool, error) { return false, nil })
+		return err
+	}
+	_, err = flow.RunWrite(ctx, "record", true, func(ctx context.Context, steps flow.Records) error {
 		return record(ctx, d, job.ID, m.key, notify.Receipt{Provider: sent.Provider, MessageID: sent.ProviderMessageID, Status: sent.Status}, steps)
 	})
 	return err
