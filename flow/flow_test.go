@@ -410,3 +410,28 @@ func waitedFor(t *testing.T, q db.DBTX, jobID int64) string {
 	}
 	return out.Event.ID
 }
+
+// TestRunRecordedWhenTheJobTimesOut: a step that finished before the job's
+// context ended (its timeout) is still recorded by the end of the run, so
+// the retry skips it.
+func TestRunRecordedWhenTheJobTimesOut(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	calls := 0
+	fn := func(ctx context.Context, job *river.Job[testArgs]) error {
+		if _, err := flow.Run(ctx, "a", func(context.Context) (string, error) { calls++; return "a", nil }); err != nil {
+			return err
+		}
+		<-ctx.Done() // the job's timeout
+		return ctx.Err()
+	}
+	w := rivertest.NewWorker(t, riverpgxv5.New(nil), &river.Config{Logger: testLogger(t), JobTimeout: 50 * time.Millisecond}, &funcWorker{db: tx, fn: fn})
+
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, []stepRow{{"a", `"a"`}}, steps(t, tx, res.Job.ID))
+	_, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, 1, calls, "the retry skipped a")
+}

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/search"
@@ -94,4 +96,37 @@ func assertNoError(t *testing.T, err error) bool {
 		return false
 	}
 	return true
+}
+
+// TestIndexDebounceBounded: a product that keeps changing is still indexed
+// MaxDebounceWaits windows after its job was created: just before that the
+// job waits for the quiet window, from then on it indexes at once.
+func TestIndexDebounceBounded(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupTx(t)
+	owner := mustUser(t, b.mart)
+	shop, err := b.mart.CreateShop(ctx, mart.CreateShopParams{Name: "S", OwnerID: owner.ID})
+	require.NoError(t, err)
+	p, err := b.mart.CreateProduct(ctx, mart.CreateProductParams{ShopID: shop.ID, Name: "v0", PricePaise: 100, Stock: 1})
+	require.NoError(t, err)
+	job := pendingJob[jobargs.IndexProductArgs](t, b)
+
+	const window = time.Minute
+	for _, tt := range []struct {
+		after time.Duration // since the job was created
+		want  river.EventKind
+	}{
+		{jobs.MaxDebounceWaits*window - time.Second, river.EventKindJobSnoozed},
+		{jobs.MaxDebounceWaits * window, river.EventKindJobCompleted},
+	} {
+		now := job.CreatedAt.Add(tt.after)
+		// The product changed just now: without the bound, the job would wait a whole window.
+		_, err := b.tx.Exec(ctx, "UPDATE products SET changed_at = $2 WHERE id = $1", p.ID, now)
+		require.NoError(t, err)
+		w := testWorker[jobargs.IndexProductArgs](t, b.tx, jobs.Deps{IndexDebounce: window, NowFunc: func() time.Time { return now }})
+		res, err := w.WorkJob(ctx, t, b.tx, job)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, res.EventKind, "%s after the job was created", tt.after)
+	}
 }
