@@ -34,18 +34,13 @@ func TextProblem(s string) string {
 	return ""
 }
 
-// JSONTextProblem says why PostgreSQL cannot store a string of the valid
-// JSON text raw although Go decodes it (invalid UTF-8 or an unpaired
-// surrogate escape, which Go replaces with U+FFFD), or returns "". The REST
-// API refuses such bodies instead of storing the replacement character.
-func JSONTextProblem(raw []byte) string { return rawProblem(raw) }
-
-// rawProblem says why PostgreSQL cannot store the JSON text raw as jsonb
+// JSONTextProblem says why PostgreSQL cannot store the JSON text raw as jsonb
 // although Go decodes it: invalid UTF-8 (Go substitutes U+FFFD) or an
 // unpaired UTF-16 surrogate escape such as \ud800 (likewise). raw is valid
 // JSON. The NUL character and numbers are checked on the decoded value,
-// where their path is known.
-func rawProblem(raw []byte) string {
+// where their path is known. The REST API refuses such bodies too, instead
+// of storing the replacement character.
+func JSONTextProblem(raw []byte) string {
 	if !utf8.Valid(raw) {
 		return msgUTF8
 	}

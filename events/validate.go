@@ -77,7 +77,7 @@ func (v *validator) event(ev Event, specs map[string]eventSpec) {
 		v.fail("data", "must be an object")
 		return
 	}
-	if msg := rawProblem(ev.Data); msg != "" {
+	if msg := JSONTextProblem(ev.Data); msg != "" {
 		v.fail("data", msg)
 	}
 
