@@ -133,3 +133,25 @@ func TestArchitectureDocIsCurrent(t *testing.T) {
 	}
 	require.Equal(t, want, string(doc), "docs/ARCHITECTURE.md is stale: run go test ./jobargs -update")
 }
+
+// TestUniqueJobsCoalesce: every job the routing table inserts unique by its
+// args implements Coalescer, so outbox.Publish can keep one of two such
+// jobs in one batch (River's InsertMany refuses a batch holding both).
+func TestUniqueJobsCoalesce(t *testing.T) {
+	t.Parallel()
+	checked := 0
+	for name, payloads := range samples() {
+		for _, p := range payloads {
+			for _, job := range jobargs.Route("evt-1", p).Jobs {
+				withOpts, ok := job.(river.JobArgsWithInsertOpts)
+				if !ok || !withOpts.InsertOpts().UniqueOpts.ByArgs {
+					continue
+				}
+				_, ok = job.(jobargs.Coalescer)
+				require.True(t, ok, "%s's job %s is unique by args but has no CoalesceKey", name, job.Kind())
+				checked++
+			}
+		}
+	}
+	require.Positive(t, checked, "the routing table has jobs unique by args")
+}
