@@ -52,6 +52,8 @@ type field struct {
 	phoneWhen *sibling
 	// min is an integer's lower bound.
 	min *bound
+	// max is an integer's upper bound, inclusive.
+	max *int64
 	// items describes the elements of an array.
 	items *field
 	// fields describes the known properties of an object, in order. Other
@@ -105,6 +107,7 @@ func buildCatalog() []eventSpec {
 	}
 	gte0 := &bound{value: 0}
 	gt0 := &bound{value: 0, exclusive: true}
+	maxPrice, maxTotal := MaxPricePaise, MaxTotalPaise
 
 	return []eventSpec{
 		{
@@ -156,7 +159,7 @@ func buildCatalog() []eventSpec {
 						},
 					},
 				},
-				field{key: "totalPaise", desc: "The order total in paise.", typ: typeInteger, required: true, min: gte0},
+				field{key: "totalPaise", desc: "The order total in paise.", typ: typeInteger, required: true, min: gte0, max: &maxTotal},
 			),
 		},
 		{
@@ -200,7 +203,7 @@ func buildCatalog() []eventSpec {
 				field{key: "name", desc: "The new name.", typ: typeString, nonEmpty: true},
 				str("description", "The new description."),
 				str("category", "The new category."),
-				field{key: "pricePaise", desc: "The new price in paise.", typ: typeInteger, min: gte0},
+				field{key: "pricePaise", desc: "The new price in paise.", typ: typeInteger, min: gte0, max: &maxPrice},
 				field{key: "stock", desc: "The new stock level.", typ: typeInteger, min: gte0},
 			),
 		},

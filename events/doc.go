@@ -27,8 +27,9 @@
 //	cleanup/expired_sessions  (no data)
 //	cleanup/old_logs          olderThanDays
 //
-// Money is integer paise and ids are strings. Order status values are
-// listed by [OrderStatuses].
+// Money is integer paise and ids are strings. A product price is at most
+// [MaxPricePaise] (₹10 crore) and an order total at most [MaxTotalPaise]
+// (2^53 − 1). Order status values are listed by [OrderStatuses].
 //
 // # Validation
 //

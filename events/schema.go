@@ -83,6 +83,9 @@ func fieldSchema(f field, required bool) map[string]any {
 				s["minimum"] = f.min.value
 			}
 		}
+		if f.max != nil {
+			s["maximum"] = *f.max
+		}
 	case typeArray:
 		if f.nonEmpty {
 			s["minItems"] = 1

@@ -188,7 +188,7 @@ func TestSchemaOrderCreated(t *testing.T) {
 					}
 				}
 			},
-			"totalPaise": {"type": "integer", "minimum": 0, "description": "The order total in paise."}
+			"totalPaise": {"type": "integer", "minimum": 0, "maximum": 9007199254740991, "description": "The order total in paise."}
 		}
 	}`
 
@@ -241,6 +241,7 @@ func TestSchemaKeywords(t *testing.T) {
 
 		require.InDelta(t, 0, prop(t, NameCleanupOldLogs, "olderThanDays")["exclusiveMinimum"], 0)
 		require.InDelta(t, 0, prop(t, NameProductUpdated, "stock")["minimum"], 0)
+		require.InDelta(t, 1e10, prop(t, NameProductUpdated, "pricePaise")["maximum"], 0)
 	})
 
 	t.Run("Phone", func(t *testing.T) {

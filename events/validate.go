@@ -295,6 +295,9 @@ func (v *validator) integer(path string, f field, val any) {
 	case !f.min.exclusive && n < f.min.value:
 		v.fail(path, fmt.Sprintf("must be >= %d", f.min.value))
 	}
+	if f.max != nil && n > *f.max {
+		v.fail(path, fmt.Sprintf("must be <= %d", *f.max))
+	}
 }
 
 // phonePattern is the E.164 format as a regular expression (JSON Schema's

@@ -225,6 +225,12 @@ func TestValidate(t *testing.T) {
 			want: []string{"data.totalPaise: is out of range"},
 		},
 		{
+			name: "TotalAboveMaximum",
+			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
+				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[{"productId":"p_1","quantity":1,"pricePaise":100}],"totalPaise":9007199254740992}`)},
+			want: []string{"data.totalPaise: must be <= 9007199254740991"},
+		},
+		{
 			name: "NegativeMoneyAndSecondItemErrors",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
 				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[` +
@@ -416,6 +422,15 @@ func TestValidate(t *testing.T) {
 			name: "ProductUpdatedNegativeStockAndPrice",
 			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"p_1","pricePaise":-1,"stock":-2}`)},
 			want: []string{"data.pricePaise: must be >= 0", "data.stock: must be >= 0"},
+		},
+		{
+			name: "ProductUpdatedPriceAtMaximum",
+			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"p_1","pricePaise":10000000000}`)},
+		},
+		{
+			name: "ProductUpdatedPriceAboveMaximum",
+			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"p_1","pricePaise":10000000001}`)},
+			want: []string{"data.pricePaise: must be <= 10000000000"},
 		},
 		{
 			name: "NotificationNeitherToNorUserID",

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/replay"
 )
 
@@ -69,5 +70,29 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	require.Equal(t, registered, documented, "routes (with their auth) and the OpenAPI document differ")
 	for _, withOption := range []string{"GET /v1/events", "POST /admin/events/replay", "/riverui/", "GET /dev/mailbox"} {
 		require.Contains(t, registered, withOption, "the table is the one with every option on")
+	}
+}
+
+// TestOpenAPIMoneyLimits keeps the documented price bound in step with the
+// one the API enforces.
+func TestOpenAPIMoneyLimits(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Minimum *int64 `json:"minimum"`
+					Maximum *int64 `json:"maximum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
+	for _, schema := range []string{"CreateProduct", "UpdateProduct"} {
+		price := doc.Components.Schemas[schema].Properties["pricePaise"]
+		require.NotNil(t, price.Minimum, schema)
+		require.NotNil(t, price.Maximum, schema)
+		require.Equal(t, int64(0), *price.Minimum, schema)
+		require.Equal(t, events.MaxPricePaise, *price.Maximum, schema)
 	}
 }

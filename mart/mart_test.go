@@ -259,6 +259,70 @@ func TestPlaceOrder(t *testing.T) {
 	})
 }
 
+// TestPlaceOrderMoneyLimits places orders of products whose stored prices
+// predate the price limit (set by SQL, as an old row would be): a line or a
+// total above events.MaxTotalPaise is refused naming the field, and
+// writes nothing, where unchecked int64 arithmetic would wrap (4 × 2^62
+// is 0) or trip the orders table's check.
+func TestPlaceOrderMoneyLimits(t *testing.T) {
+	t.Parallel()
+
+	const huge = int64(1) << 62 // 4611686018427387904
+	legacy := func(t *testing.T, b *testBundle, f *fixture, name string, price int64) string {
+		t.Helper()
+		p, err := b.svc.CreateProduct(t.Context(), mart.CreateProductParams{ShopID: f.shop.ID, Name: name, PricePaise: 100, Stock: 10})
+		require.NoError(t, err)
+		_, err = b.db.Exec(t.Context(), "UPDATE products SET price_paise = $2 WHERE id = $1", p.ID, price)
+		require.NoError(t, err)
+		return p.ID
+	}
+	// refused places items and requires a refusal naming field that
+	// leaves orders, events, jobs and stock as they were.
+	refused := func(t *testing.T, b *testBundle, f *fixture, field string, items ...mart.PlaceOrderItem) {
+		t.Helper()
+		state := "SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM events) + (SELECT count(*) FROM river_job) + (SELECT sum(stock) FROM products)"
+		before := count(t, b.db, state)
+		_, err := b.svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID, Items: items})
+		var verr *mart.ValidationError
+		require.ErrorAs(t, err, &verr)
+		require.Equal(t, []string{field}, fields(verr))
+		require.Zero(t, count(t, b.db, "SELECT count(*) FROM orders"))
+		require.Equal(t, before, count(t, b.db, state))
+	}
+
+	t.Run("LineThatWouldWrapIsRefused", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := newFixture(t, b.svc, 1)
+		id := legacy(t, b, f, "Gold", huge)
+		for _, quantity := range []int{4, 2, 1} {
+			refused(t, b, f, "items[0].quantity", mart.PlaceOrderItem{ProductID: id, Quantity: quantity})
+		}
+	})
+
+	t.Run("TotalAboveMaximumIsRefused", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := newFixture(t, b.svc, 1)
+		half := events.MaxTotalPaise/2 + 1
+		one, two := legacy(t, b, f, "Gold", half), legacy(t, b, f, "Silver", half)
+		refused(t, b, f, "totalPaise", mart.PlaceOrderItem{ProductID: one, Quantity: 1}, mart.PlaceOrderItem{ProductID: two, Quantity: 1})
+	})
+
+	t.Run("TotalAtMaximumIsPlaced", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := newFixture(t, b.svc, 1)
+		half := events.MaxTotalPaise / 2
+		one, two := legacy(t, b, f, "Gold", half), legacy(t, b, f, "Silver", events.MaxTotalPaise-half)
+		order, err := b.svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
+			Items: []mart.PlaceOrderItem{{ProductID: one, Quantity: 1}, {ProductID: two, Quantity: 1}}})
+		require.NoError(t, err)
+		require.Equal(t, events.MaxTotalPaise, order.TotalPaise)
+		require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM orders WHERE total_paise = $1", events.MaxTotalPaise))
+	})
+}
+
 func TestOrderStatus(t *testing.T) {
 	t.Parallel()
 
@@ -457,6 +521,27 @@ func TestProducts(t *testing.T) {
 		require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM products WHERE id = $1 AND version = $2", f.product.ID, version), "the row is not written")
 		_, err = b.svc.UpdateProduct(t.Context(), missingID, mart.UpdateProductParams{})
 		require.ErrorIs(t, err, mart.ErrNotFound)
+	})
+
+	t.Run("PriceAboveMaximumIsRefused", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := newFixture(t, b.svc, 1)
+		p, err := b.svc.CreateProduct(t.Context(), mart.CreateProductParams{ShopID: f.shop.ID, Name: "Tractor", PricePaise: events.MaxPricePaise, Stock: 1})
+		require.NoError(t, err, "the maximum itself is a price")
+		before := count(t, b.db, "SELECT count(*) FROM products") + count(t, b.db, "SELECT count(*) FROM events")
+
+		var verr *mart.ValidationError
+		for _, price := range []int64{events.MaxPricePaise + 1, 1 << 62} {
+			_, err = b.svc.CreateProduct(t.Context(), mart.CreateProductParams{ShopID: f.shop.ID, Name: "Gold", PricePaise: price, Stock: 1})
+			require.ErrorAs(t, err, &verr)
+			require.Equal(t, []mart.FieldError{{Field: "pricePaise", Message: "must be between 0 and 10000000000 (paise)"}}, verr.Fields)
+			_, err = b.svc.UpdateProduct(t.Context(), p.ID, mart.UpdateProductParams{PricePaise: &price})
+			require.ErrorAs(t, err, &verr)
+			require.Equal(t, []string{"pricePaise"}, fields(verr))
+		}
+		require.Equal(t, before, count(t, b.db, "SELECT count(*) FROM products")+count(t, b.db, "SELECT count(*) FROM events"))
+		require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM products WHERE id = $1 AND price_paise = $2", p.ID, events.MaxPricePaise))
 	})
 
 	t.Run("InvalidAndUnknown", func(t *testing.T) {

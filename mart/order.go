@@ -75,6 +75,16 @@ const (
 	maxOrderQuantity = 10_000
 )
 
+// lineTotal returns price × quantity, or false when that exceeds
+// events.MaxTotalPaise. It never overflows: price is a stored price (a
+// non-negative int64) and quantity is between 1 and maxOrderQuantity.
+func lineTotal(price int64, quantity int) (int64, bool) {
+	if price > events.MaxTotalPaise/int64(quantity) {
+		return 0, false
+	}
+	return price * int64(quantity), true
+}
+
 // PlaceOrderParams are a new order: who, from which shop, and what.
 type PlaceOrderParams struct {
 	UserID string
@@ -94,7 +104,9 @@ type PlaceOrderItem struct {
 // publishes order/created, plus product/out_of_stock (and product/updated, so
 // search shows it) for each product the order sells out. Not enough stock is
 // an apperr.Conflict error whose cause is an *InsufficientStockError, and
-// writes nothing.
+// writes nothing. A line or an order total above events.MaxTotalPaise is
+// an invalid error naming items[i].quantity or totalPaise, and writes
+// nothing.
 func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, error) {
 	var f fieldErrors
 	checkID(&f, "userId", p.UserID)
@@ -153,7 +165,24 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 			if int(pr.Stock) < it.Quantity {
 				return insufficientStock(pr.ID, it.Quantity, int(pr.Stock))
 			}
-			total += pr.PricePaise * int64(it.Quantity)
+			// A product's stored price is not trusted to be within
+			// events.MaxPricePaise (rows may predate that limit), so the
+			// line and the running total are checked before each step
+			// that could pass events.MaxTotalPaise.
+			line, ok := lineTotal(pr.PricePaise, it.Quantity)
+			if !ok {
+				return invalid(FieldError{
+					Field:   fmt.Sprintf("items[%d].quantity", i),
+					Message: fmt.Sprintf("%d at %d paise each exceeds the largest order total, %d paise", it.Quantity, pr.PricePaise, events.MaxTotalPaise),
+				})
+			}
+			if total > events.MaxTotalPaise-line {
+				return invalid(FieldError{
+					Field:   "totalPaise",
+					Message: fmt.Sprintf("the items add up to more than the largest order total, %d paise", events.MaxTotalPaise),
+				})
+			}
+			total += line
 		}
 
 		row, err := q.OrderInsert(ctx, db.OrderInsertParams{UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total})

@@ -11,7 +11,8 @@ import (
 	"github.com/mohallamart/backend/events"
 )
 
-// Product is something a shop sells. Prices are integer paise.
+// Product is something a shop sells. Prices are integer paise, at most
+// events.MaxPricePaise.
 type Product struct {
 	ID          string    `json:"id"`
 	ShopID      string    `json:"shopId"`
@@ -81,8 +82,8 @@ func checkProductFields(f *fieldErrors, description, category *string, pricePais
 	if category != nil && len(*category) > 100 {
 		f.add("category", "must be at most 100 characters")
 	}
-	if pricePaise != nil && *pricePaise < 0 {
-		f.add("pricePaise", "must be >= 0")
+	if pricePaise != nil && (*pricePaise < 0 || *pricePaise > events.MaxPricePaise) {
+		f.add("pricePaise", fmt.Sprintf("must be between 0 and %d (paise)", events.MaxPricePaise))
 	}
 	if stock != nil && (*stock < 0 || *stock > maxStock) {
 		f.add("stock", fmt.Sprintf("must be between 0 and %d", maxStock))
