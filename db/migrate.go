@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 //go:embed migrations/*.sql
@@ -27,21 +29,45 @@ func Migrations() fs.FS {
 }
 
 // Migrator applies the embedded migrations to one database.
+//
+// Up, Down and DownTo hold goose's PostgreSQL session advisory lock
+// (lock.DefaultLockID, per database) while they run, so processes that
+// migrate at once take turns: the next one waits for the lock, checking
+// every second for up to migrateLockWait, and then finds the migrations
+// applied. Status and Pending take no lock, so readiness checks answer
+// while a migration runs.
 type Migrator struct {
-	db       *sql.DB
+	db *sql.DB
+	// provider migrates, under the lock.
 	provider *goose.Provider
+	// reader reads the applied versions, without the lock.
+	reader *goose.Provider
 }
+
+// migrateLockWait is how long a migration waits for another process's
+// migration to finish before it fails: long enough for an index built
+// CONCURRENTLY on a large table.
+const migrateLockWait = 30 * time.Minute
 
 // NewMigrator returns a Migrator for the database behind pool. Close it when
 // done; that does not close pool.
 func NewMigrator(pool *pgxpool.Pool) (*Migrator, error) {
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, uint64(migrateLockWait/time.Second)))
+	if err != nil {
+		return nil, fmt.Errorf("migration lock: %w", err)
+	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, Migrations())
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, Migrations(), goose.WithSessionLocker(locker))
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	return &Migrator{db: sqlDB, provider: provider}, nil
+	reader, err := goose.NewProvider(goose.DialectPostgres, sqlDB, Migrations())
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("load migrations: %w", err)
+	}
+	return &Migrator{db: sqlDB, provider: provider, reader: reader}, nil
 }
 
 // Close releases the Migrator's connection wrapper.
@@ -74,9 +100,10 @@ func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.Migratio
 	return res, nil
 }
 
-// Status lists every migration with whether and when it was applied.
+// Status lists every migration with whether and when it was applied. It
+// does not wait for a migration in progress; one may be half applied.
 func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error) {
-	st, err := m.provider.Status(ctx)
+	st, err := m.reader.Status(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migration status: %w", err)
 	}
