@@ -6,9 +6,11 @@
 -- phone NULL. A CHECK keeps every deleted row that way; the rows deleted
 -- before this migration are erased here.
 --
--- analytics_events gets an index on created_at for its retention
--- (ANALYTICS_RETENTION_DAYS), which scheduled_cleanup deletes in batches;
--- deliveries already has one (deliveries_created_at_idx).
+-- The index on analytics_events.created_at that its retention
+-- (ANALYTICS_RETENTION_DAYS) needs was first built here, inside this
+-- migration's transaction, which blocks writes to the table while it
+-- builds. 00025 builds it CONCURRENTLY instead; on a database that applied
+-- the earlier text of this file, the index exists and 00025 keeps it.
 
 -- +goose Up
 UPDATE users
@@ -20,8 +22,5 @@ ALTER TABLE users ADD CONSTRAINT users_deleted_erased CHECK (
     OR (email = 'deleted-' || id || '@invalid' AND name = 'Deleted user' AND phone IS NULL)
 );
 
-CREATE INDEX analytics_events_created_at_idx ON analytics_events (created_at);
-
 -- +goose Down
-DROP INDEX analytics_events_created_at_idx;
 ALTER TABLE users DROP CONSTRAINT users_deleted_erased;
