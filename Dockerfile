@@ -24,6 +24,7 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/server /usr/local/bin/server
 USER nonroot:nonroot
 ENV APP_ENV=production
-EXPOSE 8080
+# 8080: the API (ADDR); 9090: /metrics, /healthz, /readyz (OPS_ADDR), for the internal network
+EXPOSE 8080 9090
 ENTRYPOINT ["/usr/local/bin/server"]
 CMD ["serve"]

@@ -47,6 +47,10 @@ const (
 	Unprocessable Code = "unprocessable"
 	// TooLarge: the request exceeds a size or count limit (413).
 	TooLarge Code = "too_large"
+	// Misdirected: the request was sent to a host name this server does
+	// not answer to, such as a development server reached by another name
+	// than localhost (421).
+	Misdirected Code = "misdirected"
 	// RateLimited: the client sends faster than it may (429).
 	RateLimited Code = "rate_limited"
 	// Unavailable: a dependency such as the database cannot be reached;

@@ -24,8 +24,8 @@ import (
 // so that a variable left in the user's shell can never send traffic beyond
 // 127.0.0.1.
 var harnessEnv = []string{ //nolint:gochecknoglobals // a constant list
-	"DATABASE_URL", "DATA_DIR", "ADDR", "ROLE", "APP_ENV", "MIGRATE_ON_START",
-	"EVENT_KEYS", "API_KEYS", "ADMIN_USER", "ADMIN_PASSWORD", "OPS_EMAIL",
+	"DATABASE_URL", "DATA_DIR", "ADDR", "OPS_ADDR", "ROLE", "APP_ENV", "MIGRATE_ON_START",
+	"EVENT_KEYS", "PUBLIC_EVENT_KEYS", "API_KEYS", "TRUSTED_PROXIES", "ADMIN_USER", "ADMIN_PASSWORD", "OPS_EMAIL",
 	"EMAIL_FROM", "RESEND_API_KEY", "RESEND_BASE_URL",
 	"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_BASE_URL",
 	"ONESIGNAL_APP_ID", "ONESIGNAL_API_KEY", "ONESIGNAL_BASE_URL",

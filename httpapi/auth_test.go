@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -103,31 +104,35 @@ func TestRateLimitKeyedOnTheKey(t *testing.T) {
 	}
 }
 
-// TestFailedAuthIsLimited: a client address that keeps failing to
-// authenticate gets 429 before its credentials are even checked, so keys
-// and the admin password cannot be guessed faster than the limit. A valid
-// key of the wrong scope is not a failure.
+// TestFailedAuthIsLimited: a client address that keeps failing with one
+// credential gets 429 for it, so no credential is tried faster than the
+// limit. Credentials are checked first: right ones, and other wrong ones,
+// are never answered 429 because of those failures (behind a proxy every
+// client may share one address). A valid key of the wrong scope is not a
+// failure.
 func TestFailedAuthIsLimited(t *testing.T) {
 	t.Parallel()
 	const burst = 3
-	limited := func(o *httpapi.Opts) { o.AuthFailureBurst, o.AuthFailureEvery = burst, time.Hour }
+	limited := func(o *httpapi.Opts) {
+		withPublicKey(o)
+		o.AuthFailureBurst, o.AuthFailureEvery = burst, time.Hour
+	}
 	adminGet := func(b *testBundle, pass string) response {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, b.srv.URL+"/riverui/", nil)
 		require.NoError(t, err)
 		req.SetBasicAuth(adminUser, pass)
 		return send(t, req)
 	}
-	requireLockedOut := func(t *testing.T, b *testBundle) {
+	requireValidStillPass := func(t *testing.T, b *testBundle) {
 		t.Helper()
-		m := requireError(t, b.do(t, "POST", "/v1/events", testKey, `{"name":"a/b"}`), http.StatusTooManyRequests)
-		require.Contains(t, m["error"], "Too many failed authentication attempts")
-		r := b.do(t, "GET", "/v1/users/"+missingID, apiKey, nil)
-		requireError(t, r, http.StatusTooManyRequests)
-		require.NotEmpty(t, r.header.Get("Retry-After"))
-		requireError(t, b.do(t, "POST", "/e/"+testKey, "", `{"name":"a/b"}`), http.StatusTooManyRequests)
-		requireError(t, adminGet(b, adminPass), http.StatusTooManyRequests)
-		// Unauthenticated routes stay open.
-		require.Equal(t, http.StatusOK, b.do(t, "GET", "/healthz", "", nil).status)
+		require.Equal(t, http.StatusOK, b.do(t, "POST", "/v1/events", testKey, `{"name":"a/b"}`).status)
+		requireError(t, b.do(t, "GET", "/v1/users/"+missingID, apiKey, nil), http.StatusNotFound)
+		require.Equal(t, http.StatusOK, b.do(t, "POST", "/e/"+testKey, "", `{"name":"a/b"}`).status)
+		require.Equal(t, http.StatusOK, b.do(t, "POST", "/v1/events", publicKey, `{"name":"analytics/track","data":{"event":"page_view"}}`).status)
+		require.Equal(t, http.StatusOK, adminGet(b, adminPass).status)
+		// Another wrong credential from the same address has its own count.
+		requireError(t, b.do(t, "POST", "/v1/events", "another-guess", `{"name":"a/b"}`), http.StatusUnauthorized)
+		requireError(t, adminGet(b, "another-guess"), http.StatusUnauthorized)
 	}
 
 	for name, fail := range map[string]func(*testBundle) response{
@@ -142,8 +147,14 @@ func TestFailedAuthIsLimited(t *testing.T) {
 			for range burst {
 				requireError(t, fail(b), http.StatusUnauthorized)
 			}
+			r := fail(b)
+			m := requireError(t, r, http.StatusTooManyRequests)
+			require.Contains(t, m["error"], "Too many failed authentication attempts")
+			require.NotEmpty(t, r.header.Get("Retry-After"))
+			requireValidStillPass(t, b)
 			requireError(t, fail(b), http.StatusTooManyRequests)
-			requireLockedOut(t, b)
+			// Unauthenticated routes stay open.
+			require.Equal(t, http.StatusOK, b.do(t, "GET", "/healthz", "", nil).status)
 		})
 	}
 
@@ -159,5 +170,46 @@ func TestFailedAuthIsLimited(t *testing.T) {
 		}
 		requireError(t, b.do(t, "GET", "/v1/users/"+missingID, apiKey, nil), http.StatusNotFound)
 		require.Equal(t, http.StatusOK, adminGet(b, adminPass).status)
+	})
+}
+
+// TestTrustedProxies: behind a proxy in TRUSTED_PROXIES the client address
+// is the rightmost X-Forwarded-For hop that is not a trusted proxy, so
+// clients behind it have their own failure counts, and a hop the client
+// wrote itself (to the left) changes nothing. Without it X-Forwarded-For is
+// ignored.
+func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
+	const burst = 2
+	guessFrom := func(b *testBundle, forwardedFor string) response {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.srv.URL+"/v1/events", strings.NewReader(`{"name":"a/b"}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer guess")
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+		return send(t, req)
+	}
+
+	t.Run("BehindAProxy", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, func(o *httpapi.Opts) {
+			o.AuthFailureBurst, o.AuthFailureEvery = burst, time.Hour
+			// The test's requests come from 127.0.0.1, through "proxies" in 10/8.
+			o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}
+		})
+		for range burst {
+			requireError(t, guessFrom(b, "198.51.100.1, 203.0.113.7, 10.1.2.3"), http.StatusUnauthorized)
+		}
+		requireError(t, guessFrom(b, "192.0.2.99, 203.0.113.7, 10.1.2.3"), http.StatusTooManyRequests)
+		requireError(t, guessFrom(b, "203.0.113.7"), http.StatusTooManyRequests)
+		requireError(t, guessFrom(b, "203.0.113.8"), http.StatusUnauthorized)
+	})
+
+	t.Run("NoProxyTrusted", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, func(o *httpapi.Opts) { o.AuthFailureBurst, o.AuthFailureEvery = burst, time.Hour })
+		for range burst {
+			requireError(t, guessFrom(b, "203.0.113.7"), http.StatusUnauthorized)
+		}
+		requireError(t, guessFrom(b, "203.0.113.8"), http.StatusTooManyRequests)
 	})
 }

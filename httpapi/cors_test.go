@@ -39,13 +39,19 @@ func (b *testBundle) postFrom(t *testing.T, path, origin, key string, body strin
 	return send(t, req)
 }
 
+// TestCORSOnEventRoutes: the event routes answer the pages of
+// CORS_ORIGINS, which send with a public event key; no other route answers
+// CORS, or takes a cross-origin request.
 func TestCORSOnEventRoutes(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(o *httpapi.Opts) { o.CORSOrigins = []string{webApp, "http://localhost:3000"} })
-	event := `{"name":"app/page_viewed","data":{"path":"/"}}`
+	b := setup(t, func(o *httpapi.Opts) {
+		withPublicKey(o)
+		o.CORSOrigins = []string{webApp, "http://localhost:3000"}
+	})
+	event := `{"name":"analytics/track","data":{"event":"page_view"}}`
 
 	t.Run("PreflightFromAConfiguredOrigin", func(t *testing.T) {
-		for _, path := range []string{"/v1/events", "/e/" + testKey} {
+		for _, path := range []string{"/v1/events", "/e/" + publicKey} {
 			r := b.preflight(t, path, webApp, "authorization, content-type, x-inngest-sdk, x-inngest-event-id-seed")
 			require.Equal(t, http.StatusNoContent, r.status, "%s: %s", path, r.body)
 			require.Equal(t, webApp, r.header.Get("Access-Control-Allow-Origin"), path)
@@ -68,12 +74,12 @@ func TestCORSOnEventRoutes(t *testing.T) {
 	})
 
 	t.Run("SendFromTheBrowser", func(t *testing.T) {
-		r := b.postFrom(t, "/v1/events", webApp, testKey, event)
+		r := b.postFrom(t, "/v1/events", webApp, publicKey, event)
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 		require.Equal(t, webApp, r.header.Get("Access-Control-Allow-Origin"))
 		require.Contains(t, r.header.Get("Access-Control-Expose-Headers"), "Retry-After")
 
-		r = b.postFrom(t, "/e/"+testKey, "http://localhost:3000", "", event)
+		r = b.postFrom(t, "/e/"+publicKey, "http://localhost:3000", "", event)
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 		require.Equal(t, "http://localhost:3000", r.header.Get("Access-Control-Allow-Origin"))
 
@@ -81,10 +87,31 @@ func TestCORSOnEventRoutes(t *testing.T) {
 		r = b.postFrom(t, "/v1/events", webApp, "", event)
 		requireError(t, r, http.StatusUnauthorized)
 		require.Equal(t, webApp, r.header.Get("Access-Control-Allow-Origin"))
+	})
 
-		r = b.postFrom(t, "/v1/events", "https://evil.example", testKey, event)
-		require.Equal(t, http.StatusOK, r.status, "a request without CORS is served; the browser withholds the answer")
-		require.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
+	// A page shows its key to everyone: a server-side key sent from one
+	// is refused, where the page can read why, and stores nothing.
+	t.Run("ServerKeyFromAPageRefused", func(t *testing.T) {
+		events := b.count(t, "SELECT count(*) FROM events")
+		for _, r := range []response{
+			b.postFrom(t, "/v1/events", webApp, testKey, event),
+			b.postFrom(t, "/e/"+testKey, "http://localhost:3000", "", event),
+		} {
+			m := requireError(t, r, http.StatusForbidden)
+			require.Contains(t, m["error"], "PUBLIC_EVENT_KEYS")
+			require.NotEmpty(t, r.header.Get("Access-Control-Allow-Origin"))
+		}
+		require.Equal(t, events, b.count(t, "SELECT count(*) FROM events"), "nothing stored")
+	})
+
+	// A page of an origin not in CORS_ORIGINS cannot send, whatever key it
+	// holds.
+	t.Run("OtherOriginRefused", func(t *testing.T) {
+		for _, key := range []string{publicKey, testKey} {
+			r := b.postFrom(t, "/v1/events", "https://evil.example", key, event)
+			requireError(t, r, http.StatusForbidden)
+			require.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
+		}
 	})
 
 	t.Run("NotOnOtherRoutes", func(t *testing.T) {
@@ -92,9 +119,10 @@ func TestCORSOnEventRoutes(t *testing.T) {
 		requireError(t, r, http.StatusMethodNotAllowed)
 		require.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
 
-		r = b.postFrom(t, "/v1/users", webApp, apiKey, `{"email":"a@example.com","name":"A"}`)
-		require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+		r = b.postFrom(t, "/v1/users", webApp, apiKey, `{"email":"cors@example.com","name":"A"}`)
+		requireError(t, r, http.StatusForbidden)
 		require.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
+		require.Zero(t, b.count(t, "SELECT count(*) FROM users WHERE email = 'cors@example.com'"), "a page of CORS_ORIGINS changes nothing but events")
 
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, b.srv.URL+"/v1/events", nil)
 		require.NoError(t, err)
@@ -108,13 +136,14 @@ func TestCORSOnEventRoutes(t *testing.T) {
 
 func TestNoCORSWithoutOrigins(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil)
+	b := setup(t, withPublicKey)
 	r := b.preflight(t, "/v1/events", webApp, "content-type")
 	require.Equal(t, http.StatusNoContent, r.status)
 	require.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
-	r = b.postFrom(t, "/v1/events", webApp, testKey, `{"name":"app/page_viewed"}`)
-	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	r = b.postFrom(t, "/v1/events", webApp, publicKey, `{"name":"analytics/track","data":{"event":"page_view"}}`)
+	requireError(t, r, http.StatusForbidden)
 	require.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
+	require.Zero(t, b.count(t, "SELECT count(*) FROM events"))
 }
 
 func TestOpenAPIServed(t *testing.T) {

@@ -15,9 +15,12 @@
 // logged and counted by route pattern. Errors are *apperr.Error values,
 // answered as {"error", "details", "requestId"} with their public message;
 // httpStatus is the one place their codes become statuses: 400 invalid, 401
-// auth, 403 a key of the wrong scope, 404, 405 (with Allow) method not allowed, 409 conflict, 413 too
-// large, 422 unprocessable, 429 rate limited, 503 database unavailable, 500
-// for any error without a code, which is logged and never shown.
+// auth, 403 a key of the wrong scope (or a public event key's event name
+// outside PublicEventNames, or another site's page), 404, 405 (with Allow)
+// method not allowed, 409 conflict, 413 too large, 421 a Host other than
+// localhost in development, 422 unprocessable, 429 rate limited, 503
+// database unavailable, 500 for any error without a code, which is logged
+// and never shown.
 //
 // The event API stores a whole request in one transaction through
 // outbox.Publish: all events and their jobs, or nothing. Before that it

@@ -48,6 +48,8 @@ func httpStatus(code apperr.Code) int {
 		return http.StatusUnprocessableEntity
 	case apperr.TooLarge:
 		return http.StatusRequestEntityTooLarge
+	case apperr.Misdirected:
+		return http.StatusMisdirectedRequest
 	case apperr.RateLimited:
 		return http.StatusTooManyRequests
 	case apperr.Unavailable:

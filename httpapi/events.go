@@ -57,6 +57,9 @@ type eventsAnswer struct {
 // array, stored with their jobs in one transaction.
 func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 	evs, batch, err := decodeEvents(w, r)
+	if err == nil {
+		err = s.checkKeyScope(r.Context(), evs, batch)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -32,6 +32,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 const (
 	testKey      = "test-key-1" // event keys
 	testKeyOther = "test-key-2"
+	publicKey    = "test-public-key" // a public event key: analytics/track only
 	apiKey       = "test-api-key"
 	adminUser    = "ops"
 	adminPass    = "s3cret"
@@ -41,6 +42,7 @@ type testBundle struct {
 	pool   *pgxpool.Pool
 	client *river.Client[pgx.Tx]
 	srv    *httptest.Server
+	opts   httpapi.Opts // what srv's handler was built with
 }
 
 // setup serves the real handler stack against a fresh database, with two
@@ -78,7 +80,7 @@ func setupWithPool(t *testing.T, pool *pgxpool.Pool, opt func(*httpapi.Opts)) *t
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testBundle{pool: pool, client: client, srv: srv}
+	return &testBundle{pool: pool, client: client, srv: srv, opts: opts}
 }
 
 // tWriter sends log output to t.Log.

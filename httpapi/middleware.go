@@ -8,8 +8,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,26 +151,75 @@ func (ks keySet) match(key string) bool {
 	return ok == 1
 }
 
-type keyCtxKey struct{}
-
-// clientIP is the address the request came from (no proxy header is
-// trusted).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// clientIP is the address the request came from: the peer's, or, when the
+// peer is one of TrustedProxies, the rightmost address in X-Forwarded-For
+// that is not a trusted proxy (each proxy appends the address it got the
+// request from, so the hops to the left of the first untrusted one are the
+// client's to write).
+func (s *server) clientIP(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	client := peer.Addr().Unmap()
+	if !s.trustedProxy(client) {
+		return client.String()
+	}
+	hops := forwardedFor(r)
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, ok := parseHop(hops[i])
+		if !ok {
+			break // not an address a proxy wrote: the client's own text
+		}
+		client = hop
+		if !s.trustedProxy(client) {
+			break
+		}
+	}
+	return client.String()
+}
+
+// trustedProxy reports whether ip is in TrustedProxies.
+func (s *server) trustedProxy(ip netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedFor returns the hops of every X-Forwarded-For header, in order.
+func forwardedFor(r *http.Request) []string {
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		for hop := range strings.SplitSeq(v, ",") {
+			hops = append(hops, strings.TrimSpace(hop))
+		}
+	}
+	return hops
+}
+
+// parseHop reads one X-Forwarded-For hop: an IP address, possibly with a
+// port ("203.0.113.7:4711", "[2001:db8::1]:4711").
+func parseHop(hop string) (netip.Addr, bool) {
+	if ip, err := netip.ParseAddr(hop); err == nil {
+		return ip.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(hop); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }
 
 // rateKey returns what a request is rate limited by: its key, or with
 // auth off its client address.
-func rateKey(r *http.Request) string {
-	if k, ok := r.Context().Value(keyCtxKey{}).(string); ok {
-		h := sha256.Sum256([]byte(k))
+func (s *server) rateKey(r *http.Request) string {
+	if c, ok := callerOf(r.Context()); ok {
+		h := sha256.Sum256([]byte(c.key))
 		return "key:" + hex.EncodeToString(h[:8])
 	}
-	return "ip:" + clientIP(r)
+	return "ip:" + s.clientIP(r)
 }
 
 // bearerKey returns the key of an Authorization: Bearer header (the scheme
@@ -190,42 +240,47 @@ func pathKey(r *http.Request) (string, bool) {
 // keyAuth is how a route checks its key: which keys open it, where the key
 // is, and what a refusal says.
 type keyAuth struct {
-	// keys open the route; none configured leaves it open (cmd/server
+	// keys open the route. With public (the event routes), public keys
+	// open it too, for the event names of PublicEventNames only (see
+	// checkKeyScope). None of either configured leaves it open (cmd/server
 	// allows that in development on a loopback address only).
-	keys keySet
-	// other are the keys of the other scope: valid, but not here (403).
+	keys, public keySet
+	// other are the keys of the other scopes: valid, but not here (403).
 	other keySet
 	// credential finds the key in the request.
 	credential func(*http.Request) (string, bool)
 	// challenge is the WWW-Authenticate header of a 401, if any.
 	challenge string
 	// unauthorized is the 401's message (no key, or an unknown one), and
-	// forbidden the 403's (a key of the other scope).
+	// forbidden the 403's (a key of another scope).
 	unauthorized, forbidden string
 }
 
-// requireKey lets a request through when it carries one of a's keys. A
-// missing or unknown key is a 401, and an unknown one counts as a failed
-// attempt of the client address (see allowAuth); a key of the other scope
-// is a 403 that says which key the route needs.
+// requireKey lets a request through when it carries one of a's keys,
+// noting the key and its scope in the context (callerOf). The key is
+// checked first, so a valid key is never refused for others' failures. A
+// missing key is a 401; an unknown one is a failed attempt (see
+// refuseFailed), a 401 until its client address has used up its attempts
+// with that key, then a 429. A key of another scope is a 403 that says
+// which key the route needs.
 func (s *server) requireKey(a keyAuth, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if len(a.keys) == 0 {
+		if len(a.keys) == 0 && len(a.public) == 0 {
 			next(w, r)
-			return
-		}
-		if !s.allowAuth(w, r) {
 			return
 		}
 		key, ok := a.credential(r)
 		switch {
 		case ok && a.keys.match(key):
-			next(w, r.WithContext(context.WithValue(r.Context(), keyCtxKey{}, key)))
+			next(w, withCaller(r, caller{key: key}))
+		case ok && a.public.match(key):
+			next(w, withCaller(r, caller{key: key, public: true}))
 		case ok && a.other.match(key):
 			s.writeError(w, r, apperr.Errorf(apperr.Forbidden, "%s", a.forbidden))
 		default:
-			if ok { // a guess; a request without a key is none
-				s.authFailed(r)
+			// A request without a key is no guess.
+			if ok && s.refuseFailed(w, r, key) {
+				return
 			}
 			if a.challenge != "" {
 				w.Header().Set("WWW-Authenticate", a.challenge)
@@ -237,55 +292,52 @@ func (s *server) requireKey(a keyAuth, next http.HandlerFunc) http.HandlerFunc {
 
 // requireAdmin puts basic auth (ADMIN_USER/ADMIN_PASSWORD) in front of h;
 // without credentials configured (development on loopback only) h is open.
-// Wrong credentials count as failed attempts, as in requireKey; an event or
-// API key (Bearer) is a 403 that says admin routes need the admin
-// credentials.
+// Right credentials always pass; wrong ones are failed attempts, as in
+// requireKey; an event or API key (Bearer) is a 403 that says admin routes
+// need the admin credentials.
 func (s *server) requireAdmin(h http.Handler) http.Handler {
 	if s.AdminUser == "" && s.AdminPassword == "" {
 		return h
 	}
 	wantUser, wantPass := sha256.Sum256([]byte(s.AdminUser)), sha256.Sum256([]byte(s.AdminPassword))
-	otherKeys := append(newKeySet(s.EventKeys), newKeySet(s.APIKeys)...)
+	otherKeys := slices.Concat(newKeySet(s.EventKeys), newKeySet(s.PublicEventKeys), newKeySet(s.APIKeys))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.allowAuth(w, r) {
-			return
-		}
-		if key, ok := bearerKey(r); ok && otherKeys.match(key) {
-			s.writeError(w, r, apperr.Errorf(apperr.Forbidden, "This is an event or API key; admin routes take the admin credentials (ADMIN_USER, ADMIN_PASSWORD) with basic auth."))
-			return
-		}
 		user, pass, ok := r.BasicAuth()
 		gotUser, gotPass := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
 		match := subtle.ConstantTimeCompare(gotUser[:], wantUser[:]) & subtle.ConstantTimeCompare(gotPass[:], wantPass[:])
-		if !ok || match != 1 {
-			if ok { // a guess; a browser's first request, without credentials, is none
-				s.authFailed(r)
-			}
-			w.Header().Set("WWW-Authenticate", `Basic realm="mohallamart admin", charset="UTF-8"`)
-			s.writeError(w, r, apperr.Errorf(apperr.Unauthorized, "Admin credentials are required."))
+		if ok && match == 1 {
+			h.ServeHTTP(w, r)
 			return
 		}
-		h.ServeHTTP(w, r)
+		if key, bearer := bearerKey(r); bearer && otherKeys.match(key) {
+			s.writeError(w, r, apperr.Errorf(apperr.Forbidden, "This is an event or API key; admin routes take the admin credentials (ADMIN_USER, ADMIN_PASSWORD) with basic auth."))
+			return
+		}
+		// A browser's first request, without credentials, is no guess.
+		if ok && s.refuseFailed(w, r, user+":"+pass) {
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="mohallamart admin", charset="UTF-8"`)
+		s.writeError(w, r, apperr.Errorf(apperr.Unauthorized, "Admin credentials are required."))
 	})
 }
 
-// allowAuth answers 429 to a request whose client address has used up its
-// failed authentication attempts, before its credentials are looked at:
-// right credentials included, so guessing goes no faster than the limit.
-func (s *server) allowAuth(w http.ResponseWriter, r *http.Request) bool {
-	wait := s.authFailures.wait(clientIP(r), time.Now())
+// refuseFailed counts a failed authentication attempt with credential
+// (an unknown key, wrong admin credentials) from the request's client
+// address. Failures are limited per client address and credential, so
+// guessing goes no faster than AuthFailureBurst and AuthFailureEvery allow,
+// while other clients behind the same address, and right credentials, are
+// never held up by them. Past the limit it answers 429 and returns true;
+// otherwise the caller answers 401.
+func (s *server) refuseFailed(w http.ResponseWriter, r *http.Request, credential string) bool {
+	h := sha256.Sum256([]byte(credential))
+	wait := s.authFailures.take(s.clientIP(r)+" "+hex.EncodeToString(h[:16]), time.Now())
 	if wait <= 0 {
-		return true
+		return false
 	}
 	setRetryAfter(w, wait)
-	s.writeError(w, r, apperr.Errorf(apperr.RateLimited, "Too many failed authentication attempts from this address; retry later."))
-	return false
-}
-
-// authFailed counts a failed authentication attempt of the request's
-// client address.
-func (s *server) authFailed(r *http.Request) {
-	s.authFailures.take(clientIP(r), time.Now())
+	s.writeError(w, r, apperr.Errorf(apperr.RateLimited, "Too many failed authentication attempts with these credentials from this address; retry later."))
+	return true
 }
 
 // setRetryAfter sets Retry-After to wait in whole seconds, rounded up.
@@ -297,7 +349,7 @@ func setRetryAfter(w http.ResponseWriter, wait time.Duration) {
 // and is sending faster than its rate.
 func (s *server) rateLimit(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if wait := s.limiter.take(rateKey(r), time.Now()); wait > 0 {
+		if wait := s.limiter.take(s.rateKey(r), time.Now()); wait > 0 {
 			setRetryAfter(w, wait)
 			s.writeError(w, r, apperr.Errorf(apperr.RateLimited, "Rate limit exceeded (%g requests per second per key); retry later.", s.limiter.rate))
 			return
@@ -353,25 +405,6 @@ func (l *limiter) take(key string, now time.Time) time.Duration {
 		return l.until(b)
 	}
 	b.tokens--
-	return 0
-}
-
-// wait returns how long until key has a token, spending none: 0 when it
-// has one now.
-func (l *limiter) wait(key string, now time.Time) time.Duration {
-	if l.rate <= 0 {
-		return 0
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		return 0
-	}
-	b.refill(l, now)
-	if b.tokens < 1 {
-		return l.until(b)
-	}
 	return 0
 }
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 )
 
 // routeAuth is what a route asks of a request before serving it.
@@ -25,35 +26,42 @@ type route struct {
 	pattern string
 	auth    routeAuth
 	handler http.Handler
+	// fromPages: the pages of CORS_ORIGINS may send the route's
+	// state-changing requests (the event ingest routes); every other
+	// route refuses browsers' cross-origin requests.
+	fromPages bool
 }
 
 // routeTable lists every route the handler serves with s's options: the
-// operations routes always, the API routes unless OpsOnly, River UI when
-// it is set and the development mailbox when pages is not nil. Event keys
-// open the event ingest routes, API keys the REST routes; the schemas and
-// the OpenAPI document are public (they hold no data).
+// operations routes always (/metrics unless OmitMetrics), the API routes
+// unless OpsOnly, River UI when it is set and the development mailbox when
+// pages is not nil. Event keys open the event ingest routes (public event
+// keys for some event names only), API keys the REST routes; the schemas
+// and the OpenAPI document are public (they hold no data).
 func (s *server) routeTable(pages *mailboxPages) []route {
 	routes := []route{
 		{pattern: "GET /healthz", auth: authNone, handler: http.HandlerFunc(s.healthz)},
 		{pattern: "GET /readyz", auth: authNone, handler: http.HandlerFunc(s.readyz)},
-		{pattern: "GET /metrics", auth: authNone, handler: s.Metrics.Handler()},
+	}
+	if !s.OmitMetrics {
+		routes = append(routes, route{pattern: "GET /metrics", auth: authNone, handler: s.Metrics.Handler()})
 	}
 	if s.OpsOnly {
 		return routes
 	}
-	eventKeys, apiKeys := newKeySet(s.EventKeys), newKeySet(s.APIKeys)
+	eventKeys, publicKeys, apiKeys := newKeySet(s.EventKeys), newKeySet(s.PublicEventKeys), newKeySet(s.APIKeys)
 	events := keyAuth{
-		keys: eventKeys, other: apiKeys, credential: bearerKey, challenge: `Bearer realm="mohallamart events"`,
-		unauthorized: "A valid event key is required: send Authorization: Bearer <key> with a key from EVENT_KEYS.",
+		keys: eventKeys, public: publicKeys, other: apiKeys, credential: bearerKey, challenge: `Bearer realm="mohallamart events"`,
+		unauthorized: "A valid event key is required: send Authorization: Bearer <key> with a key from EVENT_KEYS (or, from a page, PUBLIC_EVENT_KEYS).",
 		forbidden:    "This is an API key; events are sent with an event key (EVENT_KEYS).",
 	}
 	inngest := keyAuth{
-		keys: eventKeys, other: apiKeys, credential: pathKey,
+		keys: eventKeys, public: publicKeys, other: apiKeys, credential: pathKey,
 		unauthorized: "Event key not found.",
 		forbidden:    "This is an API key, not an event key; events are sent with an event key (EVENT_KEYS).",
 	}
 	api := keyAuth{
-		keys: apiKeys, other: eventKeys, credential: bearerKey, challenge: `Bearer realm="mohallamart"`,
+		keys: apiKeys, other: slices.Concat(eventKeys, publicKeys), credential: bearerKey, challenge: `Bearer realm="mohallamart"`,
 		unauthorized: "A valid API key is required: send Authorization: Bearer <key> with a key from API_KEYS.",
 		forbidden:    "An event key can only send events (POST /v1/events, POST /e/{eventKey}); this route needs an API key (API_KEYS).",
 	}
@@ -61,13 +69,16 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 	keyed := func(a keyAuth, h http.HandlerFunc) http.Handler {
 		return s.requireKey(a, s.rateLimit(s.withDBTimeout(h)))
 	}
+	ingest := func(a keyAuth) http.Handler {
+		return cors.wrap(s.requireKey(a, s.publicKeysInPages(cors, s.rateLimit(s.withDBTimeout(s.postEvents)))))
+	}
 	v1 := func(pattern string, h http.HandlerFunc) route {
 		return route{pattern: pattern, auth: authAPI, handler: keyed(api, h)}
 	}
 	routes = append(routes,
-		route{pattern: "POST /v1/events", auth: authEvent, handler: cors.wrap(keyed(events, s.postEvents))},
+		route{pattern: "POST /v1/events", auth: authEvent, handler: ingest(events), fromPages: true},
 		route{pattern: "OPTIONS /v1/events", auth: authNone, handler: cors.preflight()},
-		route{pattern: "POST /e/{eventKey}", auth: authPath, handler: cors.wrap(keyed(inngest, s.postEvents))},
+		route{pattern: "POST /e/{eventKey}", auth: authPath, handler: ingest(inngest), fromPages: true},
 		route{pattern: "OPTIONS /e/{eventKey}", auth: authNone, handler: cors.preflight()},
 		v1("GET /v1/events", s.listEvents),
 		v1("GET /v1/events/{id}", s.getEvent),
@@ -106,8 +117,7 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 	if s.RiverUI != nil {
 		// Every method and path under /riverui/: the OpenAPI document
 		// describes it as one path (x-path-prefix).
-		routes = append(routes, route{pattern: "/riverui/", auth: authAdmin,
-			handler: s.requireAdmin(http.NewCrossOriginProtection().Handler(s.RiverUI))})
+		routes = append(routes, route{pattern: "/riverui/", auth: authAdmin, handler: s.requireAdmin(s.RiverUI)})
 	}
 	if pages != nil {
 		// The development mailbox: GET /dev/mailbox lists every email, SMS

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -34,9 +35,18 @@ type Opts struct {
 	// Metrics count requests and events; their registry (with whatever
 	// else the caller registered there) is served at /metrics. Required.
 	Metrics *Metrics
-	// OpsOnly serves only /healthz, /readyz and /metrics (ROLE=worker); the
-	// fields below are then unused.
+	// OpsOnly serves only /healthz, /readyz and /metrics: a worker
+	// (ROLE=worker), or the operations listener (OPS_ADDR) next to the API
+	// handler; the fields below, but LoopbackHostsOnly, are then unused.
 	OpsOnly bool
+	// OmitMetrics leaves GET /metrics out: another handler of the same
+	// Metrics (OpsOnly) serves it, on a listener of its own.
+	OmitMetrics bool
+	// LoopbackHostsOnly answers only requests whose Host is localhost,
+	// 127.0.0.1 or [::1] (any port), and others with 421: for development,
+	// so that a page of another site cannot reach the server through a
+	// name of its own that resolves to this machine (DNS rebinding).
+	LoopbackHostsOnly bool
 
 	// Outbox stores events and enqueues their jobs.
 	Outbox *outbox.Outbox
@@ -49,8 +59,10 @@ type Opts struct {
 	RiverUI http.Handler
 	// CORSOrigins (CORS_ORIGINS) are the browser origins that may send
 	// events: the event ingest routes (POST /v1/events, POST /e/{eventKey}
-	// and their OPTIONS preflight) answer them with CORS headers. No other
-	// route does.
+	// and their OPTIONS preflight) answer them with CORS headers and take
+	// their cross-origin requests, with public event keys only. No other
+	// route does: every state-changing route refuses browsers'
+	// cross-origin requests (403).
 	CORSOrigins []string
 	// Replay, when set, serves the operator routes at /admin (replay
 	// events, list and retry failed jobs) behind admin basic auth.
@@ -62,11 +74,18 @@ type Opts struct {
 	// shows what was sent to every user.
 	DevMailbox bool
 
-	// EventKeys (EVENT_KEYS) may only send events: POST /v1/events as
-	// Bearer keys, POST /e/{eventKey} in the path. Empty leaves those
-	// routes open, which cmd/server allows in development on a loopback
-	// address only.
+	// EventKeys (EVENT_KEYS) are server-side keys that may only send
+	// events, of any name: POST /v1/events as Bearer keys, POST
+	// /e/{eventKey} in the path. With PublicEventKeys empty too, those
+	// routes are open, which cmd/server allows in development on a
+	// loopback address only.
 	EventKeys []string
+	// PublicEventKeys (PUBLIC_EVENT_KEYS) are event keys for browser pages,
+	// which show them to anyone: they send only the event names in
+	// PublicEventNames (PUBLIC_EVENT_NAMES). A request of one with any
+	// other name is a 403 that names the event, and stores nothing.
+	PublicEventKeys  []string
+	PublicEventNames []string
 	// APIKeys (API_KEYS) open, as Bearer keys, the REST routes, GET
 	// /v1/events/{id} and search; an event key there is refused with 403.
 	// Empty leaves them open (development on loopback only).
@@ -82,12 +101,17 @@ type Opts struct {
 	RateLimit float64
 	RateBurst int
 	// AuthFailureBurst is how many failed authentication attempts (unknown
-	// key, wrong admin password) a client address may make at once
-	// (default 10); it gets one more every AuthFailureEvery (default 6 s).
-	// Past that, its requests to authenticated routes answer 429 before
-	// their credentials are checked.
+	// key, wrong admin password) a client address may make at once with
+	// one credential (default 10); it gets one more every AuthFailureEvery
+	// (default 6 s). Past that, that credential from that address answers
+	// 429. Credentials are checked first: right ones always pass.
 	AuthFailureBurst int
 	AuthFailureEvery time.Duration
+	// TrustedProxies (TRUSTED_PROXIES) are the reverse proxies in front of
+	// the server: a request from one of them is from the rightmost address
+	// of X-Forwarded-For that is not one of them. Empty: the peer's
+	// address, and X-Forwarded-For is ignored.
+	TrustedProxies []netip.Prefix
 	// DBTimeout bounds each request's database work; past it the request
 	// fails with 503. Default 5 s.
 	DBTimeout time.Duration
@@ -119,13 +143,15 @@ func (o *Opts) validate() error {
 type server struct {
 	Opts
 	limiter      *limiter // requests per key
-	authFailures *limiter // failed authentication attempts per client address
+	authFailures *limiter // failed authentication attempts per client address and credential
 }
 
 // NewHandler returns the whole HTTP handler stack: the routes the README
-// lists, on a ServeMux, wrapped in request ids, logging, metrics and panic
-// recovery. It adds the readiness gauge (mohallamart_ready) to the
-// registry of opts.Metrics, so each Metrics serves one handler.
+// lists, on a ServeMux, wrapped in request ids, logging, metrics, panic
+// recovery, the development Host check (LoopbackHostsOnly) and, on every
+// state-changing route, cross-origin protection. Unless OmitMetrics, it
+// adds the readiness gauge (mohallamart_ready) to the registry of
+// opts.Metrics, so each Metrics serves /metrics from one handler.
 func NewHandler(opts Opts) (http.Handler, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -135,22 +161,35 @@ func NewHandler(opts Opts) (http.Handler, error) {
 		limiter:      newLimiter(opts.RateLimit, opts.RateBurst),
 		authFailures: newLimiter(1/opts.AuthFailureEvery.Seconds(), opts.AuthFailureBurst),
 	}
-	if err := opts.Metrics.registerReadiness(s.unready); err != nil {
+	if !opts.OmitMetrics {
+		if err := opts.Metrics.registerReadiness(s.unready); err != nil {
+			return nil, err
+		}
+	}
+	sameOrigin, err := s.crossOriginProtection(nil)
+	if err != nil {
+		return nil, err
+	}
+	fromPages, err := s.crossOriginProtection(opts.CORSOrigins)
+	if err != nil {
 		return nil, err
 	}
 	var pages *mailboxPages
 	if opts.DevMailbox && !opts.OpsOnly {
-		var err error
 		if pages, err = newMailboxPages(); err != nil {
 			return nil, err
 		}
 	}
 	mux := http.NewServeMux()
 	for _, rt := range s.routeTable(pages) {
-		mux.Handle(rt.pattern, rt.handler)
+		cop := sameOrigin
+		if rt.fromPages {
+			cop = fromPages
+		}
+		mux.Handle(rt.pattern, cop.Handler(rt.handler))
 	}
 	mux.HandleFunc("/", s.noRoute(mux))
-	return s.observe(mux), nil
+	return s.observe(s.loopbackHostsOnly(mux)), nil
 }
 
 // noRoute answers a request that no route takes: 405 with Allow listing

@@ -6,12 +6,14 @@ import (
 	"maps"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/limit"
 	"github.com/mohallamart/backend/notify"
@@ -23,6 +25,7 @@ type Config struct {
 	DatabaseURL     string                // DATABASE_URL; empty in development: a private cluster under DataDir
 	DataDir         string                // DATA_DIR, default .data
 	Addr            string                // ADDR, default 127.0.0.1:8080 in development, :8080 in production
+	OpsAddr         string                // OPS_ADDR: /metrics, /healthz, /readyz; default :9090 in production, unset in development (on ADDR)
 	Role            string                // ROLE: all | api | worker
 	AppEnv          string                // APP_ENV: development | production
 	MigrateOnStart  bool                  // MIGRATE_ON_START, default true in development
@@ -42,11 +45,14 @@ type Config struct {
 	Tracing         bool                  // on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
 	ServiceName     string                // OTEL_SERVICE_NAME: the traces' service.name, default mohallamart
 
-	EventKeys     []string // EVENT_KEYS, comma-separated: send events only
-	APIKeys       []string // API_KEYS, comma-separated: the REST routes
-	CORSOrigins   []string // CORS_ORIGINS, comma-separated: browser origins that may send events
-	AdminUser     string   // ADMIN_USER: River UI basic auth
-	AdminPassword string   // ADMIN_PASSWORD
+	EventKeys        []string       // EVENT_KEYS, comma-separated: server-side keys that send events (any name) only
+	PublicEventKeys  []string       // PUBLIC_EVENT_KEYS, comma-separated: keys for browser pages, sending PUBLIC_EVENT_NAMES only
+	PublicEventNames []string       // PUBLIC_EVENT_NAMES, comma-separated, default analytics/track
+	APIKeys          []string       // API_KEYS, comma-separated: the REST routes
+	CORSOrigins      []string       // CORS_ORIGINS, comma-separated: browser origins that may send events (with public keys)
+	TrustedProxies   []netip.Prefix // TRUSTED_PROXIES, comma-separated CIDRs or IPs: whose X-Forwarded-For names the client
+	AdminUser        string         // ADMIN_USER: River UI basic auth
+	AdminPassword    string         // ADMIN_PASSWORD
 
 	EmailFrom          string // EMAIL_FROM
 	ResendAPIKey       string // RESEND_API_KEY
@@ -113,14 +119,16 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	appEnv := str("APP_ENV", "development")
-	defaultAddr := "127.0.0.1:8080" // development: this machine only
+	// Development: this machine only, and the operations routes on ADDR.
+	defaultAddr, defaultOpsAddr := "127.0.0.1:8080", ""
 	if appEnv == "production" {
-		defaultAddr = ":8080"
+		defaultAddr, defaultOpsAddr = ":8080", ":9090"
 	}
 	c := Config{
 		DatabaseURL:   str("DATABASE_URL", ""),
 		DataDir:       str("DATA_DIR", ".data"),
 		Addr:          str("ADDR", defaultAddr),
+		OpsAddr:       str("OPS_ADDR", defaultOpsAddr),
 		Role:          str("ROLE", RoleAll),
 		AppEnv:        appEnv,
 		LogLevel:      str("LOG_LEVEL", "info"),
@@ -159,8 +167,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.Tracing = str("OTEL_EXPORTER_OTLP_ENDPOINT", "") != "" || str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != ""
 	c.ServiceName = str("OTEL_SERVICE_NAME", "mohallamart")
 	c.APIKeys = keyList(getenv("API_KEYS"))
+	c.PublicEventKeys = keyList(getenv("PUBLIC_EVENT_KEYS"))
+	c.PublicEventNames = keyList(str("PUBLIC_EVENT_NAMES", events.NameAnalyticsTrack))
 	c.CORSOrigins = keyList(getenv("CORS_ORIGINS"))
 	problems = append(problems, originProblems(c.CORSOrigins)...)
+	var proxyProblems []string
+	c.TrustedProxies, proxyProblems = parseTrustedProxies(getenv("TRUSTED_PROXIES"))
+	problems = append(problems, proxyProblems...)
 
 	switch c.Role {
 	case RoleAll, RoleAPI, RoleWorker:
@@ -246,6 +259,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	problems = append(problems, c.exposureProblems()...)
+	problems = append(problems, c.secretProblems()...)
 	problems = append(problems, c.providerProblems(func(name string) string { return str(name, "") })...)
 	problems = append(problems, c.poolProblems()...)
 	if len(problems) > 0 {
@@ -283,6 +297,27 @@ func originProblems(origins []string) []string {
 		}
 	}
 	return problems
+}
+
+// parseTrustedProxies reads TRUSTED_PROXIES: comma-separated CIDRs
+// (10.0.0.0/8) or single addresses.
+func parseTrustedProxies(v string) ([]netip.Prefix, []string) {
+	var (
+		out      []netip.Prefix
+		problems []string
+	)
+	for _, item := range keyList(v) {
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		if ip, err := netip.ParseAddr(item); err == nil && ip.Zone() == "" {
+			out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("TRUSTED_PROXIES: %q is not an IP address or CIDR such as 10.0.0.0/8", item))
+	}
+	return out, problems
 }
 
 // keyList splits a comma-separated list of keys, dropping empty ones.
@@ -365,10 +400,99 @@ func (c Config) exposureProblems() []string {
 		problems = append(problems, fmt.Sprintf("ADDR %s is reachable from other machines, which needs %s; "+
 			"for development listen on this machine only (ADDR=127.0.0.1:8080, the default)", c.Addr, need))
 	}
-	for _, k := range c.EventKeys {
-		if slices.Contains(c.APIKeys, k) {
-			problems = append(problems, "a key is in both EVENT_KEYS and API_KEYS, which would let event senders use the REST API; give each its own keys")
-			break
+	if c.OpsAddr != "" {
+		problems = append(problems, c.opsAddrProblems()...)
+	}
+	if len(c.PublicEventKeys) > 0 && len(c.EventKeys) == 0 {
+		problems = append(problems, "PUBLIC_EVENT_KEYS needs EVENT_KEYS too: the server-side keys, which send the events pages may not")
+	}
+	return problems
+}
+
+// opsAddrProblems checks OPS_ADDR: host:port, on this machine only in
+// development, and not ADDR's port.
+func (c Config) opsAddrProblems() []string {
+	local, valid := loopback(c.OpsAddr)
+	switch {
+	case !valid:
+		return []string{"OPS_ADDR must be host:port, such as 127.0.0.1:9090"}
+	case c.AppEnv != "production" && !local:
+		return []string{fmt.Sprintf("OPS_ADDR %s is reachable from other machines, which needs APP_ENV=production; "+
+			"for development listen on this machine only (OPS_ADDR=127.0.0.1:9090) or leave it unset (the operations routes are then on ADDR)", c.OpsAddr)}
+	}
+	_, opsPort, _ := net.SplitHostPort(c.OpsAddr)
+	if _, port, err := net.SplitHostPort(c.Addr); err == nil && c.Role != RoleWorker && port == opsPort && port != "0" {
+		return []string{fmt.Sprintf("OPS_ADDR %s and ADDR %s share a port; the operations listener needs its own", c.OpsAddr, c.Addr)}
+	}
+	return nil
+}
+
+// minSecretLength is the least number of characters production takes for
+// a key or password of this server's own.
+const minSecretLength = 24
+
+// placeholder is what deployment examples mark a value to replace with.
+const placeholder = "CHANGE_ME"
+
+// secretProblems refuses a value used twice as a key (in two of EVENT_KEYS,
+// PUBLIC_EVENT_KEYS and API_KEYS, which would give one key two scopes), and
+// in production weak secrets: a key or ADMIN_PASSWORD shorter than
+// minSecretLength, any secret holding the placeholder CHANGE_ME (in any
+// case), and a value that any two keys, passwords or providers' secrets
+// share. The problems name the variables, never the values.
+func (c Config) secretProblems() []string {
+	type secret struct{ name, value string }
+	var own []secret // this server's own keys and password
+	for _, l := range []struct {
+		name string
+		keys []string
+	}{{"EVENT_KEYS", c.EventKeys}, {"PUBLIC_EVENT_KEYS", c.PublicEventKeys}, {"API_KEYS", c.APIKeys}} {
+		for _, k := range l.keys {
+			own = append(own, secret{l.name, k})
+		}
+	}
+	prod := c.AppEnv == "production"
+	shared := own // no two may share a value
+	if prod {
+		if c.AdminPassword != "" {
+			own = append(own, secret{"ADMIN_PASSWORD", c.AdminPassword})
+		}
+		shared = slices.Clone(own)
+		for _, s := range []secret{{"RESEND_API_KEY", c.ResendAPIKey}, {"TWILIO_AUTH_TOKEN", c.TwilioAuthToken},
+			{"ONESIGNAL_API_KEY", c.OneSignalAPIKey}, {"TYPESENSE_API_KEY", c.TypesenseAPIKey}} {
+			if s.value != "" {
+				shared = append(shared, s)
+			}
+		}
+	}
+	var problems []string
+	add := func(p string) {
+		if !slices.Contains(problems, p) {
+			problems = append(problems, p)
+		}
+	}
+	for i, a := range shared {
+		for _, b := range shared[i+1:] {
+			switch {
+			case a.value != b.value:
+			case a.name != b.name:
+				add(fmt.Sprintf("the same value is in both %s and %s; every key and password must be different", a.name, b.name))
+			case prod:
+				add(a.name + " holds the same key twice; every key must be different")
+			}
+		}
+	}
+	if !prod {
+		return problems
+	}
+	for _, s := range own {
+		if len(s.value) < minSecretLength {
+			add(fmt.Sprintf("%s: every key and password must be at least %d characters in production (e.g. openssl rand -hex 24)", s.name, minSecretLength))
+		}
+	}
+	for _, s := range append(shared, secret{"ADMIN_USER", c.AdminUser}, secret{"DATABASE_URL", c.DatabaseURL}, secret{"MIXPANEL_TOKEN", c.MixpanelToken}) {
+		if strings.Contains(strings.ToUpper(s.value), placeholder) {
+			add(fmt.Sprintf("%s holds the placeholder %s; set the real value", s.name, placeholder))
 		}
 	}
 	return problems

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -52,11 +53,16 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 	require.Equal(t, read, listed)
 }
 
+// strong returns a secret production accepts, its own for each name.
+func strong(name string) string {
+	return "test-" + strings.ToLower(name) + "-7f3a9c1e5b2d4f60"
+}
+
 // productionEnv is a complete production environment (as key, value
 // pairs) with kv added or overriding.
 func productionEnv(kv ...string) []string {
 	return append([]string{"APP_ENV", "production", "DATABASE_URL", "postgres://db/app",
-		"EVENT_KEYS", "e1", "API_KEYS", "a1", "ADMIN_USER", "ops", "ADMIN_PASSWORD", "s3cret"}, kv...)
+		"EVENT_KEYS", strong("EVENT_KEYS"), "API_KEYS", strong("API_KEYS"), "ADMIN_USER", "ops", "ADMIN_PASSWORD", strong("ADMIN_PASSWORD")}, kv...)
 }
 
 func TestLoadConfig(t *testing.T) {
@@ -99,10 +105,11 @@ func TestLoadConfig(t *testing.T) {
 			require.ErrorContains(t, err, name+" is required in production")
 		}
 
-		cfg, err := loadConfig(envFunc(productionEnv("EVENT_KEYS", " k1, k2 ,")...))
+		k1, k2 := strong("k1"), strong("k2")
+		cfg, err := loadConfig(envFunc(productionEnv("EVENT_KEYS", " "+k1+", "+k2+" ,")...))
 		require.NoError(t, err)
-		require.Equal(t, []string{"k1", "k2"}, cfg.EventKeys)
-		require.Equal(t, []string{"a1"}, cfg.APIKeys)
+		require.Equal(t, []string{k1, k2}, cfg.EventKeys)
+		require.Equal(t, []string{strong("API_KEYS")}, cfg.APIKeys)
 		require.False(t, cfg.MigrateOnStart, "production migrates as a deploy step")
 		require.Equal(t, ":8080", cfg.Addr, "production listens on every interface by default")
 
@@ -148,11 +155,72 @@ func TestLoadConfig(t *testing.T) {
 		require.Empty(t, out.String(), "nothing started")
 	})
 
-	t.Run("EventAndAPIKeysDiffer", func(t *testing.T) {
+	// A key has one scope, in development too.
+	t.Run("KeysOfEachScopeDiffer", func(t *testing.T) {
 		t.Parallel()
-		_, err := loadConfig(envFunc(productionEnv("EVENT_KEYS", "e1,shared-secret", "API_KEYS", "shared-secret")...))
-		require.ErrorContains(t, err, "a key is in both EVENT_KEYS and API_KEYS")
-		require.NotContains(t, err.Error(), "shared-secret", "keys are never shown")
+		shared := strong("shared")
+		_, err := loadConfig(envFunc(productionEnv("EVENT_KEYS", strong("e1")+","+shared, "API_KEYS", shared)...))
+		require.ErrorContains(t, err, "the same value is in both EVENT_KEYS and API_KEYS")
+		require.NotContains(t, err.Error(), shared, "keys are never shown")
+		_, err = loadConfig(envFunc("EVENT_KEYS", "e1", "PUBLIC_EVENT_KEYS", "p1,e1"))
+		require.ErrorContains(t, err, "the same value is in both EVENT_KEYS and PUBLIC_EVENT_KEYS")
+		_, err = loadConfig(envFunc("EVENT_KEYS", "e1", "PUBLIC_EVENT_KEYS", "p1", "API_KEYS", "p1"))
+		require.ErrorContains(t, err, "the same value is in both PUBLIC_EVENT_KEYS and API_KEYS")
+	})
+
+	t.Run("PublicEventKeys", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := loadConfig(envFunc("EVENT_KEYS", "e1", "PUBLIC_EVENT_KEYS", "p1, p2"))
+		require.NoError(t, err)
+		require.Equal(t, []string{"p1", "p2"}, cfg.PublicEventKeys)
+		require.Equal(t, []string{"analytics/track"}, cfg.PublicEventNames, "the default")
+		cfg, err = loadConfig(envFunc("PUBLIC_EVENT_NAMES", "analytics/track, app/page_viewed"))
+		require.NoError(t, err)
+		require.Equal(t, []string{"analytics/track", "app/page_viewed"}, cfg.PublicEventNames)
+		_, err = loadConfig(envFunc("PUBLIC_EVENT_KEYS", "p1"))
+		require.ErrorContains(t, err, "PUBLIC_EVENT_KEYS needs EVENT_KEYS too")
+	})
+
+	t.Run("TrustedProxies", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := loadConfig(envFunc())
+		require.NoError(t, err)
+		require.Empty(t, cfg.TrustedProxies, "X-Forwarded-For is ignored by default")
+		cfg, err = loadConfig(envFunc("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7 ,fd00::/8,::1"))
+		require.NoError(t, err)
+		require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32"),
+			netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("::1/128")}, cfg.TrustedProxies)
+		_, err = loadConfig(envFunc("TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"))
+		require.ErrorContains(t, err, `TRUSTED_PROXIES: "proxy.internal" is not an IP address or CIDR`)
+	})
+
+	// /metrics is on an operations listener of its own in production; in
+	// development it is on ADDR unless OPS_ADDR (loopback too) is set.
+	t.Run("OpsAddr", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := loadConfig(envFunc())
+		require.NoError(t, err)
+		require.Empty(t, cfg.OpsAddr, "development: the operations routes are on ADDR")
+		cfg, err = loadConfig(envFunc(productionEnv()...))
+		require.NoError(t, err)
+		require.Equal(t, ":9090", cfg.OpsAddr, "production: a listener of their own")
+		cfg, err = loadConfig(envFunc("OPS_ADDR", "127.0.0.1:9090"))
+		require.NoError(t, err)
+		require.Equal(t, "127.0.0.1:9090", cfg.OpsAddr)
+
+		for _, tc := range []struct{ env []string }{
+			{[]string{"OPS_ADDR", "0.0.0.0:9090"}},
+			{[]string{"OPS_ADDR", ":9090"}},
+		} {
+			_, err := loadConfig(envFunc(tc.env...))
+			require.ErrorContains(t, err, "OPS_ADDR "+tc.env[1]+" is reachable from other machines", "%v", tc.env)
+		}
+		_, err = loadConfig(envFunc("OPS_ADDR", "9090"))
+		require.ErrorContains(t, err, "OPS_ADDR must be host:port")
+		_, err = loadConfig(envFunc(productionEnv("OPS_ADDR", ":8080")...))
+		require.ErrorContains(t, err, "OPS_ADDR :8080 and ADDR :8080 share a port")
+		_, err = loadConfig(envFunc(productionEnv("ROLE", "worker", "OPS_ADDR", ":8080")...))
+		require.NoError(t, err, "a worker does not listen on ADDR")
 	})
 
 	// An outside service is used fully configured or not at all: half a
@@ -235,6 +303,60 @@ func TestLoadConfig(t *testing.T) {
 			require.ErrorContains(t, err, want)
 		}
 	})
+}
+
+// TestProductionRefusesWeakSecrets: with APP_ENV=production the server
+// does not start with a key or password shorter than 24 characters, with
+// the placeholder CHANGE_ME (any case) in any secret, or with a value that
+// two keys, passwords or providers' secrets share; the error names the
+// variables and never the values.
+func TestProductionRefusesWeakSecrets(t *testing.T) {
+	t.Parallel()
+	long := "0123456789abcdef0123456789"
+	for _, tc := range []struct {
+		env  []string
+		want []string
+	}{
+		// What deploy/ used to fall back to, and what a careless operator sets.
+		{[]string{"EVENT_KEYS", "x", "API_KEYS", "y", "ADMIN_PASSWORD", "p"}, []string{
+			"EVENT_KEYS: every key and password must be at least 24 characters",
+			"API_KEYS: every key and password must be at least 24 characters",
+			"ADMIN_PASSWORD: every key and password must be at least 24 characters"}},
+		{[]string{"EVENT_KEYS", "CHANGE_ME"}, []string{"EVENT_KEYS holds the placeholder CHANGE_ME", "EVENT_KEYS: every key"}},
+		{[]string{"EVENT_KEYS", strong("e") + ",change_me_" + long}, []string{"EVENT_KEYS holds the placeholder CHANGE_ME"}},
+		{[]string{"PUBLIC_EVENT_KEYS", "Change_Me_" + long}, []string{"PUBLIC_EVENT_KEYS holds the placeholder CHANGE_ME"}},
+		{[]string{"PUBLIC_EVENT_KEYS", "short"}, []string{"PUBLIC_EVENT_KEYS: every key and password must be at least 24"}},
+		{[]string{"API_KEYS", "CHANGE_ME_api_key_" + long}, []string{"API_KEYS holds the placeholder CHANGE_ME"}},
+		{[]string{"ADMIN_PASSWORD", "CHANGE_ME_admin_password" + long}, []string{"ADMIN_PASSWORD holds the placeholder CHANGE_ME"}},
+		{[]string{"ADMIN_USER", "CHANGE_ME_admin"}, []string{"ADMIN_USER holds the placeholder CHANGE_ME"}},
+		{[]string{"DATABASE_URL", "postgres://app:CHANGE_ME@db/app"}, []string{"DATABASE_URL holds the placeholder CHANGE_ME"}},
+		{[]string{"RESEND_API_KEY", "re_CHANGE_ME", "EMAIL_FROM", "orders@mohallamart.in"}, []string{"RESEND_API_KEY holds the placeholder CHANGE_ME"}},
+		{[]string{"ADMIN_PASSWORD", strong("EVENT_KEYS")}, []string{"the same value is in both EVENT_KEYS and ADMIN_PASSWORD"}},
+		{[]string{"EVENT_KEYS", strong("e") + "," + strong("e")}, []string{"EVENT_KEYS holds the same key twice"}},
+		{[]string{"PUBLIC_EVENT_KEYS", strong("API_KEYS")}, []string{"the same value is in both PUBLIC_EVENT_KEYS and API_KEYS"}},
+		{[]string{"TYPESENSE_URL", "http://127.0.0.1:8108", "TYPESENSE_API_KEY", strong("API_KEYS")}, []string{"the same value is in both API_KEYS and TYPESENSE_API_KEY"}},
+	} {
+		_, err := loadConfig(envFunc(productionEnv(tc.env...)...))
+		require.Error(t, err, "%v", tc.env)
+		for _, want := range tc.want {
+			require.ErrorContains(t, err, want, "%v", tc.env)
+		}
+		for i := 1; i < len(tc.env); i += 2 {
+			if len(tc.env[i]) > len("CHANGE_ME") && !strings.HasPrefix(tc.env[i], "http") && !strings.Contains(tc.env[i], "@") {
+				for v := range strings.SplitSeq(tc.env[i], ",") {
+					require.NotContains(t, err.Error(), v, "secrets are never shown")
+				}
+			}
+		}
+	}
+
+	// Development takes what it is given, on loopback only.
+	_, err := loadConfig(envFunc("EVENT_KEYS", "x", "API_KEYS", "y", "ADMIN_USER", "ops", "ADMIN_PASSWORD", "p"))
+	require.NoError(t, err)
+	// A strong, distinct set starts production.
+	_, err = loadConfig(envFunc(productionEnv("PUBLIC_EVENT_KEYS", strong("PUBLIC_EVENT_KEYS"),
+		"TYPESENSE_URL", "http://127.0.0.1:8108", "TYPESENSE_API_KEY", "xyz")...))
+	require.NoError(t, err)
 }
 
 // TestPipelineConfigFailsClosed: start-up refuses a provider timeout that

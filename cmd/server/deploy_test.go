@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -161,11 +162,14 @@ func TestAlertRules(t *testing.T) {
 }
 
 // TestDeployConfigs starts loadConfig on the environment each deployment
-// file gives the server (compose services with their placeholder secrets,
-// the systemd env file): each must be a valid production configuration
-// naming only variables the server reads, and each must let a stopping
-// server finish: a stop timeout above SHUTDOWN_TIMEOUT plus the grace
-// cancelled jobs get.
+// file gives the server (compose services with the secrets an operator
+// sets in deploy/.env, the systemd env file with its empty secrets filled
+// in): each must be a valid production configuration naming only variables
+// the server reads, and each must let a stopping server finish: a stop
+// timeout above SHUTDOWN_TIMEOUT plus the grace cancelled jobs get. Neither
+// file may hold a placeholder secret: compose requires each secret
+// (${VAR:?message}), and the systemd env file leaves them empty, so the
+// server refuses to start until they are set.
 func TestDeployConfigs(t *testing.T) {
 	t.Parallel()
 	read := map[string]bool{}
@@ -181,12 +185,20 @@ func TestDeployConfigs(t *testing.T) {
 		require.Equal(t, "production", cfg.AppEnv, where)
 		return cfg
 	}
+	for _, file := range []string{composeFile, unitEnvFile} {
+		for _, line := range fileLines(t, file) {
+			if !strings.HasPrefix(line, "#") {
+				require.NotContains(t, strings.ToUpper(line), placeholder, "%s: no placeholder secrets", file)
+			}
+		}
+	}
 
 	var compose struct {
 		Services map[string]struct {
 			Command         []string          `yaml:"command"`
 			Environment     map[string]string `yaml:"environment"`
 			StopGracePeriod string            `yaml:"stop_grace_period"`
+			Ports           []string          `yaml:"ports"`
 		} `yaml:"services"`
 	}
 	decodeYAML(t, composeFile, &compose)
@@ -197,7 +209,10 @@ func TestDeployConfigs(t *testing.T) {
 		}
 		env := map[string]string{}
 		for k, v := range svc.Environment {
-			env[k] = composeDefaults(v)
+			env[k] = composeInterpolate(v)
+		}
+		for _, secret := range []string{"EVENT_KEYS", "API_KEYS", "ADMIN_USER", "ADMIN_PASSWORD", "DATABASE_URL"} {
+			require.Contains(t, svc.Environment[secret], ":?", "compose service %s: %s is required, without a default", name, secret)
 		}
 		cfg := check("compose service "+name, env)
 		if svc.Command[0] == "serve" {
@@ -205,6 +220,11 @@ func TestDeployConfigs(t *testing.T) {
 			stop, err := time.ParseDuration(svc.StopGracePeriod)
 			require.NoError(t, err, "compose service %s: stop_grace_period", name)
 			require.Greater(t, stop, cfg.ShutdownTimeout+cancelSlack, "compose service %s: stop_grace_period", name)
+			_, opsPort, err := net.SplitHostPort(cfg.OpsAddr)
+			require.NoError(t, err, "compose service %s: OPS_ADDR", name)
+			for _, p := range svc.Ports {
+				require.NotContains(t, p, opsPort, "compose service %s publishes the operations port (/metrics)", name)
+			}
 		}
 	}
 	require.Positive(t, serving, "compose runs the server")
@@ -214,6 +234,11 @@ func TestDeployConfigs(t *testing.T) {
 		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
 			env[k] = v
 		}
+	}
+	_, err := loadConfig(func(k string) string { return env[k] })
+	for _, secret := range []string{"DATABASE_URL", "EVENT_KEYS", "API_KEYS", "ADMIN_USER", "ADMIN_PASSWORD"} {
+		require.ErrorContains(t, err, secret+" is required in production", "%s leaves the secrets to set", unitEnvFile)
+		env[secret] = strong(secret)
 	}
 	cfg := check(unitEnvFile, env)
 	unit := map[string]string{}
@@ -228,9 +253,46 @@ func TestDeployConfigs(t *testing.T) {
 	require.Equal(t, "on-failure", unit["Restart"])
 }
 
-// composeDefaults interpolates v as compose does when none of its variables
-// is set: ${NAME:-default} and ${NAME-default} become default, ${NAME} "".
-func composeDefaults(v string) string {
+// TestPrometheusScrapesOpsPort: prometheus.yml scrapes every target on the
+// port production serves /metrics on (OPS_ADDR's default), not the API's.
+func TestPrometheusScrapesOpsPort(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(envFunc(productionEnv()...))
+	require.NoError(t, err)
+	_, opsPort, err := net.SplitHostPort(cfg.OpsAddr)
+	require.NoError(t, err)
+	var prom struct {
+		ScrapeConfigs []struct {
+			MetricsPath   string `yaml:"metrics_path"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	decodeYAML(t, prometheusFile, &prom)
+	targets := 0
+	for _, sc := range prom.ScrapeConfigs {
+		require.Equal(t, "/metrics", sc.MetricsPath)
+		for _, st := range sc.StaticConfigs {
+			for _, target := range st.Targets {
+				_, port, err := net.SplitHostPort(target)
+				require.NoError(t, err, target)
+				require.Equal(t, opsPort, port, "%s: /metrics is served on OPS_ADDR", target)
+				targets++
+			}
+		}
+	}
+	require.Positive(t, targets)
+}
+
+// composeInterpolate interpolates v as compose does with the operator's
+// deploy/.env setting every required variable (${NAME:?message}, given
+// strong(NAME)) and none of the optional ones: ${NAME:-default} and
+// ${NAME-default} become default, ${NAME} "".
+func composeInterpolate(v string) string {
+	v = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*):\?[^}]*\}`).ReplaceAllStringFunc(v, func(m string) string {
+		return strong(m[2:strings.Index(m, ":")])
+	})
 	return regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}`).ReplaceAllString(v, "$1")
 }
 

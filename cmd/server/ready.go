@@ -36,10 +36,11 @@ func databaseURL(pool *pgxpool.Pool) string {
 	return u.String()
 }
 
-// printReady tells a developer, once the server listens at addr, where
-// everything is and one command that makes something happen. It prints
-// nothing in production or for ROLE=worker, which serves no API.
-func printReady(w io.Writer, cfg Config, addr string, pool *pgxpool.Pool) {
+// printReady tells a developer, once the server listens at addr (and its
+// operations routes at opsAddr), where everything is and one command that
+// makes something happen. It prints nothing in production or for
+// ROLE=worker, which serves no API.
+func printReady(w io.Writer, cfg Config, addr, opsAddr string, pool *pgxpool.Pool) {
 	if cfg.AppEnv != "development" || cfg.Role == RoleWorker {
 		return
 	}
@@ -57,8 +58,9 @@ MohallaMart is ready (development):
   API          %[1]s/v1   (%[2]s; routes in README.md, "HTTP API")
   River UI     %[1]s/riverui/   (%[3]s)
   Dev mailbox  %[1]s/dev/mailbox   (every email, SMS and push the workers sent or captured)
+  Metrics      %[5]s/metrics
   Database     %[4]s
   Try          make seed   (a demo neighbourhood: shops, customers, orders; their emails land in the mailbox)
 
-`, base, apiNote, uiNote, databaseURL(pool))
+`, base, apiNote, uiNote, databaseURL(pool), baseURL(opsAddr))
 }

@@ -43,7 +43,7 @@ func TestBinaryDevPagesOnlyInDevelopment(t *testing.T) {
 	})
 	t.Run("production", func(t *testing.T) {
 		t.Parallel()
-		s := startServer(t, "APP_ENV=production", "ADMIN_USER=ops", "ADMIN_PASSWORD=pw")
+		s := startServer(t, productionServerEnv()...)
 		require.Equal(t, http.StatusNotFound, get(t, s.base+"/dev/mailbox"))
 		require.NotContains(t, s.logs.String(), "MohallaMart is ready")
 	})

@@ -46,7 +46,7 @@ func TestSeedCommand(t *testing.T) {
 
 	require.ErrorContains(t, run(ctx, []string{"seed", "extra"}, env, io.Discard), "usage: server seed")
 
-	prod := envFunc("APP_ENV", "production", "DATABASE_URL", dbURL, "EVENT_KEYS", "k", "API_KEYS", "a", "ADMIN_USER", "ops", "ADMIN_PASSWORD", "pw")
+	prod := envFunc(productionEnv("DATABASE_URL", dbURL)...)
 	require.ErrorContains(t, run(ctx, []string{"seed"}, prod, io.Discard), "refuses to run with APP_ENV=production")
 	require.Equal(t, before, count())
 }

@@ -125,9 +125,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	opts := httpapi.Opts{
 		Logger: logger, DB: pool, Migrator: migrator, Metrics: httpMetrics,
 		OpsOnly:   cfg.Role == RoleWorker,
-		EventKeys: cfg.EventKeys, APIKeys: cfg.APIKeys, CORSOrigins: cfg.CORSOrigins, AdminUser: cfg.AdminUser, AdminPassword: cfg.AdminPassword,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, DBTimeout: cfg.DBTimeout,
-		DevMailbox: cfg.AppEnv == "development",
+		EventKeys: cfg.EventKeys, PublicEventKeys: cfg.PublicEventKeys, PublicEventNames: cfg.PublicEventNames,
+		APIKeys: cfg.APIKeys, CORSOrigins: cfg.CORSOrigins, AdminUser: cfg.AdminUser, AdminPassword: cfg.AdminPassword,
+		TrustedProxies: cfg.TrustedProxies, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, DBTimeout: cfg.DBTimeout,
+		DevMailbox:        cfg.AppEnv == "development",
+		LoopbackHostsOnly: cfg.AppEnv == "development",
 	}
 	if !opts.OpsOnly {
 		ob := outbox.New(client)
@@ -142,7 +144,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		}
 		warnOpenAuth(ctx, cfg, logger)
 	}
-	handler, err := httpapi.NewHandler(opts)
+	servers, err := httpServers(cfg, opts, tr)
 	if err != nil {
 		return err
 	}
@@ -158,30 +160,45 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		}
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return errors.Join(fmt.Errorf("listen on %s: %w", cfg.Addr, err), stopRiver(ctx, time.Now().Add(cfg.ShutdownTimeout), client, working, logger))
+	lns := make([]net.Listener, len(servers))
+	for i, hs := range servers {
+		if lns[i], err = net.Listen("tcp", hs.addr); err != nil {
+			for _, ln := range lns[:i] {
+				_ = ln.Close()
+			}
+			return errors.Join(fmt.Errorf("listen on %s (%s): %w", hs.addr, hs.name, err), stopRiver(ctx, time.Now().Add(cfg.ShutdownTimeout), client, working, logger))
+		}
 	}
-	srv := &http.Server{
-		Handler:           tr.handler(handler),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	srvs := make([]*http.Server, len(servers))
+	for i, hs := range servers {
+		srvs[i] = &http.Server{
+			Handler:           hs.handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       time.Minute,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}
 	}
+	addr := lns[0].Addr().String()
 	if d.cluster != nil {
 		// A command that adopts the cluster can then say whose it is.
-		if err := d.cluster.SetOwnerNote(baseURL(ln.Addr().String())); err != nil {
+		if err := d.cluster.SetOwnerNote(baseURL(addr)); err != nil {
 			logger.WarnContext(ctx, "Record the server's address in DATA_DIR", slog.String("error", err.Error()))
 		}
 	}
+	opsAddr := addr
+	if len(lns) > 1 {
+		opsAddr = lns[1].Addr().String()
+	}
 	// Printed before the first request is answered, so whoever sees an
 	// answer can also read where everything is.
-	printReady(out, cfg, ln.Addr().String(), pool)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	logger.InfoContext(ctx, "Serving", slog.String("addr", ln.Addr().String()), slog.String("role", cfg.Role),
+	printReady(out, cfg, addr, opsAddr, pool)
+	errc := make(chan error, len(srvs))
+	for i, srv := range srvs {
+		go func() { errc <- srv.Serve(lns[i]) }()
+	}
+	logger.InfoContext(ctx, "Serving", slog.String("addr", addr), slog.String("ops_addr", opsAddr), slog.String("role", cfg.Role),
 		slog.Bool("works_jobs", working))
 
 	select {
@@ -202,8 +219,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	wg.Go(func() { riverErr = stopRiver(ctx, deadline, client, working, logger) })
 	httpCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
-	if err := srv.Shutdown(httpCtx); err != nil {
-		logger.WarnContext(ctx, "HTTP requests still running at SHUTDOWN_TIMEOUT were cut off", slog.String("error", err.Error()))
+	for _, srv := range srvs {
+		wg.Go(func() {
+			if err := srv.Shutdown(httpCtx); err != nil {
+				logger.WarnContext(ctx, "HTTP requests still running at SHUTDOWN_TIMEOUT were cut off", slog.String("error", err.Error()))
+			}
+		})
 	}
 	wg.Wait()
 	if riverErr != nil {
@@ -211,6 +232,44 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	}
 	logger.InfoContext(ctx, "Stopped")
 	return nil
+}
+
+// httpServer is a listener's address and what it serves.
+type httpServer struct {
+	name, addr string
+	handler    http.Handler
+}
+
+// httpServers returns what the process listens on, the main listener
+// first: the API (ROLE all or api) on ADDR, and the operations routes
+// (/healthz, /readyz, /metrics) on OPS_ADDR. Without OPS_ADDR (development)
+// the operations routes are on ADDR with the API. A worker serves only
+// the operations routes: on OPS_ADDR, or without it on ADDR.
+func httpServers(cfg Config, opts httpapi.Opts, tr tracing) ([]httpServer, error) {
+	var out []httpServer
+	if !opts.OpsOnly {
+		apiOpts := opts
+		apiOpts.OmitMetrics = cfg.OpsAddr != ""
+		h, err := httpapi.NewHandler(apiOpts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, httpServer{name: "API", addr: cfg.Addr, handler: tr.handler(h)})
+		if cfg.OpsAddr == "" {
+			return out, nil
+		}
+	}
+	opsOpts := opts
+	opsOpts.OpsOnly = true
+	h, err := httpapi.NewHandler(opsOpts)
+	if err != nil {
+		return nil, err
+	}
+	addr := cfg.OpsAddr
+	if addr == "" {
+		addr = cfg.Addr
+	}
+	return append(out, httpServer{name: "operations", addr: addr, handler: h}), nil
 }
 
 // stopRiver stops fetching jobs and lets running jobs finish until a grace
