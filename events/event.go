@@ -64,18 +64,23 @@ func New(p Payload) (Event, error) {
 // ev.Name. The payload is returned as a value (UserCreated, not
 // *UserCreated), so callers type-switch on the value types.
 //
+// Decode is for events already stored (a worker's, a replay's): it checks
+// ev like [Validate] except for the rules only new events are held to, ts's
+// range and ids as UUIDs, so an event stored before they existed still
+// decodes.
+//
 // An invalid event yields a [*ValidationError]. A valid event whose name is
 // not in the catalog (a custom event) yields (nil, nil).
 func Decode(ev Event) (Payload, error) {
-	if err := Validate(ev); err != nil {
+	if err := validateAll([]Event{ev}, false); err != nil {
 		return nil, err
 	}
 	return decode(ev)
 }
 
-// DecodeAll validates a batch like [ValidateAll] and, when every event is
-// valid, decodes each like [Decode]: payloads[i] is evs[i]'s typed payload,
-// nil for a custom event. Each event is validated once.
+// DecodeAll validates a batch of new events like [ValidateAll] and, when
+// every event is valid, decodes each like [Decode]: payloads[i] is evs[i]'s
+// typed payload, nil for a custom event. Each event is validated once.
 func DecodeAll(evs []Event) ([]Payload, error) {
 	if err := ValidateAll(evs); err != nil {
 		return nil, err

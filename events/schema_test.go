@@ -173,16 +173,16 @@ func TestSchemaOrderCreated(t *testing.T) {
 		"type": "object",
 		"required": ["orderId", "userId", "shopId", "items", "totalPaise"],
 		"properties": {
-			"orderId": {"type": "string", "minLength": 1, "description": "The new order's id."},
-			"userId": {"type": "string", "minLength": 1, "description": "The customer's id."},
-			"shopId": {"type": "string", "minLength": 1, "description": "The shop the order was placed with."},
+			"orderId": {"type": "string", "minLength": 1, "format": "uuid", "description": "The new order's id."},
+			"userId": {"type": "string", "minLength": 1, "format": "uuid", "description": "The customer's id."},
+			"shopId": {"type": "string", "minLength": 1, "format": "uuid", "description": "The shop the order was placed with."},
 			"items": {
 				"type": "array", "minItems": 1, "description": "The order lines.",
 				"items": {
 					"type": "object", "description": "One order line.",
 					"required": ["productId", "quantity", "pricePaise"],
 					"properties": {
-						"productId": {"type": "string", "minLength": 1, "description": "The ordered product's id."},
+						"productId": {"type": "string", "minLength": 1, "format": "uuid", "description": "The ordered product's id."},
 						"quantity": {"type": "integer", "exclusiveMinimum": 0, "description": "How many were ordered."},
 						"pricePaise": {"type": "integer", "minimum": 0, "description": "The unit price in paise."}
 					}

@@ -94,8 +94,16 @@ type PlaceOrderItem struct {
 // publishes order/created, plus product/out_of_stock (and product/updated, so
 // search shows it) for each product the order sells out. Not enough stock is
 // an apperr.Conflict error whose cause is an *InsufficientStockError, and
-// writes nothing.
+// writes nothing. Ids are UUIDs in either case.
 func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, error) {
+	// The stored rows' ids are lower case, and so must the ids they are
+	// compared with be: the shop's, and each product's (also when one
+	// product is named twice in two cases).
+	p.UserID, p.ShopID = lowerID(p.UserID), lowerID(p.ShopID)
+	p.Items = slices.Clone(p.Items)
+	for i := range p.Items {
+		p.Items[i].ProductID = lowerID(p.Items[i].ProductID)
+	}
 	var f fieldErrors
 	checkID(&f, "userId", p.UserID)
 	checkID(&f, "shopId", p.ShopID)
