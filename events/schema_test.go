@@ -228,6 +228,17 @@ func TestSchemaKeywords(t *testing.T) {
 		require.Equal(t, []any{"product", "shop"}, prop(t, NameSearchIndex, "type")["enum"])
 	})
 
+	t.Run("UUID", func(t *testing.T) {
+		t.Parallel()
+
+		require.Equal(t, "uuid", prop(t, NameUserDeleted, "userId")["format"])
+		require.Equal(t, "uuid", prop(t, NameSearchIndex, "id")["format"])
+		require.Equal(t, "uuid", prop(t, NameProductUpdated, "shopId")["format"])
+		require.Equal(t, []any{"string", "null"}, prop(t, NameNotificationSend, "userId")["type"])
+		require.Equal(t, "uuid", prop(t, NameNotificationSend, "userId")["format"])
+		require.NotContains(t, prop(t, NameAnalyticsTrack, "userId"), "format", "an analytics user is any string")
+	})
+
 	t.Run("OpenObject", func(t *testing.T) {
 		t.Parallel()
 
