@@ -48,9 +48,9 @@ type field struct {
 	// ([ValidPhone]).
 	phone bool
 	// uuid requires a string to be a UUID ([CanonicalUUID]): the id of a
-	// user, shop, product or order, which the event's jobs look up. Only new
-	// events are held to it (see [Validate]); [Normalize] puts it in lower
-	// case.
+	// user, shop, product or order that the event's jobs look a row up by,
+	// which no other string can name. Only new events are held to it (see
+	// [Validate]); [Normalize] puts it in lower case.
 	uuid bool
 	// phoneWhen requires the string to be an E.164 phone number when the
 	// sibling key holds the given value: the to of an SMS.
@@ -99,8 +99,8 @@ var catalogByName = sync.OnceValue(func() map[string]eventSpec { //nolint:gochec
 
 // buildCatalog builds the catalog's event specs.
 func buildCatalog() []eventSpec {
-	// text is a required, non-empty string; id one that names a row of
-	// this service, so a UUID.
+	// text is a required, non-empty string; id one that the event's jobs
+	// look a row of this service up by, so a UUID.
 	text := func(key, desc string) field {
 		return field{key: key, desc: desc, typ: typeString, required: true, nonEmpty: true}
 	}
@@ -124,7 +124,7 @@ func buildCatalog() []eventSpec {
 			desc:    "A user signed up.",
 			payload: UserCreated{},
 			data: object(
-				id("userId", "The new user's id."),
+				text("userId", "The new user's id (any text: the user may live in another system)."),
 				field{key: "email", desc: "The user's email address.", typ: typeString, required: true, nonEmpty: true, email: true},
 				text("name", "The user's display name."),
 				field{key: "phone", desc: "The user's phone number (E.164, such as +919800000001).", typ: typeString, phone: true},
@@ -135,7 +135,7 @@ func buildCatalog() []eventSpec {
 			desc:    "A user's profile changed; only the changed fields are present.",
 			payload: UserUpdated{},
 			data: object(
-				id("userId", "The updated user's id."),
+				text("userId", "The updated user's id (any text, as in user/created)."),
 				field{key: "email", desc: "The new email address.", typ: typeString, nonEmpty: true, email: true},
 				field{key: "name", desc: "The new display name.", typ: typeString, nonEmpty: true},
 				field{key: "phone", desc: "The new phone number (E.164); empty clears it.", typ: typeString, phone: true},

@@ -11,9 +11,10 @@ const msgNotUUID = "must be a UUID, such as 0f8fad5b-d9cb-469f-a165-70867728950e
 
 // CanonicalUUID reports whether s is a UUID in its 36-character text form
 // (8-4-4-4-12 hexadecimal digits, in either case) and returns it in lower
-// case, the form PostgreSQL prints. Every id of a user, shop, product or
-// order is such a UUID, accepted in either case and used in lower case:
-// in the event catalog's data, in the REST API's paths and in its bodies.
+// case, the form PostgreSQL prints. The users, shops, products and orders
+// this service stores have such ids, accepted in either case and used in
+// lower case: in the REST API's paths and bodies, and in the event
+// catalog's data where a job looks the row up.
 func CanonicalUUID(s string) (string, bool) {
 	if !isUUID(s) {
 		return "", false

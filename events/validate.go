@@ -39,9 +39,9 @@ func TSProblem(t time.Time) string {
 // catalog's field table; for a custom event only that the data is a JSON
 // object (or absent). Data properties the catalog does not list are
 // accepted (and ignored by [Decode]), unless they differ from a listed one
-// only in letter case. An id that the catalog marks as naming a user,
-// shop, product or order must be a UUID ([CanonicalUUID]); its failure has
-// NotUUID set. Every name and data must also be storable by PostgreSQL: no
+// only in letter case. An id that the event's jobs look a row up by (a
+// user's, shop's, product's or order's, as the catalog marks it) must be a
+// UUID ([CanonicalUUID]); its failure has NotUUID set. Every name and data must also be storable by PostgreSQL: no
 // NUL character, valid UTF-8, no unpaired surrogate escape, numbers within
 // its numeric type. It returns a [*ValidationError] listing every failing
 // field, or nil.

@@ -15,9 +15,9 @@ type FieldError struct {
 	// Message says what is wrong, in lowercase: "is required",
 	// "must be a string", "must be > 0", "must be valid UTF-8", ...
 	Message string
-	// NotUUID is set when Field is an id that the catalog marks as naming a
-	// user, shop, product or order, and it is a non-empty string but not a
-	// UUID. The event is well formed, but names nothing this service can
+	// NotUUID is set when Field is an id that the catalog marks as a UUID
+	// (one the event's jobs look a row up by), and it is a non-empty string
+	// but not a UUID. The event is well formed, but names nothing this service can
 	// hold: the HTTP API answers 422, not 400, when all failures are such.
 	NotUUID bool
 }

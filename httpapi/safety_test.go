@@ -106,7 +106,7 @@ func TestEventsMustNameStoredRows(t *testing.T) {
 			`{"name":"search/index","data":{"type":"product","id":"`+unknown+`"}},`+
 			`{"name":"user/created","data":{"userId":"u1","email":"nope","name":"X"}}]`)
 		requireError(t, r, http.StatusBadRequest)
-		require.Equal(t, map[string]string{"events[1].data.email": "must be a valid email address", "events[1].data.userId": msgNotUUID}, r.details(t))
+		require.Equal(t, map[string]string{"events[1].data.email": "must be a valid email address"}, r.details(t))
 	})
 
 	// Rows that are stored: every event goes through, with its jobs. A
