@@ -11,8 +11,8 @@ import (
 
 // Event is one published event, shaped like an Inngest event.
 type Event struct {
-	// ID is the client-supplied id, used to deduplicate, or "" to have the
-	// outbox generate a ULID.
+	// ID is the client-supplied id, used to deduplicate a retried send (the
+	// same name and data), or "" to have the outbox generate a ULID.
 	ID string
 	// Name is the event name, such as "user/created" ([NameUserCreated]).
 	Name string
@@ -20,7 +20,8 @@ type Event struct {
 	// means {}.
 	Data json.RawMessage
 	// TS is when the event happened. The zero time means "now" and is
-	// filled in by the publisher.
+	// filled in by the publisher; any other must fall in the years 2000 to
+	// 9999 (see [TSProblem]).
 	TS time.Time
 	// Source is free text naming where the event came from ("app",
 	// "http", ...). It is stored in events.source.
