@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/search"
 )
 
 func userCreated(id, email string) map[string]any {
@@ -488,6 +489,11 @@ func TestUpperCaseUUIDs(t *testing.T) {
 	require.Equal(t, f.productID, r.json(t)["id"])
 	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM events WHERE name = 'product/updated' AND data->>'productId' = $1", f.productID),
 		"the event names the product as it is stored")
+
+	require.NoError(t, search.NewPostgres(b.pool).UpsertProduct(t.Context(), search.Product{ID: f.productID, ShopID: f.shopID, Name: "Atta 10kg"}))
+	r = b.do(t, "GET", "/v1/search/products?q=atta&shopId="+up(f.shopID), apiKey, nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	require.EqualValues(t, 1, r.json(t)["found"], "the search filter takes the shop's id in either case")
 }
 
 // TestEventIDTakenByOtherEvent: an id already stored with another name or
