@@ -11,6 +11,43 @@ import (
 	"time"
 )
 
+const eventConflicting = `-- name: EventConflicting :many
+WITH n AS (
+    SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS name, unnest($3::jsonb[]) AS data
+)
+SELECT e.id FROM n JOIN events e ON e.id = n.id
+WHERE e.name <> n.name OR e.data <> n.data
+`
+
+type EventConflictingParams struct {
+	IDs   []string          `json:"ids"`
+	Names []string          `json:"names"`
+	Datas []json.RawMessage `json:"datas"`
+}
+
+// Of the events given by id, name and data, the ids stored with another name
+// or other data: a sender reusing an id that is already taken. The data is
+// compared as jsonb, so key order and spacing do not count.
+func (q *Queries) EventConflicting(ctx context.Context, arg EventConflictingParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, eventConflicting, arg.IDs, arg.Names, arg.Datas)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const eventDeleteOlderThan = `-- name: EventDeleteOlderThan :execrows
 DELETE FROM events WHERE id IN (
     SELECT e.id FROM events e WHERE e.received_at < $1 LIMIT $2::int

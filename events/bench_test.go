@@ -11,8 +11,8 @@ import (
 func BenchmarkDecodeAll(b *testing.B) {
 	evs := make([]events.Event, 100)
 	for i := range evs {
-		ev, err := events.New(events.OrderCreated{OrderID: "o1", UserID: "u1", ShopID: "s1", TotalPaise: 2498,
-			Items: []events.OrderItem{{ProductID: "p1", Quantity: 2, PricePaise: 1249}}})
+		ev, err := events.New(events.OrderCreated{OrderID: "30000000-0000-4000-8000-000000000001", UserID: "10000000-0000-4000-8000-000000000001", ShopID: "20000000-0000-4000-8000-000000000001", TotalPaise: 2498,
+			Items: []events.OrderItem{{ProductID: "40000000-0000-4000-8000-000000000001", Quantity: 2, PricePaise: 1249}}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -47,6 +47,11 @@ type field struct {
 	// phone requires a non-empty string to be an E.164 phone number
 	// ([ValidPhone]).
 	phone bool
+	// uuid requires a string to be a UUID ([CanonicalUUID]): the id of a
+	// user, shop, product or order that the event's jobs look a row up by,
+	// which no other string can name. Only new events are held to it (see
+	// [Validate]); [Normalize] puts it in lower case.
+	uuid bool
 	// phoneWhen requires the string to be an E.164 phone number when the
 	// sibling key holds the given value: the to of an SMS.
 	phoneWhen *sibling
@@ -96,8 +101,15 @@ var catalogByName = sync.OnceValue(func() map[string]eventSpec { //nolint:gochec
 
 // buildCatalog builds the catalog's event specs.
 func buildCatalog() []eventSpec {
-	id := func(key, desc string) field {
+	// text is a required, non-empty string; id one that the event's jobs
+	// look a row of this service up by, so a UUID.
+	text := func(key, desc string) field {
 		return field{key: key, desc: desc, typ: typeString, required: true, nonEmpty: true}
+	}
+	id := func(key, desc string) field {
+		f := text(key, desc)
+		f.uuid = true
+		return f
 	}
 	str := func(key, desc string) field {
 		return field{key: key, desc: desc, typ: typeString}
@@ -115,9 +127,9 @@ func buildCatalog() []eventSpec {
 			desc:    "A user signed up.",
 			payload: UserCreated{},
 			data: object(
-				id("userId", "The new user's id."),
+				text("userId", "The new user's id (any text: the user may live in another system)."),
 				field{key: "email", desc: "The user's email address.", typ: typeString, required: true, nonEmpty: true, email: true},
-				id("name", "The user's display name."),
+				text("name", "The user's display name."),
 				field{key: "phone", desc: "The user's phone number (E.164, such as +919800000001).", typ: typeString, phone: true},
 			),
 		},
@@ -126,7 +138,7 @@ func buildCatalog() []eventSpec {
 			desc:    "A user's profile changed; only the changed fields are present.",
 			payload: UserUpdated{},
 			data: object(
-				id("userId", "The updated user's id."),
+				text("userId", "The updated user's id (any text, as in user/created)."),
 				field{key: "email", desc: "The new email address.", typ: typeString, nonEmpty: true, email: true},
 				field{key: "name", desc: "The new display name.", typ: typeString, nonEmpty: true},
 				field{key: "phone", desc: "The new phone number (E.164); empty clears it.", typ: typeString, phone: true},
@@ -190,7 +202,7 @@ func buildCatalog() []eventSpec {
 			data: object(
 				id("productId", "The new product's id."),
 				id("shopId", "The shop selling the product."),
-				id("name", "The product's name."),
+				text("name", "The product's name."),
 			),
 		},
 		{
@@ -199,7 +211,7 @@ func buildCatalog() []eventSpec {
 			payload: ProductUpdated{},
 			data: object(
 				id("productId", "The updated product's id."),
-				field{key: "shopId", desc: "The product's shop.", typ: typeString, nonEmpty: true},
+				field{key: "shopId", desc: "The product's shop.", typ: typeString, nonEmpty: true, uuid: true},
 				field{key: "name", desc: "The new name.", typ: typeString, nonEmpty: true},
 				str("description", "The new description."),
 				str("category", "The new category."),
@@ -214,7 +226,7 @@ func buildCatalog() []eventSpec {
 			data: object(
 				id("productId", "The product that ran out."),
 				id("shopId", "The shop selling the product."),
-				id("name", "The product's name."),
+				text("name", "The product's name."),
 			),
 		},
 		{
@@ -227,9 +239,9 @@ func buildCatalog() []eventSpec {
 					key: "to", desc: "The recipient: an email address, an E.164 phone number (sms) or a user's external id (push); required unless userId is given.",
 					typ: typeString, nonEmpty: true, orKey: "userId", phoneWhen: &sibling{key: "channel", value: "sms"},
 				},
-				field{key: "userId", desc: "The recipient user; required unless to is given.", typ: typeString, nonEmpty: true},
+				field{key: "userId", desc: "The recipient user; required unless to is given.", typ: typeString, nonEmpty: true, uuid: true},
 				str("subject", "The subject (email) or title (push)."),
-				id("message", "The message body."),
+				text("message", "The message body."),
 			),
 		},
 		{
@@ -237,7 +249,7 @@ func buildCatalog() []eventSpec {
 			desc:    "Record an analytics event.",
 			payload: AnalyticsTrack{},
 			data: object(
-				id("event", "The analytics event name."),
+				text("event", "The analytics event name."),
 				str("userId", "The user the event is about."),
 				field{key: "properties", desc: "Free-form event properties.", typ: typeObject},
 			),

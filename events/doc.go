@@ -29,7 +29,11 @@
 //
 // Money is integer paise and ids are strings. A product price is at most
 // [MaxPricePaise] (₹10 crore) and an order total at most [MaxTotalPaise]
-// (2^53 − 1). Order status values are listed by [OrderStatuses].
+// (2^53 − 1). The ids that jobs look rows up by (those of orders, products
+// and shops, and the userId of user/deleted, the order events and
+// notification/send) are UUIDs, in either case; the publisher stores them
+// in lower case ([Normalize]). Order status values are listed by
+// [OrderStatuses].
 //
 // # Validation
 //
@@ -51,6 +55,11 @@
 // Whatever the event, its name and data must be storable by PostgreSQL:
 // no NUL character (\u0000) in any string or key, valid UTF-8, no unpaired
 // surrogate escape, and numbers within PostgreSQL's numeric type.
+// A new event's ts, when set, falls in the years 2000 to 9999 ([TSProblem]).
+//
+// The rules new events only are held to, ts's range and ids as UUIDs, are
+// left out by [Decode], which reads events already stored: one stored
+// before the rules existed still decodes.
 //
 // # One table, two outputs
 //

@@ -11,8 +11,8 @@ import (
 
 // Event is one published event, shaped like an Inngest event.
 type Event struct {
-	// ID is the client-supplied id, used to deduplicate, or "" to have the
-	// outbox generate a ULID.
+	// ID is the client-supplied id, used to deduplicate a retried send (the
+	// same name and data), or "" to have the outbox generate a ULID.
 	ID string
 	// Name is the event name, such as "user/created" ([NameUserCreated]).
 	Name string
@@ -20,7 +20,8 @@ type Event struct {
 	// means {}.
 	Data json.RawMessage
 	// TS is when the event happened. The zero time means "now" and is
-	// filled in by the publisher.
+	// filled in by the publisher; any other must fall in the years 2000 to
+	// 9999 (see [TSProblem]).
 	TS time.Time
 	// Source is free text naming where the event came from ("app",
 	// "http", ...). It is stored in events.source.
@@ -64,18 +65,23 @@ func New(p Payload) (Event, error) {
 // ev.Name. The payload is returned as a value (UserCreated, not
 // *UserCreated), so callers type-switch on the value types.
 //
+// Decode is for events already stored (a worker's, a replay's): it checks
+// ev like [Validate] except for the rules only new events are held to, ts's
+// range and ids as UUIDs, so an event stored before they existed still
+// decodes.
+//
 // An invalid event yields a [*ValidationError]. A valid event whose name is
 // not in the catalog (a custom event) yields (nil, nil).
 func Decode(ev Event) (Payload, error) {
-	if err := Validate(ev); err != nil {
+	if err := validateAll([]Event{ev}, false); err != nil {
 		return nil, err
 	}
 	return decode(ev)
 }
 
-// DecodeAll validates a batch like [ValidateAll] and, when every event is
-// valid, decodes each like [Decode]: payloads[i] is evs[i]'s typed payload,
-// nil for a custom event. Each event is validated once.
+// DecodeAll validates a batch of new events like [ValidateAll] and, when
+// every event is valid, decodes each like [Decode]: payloads[i] is evs[i]'s
+// typed payload, nil for a custom event. Each event is validated once.
 func DecodeAll(evs []Event) ([]Payload, error) {
 	if err := ValidateAll(evs); err != nil {
 		return nil, err

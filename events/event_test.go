@@ -44,7 +44,7 @@ func TestDecode(t *testing.T) {
 		t.Parallel()
 
 		p, err := Decode(Event{Name: NameOrderUpdated, Data: json.RawMessage(
-			`{"orderId":"o_1","userId":"u_1","status":"packed","previousStatus":"confirmed"}`)})
+			`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","status":"packed","previousStatus":"confirmed"}`)})
 		require.NoError(t, err)
 
 		switch p := p.(type) {
@@ -85,7 +85,7 @@ func TestDecode(t *testing.T) {
 	t.Run("Invalid", func(t *testing.T) {
 		t.Parallel()
 
-		p, err := Decode(Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"u_1"}`)})
+		p, err := Decode(Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001"}`)})
 		require.Nil(t, p)
 		var verr *ValidationError
 		require.ErrorAs(t, err, &verr)
@@ -130,17 +130,17 @@ func TestNew(t *testing.T) {
 	t.Run("Pointer", func(t *testing.T) {
 		t.Parallel()
 
-		ev, err := New(&UserDeleted{UserID: "u_1"})
+		ev, err := New(&UserDeleted{UserID: "10000000-0000-4000-8000-000000000001"})
 		require.NoError(t, err)
-		require.Equal(t, Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"u_1"}`)}, ev)
+		require.Equal(t, Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001"}`)}, ev)
 	})
 
 	t.Run("OmitsUnsetOptionalFields", func(t *testing.T) {
 		t.Parallel()
 
-		ev, err := New(ProductUpdated{ProductID: "p_1", Stock: ptr(0)})
+		ev, err := New(ProductUpdated{ProductID: "40000000-0000-4000-8000-000000000001", Stock: ptr(0)})
 		require.NoError(t, err)
-		require.JSONEq(t, `{"productId":"p_1","stock":0}`, string(ev.Data))
+		require.JSONEq(t, `{"productId":"40000000-0000-4000-8000-000000000001","stock":0}`, string(ev.Data))
 		require.NoError(t, Validate(ev))
 	})
 

@@ -11,7 +11,7 @@ import (
 // Build an event from a typed payload, validate it, and decode it back the
 // way a worker would.
 func ExampleNew() {
-	ev, err := events.New(events.OrderCancelled{OrderID: "o_1", UserID: "u_1", Reason: "changed my mind"})
+	ev, err := events.New(events.OrderCancelled{OrderID: "30000000-0000-4000-8000-000000000001", UserID: "10000000-0000-4000-8000-000000000001", Reason: "changed my mind"})
 	if err != nil {
 		panic(err)
 	}
@@ -29,7 +29,7 @@ func ExampleNew() {
 
 	// Output:
 	// order/cancelled
-	// {"orderId":"o_1","userId":"u_1","reason":"changed my mind"}
+	// {"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","reason":"changed my mind"}
 	// valid: true
 	// reason: changed my mind
 }
@@ -39,7 +39,7 @@ func ExampleNew() {
 func ExampleValidate() {
 	err := events.Validate(events.Event{
 		Name: events.NameOrderCreated,
-		Data: json.RawMessage(`{"orderId":"o_1","userId":"u_1","items":[{"productId":"p_1","quantity":0,"pricePaise":1249}],"totalPaise":"12.49","coupon":"X"}`),
+		Data: json.RawMessage(`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":0,"pricePaise":1249}],"totalPaise":"12.49","coupon":"X"}`),
 	})
 
 	var verr *events.ValidationError
@@ -58,8 +58,8 @@ func ExampleValidate() {
 // A batch is checked as a whole; each failure names its event.
 func ExampleValidateAll() {
 	err := events.ValidateAll([]events.Event{
-		{Name: events.NameUserDeleted, Data: json.RawMessage(`{"userId":"u_1"}`)},
-		{Name: events.NameUserCreated, Data: json.RawMessage(`{"userId":"u_2","email":"not-an-email","name":"Ravi"}`)},
+		{Name: events.NameUserDeleted, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001"}`)},
+		{Name: events.NameUserCreated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000002","email":"not-an-email","name":"Ravi"}`)},
 		{Name: "app/custom_event", Data: json.RawMessage(`{"anything":true}`)},
 	})
 	fmt.Println(err)

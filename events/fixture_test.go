@@ -13,68 +13,68 @@ func ptr[T any](v T) *T { return &v }
 func examples() map[string]example {
 	return map[string]example{
 		NameUserCreated: {
-			data:    `{"userId":"u_1","email":"asha@example.com","name":"Asha","phone":"+919800000001"}`,
-			payload: UserCreated{UserID: "u_1", Email: "asha@example.com", Name: "Asha", Phone: "+919800000001"},
+			data:    `{"userId":"10000000-0000-4000-8000-000000000001","email":"asha@example.com","name":"Asha","phone":"+919800000001"}`,
+			payload: UserCreated{UserID: "10000000-0000-4000-8000-000000000001", Email: "asha@example.com", Name: "Asha", Phone: "+919800000001"},
 		},
 		NameUserUpdated: {
-			data:    `{"userId":"u_1","email":"asha.k@example.com","name":"Asha K","phone":""}`,
-			payload: UserUpdated{UserID: "u_1", Email: ptr("asha.k@example.com"), Name: ptr("Asha K"), Phone: ptr("")},
+			data:    `{"userId":"10000000-0000-4000-8000-000000000001","email":"asha.k@example.com","name":"Asha K","phone":""}`,
+			payload: UserUpdated{UserID: "10000000-0000-4000-8000-000000000001", Email: ptr("asha.k@example.com"), Name: ptr("Asha K"), Phone: ptr("")},
 		},
 		NameUserDeleted: {
-			data:    `{"userId":"u_1"}`,
-			payload: UserDeleted{UserID: "u_1"},
+			data:    `{"userId":"10000000-0000-4000-8000-000000000001"}`,
+			payload: UserDeleted{UserID: "10000000-0000-4000-8000-000000000001"},
 		},
 		NameOrderCreated: {
-			data: `{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[` +
-				`{"productId":"p_1","quantity":2,"pricePaise":1249},` +
-				`{"productId":"p_2","quantity":1,"pricePaise":0}],"totalPaise":2498}`,
+			data: `{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[` +
+				`{"productId":"40000000-0000-4000-8000-000000000001","quantity":2,"pricePaise":1249},` +
+				`{"productId":"40000000-0000-4000-8000-000000000002","quantity":1,"pricePaise":0}],"totalPaise":2498}`,
 			payload: OrderCreated{
-				OrderID: "o_1", UserID: "u_1", ShopID: "s_1",
+				OrderID: "30000000-0000-4000-8000-000000000001", UserID: "10000000-0000-4000-8000-000000000001", ShopID: "20000000-0000-4000-8000-000000000001",
 				Items: []OrderItem{
-					{ProductID: "p_1", Quantity: 2, PricePaise: 1249},
-					{ProductID: "p_2", Quantity: 1, PricePaise: 0},
+					{ProductID: "40000000-0000-4000-8000-000000000001", Quantity: 2, PricePaise: 1249},
+					{ProductID: "40000000-0000-4000-8000-000000000002", Quantity: 1, PricePaise: 0},
 				},
 				TotalPaise: 2498,
 			},
 		},
 		NameOrderUpdated: {
-			data:    `{"orderId":"o_1","userId":"u_1","status":"confirmed","previousStatus":"placed"}`,
-			payload: OrderUpdated{OrderID: "o_1", UserID: "u_1", Status: "confirmed", PreviousStatus: "placed"},
+			data:    `{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","status":"confirmed","previousStatus":"placed"}`,
+			payload: OrderUpdated{OrderID: "30000000-0000-4000-8000-000000000001", UserID: "10000000-0000-4000-8000-000000000001", Status: "confirmed", PreviousStatus: "placed"},
 		},
 		NameOrderCancelled: {
-			data:    `{"orderId":"o_1","userId":"u_1","reason":"changed my mind"}`,
-			payload: OrderCancelled{OrderID: "o_1", UserID: "u_1", Reason: "changed my mind"},
+			data:    `{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","reason":"changed my mind"}`,
+			payload: OrderCancelled{OrderID: "30000000-0000-4000-8000-000000000001", UserID: "10000000-0000-4000-8000-000000000001", Reason: "changed my mind"},
 		},
 		NameProductCreated: {
-			data:    `{"productId":"p_1","shopId":"s_1","name":"Basmati rice 1kg"}`,
-			payload: ProductCreated{ProductID: "p_1", ShopID: "s_1", Name: "Basmati rice 1kg"},
+			data:    `{"productId":"40000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","name":"Basmati rice 1kg"}`,
+			payload: ProductCreated{ProductID: "40000000-0000-4000-8000-000000000001", ShopID: "20000000-0000-4000-8000-000000000001", Name: "Basmati rice 1kg"},
 		},
 		NameProductUpdated: {
-			data: `{"productId":"p_1","shopId":"s_2","name":"Basmati rice 5kg","description":"Aged",` +
+			data: `{"productId":"40000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000002","name":"Basmati rice 5kg","description":"Aged",` +
 				`"category":"grains","pricePaise":59900,"stock":0}`,
 			payload: ProductUpdated{
-				ProductID: "p_1", ShopID: ptr("s_2"), Name: ptr("Basmati rice 5kg"), Description: ptr("Aged"),
+				ProductID: "40000000-0000-4000-8000-000000000001", ShopID: ptr("20000000-0000-4000-8000-000000000002"), Name: ptr("Basmati rice 5kg"), Description: ptr("Aged"),
 				Category: ptr("grains"), PricePaise: ptr(int64(59900)), Stock: ptr(0),
 			},
 		},
 		NameProductOutOfStock: {
-			data:    `{"productId":"p_1","shopId":"s_1","name":"Basmati rice 1kg"}`,
-			payload: ProductOutOfStock{ProductID: "p_1", ShopID: "s_1", Name: "Basmati rice 1kg"},
+			data:    `{"productId":"40000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","name":"Basmati rice 1kg"}`,
+			payload: ProductOutOfStock{ProductID: "40000000-0000-4000-8000-000000000001", ShopID: "20000000-0000-4000-8000-000000000001", Name: "Basmati rice 1kg"},
 		},
 		NameNotificationSend: {
-			data:    `{"channel":"email","to":"asha@example.com","userId":"u_1","subject":"Hi","message":"Your order is on its way"}`,
-			payload: NotificationSend{Channel: "email", To: "asha@example.com", UserID: "u_1", Subject: "Hi", Message: "Your order is on its way"},
+			data:    `{"channel":"email","to":"asha@example.com","userId":"10000000-0000-4000-8000-000000000001","subject":"Hi","message":"Your order is on its way"}`,
+			payload: NotificationSend{Channel: "email", To: "asha@example.com", UserID: "10000000-0000-4000-8000-000000000001", Subject: "Hi", Message: "Your order is on its way"},
 		},
 		NameAnalyticsTrack: {
-			data: `{"event":"Order Placed","userId":"u_1","properties":{"orderId":"o_1","total":2498,"tags":["new"]}}`,
+			data: `{"event":"Order Placed","userId":"10000000-0000-4000-8000-000000000001","properties":{"orderId":"30000000-0000-4000-8000-000000000001","total":2498,"tags":["new"]}}`,
 			payload: AnalyticsTrack{
-				Event: "Order Placed", UserID: "u_1",
-				Properties: map[string]any{"orderId": "o_1", "total": float64(2498), "tags": []any{"new"}},
+				Event: "Order Placed", UserID: "10000000-0000-4000-8000-000000000001",
+				Properties: map[string]any{"orderId": "30000000-0000-4000-8000-000000000001", "total": float64(2498), "tags": []any{"new"}},
 			},
 		},
 		NameSearchIndex: {
-			data:    `{"type":"shop","id":"s_1"}`,
-			payload: SearchIndex{Type: "shop", ID: "s_1"},
+			data:    `{"type":"shop","id":"20000000-0000-4000-8000-000000000001"}`,
+			payload: SearchIndex{Type: "shop", ID: "20000000-0000-4000-8000-000000000001"},
 		},
 		NameCleanupExpiredSessions: {
 			data:    `{}`,

@@ -15,7 +15,8 @@ const schemaDialect = "https://json-schema.org/draft/2020-12/schema"
 // schema, except that [Validate] also treats absent or null data as {},
 // wants integers written without a fraction or exponent (1, not 1.0 or
 // 1e0) that fit in 64 bits, always checks "format": "email" (with
-// net/mail, bare addresses only), which JSON Schema leaves optional,
+// net/mail, bare addresses only) and, for new events, "format": "uuid"
+// (the 36-character form only), which JSON Schema leaves optional,
 // rejects a property that differs from a known one only in letter case,
 // and rejects what PostgreSQL cannot store in jsonb: the NUL character,
 // invalid UTF-8, unpaired surrogate escapes and numbers beyond its numeric
@@ -70,6 +71,9 @@ func fieldSchema(f field, required bool) map[string]any {
 		}
 		if f.email {
 			s["format"] = "email"
+		}
+		if f.uuid {
+			s["format"] = "uuid"
 		}
 		if f.phone {
 			// Empty means no phone number.

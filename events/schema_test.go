@@ -173,16 +173,16 @@ func TestSchemaOrderCreated(t *testing.T) {
 		"type": "object",
 		"required": ["orderId", "userId", "shopId", "items", "totalPaise"],
 		"properties": {
-			"orderId": {"type": "string", "minLength": 1, "description": "The new order's id."},
-			"userId": {"type": "string", "minLength": 1, "description": "The customer's id."},
-			"shopId": {"type": "string", "minLength": 1, "description": "The shop the order was placed with."},
+			"orderId": {"type": "string", "minLength": 1, "format": "uuid", "description": "The new order's id."},
+			"userId": {"type": "string", "minLength": 1, "format": "uuid", "description": "The customer's id."},
+			"shopId": {"type": "string", "minLength": 1, "format": "uuid", "description": "The shop the order was placed with."},
 			"items": {
 				"type": "array", "minItems": 1, "description": "The order lines.",
 				"items": {
 					"type": "object", "description": "One order line.",
 					"required": ["productId", "quantity", "pricePaise"],
 					"properties": {
-						"productId": {"type": "string", "minLength": 1, "description": "The ordered product's id."},
+						"productId": {"type": "string", "minLength": 1, "format": "uuid", "description": "The ordered product's id."},
 						"quantity": {"type": "integer", "exclusiveMinimum": 0, "description": "How many were ordered."},
 						"pricePaise": {"type": "integer", "minimum": 0, "description": "The unit price in paise."}
 					}
@@ -226,6 +226,17 @@ func TestSchemaKeywords(t *testing.T) {
 			prop(t, NameOrderUpdated, "status")["enum"])
 		require.Equal(t, []any{"email", "sms", "push"}, prop(t, NameNotificationSend, "channel")["enum"])
 		require.Equal(t, []any{"product", "shop"}, prop(t, NameSearchIndex, "type")["enum"])
+	})
+
+	t.Run("UUID", func(t *testing.T) {
+		t.Parallel()
+
+		require.Equal(t, "uuid", prop(t, NameUserDeleted, "userId")["format"])
+		require.Equal(t, "uuid", prop(t, NameSearchIndex, "id")["format"])
+		require.Equal(t, "uuid", prop(t, NameProductUpdated, "shopId")["format"])
+		require.Equal(t, []any{"string", "null"}, prop(t, NameNotificationSend, "userId")["type"])
+		require.Equal(t, "uuid", prop(t, NameNotificationSend, "userId")["format"])
+		require.NotContains(t, prop(t, NameAnalyticsTrack, "userId"), "format", "an analytics user is any string")
 	})
 
 	t.Run("OpenObject", func(t *testing.T) {

@@ -10,20 +10,41 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
 // maxNameLength is the longest event name accepted, in characters.
 const maxNameLength = 256
 
-// Validate checks one event: its name, and for a catalog event its data
-// against the catalog's field table; for a custom event only that the
-// data is a JSON object (or absent). Data properties the catalog does not
-// list are accepted (and ignored by [Decode]), unless they differ from a
-// listed one only in letter case. Every name and data must also be
-// storable by PostgreSQL: no NUL character, valid UTF-8, no unpaired
-// surrogate escape, numbers within its numeric type. It returns a
-// [*ValidationError] listing every failing field, or nil.
+// The years an event's ts may fall in (UTC).
+const (
+	minYear = 2000
+	maxYear = 9999
+)
+
+// TSProblem says why t cannot be a new event's ts, "must be a time in the
+// years 2000 to 9999 (...)", or returns "" when it can. Beyond that range
+// PostgreSQL refuses the time or, past the year 294276, pgx stores it
+// wrapped around. (An Event's zero TS means "now", and is not checked.)
+func TSProblem(t time.Time) string {
+	if y := t.UTC().Year(); y < minYear || y > maxYear {
+		return "must be a time in the years 2000 to 9999 (epoch milliseconds 946684800000 to 253402300799999)"
+	}
+	return ""
+}
+
+// Validate checks a new event: its name, its ts (zero, or a time in the
+// years 2000 to 9999), and for a catalog event its data against the
+// catalog's field table; for a custom event only that the data is a JSON
+// object (or absent). Data properties the catalog does not list are
+// accepted (and ignored by [Decode]), unless they differ from a listed one
+// only in letter case. An id that the event's jobs look a row up by (a
+// user's, shop's, product's or order's, as the catalog marks it) must be a
+// UUID ([CanonicalUUID]); its failure has NotUUID set. Every name and data must also be storable by PostgreSQL: no
+// NUL character, valid UTF-8, no unpaired surrogate escape, numbers within
+// its numeric type. It returns a [*ValidationError] listing every failing
+// field, or nil.
 func Validate(ev Event) error {
 	return ValidateAll([]Event{ev})
 }
@@ -33,8 +54,15 @@ func Validate(ev Event) error {
 // Index; Batch is set when len(evs) > 1. It returns nil when every event is
 // valid, including for an empty batch.
 func ValidateAll(evs []Event) error {
+	return validateAll(evs, true)
+}
+
+// validateAll checks a batch like [ValidateAll]. Unless fresh, it leaves
+// out the rules only new events are held to, ts's range and ids as UUIDs,
+// so that an event stored before they existed still decodes.
+func validateAll(evs []Event, fresh bool) error {
 	specs := catalogByName()
-	var v validator
+	v := validator{fresh: fresh}
 	for i, ev := range evs {
 		v.index = i
 		v.event(ev, specs)
@@ -48,6 +76,7 @@ func ValidateAll(evs []Event) error {
 // validator collects the failures of a batch.
 type validator struct {
 	index int
+	fresh bool
 	errs  []FieldError
 }
 
@@ -64,6 +93,11 @@ func (v *validator) event(ev Event, specs map[string]eventSpec) {
 	default:
 		if msg := TextProblem(ev.Name); msg != "" {
 			v.fail("name", msg)
+		}
+	}
+	if v.fresh && !ev.TS.IsZero() {
+		if msg := TSProblem(ev.TS); msg != "" {
+			v.fail("ts", msg)
 		}
 	}
 
@@ -263,6 +297,8 @@ func (v *validator) string(path string, f field, val any) {
 		v.fail(path, msgNUL)
 	case f.nonEmpty && s == "":
 		v.fail(path, "must not be empty")
+	case f.uuid && v.fresh && !isUUID(s):
+		v.errs = append(v.errs, FieldError{Index: v.index, Field: path, Message: msgNotUUID, NotUUID: true})
 	case len(f.enum) > 0 && !slices.Contains(f.enum, s):
 		v.fail(path, "must be one of: "+strings.Join(f.enum, ", "))
 	case f.email && !validEmail(s):

@@ -202,26 +202,26 @@ func TestValidate(t *testing.T) {
 		{
 			name: "QuantityZero",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[{"productId":"p_1","quantity":0,"pricePaise":100}],"totalPaise":0}`)},
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":0,"pricePaise":100}],"totalPaise":0}`)},
 			want:   []string{"data.items[0].quantity: must be > 0"},
 			errStr: "data.items[0].quantity: must be > 0",
 		},
 		{
 			name: "QuantityFraction",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[{"productId":"p_1","quantity":1.5,"pricePaise":100}],"totalPaise":150}`)},
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":1.5,"pricePaise":100}],"totalPaise":150}`)},
 			want: []string{"data.items[0].quantity: must be an integer"},
 		},
 		{
 			name: "IntegerWithExponent",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[{"productId":"p_1","quantity":1e2,"pricePaise":100}],"totalPaise":100}`)},
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":1e2,"pricePaise":100}],"totalPaise":100}`)},
 			want: []string{"data.items[0].quantity: must be an integer"},
 		},
 		{
 			name: "IntegerOutOfRange",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[{"productId":"p_1","quantity":1,"pricePaise":100}],"totalPaise":99999999999999999999}`)},
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":1,"pricePaise":100}],"totalPaise":99999999999999999999}`)},
 			want: []string{"data.totalPaise: is out of range"},
 		},
 		{
@@ -233,8 +233,8 @@ func TestValidate(t *testing.T) {
 		{
 			name: "NegativeMoneyAndSecondItemErrors",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[` +
-					`{"productId":"p_1","quantity":1,"pricePaise":100},` +
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[` +
+					`{"productId":"40000000-0000-4000-8000-000000000001","quantity":1,"pricePaise":100},` +
 					`{"productId":"","quantity":-1,"pricePaise":-5,"note":"x"},` +
 					`"p_3"],"totalPaise":-1}`)},
 			want: []string{
@@ -248,22 +248,22 @@ func TestValidate(t *testing.T) {
 		{
 			name: "EmptyItems",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[],"totalPaise":0}`)},
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[],"totalPaise":0}`)},
 			want: []string{"data.items: must not be empty"},
 		},
 		{
 			name: "ZeroTotalAllowed",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[{"productId":"p_1","quantity":1,"pricePaise":0}],"totalPaise":0}`)},
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":1,"pricePaise":0}],"totalPaise":0}`)},
 		},
 		{
 			name: "BadEmail",
-			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"u_1","email":"not-an-email","name":"Asha"}`)},
+			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","email":"not-an-email","name":"Asha"}`)},
 			want: []string{"data.email: must be a valid email address"},
 		},
 		{
 			name: "EmailWithDisplayName",
-			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"u_1","email":"Asha <asha@example.com>","name":"Asha"}`)},
+			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","email":"Asha <asha@example.com>","name":"Asha"}`)},
 			want: []string{"data.email: must be a valid email address"},
 		},
 		{
@@ -279,24 +279,24 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "UnknownFieldAccepted",
-			ev:   Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"u_1","foo":1,"nested":{"a":[1,"x",null]}}`)},
+			ev:   Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","foo":1,"nested":{"a":[1,"x",null]}}`)},
 		},
 		{
 			name: "UnknownFieldInItemAccepted",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[{"productId":"p_1","quantity":1,"pricePaise":1,"note":"x"}],"totalPaise":1}`)},
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":1,"pricePaise":1,"note":"x"}],"totalPaise":1}`)},
 		},
 		{
 			// encoding/json would decode UserID into userId: a case variant
 			// of a known field is not ignored, so it is reported.
 			name: "CaseVariantOfKnownFieldRejected",
-			ev:   Event{Name: NameUserDeleted, Data: json.RawMessage(`{"UserID":"u_1"}`)},
+			ev:   Event{Name: NameUserDeleted, Data: json.RawMessage(`{"UserID":"10000000-0000-4000-8000-000000000001"}`)},
 			want: []string{"data.userId: is required", "data.UserID: differs from userId only in letter case; names are case-sensitive"},
 		},
 		{
 			name: "CaseVariantBesideKnownFieldRejected",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[{"productId":"p_1","quantity":1,"pricePaise":1,"QUANTITY":5}],"totalPaise":1,"TotalPaise":0}`)},
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":1,"pricePaise":1,"QUANTITY":5}],"totalPaise":1,"TotalPaise":0}`)},
 			want: []string{
 				"data.items[0].QUANTITY: differs from quantity only in letter case; names are case-sensitive",
 				"data.TotalPaise: differs from totalPaise only in letter case; names are case-sensitive",
@@ -304,20 +304,20 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "PhoneE164",
-			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"u_1","email":"asha@example.com","name":"Asha","phone":"+919800000001"}`)},
+			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","email":"asha@example.com","name":"Asha","phone":"+919800000001"}`)},
 		},
 		{
 			name: "PhoneEmptyMeansNone",
-			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"u_1","email":"asha@example.com","name":"Asha","phone":""}`)},
+			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","email":"asha@example.com","name":"Asha","phone":""}`)},
 		},
 		{
 			name: "PhoneNotE164",
-			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"u_1","email":"asha@example.com","name":"Asha","phone":"98000 00001"}`)},
+			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","email":"asha@example.com","name":"Asha","phone":"98000 00001"}`)},
 			want: []string{"data.phone: must be an E.164 phone number, such as +919800000001"},
 		},
 		{
 			name: "UserUpdatedPhoneNotE164",
-			ev:   Event{Name: NameUserUpdated, Data: json.RawMessage(`{"userId":"u_1","phone":"+91 98000 00001"}`)},
+			ev:   Event{Name: NameUserUpdated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","phone":"+91 98000 00001"}`)},
 			want: []string{"data.phone: must be an E.164 phone number, such as +919800000001"},
 		},
 		{
@@ -341,12 +341,12 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "NULInKnownField",
-			ev:   Event{Name: NameProductCreated, Data: json.RawMessage(`{"productId":"p_1","shopId":"s_1","name":"Atta\u0000"}`)},
+			ev:   Event{Name: NameProductCreated, Data: json.RawMessage(`{"productId":"40000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","name":"Atta\u0000"}`)},
 			want: []string{`data.name: must not contain the NUL character (\u0000)`},
 		},
 		{
 			name: "NULInUnknownFieldAndKey",
-			ev:   Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"u_1","extra":{"list":["ok","\u0000"]},"k\u0000":1}`)},
+			ev:   Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","extra":{"list":["ok","\u0000"]},"k\u0000":1}`)},
 			want: []string{`data: must not have a key containing the NUL character (\u0000)`, `data.extra.list[1]: must not contain the NUL character (\u0000)`},
 		},
 		{
@@ -376,7 +376,7 @@ func TestValidate(t *testing.T) {
 		{
 			name: "LoneLowSurrogate",
 			ev:   Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"\uDE00"}`)},
-			want: []string{`data: must not contain an unpaired surrogate escape (\ud800 to \udfff)`},
+			want: []string{`data: must not contain an unpaired surrogate escape (\ud800 to \udfff)`, "data.userId: " + msgNotUUID},
 		},
 		{
 			name: "HighSurrogateAtEndOfString",
@@ -394,33 +394,33 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "NullOptionalIsAbsent",
-			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"u_1","email":"asha@example.com","name":"Asha","phone":null}`)},
+			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","email":"asha@example.com","name":"Asha","phone":null}`)},
 		},
 		{
 			name: "UserUpdatedOnlyID",
-			ev:   Event{Name: NameUserUpdated, Data: json.RawMessage(`{"userId":"u_1"}`)},
+			ev:   Event{Name: NameUserUpdated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001"}`)},
 		},
 		{
 			name: "UserUpdatedEmptyNameAndBadEmail",
-			ev:   Event{Name: NameUserUpdated, Data: json.RawMessage(`{"userId":"u_1","name":"","email":"x@"}`)},
+			ev:   Event{Name: NameUserUpdated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","name":"","email":"x@"}`)},
 			want: []string{"data.email: must be a valid email address", "data.name: must not be empty"},
 		},
 		{
 			name: "StatusEnum",
-			ev:   Event{Name: NameOrderUpdated, Data: json.RawMessage(`{"orderId":"o_1","userId":"u_1","status":"shipped","previousStatus":"placed"}`)},
+			ev:   Event{Name: NameOrderUpdated, Data: json.RawMessage(`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","status":"shipped","previousStatus":"placed"}`)},
 			want: []string{"data.status: must be one of: placed, confirmed, packed, out_for_delivery, delivered, cancelled"},
 		},
 		{
 			name: "OrderCancelledWithoutReason",
-			ev:   Event{Name: NameOrderCancelled, Data: json.RawMessage(`{"orderId":"o_1","userId":"u_1"}`)},
+			ev:   Event{Name: NameOrderCancelled, Data: json.RawMessage(`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001"}`)},
 		},
 		{
 			name: "ProductUpdatedOnlyID",
-			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"p_1"}`)},
+			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"40000000-0000-4000-8000-000000000001"}`)},
 		},
 		{
 			name: "ProductUpdatedNegativeStockAndPrice",
-			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"p_1","pricePaise":-1,"stock":-2}`)},
+			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"40000000-0000-4000-8000-000000000001","pricePaise":-1,"stock":-2}`)},
 			want: []string{"data.pricePaise: must be >= 0", "data.stock: must be >= 0"},
 		},
 		{
@@ -444,7 +444,7 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "NotificationUserIDOnly",
-			ev:   Event{Name: NameNotificationSend, Data: json.RawMessage(`{"channel":"push","userId":"u_1","message":"hi"}`)},
+			ev:   Event{Name: NameNotificationSend, Data: json.RawMessage(`{"channel":"push","userId":"10000000-0000-4000-8000-000000000001","message":"hi"}`)},
 		},
 		{
 			name: "NotificationToOnly",
@@ -457,7 +457,7 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "NotificationBadChannel",
-			ev:   Event{Name: NameNotificationSend, Data: json.RawMessage(`{"channel":"fax","userId":"u_1","message":"hi"}`)},
+			ev:   Event{Name: NameNotificationSend, Data: json.RawMessage(`{"channel":"fax","userId":"10000000-0000-4000-8000-000000000001","message":"hi"}`)},
 			want: []string{"data.channel: must be one of: email, sms, push"},
 		},
 		{
@@ -471,7 +471,7 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "SearchIndexTypeEnum",
-			ev:   Event{Name: NameSearchIndex, Data: json.RawMessage(`{"type":"user","id":"u_1"}`)},
+			ev:   Event{Name: NameSearchIndex, Data: json.RawMessage(`{"type":"user","id":"10000000-0000-4000-8000-000000000001"}`)},
 			want: []string{"data.type: must be one of: product, shop"},
 		},
 		{
@@ -508,7 +508,7 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "DataNotObject",
-			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`["u_1"]`)},
+			ev:   Event{Name: NameUserCreated, Data: json.RawMessage(`["10000000-0000-4000-8000-000000000001"]`)},
 			want: []string{"data: must be an object"},
 		},
 		{
@@ -518,7 +518,7 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "DataTrailingGarbage",
-			ev:   Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"u_1"} {}`)},
+			ev:   Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001"} {}`)},
 			want: []string{"data: must be valid JSON"},
 		},
 		{
@@ -583,7 +583,7 @@ func TestValidate(t *testing.T) {
 func TestValidateAll(t *testing.T) {
 	t.Parallel()
 
-	valid := Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"u_1"}`)}
+	valid := Event{Name: NameUserDeleted, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001"}`)}
 
 	t.Run("AllValid", func(t *testing.T) {
 		t.Parallel()
@@ -602,11 +602,11 @@ func TestValidateAll(t *testing.T) {
 
 		err := ValidateAll([]Event{
 			valid,
-			{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"u_1","name":"Asha"}`)},
+			{Name: NameUserCreated, Data: json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","name":"Asha"}`)},
 			{Data: json.RawMessage(`{}`)},
 			valid,
 			{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[{"productId":"p_1","quantity":0,"pricePaise":1}],"totalPaise":1,"x":1}`)},
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":0,"pricePaise":1}],"totalPaise":1,"x":1}`)},
 		})
 
 		var verr *ValidationError

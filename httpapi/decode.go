@@ -15,6 +15,10 @@ import (
 	"github.com/mohallamart/backend/events"
 )
 
+// msgNULKey is the failure of an object with a key holding the NUL
+// character, which PostgreSQL cannot store.
+const msgNULKey = `must not have a key containing the NUL character (\u0000)`
+
 // maxRESTBodyBytes bounds the body of a REST request (an order of 100
 // items is about 10 KiB).
 const maxRESTBodyBytes = 64 << 10
@@ -90,20 +94,37 @@ func jsonMessage(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
+// readBody reads r's body, at most limit bytes, without its surrounding
+// white space. A longer body is apperr.TooLarge. A body that cannot be read
+// in full (cut short before its Content-Length, or with a malformed chunked
+// encoding) is apperr.Invalid: the client sent it wrong. Its cause, such as
+// io.ErrUnexpectedEOF, must not reach writeError bare, which would take it
+// for a lost database connection.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return nil, apperr.Errorf(apperr.TooLarge, "The request body is larger than the limit of %s per request.", byteSize(limit))
+	}
+	if err != nil {
+		return nil, &apperr.Error{
+			Code:    apperr.Invalid,
+			Message: "The request body could not be read in full: it ended early or its chunked encoding is malformed.",
+			Err:     fmt.Errorf("read body: %w", err),
+		}
+	}
+	return bytes.TrimSpace(body), nil
+}
+
 // decodeBody reads a REST request's JSON body into v: at most
 // maxRESTBodyBytes, one object, no unknown fields, no string holding the NUL
 // character (which PostgreSQL refuses in text), no invalid UTF-8 or unpaired
 // surrogate escape (which Go would replace). An empty body is accepted
 // when optional.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRESTBodyBytes))
-	if maxErr, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return apperr.Errorf(apperr.TooLarge, "The request body is larger than the limit of %s.", byteSize(maxErr.Limit))
-	}
+	body, err := readBody(w, r, maxRESTBodyBytes)
 	if err != nil {
-		return fmt.Errorf("read body: %w", err)
+		return err
 	}
-	body = bytes.TrimSpace(body)
 	switch {
 	case len(body) == 0 && optional:
 		return nil
@@ -123,7 +144,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 	}
 	switch {
 	case msg == "" && bytes.Contains(body, []byte(`\u0000`)):
-		if details := unstorableStrings(body); len(details) > 0 {
+		if details := unstorableStrings("", body); len(details) > 0 {
 			return invalid("The request is invalid.", details...)
 		}
 		return nil
@@ -135,13 +156,15 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) er
 	return invalid("The request is invalid.", apperr.FieldError{Field: field, Message: msg})
 }
 
-// unstorableStrings names the strings of the valid JSON body that
+// unstorableStrings names the strings of the valid JSON text raw that
 // PostgreSQL cannot store as text (a NUL character), such as
-// "items[0].productId", in path order. Keys need no check: decodeStrict
-// rejects them as unknown fields.
-func unstorableStrings(body []byte) []apperr.FieldError {
-	var root any
-	if json.Unmarshal(body, &root) != nil {
+// "items[0].productId", in path order; root is the path of raw itself ("",
+// or "user" for an event's user object). An object with a key holding a
+// NUL is named too. (A REST body's keys are all known fields: decodeStrict
+// refuses any other.)
+func unstorableStrings(root string, raw []byte) []apperr.FieldError {
+	var val any
+	if json.Unmarshal(raw, &val) != nil {
 		return nil
 	}
 	var details []apperr.FieldError
@@ -158,6 +181,10 @@ func unstorableStrings(body []byte) []apperr.FieldError {
 			}
 		case map[string]any:
 			for _, key := range slices.Sorted(maps.Keys(v)) {
+				if strings.IndexByte(key, 0) >= 0 {
+					details = append(details, apperr.FieldError{Field: path, Message: msgNULKey})
+					continue
+				}
 				sub := key
 				if path != "" {
 					sub = path + "." + key
@@ -166,6 +193,6 @@ func unstorableStrings(body []byte) []apperr.FieldError {
 			}
 		}
 	}
-	walk("", root)
+	walk(root, val)
 	return details
 }

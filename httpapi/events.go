@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/outbox"
 )
 
 // Limits of the event API (see the README's event API rules).
@@ -65,10 +65,12 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids, err := s.publish(r.Context(), evs, batch)
-	var verr *events.ValidationError
-	if errors.As(err, &verr) {
+	if verr, ok := errors.AsType[*events.ValidationError](err); ok {
 		// Publish validated the events (once; decodeEvents did not).
-		err = invalidEvents(batch, catalogDetails(batch, verr))
+		err = refusedEvents(batch, verr)
+	}
+	if conflict, ok := errors.AsType[*outbox.IDConflictError](err); ok {
+		err = takenIDs(batch, conflict)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -105,14 +107,10 @@ func (s *server) publish(ctx context.Context, evs []events.Event, batch bool) ([
 // on the events whose name and data could be read, to list every problem
 // of the request in one answer.
 func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventsBodyBytes))
-	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return nil, false, apperr.Errorf(apperr.TooLarge, "The request body is larger than the limit of %s per request.", byteSize(maxEventsBodyBytes))
-	}
+	body, err := readBody(w, r, maxEventsBodyBytes)
 	if err != nil {
-		return nil, false, fmt.Errorf("read body: %w", err)
+		return nil, false, err
 	}
-	body = bytes.TrimSpace(body)
 
 	var raws []json.RawMessage
 	batch := len(body) > 0 && body[0] == '['
@@ -159,6 +157,22 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool,
 			}
 			return nil, false, apperr.Errorf(apperr.TooLarge, "%s is %d bytes; the limit is %s per event.", where, len(raw), byteSize(maxEventBytes))
 		}
+		// Go would decode invalid UTF-8 and unpaired surrogate escapes as
+		// U+FFFD, anywhere in the event: refuse them rather than store an
+		// altered name, id or data.
+		if msg := events.JSONTextProblem(raw); msg != "" {
+			problems := textProblems(raw)
+			if len(problems) == 0 { // in a key
+				if !batch {
+					return nil, false, invalid("The request body " + msg + ".")
+				}
+				problems = []apperr.FieldError{{Message: msg}}
+			}
+			for _, p := range problems {
+				details = append(details, apperr.FieldError{Field: path(i, p.Field), Message: p.Message})
+			}
+			continue
+		}
 		var we wireEvent
 		if field, msg := decodeStrict(raw, &we); msg != "" {
 			if field == "" && !batch {
@@ -172,11 +186,16 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool,
 			}
 		}
 		ev := events.Event{ID: we.ID, Name: we.Name, Data: we.Data, Source: source}
-		ts, ok := parseTS(we.TS)
-		if !ok {
-			details = append(details, apperr.FieldError{Field: path(i, "ts"), Message: "must be epoch milliseconds or an RFC 3339 time"})
+		ts, msg := parseTS(we.TS)
+		if msg != "" {
+			details = append(details, apperr.FieldError{Field: path(i, "ts"), Message: msg})
 		}
 		ev.TS = ts
+		// user and v are not stored, but are held to what the rest is.
+		if msg := events.TextProblem(we.V); msg != "" {
+			details = append(details, apperr.FieldError{Field: path(i, "v"), Message: msg})
+		}
+		details = append(details, unstorableStrings(path(i, "user"), we.User)...)
 		if len(ev.ID) > maxEventIDLength {
 			details = append(details, apperr.FieldError{Field: path(i, "id"), Message: fmt.Sprintf("must be at most %d characters", maxEventIDLength)})
 		} else if msg := events.TextProblem(ev.ID); msg != "" {
@@ -192,6 +211,23 @@ func decodeEvents(w http.ResponseWriter, r *http.Request) ([]events.Event, bool,
 		return nil, false, invalidEvents(batch, append(details, catalogDetailsOf(batch, evs, readable)...))
 	}
 	return evs, batch, nil
+}
+
+// textProblems names the values of the event object raw that hold invalid
+// UTF-8 or an unpaired surrogate escape, by key, in key order. It returns
+// none when raw is not an object, or when the problem is in a key.
+func textProblems(raw json.RawMessage) []apperr.FieldError {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return nil
+	}
+	var problems []apperr.FieldError
+	for _, key := range slices.Sorted(maps.Keys(fields)) {
+		if msg := events.JSONTextProblem(fields[key]); msg != "" {
+			problems = append(problems, apperr.FieldError{Field: key, Message: msg})
+		}
+	}
+	return problems
 }
 
 // catalogDetailsOf runs the catalog's validation on the events of evs at
@@ -234,6 +270,42 @@ func catalogDetails(batch bool, verr *events.ValidationError) []apperr.FieldErro
 	return details
 }
 
+// refusedEvents is the answer for events the catalog's validation refused;
+// nothing was stored. It is 422 when each failure is an id that is not a
+// UUID: such an event is well formed, but names nothing this service can
+// hold, like one naming a row not stored here (checkRefs). Otherwise 400.
+func refusedEvents(batch bool, verr *events.ValidationError) error {
+	details := catalogDetails(batch, verr)
+	if slices.ContainsFunc(verr.Fields, func(f events.FieldError) bool { return !f.NotUUID }) {
+		return invalidEvents(batch, details)
+	}
+	return unprocessableEvents(batch, details)
+}
+
+// unprocessableEvents is the 422 answer for events that name what this
+// service does not hold: nothing was stored.
+func unprocessableEvents(batch bool, details []apperr.FieldError) error {
+	msg := "The event names something this service does not hold; nothing was stored."
+	if batch {
+		msg = "One or more events name things this service does not hold; nothing was stored."
+	}
+	return &apperr.Error{Code: apperr.Unprocessable, Message: msg, Details: details}
+}
+
+// takenIDs is the 409 answer for events whose id is stored with another
+// name or other data (see outbox.Publish): nothing was stored.
+func takenIDs(batch bool, conflict *outbox.IDConflictError) error {
+	details := make([]apperr.FieldError, len(conflict.Indexes))
+	for j, i := range conflict.Indexes {
+		details[j] = apperr.FieldError{Field: eventPath(batch, i, "id"), Message: "is already taken by an event with another name or other data"}
+	}
+	msg := "The event's id is already taken by another event; nothing was stored. Send a new id, or the same event again."
+	if batch {
+		msg = "One or more event ids are already taken by other events; nothing was stored. Send new ids, or the same events again."
+	}
+	return &apperr.Error{Code: apperr.Conflict, Message: msg, Details: details, Err: conflict}
+}
+
 // invalidEvents is the 400 answer for invalid events: nothing was stored.
 func invalidEvents(batch bool, details []apperr.FieldError) error {
 	if batch {
@@ -242,29 +314,41 @@ func invalidEvents(batch bool, details []apperr.FieldError) error {
 	return invalid("The event is invalid; nothing was stored.", details...)
 }
 
-// parseTS reads an event's ts: epoch milliseconds or RFC 3339. Absent, null
-// or 0 is the zero time (the publisher's now).
-func parseTS(raw json.RawMessage) (time.Time, bool) {
+// parseTS reads an event's ts: epoch milliseconds or RFC 3339, in the
+// years 2000 to 9999 (events.TSProblem). Absent, null or 0 is the zero
+// time (the publisher's now). A ts it refuses is returned as the zero time
+// with the failure message, so it is reported once.
+func parseTS(raw json.RawMessage) (time.Time, string) {
+	const msgFormat = "must be epoch milliseconds or an RFC 3339 time"
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return time.Time{}, true
+		return time.Time{}, ""
 	}
+	var t time.Time
 	if raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return time.Time{}, false
+			return time.Time{}, msgFormat
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		return t, err == nil
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return time.Time{}, msgFormat
+		}
+	} else {
+		ms, err := strconv.ParseInt(string(raw), 10, 64)
+		switch {
+		case err != nil || ms < 0:
+			return time.Time{}, msgFormat
+		case ms == 0:
+			return time.Time{}, ""
+		}
+		t = time.UnixMilli(ms).UTC()
 	}
-	ms, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil || ms < 0 {
-		return time.Time{}, false
+	// Also "0001-01-01T00:00:00Z", which is not "now" but a time sent.
+	if msg := events.TSProblem(t); msg != "" {
+		return time.Time{}, msg
 	}
-	if ms == 0 {
-		return time.Time{}, true
-	}
-	return time.UnixMilli(ms).UTC(), true
+	return t, ""
 }
 
 // seededID derives the id of the index'th event from Inngest's

@@ -1,9 +1,12 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/search"
 )
 
 func userCreated(id, email string) map[string]any {
@@ -115,13 +119,13 @@ func TestEventAPI(t *testing.T) {
 		require.Equal(t, "unknown field", r.details(t)["colour"])
 		require.Equal(t, map[string]string{"colour": "unknown field"}, r.details(t))
 
-		r = b.do(t, "POST", "/v1/events", testKey, `[{"name":"app/custom","colour":1},{"name":"user/created","data":{"userId":"u1","email":"x@example.com","name":"X"},"extra":true,"ts":"later"}]`)
+		r = b.do(t, "POST", "/v1/events", testKey, `[{"name":"app/custom","colour":1},{"name":"user/created","data":{"userId":"6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21","email":"x@example.com","name":"X"},"extra":true,"ts":"later"}]`)
 		requireError(t, r, http.StatusBadRequest)
 		require.Equal(t, map[string]string{"events[0].colour": "unknown field", "events[1].extra": "unknown field",
 			"events[1].ts": "must be epoch milliseconds or an RFC 3339 time"}, r.details(t))
 
 		// The other problems of an event with an unknown key are listed too.
-		r = b.do(t, "POST", "/v1/events", testKey, `{"name":"user/created","data":{"userId":"u1","email":"nope","name":"X"},"colour":1}`)
+		r = b.do(t, "POST", "/v1/events", testKey, `{"name":"user/created","data":{"userId":"6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21","email":"nope","name":"X"},"colour":1}`)
 		requireError(t, r, http.StatusBadRequest)
 		require.Equal(t, map[string]string{"colour": "unknown field", "data.email": "must be a valid email address"}, r.details(t))
 		// A wrong type leaves nothing else to check.
@@ -309,4 +313,213 @@ func TestAuthOff(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	requireError(t, b.do(t, "GET", "/v1/users/"+missingID, "", nil), http.StatusNotFound)
 	require.Equal(t, http.StatusOK, b.do(t, "GET", "/riverui/", "", nil).status)
+}
+
+// msgTS is the failure of a ts outside the years 2000 to 9999.
+const msgTS = "must be a time in the years 2000 to 9999 (epoch milliseconds 946684800000 to 253402300799999)"
+
+// TestEventTimestampRange: ts is refused (400 naming it, nothing stored)
+// outside the years 2000 to 9999, where PostgreSQL would fail the insert
+// (a 500) or pgx would store a wrapped-around time (1969), and is stored as
+// sent within them.
+func TestEventTimestampRange(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+
+	for _, ts := range []string{`9300000000000000`, `9223372036854775807`, `946684799999`, `1`, `"1999-12-31T23:59:59Z"`, `"0001-01-01T00:00:00Z"`, `"9999-12-31T23:59:59-01:00"`} {
+		id := "ts-" + strings.Trim(ts, `"`)
+		r := b.do(t, "POST", "/v1/events", testKey, `{"name":"app/x","id":"`+id+`","ts":`+ts+`}`)
+		requireError(t, r, http.StatusBadRequest)
+		require.Equal(t, map[string]string{"ts": msgTS}, r.details(t), "ts %s", ts)
+		require.Zero(t, b.count(t, "SELECT count(*) FROM events WHERE id = $1", id), "ts %s", ts)
+	}
+	r := b.do(t, "POST", "/v1/events", testKey, `[{"name":"app/x","id":"ts-batch-ok"},{"name":"app/x","ts":9300000000000000}]`)
+	requireError(t, r, http.StatusBadRequest)
+	require.Equal(t, map[string]string{"events[1].ts": msgTS}, r.details(t))
+	require.Zero(t, b.count(t, "SELECT count(*) FROM events WHERE id = 'ts-batch-ok'"))
+
+	for ts, want := range map[string]string{
+		`946684800000`:                "2000-01-01T00:00:00Z",
+		`253402300799999`:             "9999-12-31T23:59:59.999Z",
+		`"9999-12-31T23:59:59+05:30"`: "9999-12-31T18:29:59Z",
+	} {
+		id := "ts-ok-" + strings.Trim(ts, `"`)
+		r := b.do(t, "POST", "/v1/events", testKey, `{"name":"app/x","id":"`+id+`","ts":`+ts+`}`)
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		require.Equal(t, want, b.do(t, "GET", "/v1/events/"+id, apiKey, nil).json(t)["ts"], "ts %s", ts)
+	}
+}
+
+// rawRequest writes head and body to the test server as they are, on a
+// connection of its own, closes the writing side and returns the answer.
+func rawRequest(t *testing.T, b *testBundle, head, body string) response {
+	t.Helper()
+	conn, err := net.Dial("tcp", b.srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, head+"\r\n"+body)
+	require.NoError(t, err)
+	require.NoError(t, conn.(*net.TCPConn).CloseWrite())
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return response{status: resp.StatusCode, header: resp.Header, body: got}
+}
+
+// TestUnreadableBody: a body cut short before its Content-Length, or with a
+// malformed chunked encoding, is the client's fault: 400, not 503 ("the
+// database is unavailable") or 500, on the event API and the REST API.
+func TestUnreadableBody(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	const event = `{"name":"app/x","id":"cut-short"}`
+	for _, path := range []string{"/v1/events", "/v1/users"} {
+		key := testKey
+		if path == "/v1/users" {
+			key = apiKey
+		}
+		head := "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + key + "\r\nContent-Type: application/json\r\n"
+		for name, req := range map[string][2]string{
+			"CutShort":   {head + "Content-Length: 100\r\n", event},
+			"BadChunked": {head + "Transfer-Encoding: chunked\r\n", "zz\r\n" + event + "\r\n0\r\n\r\n"},
+		} {
+			r := rawRequest(t, b, req[0], req[1])
+			m := requireError(t, r, http.StatusBadRequest)
+			require.Equal(t, "The request body could not be read in full: it ended early or its chunked encoding is malformed.", m["error"], "%s %s", name, path)
+		}
+	}
+	require.Zero(t, b.count(t, "SELECT count(*) FROM events WHERE id = 'cut-short'"))
+}
+
+// TestEventBodyText: the whole event is held to what the REST decoder
+// holds a body to. Invalid UTF-8 and unpaired surrogate escapes anywhere
+// in it, its name and id included, are refused naming the field (Go would
+// store U+FFFD in their place); so is the NUL character in user and v,
+// which are not stored. Nothing is written.
+func TestEventBodyText(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	const (
+		msgUTF8      = "must be valid UTF-8"
+		msgSurrogate = `must not contain an unpaired surrogate escape (\ud800 to \udfff)`
+	)
+	for body, want := range map[string]map[string]string{
+		"{\"name\":\"app/\xff\",\"id\":\"bad-name\"}":                            {"name": msgUTF8},
+		`{"name":"app/\udfff","id":"bad-surrogate"}`:                             {"name": msgSurrogate},
+		"{\"name\":\"app/x\",\"id\":\"bad-\xfe\"}":                               {"id": msgUTF8},
+		"{\"name\":\"app/x\",\"id\":\"bad-user\",\"user\":{\"n\":\"\xff\"}}":     {"user": msgUTF8},
+		"[{\"name\":\"app/x\",\"id\":\"ok-1\"},{\"name\":\"app/\xff\"}]":         {"events[1].name": msgUTF8},
+		"[{\"name\":\"app/x\",\"id\":\"ok-2\"},{\"name\":\"app/x\",\"\xff\":1}]": {"events[1]": msgUTF8},
+		`{"name":"app/x","id":"nul-v","v":"1\u0000"}`:                            {"v": msgNUL},
+		`{"name":"app/x","id":"nul-user","user":{"id":"\u0000","a\u0000":1}}`: {
+			"user": `must not have a key containing the NUL character (\u0000)`, "user.id": msgNUL,
+		},
+	} {
+		r := b.do(t, "POST", "/v1/events", testKey, body)
+		requireError(t, r, http.StatusBadRequest)
+		require.Equal(t, want, r.details(t), "%q", body)
+	}
+	// In a key of a single event: the body as a whole.
+	r := b.do(t, "POST", "/v1/events", testKey, "{\"name\":\"app/x\",\"id\":\"bad-key\",\"\xff\":1}")
+	m := requireError(t, r, http.StatusBadRequest)
+	require.Equal(t, "The request body must be valid UTF-8.", m["error"])
+	require.Zero(t, b.count(t, "SELECT count(*) FROM events WHERE id LIKE 'bad-%' OR id LIKE 'nul-%' OR id LIKE 'ok-%' OR strpos(name, chr(65533)) > 0"),
+		"nothing stored, no name with U+FFFD in it")
+}
+
+// TestEventIDsAreUUIDs: an id the catalog marks as a UUID (a user's, an
+// order's, ...) that is not one names nothing this service can hold: the
+// event is refused 422 naming the field, and neither it nor a job (which
+// would fail on every retry) is stored. An upper-case UUID is accepted, as
+// in the REST API, and stored in lower case.
+func TestEventIDsAreUUIDs(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	f := newFixture(t, b)
+
+	r := b.do(t, "POST", "/v1/events", testKey, `{"name":"user/deleted","id":"del-not-uuid","data":{"userId":"not-a-uuid"}}`)
+	m := requireError(t, r, http.StatusUnprocessableEntity)
+	require.Equal(t, "The event names something this service does not hold; nothing was stored.", m["error"])
+	require.Equal(t, map[string]string{"data.userId": msgNotUUID}, r.details(t))
+	require.Zero(t, b.count(t, "SELECT count(*) FROM events WHERE id = 'del-not-uuid'"))
+	require.Zero(t, b.count(t, "SELECT count(*) FROM river_job WHERE args->>'event_id' = 'del-not-uuid' OR args->>'user_id' = 'not-a-uuid'"))
+
+	r = b.do(t, "POST", "/e/"+testKey, "", `[{"name":"app/x","id":"ok-before"},`+
+		`{"name":"order/created","data":{"orderId":"`+f.orderID+`","userId":"u1","shopId":"`+f.shopID+`","items":[{"productId":"p1","quantity":1,"pricePaise":1}],"totalPaise":1}}]`)
+	requireError(t, r, http.StatusUnprocessableEntity)
+	require.Equal(t, map[string]string{"events[1].data.userId": msgNotUUID, "events[1].data.items[0].productId": msgNotUUID}, r.details(t))
+	require.Zero(t, b.count(t, "SELECT count(*) FROM events WHERE id = 'ok-before'"))
+
+	upper := strings.ToUpper(f.userID)
+	r = b.do(t, "POST", "/v1/events", testKey, `{"name":"user/deleted","id":"del-upper","data":{"userId":"`+upper+`"}}`)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	require.Equal(t, f.userID, b.do(t, "GET", "/v1/events/del-upper", apiKey, nil).json(t)["data"].(map[string]any)["userId"])
+	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM river_job WHERE args->>'event_id' = 'del-upper' AND args->>'user_id' = $1", f.userID))
+}
+
+// TestUpperCaseUUIDs: the REST API takes UUIDs in either case, in paths,
+// bodies and queries, as the same row.
+func TestUpperCaseUUIDs(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	f := newFixture(t, b)
+	up := strings.ToUpper
+
+	r := b.do(t, "POST", "/v1/orders", apiKey, map[string]any{"userId": up(f.userID), "shopId": up(f.shopID),
+		"items": []any{map[string]any{"productId": up(f.productID), "quantity": 1}}})
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	order := r.json(t)
+	require.Equal(t, f.userID, order["userId"])
+	require.Equal(t, f.productID, order["items"].([]any)[0].(map[string]any)["productId"])
+
+	// The same product twice, in two cases, is one product named twice.
+	r = b.do(t, "POST", "/v1/orders", apiKey, map[string]any{"userId": f.userID, "shopId": f.shopID,
+		"items": []any{map[string]any{"productId": up(f.productID), "quantity": 1}, map[string]any{"productId": f.productID, "quantity": 1}}})
+	requireError(t, r, http.StatusBadRequest)
+	require.Equal(t, map[string]string{"items[1].productId": "appears more than once"}, r.details(t))
+
+	for _, path := range []string{"/v1/users/" + up(f.userID), "/v1/shops/" + up(f.shopID), "/v1/products/" + up(f.productID), "/v1/orders/" + up(f.orderID)} {
+		r := b.do(t, "GET", path, apiKey, nil)
+		require.Equal(t, http.StatusOK, r.status, "GET %s: %s", path, r.body)
+	}
+	r = b.do(t, "PATCH", "/v1/products/"+up(f.productID), apiKey, map[string]any{"name": "Atta 10kg"})
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	require.Equal(t, f.productID, r.json(t)["id"])
+	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM events WHERE name = 'product/updated' AND data->>'productId' = $1", f.productID),
+		"the event names the product as it is stored")
+
+	require.NoError(t, search.NewPostgres(b.pool).UpsertProduct(t.Context(), search.Product{ID: f.productID, ShopID: f.shopID, Name: "Atta 10kg"}))
+	r = b.do(t, "GET", "/v1/search/products?q=atta&shopId="+up(f.shopID), apiKey, nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	require.EqualValues(t, 1, r.json(t)["found"], "the search filter takes the shop's id in either case")
+}
+
+// TestEventIDTakenByOtherEvent: an id already stored with another name or
+// other data answers 409 naming the id, and stores nothing; so a key
+// holder who sends a guessed id first does not make the real event vanish
+// behind a 200. The same event again is still answered 200 (a retry).
+func TestEventIDTakenByOtherEvent(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	first := userCreated("claimed-1", "asha@example.com")
+	require.Equal(t, http.StatusOK, b.do(t, "POST", "/v1/events", testKeyOther, first).status)
+
+	r := b.do(t, "POST", "/v1/events", testKey, first)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	require.JSONEq(t, `{"ids":["claimed-1"],"status":200}`, string(r.body))
+
+	r = b.do(t, "POST", "/v1/events", testKey, userCreated("claimed-1", "mallory@example.com"))
+	m := requireError(t, r, http.StatusConflict)
+	require.Contains(t, m["error"], "already taken")
+	require.Equal(t, map[string]string{"id": "is already taken by an event with another name or other data"}, r.details(t))
+	require.NotContains(t, string(r.body), "asha@example.com", "the stored event is not shown")
+
+	r = b.do(t, "POST", "/e/"+testKey, "", []any{userCreated("claim-batch-new", "x@example.com"), map[string]any{"name": "app/x", "id": "claimed-1"}})
+	requireError(t, r, http.StatusConflict)
+	require.Equal(t, map[string]string{"events[1].id": "is already taken by an event with another name or other data"}, r.details(t))
+	require.Zero(t, b.count(t, "SELECT count(*) FROM events WHERE id = 'claim-batch-new'"))
+	got := b.do(t, "GET", "/v1/events/claimed-1", apiKey, nil).json(t)
+	require.Equal(t, "asha@example.com", got["data"].(map[string]any)["email"])
 }

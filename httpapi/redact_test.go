@@ -16,7 +16,7 @@ func TestGetEventRedactsJobErrors(t *testing.T) {
 	b := setup(t, nil)
 	r := b.do(t, "POST", "/v1/events", testKey, map[string]any{
 		"name": "user/created", "id": "signup-pii",
-		"data": map[string]any{"userId": "u-1", "email": "asha@example.com", "name": "Asha"},
+		"data": map[string]any{"userId": "6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21", "email": "asha@example.com", "name": "Asha"},
 	})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	_, err := b.pool.Exec(t.Context(), `UPDATE river_job SET errors = ARRAY[

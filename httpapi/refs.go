@@ -154,9 +154,11 @@ func checkRefs(ctx context.Context, q *db.Queries, evs []events.Event, batch boo
 			if r.kind == entityProduct {
 				role = "shop"
 			}
+			// Which row is the owner is not said: the key holder may not
+			// know whose order it is.
 			details = append(details, apperr.FieldError{
 				Field:   eventPath(batch, r.event, r.ownerField),
-				Message: fmt.Sprintf("is not the %s of %s %s (that is %s)", role, r.kind, r.id, row.Owner),
+				Message: fmt.Sprintf("is not the %s of %s %s", role, r.kind, r.id),
 			})
 		}
 	}
@@ -167,11 +169,7 @@ func checkRefs(ctx context.Context, q *db.Queries, evs []events.Event, batch boo
 	if err := events.ValidateAll(evs); errors.As(err, &verr) {
 		return verr
 	}
-	msg := "The event names something this service does not hold; nothing was stored."
-	if batch {
-		msg = "One or more events name things this service does not hold; nothing was stored."
-	}
-	return &apperr.Error{Code: apperr.Unprocessable, Message: msg, Details: details}
+	return unprocessableEvents(batch, details)
 }
 
 // storedRows looks up the rows refs name, in one query, keyed by rowKey. An

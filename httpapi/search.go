@@ -45,6 +45,9 @@ func (s *server) searchProducts(w http.ResponseWriter, r *http.Request) {
 	if msg := events.TextProblem(shopID); msg != "" {
 		details = append(details, apperr.FieldError{Field: "shopId", Message: msg})
 	}
+	if lower, ok := events.CanonicalUUID(shopID); ok {
+		shopID = lower // the index holds shop ids as PostgreSQL prints them
+	}
 	if len(details) > 0 {
 		s.writeError(w, r, invalid("The search is invalid.", details...))
 		return

@@ -258,21 +258,24 @@ func mustUser(t *testing.T, svc *mart.Service) *mart.User {
 	return u
 }
 
-// TestIdsThatNameNoRow sends events (as the web app may) whose ids are not
-// even UUIDs: the jobs settle on their first attempt instead of retrying an
-// error that cannot go away. Indexing an unknown product removes it from the
-// index (completed); emailing about an unknown order is cancelled.
+// TestIdsThatNameNoRow sends events whose ids name no row: the jobs settle
+// on their first attempt instead of retrying an error that cannot go away.
+// Indexing an unknown product removes it from the index (completed);
+// emailing about an unknown order is cancelled. (An id that is not even a
+// UUID is refused when published.)
 //
 // River works these jobs on a pool: a worker's failed lookup would abort a
 // test transaction.
 func TestIdsThatNameNoRow(t *testing.T) {
 	t.Parallel()
+	const noProduct = "40000000-0000-4000-8000-000000000123"
 	b := setup(t, bundleOpts{})
 	publish(t, b,
-		events.SearchIndex{Type: "product", ID: "sku-123"},
-		events.SearchIndex{Type: "shop", ID: "shop-9"},
-		events.OrderCreated{OrderID: "ord-1", UserID: "u-1", ShopID: "s-1", TotalPaise: 100,
-			Items: []events.OrderItem{{ProductID: "sku-123", Quantity: 1, PricePaise: 100}}},
+		events.SearchIndex{Type: "product", ID: noProduct},
+		events.SearchIndex{Type: "shop", ID: "20000000-0000-4000-8000-000000000009"},
+		events.OrderCreated{OrderID: "30000000-0000-4000-8000-000000000001", UserID: "10000000-0000-4000-8000-000000000001",
+			ShopID: "20000000-0000-4000-8000-000000000001", TotalPaise: 100,
+			Items: []events.OrderItem{{ProductID: noProduct, Quantity: 1, PricePaise: 100}}},
 	)
 	for kind, want := range map[string]rivertype.JobState{
 		"index_product": rivertype.JobStateCompleted, "index_shop": rivertype.JobStateCompleted,

@@ -121,6 +121,7 @@ func TestSendNotificationSMSTwilio(t *testing.T) {
 // with the same idempotency key and records OneSignal's id.
 func TestSendNotificationPushOneSignal(t *testing.T) {
 	t.Parallel()
+	const pushUser = "7c2d4e6f-8a9b-4c1d-9e2f-3a4b5c6d7e8f" // OneSignal's external id for the user
 	ctx := t.Context()
 	fake := newRecorder(t,
 		answer{429, map[string]string{"Retry-After": "1"}, `{"errors": ["API rate limit exceeded"]}`},
@@ -131,7 +132,7 @@ func TestSendNotificationPushOneSignal(t *testing.T) {
 	b := setupTx(t)
 	w := testWorker[jobargs.SendNotificationArgs](t, b.tx, jobs.Deps{Push: push})
 
-	ids := b.publish(t, events.NotificationSend{Channel: "push", UserID: "user-42", Subject: "Sale!", Message: "50% off sweets"})
+	ids := b.publish(t, events.NotificationSend{Channel: "push", UserID: pushUser, Subject: "Sale!", Message: "50% off sweets"})
 	before := time.Now()
 	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendNotificationArgs](t, b))
 	after := time.Now()
@@ -147,17 +148,17 @@ func TestSendNotificationPushOneSignal(t *testing.T) {
 	require.Equal(t, "/notifications", reqs[1].Path)
 	require.Equal(t, "c=push", reqs[1].Query)
 	require.Equal(t, "Key os_key", reqs[1].Header.Get("Authorization"))
-	key := jobs.IdempotencyKey(ids[0], "send_notification", "user-42")
+	key := jobs.IdempotencyKey(ids[0], "send_notification", pushUser)
 	require.JSONEq(t, `{
 		"app_id": "app-1",
-		"include_aliases": {"external_id": ["user-42"]},
+		"include_aliases": {"external_id": ["`+pushUser+`"]},
 		"target_channel": "push",
 		"headings": {"en": "Sale!"},
 		"contents": {"en": "50% off sweets"},
 		"idempotency_key": "`+onesignal.IdempotencyKey(key)+`"
 	}`, string(reqs[1].Body))
 	require.Equal(t, reqs[0].Body, reqs[1].Body, "the retry sends the same idempotency key")
-	d := deliveriesTo(t, b.tx, "user-42")
+	d := deliveriesTo(t, b.tx, pushUser)
 	require.Len(t, d, 1)
 	require.Equal(t, "b98881cc-1e94-4366-bbd9-db8f3429292b", d[0].ProviderMessageID)
 }

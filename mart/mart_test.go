@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -574,4 +575,31 @@ func fields(v *mart.ValidationError) []string {
 		out[i] = f.Field
 	}
 	return out
+}
+
+// TestPlaceOrderUpperCaseIDs: ids are UUIDs in either case, in an order as
+// elsewhere. The order names the rows as they are stored, and one product
+// named in two cases is one product named twice.
+func TestPlaceOrderUpperCaseIDs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := newFixture(t, b.svc, 5)
+	up := strings.ToUpper
+
+	order, err := b.svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: up(f.customer.ID), ShopID: up(f.shop.ID),
+		Items: []mart.PlaceOrderItem{{ProductID: up(f.product.ID), Quantity: 2}}})
+	require.NoError(t, err)
+	require.Equal(t, f.customer.ID, order.UserID)
+	require.Equal(t, f.shop.ID, order.ShopID)
+	require.Equal(t, f.product.ID, order.Items[0].ProductID)
+	require.Equal(t, 3, count(t, b.db, "SELECT stock FROM products WHERE id = $1", f.product.ID))
+	require.Equal(t, 1, count(t, b.db, "SELECT count(*) FROM events WHERE name = 'order/created' AND data->>'userId' = $1 AND data->>'shopId' = $2",
+		f.customer.ID, f.shop.ID))
+
+	_, err = b.svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
+		Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 1}, {ProductID: up(f.product.ID), Quantity: 1}}})
+	var verr *mart.ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, []mart.FieldError{{Field: "items[1].productId", Message: "appears more than once"}}, verr.Fields)
+	require.Equal(t, 3, count(t, b.db, "SELECT stock FROM products WHERE id = $1", f.product.ID), "nothing written")
 }

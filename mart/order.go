@@ -106,8 +106,16 @@ type PlaceOrderItem struct {
 // an apperr.Conflict error whose cause is an *InsufficientStockError, and
 // writes nothing. A line or an order total above events.MaxTotalPaise is
 // an invalid error naming items[i].quantity or totalPaise, and writes
-// nothing.
+// nothing. Ids are UUIDs in either case.
 func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, error) {
+	// The stored rows' ids are lower case, and so must the ids they are
+	// compared with be: the shop's, and each product's (also when one
+	// product is named twice in two cases).
+	p.UserID, p.ShopID = lowerID(p.UserID), lowerID(p.ShopID)
+	p.Items = slices.Clone(p.Items)
+	for i := range p.Items {
+		p.Items[i].ProductID = lowerID(p.Items[i].ProductID)
+	}
 	var f fieldErrors
 	checkID(&f, "userId", p.UserID)
 	checkID(&f, "shopId", p.ShopID)

@@ -71,24 +71,21 @@ func isUniqueViolation(err error, constraint string) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
 }
 
-// isUUID reports whether s is a UUID in its canonical text form.
+// isUUID reports whether s is a UUID in its 36-character text form, in
+// either case (events.CanonicalUUID).
 func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
+	_, ok := events.CanonicalUUID(s)
+	return ok
+}
+
+// lowerID returns id in lower case when it is a UUID, the form PostgreSQL
+// prints and the rows' ids are compared in, and as it is otherwise (for
+// checkID to report).
+func lowerID(id string) string {
+	if lower, ok := events.CanonicalUUID(id); ok {
+		return lower
 	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-				return false
-			}
-		}
-	}
-	return true
+	return id
 }
 
 // checkID adds a field error unless id is a UUID.

@@ -12,11 +12,11 @@ import (
 
 func orderEvent(t *testing.T, name, orderID string) events.Event {
 	t.Helper()
-	data := map[string]any{"orderId": orderID, "userId": "u1"}
+	data := map[string]any{"orderId": orderID, "userId": "10000000-0000-4000-8000-000000000001"}
 	switch name {
 	case events.NameOrderCreated:
-		data["shopId"], data["totalPaise"] = "s1", 100
-		data["items"] = []map[string]any{{"productId": "p1", "quantity": 1, "pricePaise": 100}}
+		data["shopId"], data["totalPaise"] = "20000000-0000-4000-8000-000000000001", 100
+		data["items"] = []map[string]any{{"productId": "40000000-0000-4000-8000-000000000001", "quantity": 1, "pricePaise": 100}}
 	case events.NameOrderUpdated:
 		data["status"], data["previousStatus"] = "confirmed", "placed"
 	}
@@ -24,6 +24,13 @@ func orderEvent(t *testing.T, name, orderID string) events.Event {
 	require.NoError(t, err)
 	return events.Event{Name: name, Data: b}
 }
+
+// The orders of TestCancelOn.
+const (
+	o1 = "30000000-0000-4000-8000-000000000001"
+	o2 = "30000000-0000-4000-8000-000000000002"
+	o3 = "30000000-0000-4000-8000-000000000003"
+)
 
 // TestCancelOn: order/cancelled cancels, in its own transaction, that
 // order's confirmation, update emails and reminder that have not started, parked
@@ -36,14 +43,14 @@ func TestCancelOn(t *testing.T) {
 	ob := newOutbox(t)
 
 	ids, err := ob.Publish(ctx, tx,
-		orderEvent(t, events.NameOrderCreated, "o1"), orderEvent(t, events.NameOrderUpdated, "o1"),
-		orderEvent(t, events.NameOrderCreated, "o2"))
+		orderEvent(t, events.NameOrderCreated, o1), orderEvent(t, events.NameOrderUpdated, o1),
+		orderEvent(t, events.NameOrderCreated, o2))
 	require.NoError(t, err)
 	// o1's confirmation is parked: scheduled for later.
 	_, err = tx.Exec(ctx, `UPDATE river_job SET state = 'scheduled', scheduled_at = now() + interval '1 hour' WHERE args->>'event_id' = $1`, ids[0])
 	require.NoError(t, err)
 
-	cancelled, err := ob.Publish(ctx, tx, orderEvent(t, events.NameOrderCancelled, "o1"))
+	cancelled, err := ob.Publish(ctx, tx, orderEvent(t, events.NameOrderCancelled, o1))
 	require.NoError(t, err)
 
 	state := func(eventID string, kind ...string) string {
@@ -65,7 +72,7 @@ func TestCancelOn(t *testing.T) {
 	require.Equal(t, "cancelled by order/cancelled event "+cancelled[0], reason)
 
 	// Creation and cancellation in one batch: the confirmation never runs.
-	batch, err := ob.Publish(ctx, tx, orderEvent(t, events.NameOrderCreated, "o3"), orderEvent(t, events.NameOrderCancelled, "o3"))
+	batch, err := ob.Publish(ctx, tx, orderEvent(t, events.NameOrderCreated, o3), orderEvent(t, events.NameOrderCancelled, o3))
 	require.NoError(t, err)
 	require.Equal(t, "cancelled", state(batch[0]))
 	require.Equal(t, "available", state(batch[1]))

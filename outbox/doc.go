@@ -15,10 +15,12 @@
 // Publish never begins or commits. In the caller's transaction it
 //
 //   - validates every event (one invalid event: an *events.ValidationError,
-//     nothing written);
+//     nothing written) and puts the UUIDs of its data in lower case;
 //   - inserts one row per event into the events table, skipping ids already
-//     stored (deduplication: a concurrent transaction publishing the same id
-//     waits on the primary key until the first commits or rolls back);
+//     stored with the same name and data (deduplication: a concurrent
+//     transaction publishing the same id waits on the primary key until the
+//     first commits or rolls back); an id stored with another name or other
+//     data fails the call with an *IDConflictError;
 //   - inserts, with one River InsertManyTx call, a job for each function each
 //     new event triggers (jobargs.Route); every job's args carry event_id;
 //   - queues the tracked events for analytics (one analytics_pending row

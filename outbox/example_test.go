@@ -43,11 +43,11 @@ func Example() {
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 
 	// ... the app's own writes in tx: INSERT INTO users ...
-	ev, err := events.New(events.UserCreated{UserID: "u_123", Email: "asha@example.com", Name: "Asha"})
+	ev, err := events.New(events.UserCreated{UserID: "6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21", Email: "asha@example.com", Name: "Asha"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	ev.ID = "signup-u_123" // optional: a retried request with the same id enqueues nothing new
+	ev.ID = "signup-asha" // optional: a retried request with the same id enqueues nothing new
 	ids, err := ob.Publish(ctx, tx, ev)
 	if err != nil {
 		log.Fatal(err)
@@ -75,7 +75,7 @@ func Example() {
 	}
 	fmt.Println("queued for analytics:", tracked == 1)
 	// Output:
-	// published signup-u_123
+	// published signup-asha
 	// send_welcome_email in queue email
 	// queued for analytics: true
 }

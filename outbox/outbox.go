@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,11 +33,33 @@ func New(client *river.Client[pgx.Tx]) *Outbox {
 	return &Outbox{river: client, NowFunc: time.Now}
 }
 
+// IDConflictError reports events whose id is already stored (or repeated
+// in the same call) with another name or other data: the id is taken, by
+// another event. Nothing of the call is written once tx rolls back.
+type IDConflictError struct {
+	// Indexes are the positions of the conflicting events in the call, in
+	// order.
+	Indexes []int
+	// IDs are their ids, in the same order.
+	IDs []string
+}
+
+// Error lists the conflicting ids.
+func (e *IDConflictError) Error() string {
+	return fmt.Sprintf("event ids already stored with another name or other data: %s", strings.Join(e.IDs, ", "))
+}
+
 // Publish validates evs, stores them in the event log and enqueues the jobs
 // they trigger, all in tx; it never commits or rolls back. It returns the
 // event ids in the order of evs: the client's id where given, a new ULID
-// otherwise. An id already stored (or repeated within evs) is a duplicate:
-// its id is returned again, and nothing new is written for it.
+// otherwise. Each UUID of a catalog event's data is stored in lower case
+// (events.Normalize).
+//
+// An id already stored (or repeated within evs) with the same name and data
+// is a duplicate, a retried send: its id is returned again, and nothing new
+// is written for it. With another name or other data it fails the call with
+// an *IDConflictError: one sender cannot take an id another will use and
+// have that event silently dropped. The ts and source are not compared.
 //
 // An invalid event fails the whole call with an *events.ValidationError and
 // nothing is written.
@@ -43,6 +67,7 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 	if len(evs) == 0 {
 		return nil, nil
 	}
+	evs = normalize(evs)
 	payloads, err := events.DecodeAll(evs)
 	if err != nil {
 		return nil, err
@@ -80,6 +105,9 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 	isNew := make(map[string]bool, len(inserted))
 	for _, id := range inserted {
 		isNew[id] = true
+	}
+	if err := checkDuplicates(ctx, q, params, isNew); err != nil {
+		return nil, err
 	}
 
 	var (
@@ -137,4 +165,54 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		}
 	}
 	return params.IDs, nil
+}
+
+// normalize returns evs with their UUIDs in lower case (events.Normalize),
+// leaving the caller's slice as it is.
+func normalize(evs []events.Event) []events.Event {
+	out := make([]events.Event, len(evs))
+	for i, ev := range evs {
+		out[i] = events.Normalize(ev)
+	}
+	return out
+}
+
+// checkDuplicates returns an *IDConflictError for the events of params that
+// were not inserted (isNew holds the ids that were) and whose id is stored
+// with another name or other data. A repeated id's first occurrence in
+// params is the inserted one when its id is new.
+func checkDuplicates(ctx context.Context, q *db.Queries, params db.EventInsertManyParams, isNew map[string]bool) error {
+	var (
+		dups db.EventConflictingParams
+		at   []int
+		seen = make(map[string]bool, len(isNew))
+	)
+	for i, id := range params.IDs {
+		if isNew[id] && !seen[id] {
+			seen[id] = true
+			continue
+		}
+		dups.IDs = append(dups.IDs, id)
+		dups.Names = append(dups.Names, params.Names[i])
+		dups.Datas = append(dups.Datas, params.Datas[i])
+		at = append(at, i)
+	}
+	if len(at) == 0 {
+		return nil
+	}
+	taken, err := q.EventConflicting(ctx, dups)
+	if err != nil {
+		return fmt.Errorf("compare duplicate events: %w", err)
+	}
+	if len(taken) == 0 {
+		return nil
+	}
+	conflict := &IDConflictError{}
+	for j, i := range at {
+		if slices.Contains(taken, dups.IDs[j]) {
+			conflict.Indexes = append(conflict.Indexes, i)
+			conflict.IDs = append(conflict.IDs, dups.IDs[j])
+		}
+	}
+	return conflict
 }

@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -35,7 +36,7 @@ func newOutbox(t *testing.T) *outbox.Outbox {
 
 func userCreated(t *testing.T, id string) events.Event {
 	t.Helper()
-	ev, err := events.New(events.UserCreated{UserID: "u1", Email: "asha@example.com", Name: "Asha"})
+	ev, err := events.New(events.UserCreated{UserID: "10000000-0000-4000-8000-000000000001", Email: "asha@example.com", Name: "Asha"})
 	require.NoError(t, err)
 	ev.ID = id
 	return ev
@@ -85,12 +86,12 @@ func TestPublish(t *testing.T) {
 		stored, err := db.New(tx).EventGet(ctx, ids[0])
 		require.NoError(t, err)
 		require.Equal(t, events.NameUserCreated, stored.Name)
-		require.JSONEq(t, `{"userId":"u1","email":"asha@example.com","name":"Asha"}`, string(stored.Data))
+		require.JSONEq(t, `{"userId":"10000000-0000-4000-8000-000000000001","email":"asha@example.com","name":"Asha"}`, string(stored.Data))
 		require.WithinDuration(t, time.Now(), stored.Ts, time.Minute)
 
 		welcome := rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, tx, &jobargs.SendWelcomeEmailArgs{}, &rivertest.RequireInsertedOpts{Queue: jobargs.QueueEmail})
 		require.Equal(t, ids[0], welcome.Args.EventID)
-		require.Equal(t, "u1", welcome.Args.UserID)
+		require.Equal(t, "10000000-0000-4000-8000-000000000001", welcome.Args.UserID)
 		require.ElementsMatch(t, []jobRow{{"send_welcome_email", "email"}}, jobsOf(ctx, t, tx, ids[0]))
 		require.True(t, tracked(ctx, t, tx, ids[0]), "queued for analytics")
 	})
@@ -116,7 +117,7 @@ func TestPublish(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()
 		tx := dbtest.TestTx(ctx, t)
-		bad := events.Event{Name: events.NameOrderCreated, Data: json.RawMessage(`{"orderId":"o1","items":[{"productId":"p1","quantity":0,"pricePaise":10}]}`)}
+		bad := events.Event{Name: events.NameOrderCreated, Data: json.RawMessage(`{"orderId":"30000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":0,"pricePaise":10}]}`)}
 
 		_, err := newOutbox(t).Publish(ctx, tx, userCreated(t, "good-1"), bad)
 		var verr *events.ValidationError
@@ -208,9 +209,9 @@ func TestPublishConcurrentDuplicate(t *testing.T) {
 	}
 }
 
-func publishAndCommit(ctx context.Context, pool *pgxpool.Pool, ob *outbox.Outbox, ev events.Event) error {
+func publishAndCommit(ctx context.Context, pool *pgxpool.Pool, ob *outbox.Outbox, evs ...events.Event) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		_, err := ob.Publish(ctx, tx, ev)
+		_, err := ob.Publish(ctx, tx, evs...)
 		return err
 	})
 }
@@ -233,9 +234,84 @@ func TestPublishCoalescesUniqueJobsInOneCall(t *testing.T) {
 	ctx := t.Context()
 	tx := dbtest.TestTx(ctx, t)
 	update := func(stock int) events.Event {
-		return events.Event{Name: events.NameProductUpdated, Data: json.RawMessage(fmt.Sprintf(`{"productId":"p1","stock":%d}`, stock))}
+		return events.Event{Name: events.NameProductUpdated, Data: json.RawMessage(fmt.Sprintf(`{"productId":"40000000-0000-4000-8000-000000000001","stock":%d}`, stock))}
 	}
-	_, err := newOutbox(t).Publish(ctx, tx, update(1), update(2), events.Event{Name: events.NameSearchIndex, Data: json.RawMessage(`{"type":"product","id":"p1"}`)})
+	_, err := newOutbox(t).Publish(ctx, tx, update(1), update(2), events.Event{Name: events.NameSearchIndex, Data: json.RawMessage(`{"type":"product","id":"40000000-0000-4000-8000-000000000001"}`)})
 	require.NoError(t, err)
 	require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM river_job WHERE kind = 'index_product'"))
+}
+
+// TestPublishIDTakenByOtherEvent: an id stored with another name or other
+// data is not a retried send but another event; it fails the call with an
+// *IDConflictError naming its position, so a sender that guessed the id
+// first cannot make the real event vanish unnoticed. The same event again,
+// with its data spelt differently (key order, spaces), is still a duplicate.
+func TestPublishIDTakenByOtherEvent(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	pool := dbtest.NewPool(ctx, t)
+	ob := newOutbox(t)
+	require.NoError(t, publishAndCommit(ctx, pool, ob, userCreated(t, "taken-1")))
+
+	other := userCreated(t, "taken-1")
+	other.Data = json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","email":"mallory@example.com","name":"Asha"}`)
+	renamed := events.Event{ID: "taken-1", Name: events.NameUserUpdated, Data: userCreated(t, "").Data}
+	otherFresh := other // another event under an id new in this same call
+	otherFresh.ID = "fresh-2"
+	respelt := userCreated(t, "taken-1")
+	respelt.Data = json.RawMessage(`{ "name": "Asha", "email": "asha@example.com", "userId": "10000000-0000-4000-8000-000000000001" }`)
+
+	for _, tt := range []struct {
+		name string
+		evs  []events.Event
+		want []int // the conflicting positions; none: a duplicate
+	}{
+		{"OtherData", []events.Event{userCreated(t, "fresh-1"), other}, []int{1}},
+		{"OtherName", []events.Event{renamed}, []int{0}},
+		{"OtherDataInTheSameCall", []events.Event{userCreated(t, "fresh-2"), otherFresh}, []int{1}},
+		{"SameEventRespelt", []events.Event{respelt}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := publishAndCommit(ctx, pool, ob, tt.evs...)
+			if tt.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			conflict, ok := errors.AsType[*outbox.IDConflictError](err)
+			require.True(t, ok, "%v is an *IDConflictError", err)
+			require.Equal(t, tt.want, conflict.Indexes)
+			for _, ev := range tt.evs {
+				if ev.ID != "taken-1" {
+					require.Zero(t, count(ctx, t, pool, "SELECT count(*) FROM events WHERE id = $1", ev.ID), "nothing of the call is stored")
+				}
+			}
+		})
+	}
+	stored, err := db.New(pool).EventGet(ctx, "taken-1")
+	require.NoError(t, err)
+	require.Equal(t, events.NameUserCreated, stored.Name)
+	require.JSONEq(t, string(userCreated(t, "").Data), string(stored.Data), "the first event stays as it was")
+	require.Len(t, jobsOf(ctx, t, pool, "taken-1"), 1)
+}
+
+// TestPublishLowersUUIDs: the UUIDs of catalog data are stored, and given to
+// jobs, in lower case, so an upper-case id names the same row as PostgreSQL
+// prints it and the same unique job; other values keep their case.
+func TestPublishLowersUUIDs(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	const upper, lower = "4A3C1E2F-9B7D-4C1E-8D2A-0C3B5E8F1A21", "4a3c1e2f-9b7d-4c1e-8d2a-0c3b5e8f1a21"
+
+	ids, err := newOutbox(t).Publish(ctx, tx,
+		events.Event{Name: events.NameProductUpdated, Data: json.RawMessage(`{"productId":"` + upper + `","name":"ATTA <5kg>","extra":"` + upper + `"}`)},
+		events.Event{Name: events.NameProductUpdated, Data: json.RawMessage(`{"productId":"` + lower + `","stock":2}`)})
+	require.NoError(t, err)
+
+	stored, err := db.New(tx).EventGet(ctx, ids[0])
+	require.NoError(t, err)
+	require.JSONEq(t, `{"productId":"`+lower+`","name":"ATTA <5kg>","extra":"`+upper+`"}`, string(stored.Data))
+	require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM river_job WHERE kind = 'index_product' AND args->>'product_id' = $1", lower),
+		"one index_product job for both spellings")
+	require.Zero(t, count(ctx, t, tx, "SELECT count(*) FROM river_job WHERE args->>'product_id' = $1", upper))
 }

@@ -74,7 +74,7 @@ func TestReplay(t *testing.T) {
 	for _, id := range []string{"u-1", "u-2", "u-3", "u-old"} {
 		e.publish(t, events.UserCreated{UserID: id, Email: id + "@example.com", Name: "Asha"}, "signup-"+id)
 	}
-	e.publish(t, events.UserDeleted{UserID: "u-9"}, "delete-u-9")
+	e.publish(t, events.UserDeleted{UserID: "10000000-0000-4000-8000-000000000009"}, "delete-u-9")
 	e.exec(t, `UPDATE events SET received_at = now() - interval '3 days' WHERE id = 'signup-u-old'`)
 	e.completeAll(t)
 	e.exec(t, `DELETE FROM analytics_pending`)
@@ -120,7 +120,8 @@ func TestReplayFunctionFilterAndDryRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
-	e.publish(t, events.OrderUpdated{OrderID: "o-1", UserID: "u-1", PreviousStatus: "placed", Status: "confirmed"}, "upd-1")
+	e.publish(t, events.OrderUpdated{OrderID: "30000000-0000-4000-8000-000000000001", UserID: "10000000-0000-4000-8000-000000000001",
+		PreviousStatus: "placed", Status: "confirmed"}, "upd-1")
 	e.publish(t, events.UserCreated{UserID: "u-1", Email: "a@example.com", Name: "Asha"}, "signup-1")
 	e.completeAll(t)
 	e.exec(t, `DELETE FROM analytics_pending`)
@@ -166,8 +167,9 @@ func TestReplayUniqueJobs(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	name := "Atta"
-	e.publish(t, events.ProductUpdated{ProductID: "p-1", Name: &name}, "pu-1")
-	e.publish(t, events.ProductUpdated{ProductID: "p-1", Name: &name}, "pu-2")
+	const product = "40000000-0000-4000-8000-000000000001"
+	e.publish(t, events.ProductUpdated{ProductID: product, Name: &name}, "pu-1")
+	e.publish(t, events.ProductUpdated{ProductID: product, Name: &name}, "pu-2")
 	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'index_product'`), "coalesced when published")
 	since := time.Now().Add(-time.Hour)
 

@@ -41,3 +41,13 @@ LIMIT @max_rows::int;
 DELETE FROM events WHERE id IN (
     SELECT e.id FROM events e WHERE e.received_at < @before LIMIT @max_rows::int
 );
+
+-- name: EventConflicting :many
+-- Of the events given by id, name and data, the ids stored with another name
+-- or other data: a sender reusing an id that is already taken. The data is
+-- compared as jsonb, so key order and spacing do not count.
+WITH n AS (
+    SELECT unnest(@ids::text[]) AS id, unnest(@names::text[]) AS name, unnest(@datas::jsonb[]) AS data
+)
+SELECT e.id FROM n JOIN events e ON e.id = n.id
+WHERE e.name <> n.name OR e.data <> n.data;
