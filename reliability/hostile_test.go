@@ -1,8 +1,11 @@
 package reliability
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,6 +17,13 @@ type hostileCase struct {
 	// want is a phrase the answer must contain (the field or the problem);
 	// empty: any answer with an error sentence.
 	want string
+	// header holds extra request headers; "Host" sets the request's Host.
+	header map[string]string
+	// raw, when set, is written as is to a TCP connection instead (framing
+	// that an HTTP client would not send); method and path only label it.
+	raw string
+	// deny is text the answer must not contain (an owner's id).
+	deny string
 }
 
 // hostileBodies are bodies no JSON route accepts, with what the answer
@@ -59,7 +69,7 @@ func hostileCases(user, shop, product, order string) []hostileCase {
 			if b[1] != "" && b[1] != "bogus" && !userBody && !(b[1] == "shopId" && r[1] == "/v1/products") {
 				b[1] = ""
 			}
-			cs = append(cs, hostileCase{r[0], r[1], apiKey, b[0], b[1]})
+			cs = append(cs, hostileCase{method: r[0], path: r[1], key: apiKey, body: b[0], want: b[1]})
 		}
 	}
 	// Event bodies, sent to both event routes.
@@ -83,30 +93,30 @@ func hostileCases(user, shop, product, order string) []hostileCase {
 		events = append(events, [2]string{b[0], ""})
 	}
 	for _, e := range events {
-		cs = append(cs, hostileCase{"POST", "/v1/events", eventKey, e[0], e[1]}, hostileCase{"POST", "/e/" + eventKey, "", e[0], e[1]})
+		cs = append(cs, hostileCase{method: "POST", path: "/v1/events", key: eventKey, body: e[0], want: e[1]}, hostileCase{method: "POST", path: "/e/" + eventKey, body: e[0], want: e[1]})
 	}
 	// Hostile and unknown ids in paths.
 	ids := []string{"00000000-0000-0000-0000-000000000000", "not-a-uuid", "1'%20OR%20'1'='1", "%27%3B%20DROP%20TABLE%20users%3B--",
 		"..%2F..%2Fetc%2Fpasswd", strings.Repeat("9", 5000), "%00", "%FF%FE", "-1", "1e400"}
 	for _, p := range []string{"/v1/users/", "/v1/shops/", "/v1/products/", "/v1/orders/", "/v1/events/"} {
 		for _, id := range ids {
-			cs = append(cs, hostileCase{"GET", p + id, apiKey, "", ""})
+			cs = append(cs, hostileCase{method: "GET", path: p + id, key: apiKey})
 		}
 	}
 	for _, id := range ids {
-		cs = append(cs, hostileCase{"DELETE", "/v1/users/" + id, apiKey, "", ""}, hostileCase{"DELETE", "/v1/products/" + id, apiKey, "", ""})
+		cs = append(cs, hostileCase{method: "DELETE", path: "/v1/users/" + id, key: apiKey}, hostileCase{method: "DELETE", path: "/v1/products/" + id, key: apiKey})
 	}
 	// Bad keys: none, unknown (fewer than the 10 failures before the
 	// failed-authentication limit), the other scope's key, a bad scheme.
 	for _, k := range []string{"", "", "wrong-1", "wrong-2", "wrong-3", eventKey, eventKey} {
-		cs = append(cs, hostileCase{"POST", "/v1/users", k, `{"email":"k@example.com","name":"K"}`, ""},
-			hostileCase{"GET", "/v1/users/" + user, k, "", ""})
+		cs = append(cs, hostileCase{method: "POST", path: "/v1/users", key: k, body: `{"email":"k@example.com","name":"K"}`},
+			hostileCase{method: "GET", path: "/v1/users/" + user, key: k})
 	}
 	for _, k := range []string{"", apiKey, apiKey} {
-		cs = append(cs, hostileCase{"POST", "/v1/events", k, `{"name":"analytics/track","data":{"event":"k"}}`, ""})
+		cs = append(cs, hostileCase{method: "POST", path: "/v1/events", key: k, body: `{"name":"analytics/track","data":{"event":"k"}}`})
 	}
-	cs = append(cs, hostileCase{"POST", "/e/wrong-4", "", `{"name":"analytics/track","data":{"event":"k"}}`, ""},
-		hostileCase{"PUT", "/v1/users/" + user, apiKey, `{"name":"x"}`, ""}, hostileCase{"DELETE", "/v1/orders/" + order, apiKey, "", ""})
+	cs = append(cs, hostileCase{method: "POST", path: "/e/wrong-4", body: `{"name":"analytics/track","data":{"event":"k"}}`},
+		hostileCase{method: "PUT", path: "/v1/users/" + user, key: apiKey, body: `{"name":"x"}`}, hostileCase{method: "DELETE", path: "/v1/orders/" + order, key: apiKey})
 	return cs
 }
 
@@ -118,7 +128,7 @@ func TestHostileRequests(t *testing.T) {
 	var figures string
 	record(t, "5. hostile requests", &figures)
 	c := newCluster(t)
-	s := c.start("api")
+	s := c.start("api", "PUBLIC_EVENT_KEYS="+publicKey)
 	fx := newShop(c, s.base, 1)
 	order := idOf(t, c.must(http.StatusCreated, "POST", s.base+"/v1/orders", apiKey, fmt.Sprintf(
 		`{"userId":%q,"shopId":%q,"items":[{"productId":%q,"quantity":1}]}`, fx.customers[0], fx.shop, fx.product)))
@@ -131,10 +141,11 @@ func TestHostileRequests(t *testing.T) {
 		}
 		cases = some
 	}
+	cases = append(cases, findingCases(fx.customers[0], fx.users[0], fx.product, order)...)
 	statuses := map[int]int{}
-	unnamed := 0
+	unnamed, leaked := 0, 0
 	for _, hc := range cases {
-		status, out := c.do(hc.method, s.base+hc.path, hc.key, hc.body)
+		status, out := c.doHostile(s.base, hc)
 		statuses[status]++
 		short := hc.body
 		if len(short) > 80 {
@@ -143,6 +154,10 @@ func TestHostileRequests(t *testing.T) {
 		if status < 400 || status > 499 {
 			t.Errorf("%s %s %q: %d %s", hc.method, hc.path, short, status, out)
 			continue
+		}
+		if what := internalDetail(out, hc.deny); what != "" {
+			leaked++
+			t.Errorf("%s %s %q: %d answer shows %q: %.300s", hc.method, hc.path, short, status, what, out)
 		}
 		var e struct {
 			Error string `json:"error"`
@@ -164,7 +179,16 @@ func TestHostileRequests(t *testing.T) {
 		t.Errorf("%d server errors logged", n)
 	}
 	c.stop()
-	figures = fmt.Sprintf("%d requests, answers %v, %d not naming the problem, rows changed: %t", len(cases), statuses, unnamed, before != after)
+	// Failed guesses from this address lock out neither the valid keys
+	// nor the admin login.
+	for i := range 12 {
+		if status, _ := c.do("GET", s.base+"/v1/users/"+fx.customers[0], fmt.Sprintf("guess-%d", i), ""); status != http.StatusUnauthorized {
+			t.Errorf("guess %d: %d, want 401", i, status)
+		}
+	}
+	c.must(http.StatusOK, "GET", s.base+"/v1/users/"+fx.customers[0], apiKey, "")
+	figures = fmt.Sprintf("%d requests, answers %v, %d not naming the problem, %d answers with internal detail, rows changed: %t",
+		len(cases), statuses, unnamed, leaked, before != after)
 	if fullRun && len(cases) < 300 {
 		t.Errorf("%d hostile requests, want at least 300", len(cases))
 	}
@@ -185,4 +209,149 @@ func (c *cluster) fingerprint() string {
 		parts = append(parts, fmt.Sprintf("%s=%d/%.8s", table, n, sum))
 	}
 	return strings.Join(parts, " ")
+}
+
+// publicKey is the browser-page event key of the hostile scenario
+// (PUBLIC_EVENT_KEYS): it may send analytics/track only.
+const publicKey = "rel-public-key-8e21d4"
+
+// findingCases are requests that were once answered wrongly: a public key
+// relaying messages, totals that overflowed, timestamps out of range,
+// unreadable bodies, foreign Host names, cross-site posts, ids that could
+// never name a row, and an answer that named an order's customer. All are
+// sent in the short tier too.
+func findingCases(customer, otherUser, product, order string) []hostileCase {
+	var cs []hostileCase
+	// A public key sends only the public names, on both event routes.
+	relayed := [][2]string{
+		{`{"name":"notification/send","data":{"channel":"email","to":"anyone@evil.example","subject":"Hi","message":"m"}}`, "notification/send"},
+		{`{"name":"notification/send","data":{"channel":"sms","to":"+15550002222","message":"m"}}`, "notification/send"},
+		{fmt.Sprintf(`{"name":"notification/send","data":{"channel":"email","userId":%q,"subject":"Your account","message":"m"}}`, customer), "notification/send"},
+		{fmt.Sprintf(`{"name":"user/deleted","data":{"userId":%q}}`, customer), "user/deleted"},
+		{`{"name":"cleanup/old_logs","data":{"olderThanDays":1}}`, "cleanup/old_logs"},
+		{fmt.Sprintf(`{"name":"order/cancelled","data":{"orderId":%q,"userId":%q}}`, order, customer), "order/cancelled"},
+		{`[{"name":"analytics/track","data":{"event":"ok"}},{"name":"cleanup/old_logs","data":{"olderThanDays":1}}]`, "cleanup/old_logs"},
+	}
+	for _, e := range relayed {
+		cs = append(cs, hostileCase{method: "POST", path: "/v1/events", key: publicKey, body: e[0], want: e[1]},
+			hostileCase{method: "POST", path: "/e/" + publicKey, body: e[0], want: e[1]})
+	}
+	cs = append(cs, hostileCase{method: "POST", path: "/v1/users", key: publicKey, body: `{"email":"p@example.com","name":"P"}`})
+	// Malformed events, with the server key.
+	for _, e := range [][2]string{
+		{`{"name":"analytics/track","ts":9300000000000000,"data":{"event":"x"}}`, "ts"},
+		{`{"name":"analytics/track","ts":9223372036854775807,"data":{"event":"x"}}`, "ts"},
+		{`{"name":"analytics/track","ts":1,"data":{"event":"x"}}`, "ts"},
+		{`{"name":"analytics/track","ts":-1,"data":{"event":"x"}}`, "ts"},
+		{"{\"name\":\"analytics/\xfftrack\",\"data\":{\"event\":\"x\"}}", ""},
+		{"{\"name\":\"analytics/track\",\"data\":{\"event\":\"x\xff\"}}", ""},
+		{`{"name":"user/deleted","data":{"userId":"not-a-uuid"}}`, "userId"},
+		{`{"name":"order/created","data":{"orderId":"not-a-uuid","userId":"u","shopId":"s","items":[{"productId":"p","quantity":1,"pricePaise":1}],"totalPaise":1}}`, "orderId"},
+		{fmt.Sprintf(`{"name":"order/updated","data":{"orderId":%q,"userId":%q,"status":"confirmed"}}`, order, otherUser), "userId"},
+	} {
+		hc := hostileCase{method: "POST", path: "/v1/events", key: eventKey, body: e[0], want: e[1]}
+		if strings.Contains(e[0], "order/updated") {
+			hc.deny = customer // the order's customer is not told to a wrong one
+		}
+		cs = append(cs, hc)
+	}
+	// Money that does not fit.
+	cs = append(cs,
+		hostileCase{method: "POST", path: "/v1/products", key: apiKey, want: "pricePaise",
+			body: `{"shopId":"00000000-0000-0000-0000-000000000000","name":"Gold","pricePaise":4611686018427387904,"stock":10}`},
+		hostileCase{method: "PATCH", path: "/v1/products/" + product, key: apiKey, want: "pricePaise", body: `{"pricePaise":4611686018427387904}`},
+		hostileCase{method: "POST", path: "/v1/orders", key: apiKey, want: "quantity", body: fmt.Sprintf(
+			`{"userId":%q,"shopId":"00000000-0000-0000-0000-000000000000","items":[{"productId":%q,"quantity":4611686018427387904}]}`, customer, product)},
+	)
+	// Foreign Host names (DNS rebinding) and cross-site posts.
+	evil := map[string]string{"Host": "evil.example"}
+	crossSite := map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site", "Content-Type": "text/plain"}
+	cs = append(cs,
+		hostileCase{method: "GET", path: "/v1/users/" + customer, key: apiKey, header: evil},
+		hostileCase{method: "GET", path: "/dev/mailbox", header: evil},
+		hostileCase{method: "POST", path: "/v1/users", key: apiKey, body: `{"email":"h@example.com","name":"H"}`, header: evil},
+		hostileCase{method: "POST", path: "/v1/users", key: apiKey, body: `{"email":"x@example.com","name":"X"}`, header: crossSite},
+		hostileCase{method: "POST", path: "/v1/events", key: eventKey, header: crossSite,
+			body: `{"name":"notification/send","data":{"channel":"email","to":"x@example.com","subject":"s","message":"m"}}`},
+		hostileCase{method: "GET", path: "/metrics"},
+	)
+	// Bodies that cannot be read: cut short, and bad chunked framing.
+	for _, p := range []struct{ path, key string }{{"/v1/events", eventKey}, {"/v1/users", apiKey}} {
+		head := "POST " + p.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + p.key +
+			"\r\nContent-Type: application/json\r\nConnection: close\r\n"
+		cs = append(cs,
+			hostileCase{method: "POST", path: p.path + " (truncated)", raw: head + "Content-Length: 100\r\n\r\n{\"name\":\"analytics/track\""},
+			hostileCase{method: "POST", path: p.path + " (bad chunks)", raw: head + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"},
+		)
+	}
+	return cs
+}
+
+// doHostile sends hc to the server at base and returns the status and body.
+func (c *cluster) doHostile(base string, hc hostileCase) (int, string) {
+	c.t.Helper()
+	if hc.raw != "" {
+		return c.doRaw(base, hc.raw)
+	}
+	req, err := http.NewRequestWithContext(c.t.Context(), hc.method, base+hc.path, strings.NewReader(hc.body))
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", hc.method, hc.path, err)
+	}
+	if hc.key != "" {
+		req.Header.Set("Authorization", "Bearer "+hc.key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hc.header {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", hc.method, hc.path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// doRaw writes raw to a new connection to base's address, closes the
+// connection's sending side and reads the answer.
+func (c *cluster) doRaw(base, raw string) (int, string) {
+	c.t.Helper()
+	conn, err := (&net.Dialer{}).DialContext(c.t.Context(), "tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, raw); err != nil {
+		c.t.Fatal(err)
+	}
+	_ = conn.(*net.TCPConn).CloseWrite()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		c.t.Fatalf("read the answer to %.60q: %v", raw, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// internalDetail returns what of the server's insides (or deny) an answer
+// shows, or "": SQL states, driver and Go source names, file paths, panics
+// and the suite's secrets.
+func internalDetail(body, deny string) string {
+	markers := []string{"SQLSTATE", "pgx", "pgconn", "goroutine", ".go:", "/tmp/", "/work/", "panic",
+		eventKey, apiKey, publicKey, adminPass}
+	if deny != "" {
+		markers = append(markers, deny)
+	}
+	for _, m := range markers {
+		if strings.Contains(strings.ToLower(body), strings.ToLower(m)) {
+			return m
+		}
+	}
+	return ""
 }
