@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -128,10 +129,14 @@ func TestHostileRequests(t *testing.T) {
 	var figures string
 	record(t, "5. hostile requests", &figures)
 	c := newCluster(t)
-	s := c.start("api", "PUBLIC_EVENT_KEYS="+publicKey)
+	// With an ops listener, /metrics is not on the API port.
+	s := c.start("api", "PUBLIC_EVENT_KEYS="+publicKey, "OPS_ADDR=127.0.0.1:0")
 	fx := newShop(c, s.base, 1)
 	order := idOf(t, c.must(http.StatusCreated, "POST", s.base+"/v1/orders", apiKey, fmt.Sprintf(
 		`{"userId":%q,"shopId":%q,"items":[{"productId":%q,"quantity":1}]}`, fx.customers[0], fx.shop, fx.product)))
+	// An event id the server-side sender uses; another key cannot take it
+	// for an event of its own.
+	c.must(http.StatusOK, "POST", s.base+"/v1/events", eventKey, `{"id":"promo-42","name":"analytics/track","data":{"event":"promo"}}`)
 	before := c.fingerprint()
 	cases := hostileCases(fx.customers[0], fx.shop, fx.product, order)
 	if !fullRun { // the short tier sends every third
@@ -178,15 +183,28 @@ func TestHostileRequests(t *testing.T) {
 	if n := strings.Count(c.logs.String(), "status=5"); n != 0 {
 		t.Errorf("%d server errors logged", n)
 	}
-	c.stop()
-	// Failed guesses from this address lock out neither the valid keys
-	// nor the admin login.
-	for i := range 12 {
-		if status, _ := c.do("GET", s.base+"/v1/users/"+fx.customers[0], fmt.Sprintf("guess-%d", i), ""); status != http.StatusUnauthorized {
-			t.Errorf("guess %d: %d, want 401", i, status)
+	// One wrong key guessed again and again from this address is limited,
+	// and locks out neither the valid keys nor the admin login.
+	limited := 0
+	for range 12 {
+		switch status, out := c.do("GET", s.base+"/v1/users/"+fx.customers[0], "guess-1", ""); status {
+		case http.StatusTooManyRequests:
+			limited++
+		case http.StatusUnauthorized:
+		default:
+			t.Errorf("a wrong key: %d %.200s, want 401 or 429", status, out)
 		}
 	}
+	if limited == 0 {
+		t.Error("12 tries of one wrong key were never limited")
+	}
 	c.must(http.StatusOK, "GET", s.base+"/v1/users/"+fx.customers[0], apiKey, "")
+	c.must(http.StatusOK, "POST", s.base+"/v1/events", eventKey, `{"name":"analytics/track","data":{"event":"after-guesses"}}`)
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("ops:"+adminPass))
+	if status, out := c.doHostile(s.base, hostileCase{method: "GET", path: "/admin/jobs/failed", header: map[string]string{"Authorization": basic}}); status != http.StatusOK {
+		t.Errorf("admin login after the guesses: %d %.200s", status, out)
+	}
+	c.stop()
 	figures = fmt.Sprintf("%d requests, answers %v, %d not naming the problem, %d answers with internal detail, rows changed: %t",
 		len(cases), statuses, unnamed, leaked, before != after)
 	if fullRun && len(cases) < 300 {
@@ -236,7 +254,8 @@ func findingCases(customer, otherUser, product, order string) []hostileCase {
 		cs = append(cs, hostileCase{method: "POST", path: "/v1/events", key: publicKey, body: e[0], want: e[1]},
 			hostileCase{method: "POST", path: "/e/" + publicKey, body: e[0], want: e[1]})
 	}
-	cs = append(cs, hostileCase{method: "POST", path: "/v1/users", key: publicKey, body: `{"email":"p@example.com","name":"P"}`})
+	cs = append(cs, hostileCase{method: "POST", path: "/v1/users", key: publicKey, body: `{"email":"p@example.com","name":"P"}`},
+		hostileCase{method: "POST", path: "/v1/events", key: publicKey, want: "id", body: `{"id":"promo-42","name":"analytics/track","data":{"event":"squat"}}`})
 	// Malformed events, with the server key.
 	for _, e := range [][2]string{
 		{`{"name":"analytics/track","ts":9300000000000000,"data":{"event":"x"}}`, "ts"},
@@ -247,7 +266,7 @@ func findingCases(customer, otherUser, product, order string) []hostileCase {
 		{"{\"name\":\"analytics/track\",\"data\":{\"event\":\"x\xff\"}}", ""},
 		{`{"name":"user/deleted","data":{"userId":"not-a-uuid"}}`, "userId"},
 		{`{"name":"order/created","data":{"orderId":"not-a-uuid","userId":"u","shopId":"s","items":[{"productId":"p","quantity":1,"pricePaise":1}],"totalPaise":1}}`, "orderId"},
-		{fmt.Sprintf(`{"name":"order/updated","data":{"orderId":%q,"userId":%q,"status":"confirmed"}}`, order, otherUser), "userId"},
+		{fmt.Sprintf(`{"name":"order/updated","data":{"orderId":%q,"userId":%q,"status":"confirmed","previousStatus":"placed"}}`, order, otherUser), "userId"},
 	} {
 		hc := hostileCase{method: "POST", path: "/v1/events", key: eventKey, body: e[0], want: e[1]}
 		if strings.Contains(e[0], "order/updated") {
