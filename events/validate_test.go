@@ -227,7 +227,8 @@ func TestValidate(t *testing.T) {
 		{
 			name: "TotalAboveMaximum",
 			ev: Event{Name: NameOrderCreated, Data: json.RawMessage(
-				`{"orderId":"o_1","userId":"u_1","shopId":"s_1","items":[{"productId":"p_1","quantity":1,"pricePaise":100}],"totalPaise":9007199254740992}`)},
+				`{"orderId":"30000000-0000-4000-8000-000000000001","userId":"10000000-0000-4000-8000-000000000001","shopId":"20000000-0000-4000-8000-000000000001",` +
+					`"items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":1,"pricePaise":100}],"totalPaise":9007199254740992}`)},
 			want: []string{"data.totalPaise: must be <= 9007199254740991"},
 		},
 		{
@@ -425,11 +426,11 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "ProductUpdatedPriceAtMaximum",
-			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"p_1","pricePaise":10000000000}`)},
+			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"40000000-0000-4000-8000-000000000001","pricePaise":10000000000}`)},
 		},
 		{
 			name: "ProductUpdatedPriceAboveMaximum",
-			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"p_1","pricePaise":10000000001}`)},
+			ev:   Event{Name: NameProductUpdated, Data: json.RawMessage(`{"productId":"40000000-0000-4000-8000-000000000001","pricePaise":10000000001}`)},
 			want: []string{"data.pricePaise: must be <= 10000000000"},
 		},
 		{
