@@ -363,7 +363,7 @@ func (c *cluster) clientID(p *proc) string {
 	return m[1]
 }
 
-// dbNow reads the database's clock, which stamps the jobs' times.
+// dbNow reads the database's clock, to compare with the jobs' times.
 func (c *cluster) dbNow() time.Time {
 	c.t.Helper()
 	var now time.Time
