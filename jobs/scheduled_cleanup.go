@@ -22,9 +22,9 @@ type ScheduledCleanupWorker struct {
 	deps *Deps
 }
 
-// Timeout bounds one attempt.
+// Timeout bounds one attempt (Deps.ScheduledCleanupTimeout).
 func (w *ScheduledCleanupWorker) Timeout(*river.Job[jobargs.ScheduledCleanupArgs]) time.Duration {
-	return dailyTimeout
+	return w.deps.ScheduledCleanupTimeout
 }
 
 // Work deletes what is past retention, unless the period is already

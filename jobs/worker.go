@@ -62,6 +62,12 @@ type Deps struct {
 	// confirmed order's next update before it reminds the shop; zero means
 	// jobargs.StalledOrderAfter.
 	StalledOrderAfter time.Duration
+	// ScheduledCleanupTimeout bounds one scheduled_cleanup attempt; zero
+	// means 10 minutes. With the cleanup every few seconds
+	// (PeriodicOpts.CleanupEvery, a test setting) it is that period, so
+	// River's rescuer retries a run a killed worker left within seconds
+	// too.
+	ScheduledCleanupTimeout time.Duration
 
 	tmpl    *emailTemplates
 	limiter *limit.Limiter
@@ -121,6 +127,9 @@ func (d *Deps) withDefaults() (*Deps, error) {
 	}
 	if out.StalledOrderAfter <= 0 {
 		out.StalledOrderAfter = jobargs.StalledOrderAfter
+	}
+	if out.ScheduledCleanupTimeout <= 0 {
+		out.ScheduledCleanupTimeout = dailyTimeout
 	}
 	out.SendLimits = maps.Clone(out.SendLimits)
 	for channel, rule := range out.SendLimits {
@@ -188,7 +197,6 @@ func (d *Deps) workers() []registrar {
 }
 
 // Timeouts per kind of work (each worker's Timeout returns one of these).
-// MaxTimeout is the largest: River's RescueStuckJobsAfter must exceed it.
 const (
 	sendTimeout    = 30 * time.Second
 	alertTimeout   = time.Minute // two sends: email, then push
@@ -202,8 +210,13 @@ const (
 	// this often.
 	MaxDebounceWaits = 10
 
-	// MaxTimeout is the longest timeout of any job kind.
-	MaxTimeout = dailyTimeout
+	// RescueAfter is River's RescueStuckJobsAfter for the workers. River's
+	// rescuer (every 30 s, on the leader) retries a job left running by a
+	// process that died once it has been running this long and its own
+	// Timeout has passed too, so a long kind is never retried while it may
+	// still run. It is the shortest timeout: a killed worker's sends (30 s)
+	// run again about a minute after the kill.
+	RescueAfter = sendTimeout
 
 	// RecordMargin is the part of a job's timeout kept free of provider
 	// calls: loading what to send, and recording the answer with the job's

@@ -23,8 +23,10 @@
 // Time is compressed where a scenario would otherwise wait: the server's
 // test settings (TEST_MAX_ATTEMPTS, TEST_RETRY_DELAY, TEST_CLEANUP_EVERY,
 // refused in production), and the harness standing in for what the
-// passing of time does (River's rescuer and leader TTL, an analytics
-// lease running out), each said where it is done.
+// passing of time does (River's leader TTL, an analytics lease running
+// out), each said where it is done. A killed worker's jobs are left to
+// River's own rescuer, with the production RescueStuckJobsAfter: the
+// scenarios that kill wait for it.
 //
 // `go test ./reliability/` runs the short tier (small loads, part of
 // `make test`); `make reliability` (`go test -tags reliability`) runs the

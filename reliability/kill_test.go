@@ -75,7 +75,9 @@ func newShop(c *cluster, base string, customers int) shopFixture {
 }
 
 // TestWorkerKilled places orders through a ROLE=api process while the
-// ROLE=worker process is SIGKILLed at random moments, then audits: every
+// ROLE=worker process is SIGKILLed at random moments, each time starting a
+// new one, waits until River's rescuer has retried what the killed workers
+// left running (their timeouts passed) and it has run, then audits: every
 // acknowledged order stored with exactly one confirmation job, every
 // confirmation delivered by Resend exactly once (distinct Idempotency-Keys
 // == confirmations), every tracked event at Mixpanel once.
@@ -136,7 +138,11 @@ func TestWorkerKilled(t *testing.T) {
 		wg.Wait()
 	}()
 
-	acked, rescued, confirmed := 0, 0, 0
+	acked, confirmed := 0, 0
+	var (
+		killed []string    // the killed workers' River client ids
+		at     []time.Time // when each was killed (the database's clock)
+	)
 	start := time.Now()
 	for _, p := range points {
 		for acked < p {
@@ -148,21 +154,24 @@ func TestWorkerKilled(t *testing.T) {
 			}
 		}
 		// The new worker has confirmed an order (or there are none left).
-		c.waitForRescuing("the worker confirms an order", `SELECT count(*) > $1 OR NOT EXISTS (
+		c.waitFor("the worker confirms an order", `SELECT count(*) > $1 OR NOT EXISTS (
 			SELECT 1 FROM river_job WHERE kind = 'send_order_confirmation' AND state <> 'completed')
 			FROM river_job WHERE kind = 'send_order_confirmation' AND state = 'completed'`, confirmed)
+		killed = append(killed, c.clientID(worker))
 		worker.kill()
-		rescued += c.standInForRescuer()
+		at = append(at, c.dbNow())
 		worker = c.start("worker")
 		if err := c.pool.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'send_order_confirmation' AND state = 'completed'`).Scan(&confirmed); err != nil {
 			t.Fatal(err)
 		}
 	}
 	<-placed
-	c.waitForRescuing("every confirmation and welcome email sent, analytics flushed", `SELECT NOT EXISTS (
+	// Nothing puts the killed workers' jobs back but River's rescuer.
+	c.waitFor("every confirmation and welcome email sent, analytics flushed, no job of a killed worker running", `SELECT NOT EXISTS (
 		SELECT 1 FROM river_job WHERE kind IN ('send_order_confirmation', 'send_welcome_email') AND state <> 'completed')
-		AND NOT EXISTS (SELECT 1 FROM analytics_pending)`)
+		AND NOT EXISTS (SELECT 1 FROM analytics_pending) AND `+leftRunningBy, killed)
 	took := time.Since(start)
+	recovery := c.recoveryAfterKills(killed, at)
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -175,7 +184,7 @@ func TestWorkerKilled(t *testing.T) {
 		providers: []expect{{fake: resend, channel: "email", delivered: len(orders) + len(fx.users)}},
 		tracked:   len(orders) + len(fx.users), mixpanel: mp,
 	}
-	figures = fmt.Sprintf("%d orders acknowledged, %d kills, %d running jobs rescued; ", len(orders), killCount, rescued) + a.run(t, c) +
+	figures = fmt.Sprintf("%d orders acknowledged, %d kills, %d running jobs rescued by River; %s; ", len(orders), killCount, c.rescuesBy(killed), recovery) + a.run(t, c) +
 		fmt.Sprintf("; %s", took.Round(100*time.Millisecond))
 	if len(orders) != killOrders {
 		t.Errorf("%d of %d orders acknowledged", len(orders), killOrders)
@@ -185,4 +194,35 @@ func TestWorkerKilled(t *testing.T) {
 		record(t, "6. no secret, no personal data outside users/deliveries/events (after scenario 1)", &f)
 		f = scanForLeaks(t, c, mp, resend)
 	})
+}
+
+// recoveryAfterKills measures, from the jobs' times, how soon the
+// confirmations a kill left running were sent after it (River's rescuer
+// retries them), the kills being the workers with River client ids killed,
+// at the times at; and how soon after the last order the last confirmation
+// was sent.
+func (c *cluster) recoveryAfterKills(killed []string, at []time.Time) string {
+	c.t.Helper()
+	ctx := c.t.Context()
+	var worst time.Duration
+	left := 0
+	for i, id := range killed {
+		var n int
+		var last *time.Time
+		if err := c.pool.QueryRow(ctx, `SELECT count(*), max(finalized_at) FROM river_job
+			WHERE kind = 'send_order_confirmation' AND $1 = ANY(attempted_by) AND finalized_at > $2`, id, at[i]).Scan(&n, &last); err != nil {
+			c.t.Fatal(err)
+		}
+		left += n
+		if last != nil {
+			worst = max(worst, last.Sub(at[i]))
+		}
+	}
+	var lastOrder, lastSent time.Time
+	if err := c.pool.QueryRow(ctx, `SELECT (SELECT max(created_at) FROM orders),
+		(SELECT max(finalized_at) FROM river_job WHERE kind = 'send_order_confirmation')`).Scan(&lastOrder, &lastSent); err != nil {
+		c.t.Fatal(err)
+	}
+	return fmt.Sprintf("%d confirmations left running by the kills, the last of them sent %s after its kill; the last order → the last confirmation sent %s",
+		left, worst.Round(100*time.Millisecond), lastSent.Sub(lastOrder).Round(100*time.Millisecond))
 }

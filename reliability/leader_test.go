@@ -18,25 +18,15 @@ const cleanupEvery = 6 * time.Second
 
 // standInForDeadLeader does for a SIGKILLed leader what the passing of
 // time does: its term lapses (River's leader TTL, 15 s), as if a
-// follower's election attempt (every 5 s) came just then, and the jobs it
-// was running are made available (River's rescuer, after 15 minutes). It
-// deletes the dead leader's row with the notification River sends when a
-// leader resigns, which wakes the followers. Only the dead client's row
-// and jobs are touched.
+// follower's election attempt (every 5 s) came just then. It deletes the
+// dead leader's row with the notification River sends when a leader
+// resigns, which wakes the followers. Only the dead client's row is
+// touched; the jobs it left running wait for River's rescuer.
 func (c *cluster) standInForDeadLeader(ctx context.Context, clientID string) error {
 	if _, err := c.pool.Exec(ctx, `WITH gone AS (DELETE FROM river_leader WHERE leader_id = $1 RETURNING leader_id)
 		SELECT pg_notify(current_schema() || '.river_leadership', json_build_object('leader_id', leader_id, 'action', 'resigned')::text)
 		FROM gone`, clientID); err != nil {
 		return fmt.Errorf("lapse the dead leader's term: %w", err)
-	}
-	return c.rescueJobsOf(ctx, clientID)
-}
-
-// rescueJobsOf makes the jobs clientID's dead process left running
-// available, as River's rescuer would.
-func (c *cluster) rescueJobsOf(ctx context.Context, clientIDs ...string) error {
-	if _, err := c.putBackRunning(ctx, `attempted_by[array_length(attempted_by, 1)] = ANY($1)`, clientIDs); err != nil {
-		return fmt.Errorf("rescue the dead worker's jobs: %w", err)
 	}
 	return nil
 }
@@ -67,9 +57,7 @@ func TestPeriodicLeaderKilled(t *testing.T) {
 	for range leaderKills {
 		// A leader is in charge and has recorded a period that began
 		// after the last failover (or the workers' start).
-		c.waitForEach("a leader and a period recorded since "+since.Format(time.StampMilli), func(ctx context.Context) error {
-			return c.rescueJobsOf(ctx, dead...)
-		}, `SELECT EXISTS (SELECT 1 FROM river_leader) AND EXISTS (SELECT 1 FROM periodic_runs
+		c.waitFor("a leader and a period recorded since "+since.Format(time.StampMilli), `SELECT EXISTS (SELECT 1 FROM river_leader) AND EXISTS (SELECT 1 FROM periodic_runs
 			WHERE name = 'scheduled_cleanup' AND period_start >= $1)`, since)
 		// The kill comes at a random moment of the period: before or after
 		// the leader inserted the next period's run.
@@ -109,9 +97,11 @@ func TestPeriodicLeaderKilled(t *testing.T) {
 	}
 	// A period begun after the last failover, inserted by the new
 	// leader's schedule, then the processes stop.
-	c.waitForEach("a period recorded after the last kill", func(ctx context.Context) error {
-		return c.rescueJobsOf(ctx, dead...)
-	}, `SELECT EXISTS (SELECT 1 FROM periodic_runs WHERE name = 'scheduled_cleanup' AND period_start >= $1)`, since)
+	c.waitFor("a period recorded after the last kill", `SELECT EXISTS (SELECT 1 FROM periodic_runs WHERE name = 'scheduled_cleanup' AND period_start >= $1)`, since)
+	// River's rescuer retries what the dead leaders left running, each job
+	// once its timeout has passed (the cleanup's is its period, with
+	// TEST_CLEANUP_EVERY).
+	c.waitFor("no job of a killed leader running", `SELECT `+leftRunningBy, dead)
 	stopping := time.Now()
 	figures = audit{}.run(t, c)
 
@@ -163,7 +153,7 @@ func TestPeriodicLeaderKilled(t *testing.T) {
 	for _, f := range failovers {
 		worst = max(worst, f)
 	}
-	figures = fmt.Sprintf("%d periods from %s to %s, %d runs recorded, %d missed, %d periods with two jobs; %d leader kills, failover (the kill → the new leader's periodic enqueuer running) at most %s; %d runs retried after their worker died; ",
+	figures = fmt.Sprintf("%d periods from %s to %s, %d runs recorded, %d missed, %d periods with two jobs; %d leader kills, failover (the kill → the new leader's periodic enqueuer running) at most %s; %d runs retried after their worker died, %d jobs of the dead leaders rescued by River; ",
 		int(runs[len(runs)-1].Sub(runs[0])/cleanupEvery)+1, runs[0].Format(time.TimeOnly), runs[len(runs)-1].Format(time.TimeOnly), len(runs), missed, doubled,
-		len(failovers), worst.Round(time.Millisecond), retried) + figures
+		len(failovers), worst.Round(time.Millisecond), retried, c.rescuesBy(dead)) + figures
 }

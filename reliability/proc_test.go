@@ -352,6 +352,45 @@ func (c *cluster) procOf(clientID string) *proc {
 	return nil
 }
 
+// clientID returns the id of p's River client, from the line River logs
+// when the client starts (before the process serves).
+func (c *cluster) clientID(p *proc) string {
+	c.t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p.tag) + `.*msg="River client started" client_id=(\S+)`).FindStringSubmatch(c.logs.String())
+	if m == nil {
+		c.t.Fatalf("%s logged no River client id", p.role)
+	}
+	return m[1]
+}
+
+// dbNow reads the database's clock, to compare with the jobs' times.
+func (c *cluster) dbNow() time.Time {
+	c.t.Helper()
+	var now time.Time
+	if err := c.pool.QueryRow(c.t.Context(), `SELECT clock_timestamp()`).Scan(&now); err != nil {
+		c.t.Fatal(err)
+	}
+	return now
+}
+
+// rescuesBy counts the times River's rescuer retried a job left running by
+// one of clientIDs (the attempt's client), as each retry's error says.
+func (c *cluster) rescuesBy(clientIDs []string) int {
+	c.t.Helper()
+	var n int
+	if err := c.pool.QueryRow(c.t.Context(), `SELECT count(*) FROM river_job j, unnest(j.errors) e
+		WHERE e->>'error' = 'Stuck job rescued by JobRescuer' AND j.attempted_by[(e->>'attempt')::int] = ANY($1)`, clientIDs).Scan(&n); err != nil {
+		c.t.Fatal(err)
+	}
+	return n
+}
+
+// leftRunningBy is a query for waitFor: no job of clientIDs ($1), processes
+// killed, is still running. River's rescuer retries each once its timeout
+// has passed.
+const leftRunningBy = `NOT EXISTS (SELECT 1 FROM river_job WHERE state = 'running'
+	AND attempted_by[array_length(attempted_by, 1)] = ANY($1))`
+
 // gauges reads the named gauges (without labels) from p's /metrics.
 func (c *cluster) gauges(p *proc, names ...string) (map[string]float64, error) {
 	status, out := c.send("GET", p.base+"/metrics", "", "")
@@ -396,21 +435,6 @@ func (c *cluster) waitFor(what, query string, args ...any) {
 	c.waitForEach(what, nil, query, args...)
 }
 
-// waitForRescuing is waitFor for a scenario whose workers are killed: at
-// each look it also puts back jobs left running by a worker that is not
-// the leader (the only live worker is, once it has taken over). A killed
-// worker's last fetch can still commit on the server after the worker
-// died and after standInForRescuer ran; River's rescuer would put those
-// jobs back after RescueStuckJobsAfter (15 minutes), this does it at once.
-func (c *cluster) waitForRescuing(what, query string, args ...any) {
-	c.t.Helper()
-	c.waitForEach(what, func(ctx context.Context) error {
-		_, err := c.putBackRunning(ctx, `EXISTS (SELECT 1 FROM river_leader)
-			AND attempted_by[array_length(attempted_by, 1)] <> (SELECT leader_id FROM river_leader)`)
-		return err
-	}, query, args...)
-}
-
 // waitForEach polls query until it is true, running each first when set.
 func (c *cluster) waitForEach(what string, each func(context.Context) error, query string, args ...any) {
 	c.t.Helper()
@@ -450,39 +474,4 @@ func (c *cluster) jobSummary() string {
 		return err.Error()
 	}
 	return s
-}
-
-// standInForRescuer does, while no worker process runs, what the passing
-// of time does for the work of a killed worker: River's rescuer makes its
-// running jobs retryable (after RescueStuckJobsAfter, 15 min), the
-// analytics batch it claimed is claimed again when its lease runs out
-// (60 s), and its River leadership lapses. Only the dead hold any of them
-// at that moment, since no worker runs (ROLE=api works no jobs).
-func (c *cluster) standInForRescuer() int {
-	c.t.Helper()
-	ctx := c.t.Context()
-	rescued, err := c.putBackRunning(ctx, "true")
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if _, err := c.pool.Exec(ctx, `UPDATE analytics_pending SET claimed_until = NULL WHERE claimed_until IS NOT NULL`); err != nil {
-		c.t.Fatal(err)
-	}
-	if _, err := c.pool.Exec(ctx, `DELETE FROM river_leader`); err != nil {
-		c.t.Fatal(err)
-	}
-	return rescued
-}
-
-// putBackRunning makes the running jobs that where (a condition on
-// river_job, with args) selects available at once, as River's rescuer
-// does for the jobs of a worker that died, and returns how many it put
-// back.
-func (c *cluster) putBackRunning(ctx context.Context, where string, args ...any) (int, error) {
-	tag, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
-		WHERE state = 'running' AND (`+where+`)`, args...)
-	if err != nil {
-		return 0, fmt.Errorf("put running jobs back: %w", err)
-	}
-	return int(tag.RowsAffected()), nil
 }

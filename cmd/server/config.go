@@ -82,7 +82,7 @@ type Config struct {
 	// refuses them (see testSettings).
 	TestMaxAttempts  int           // TEST_MAX_ATTEMPTS: every job inserted gets at most this many attempts
 	TestRetryDelay   time.Duration // TEST_RETRY_DELAY: a failed attempt is retried after this, instead of River's attempt⁴ s backoff
-	TestCleanupEvery time.Duration // TEST_CLEANUP_EVERY: scheduled_cleanup runs this often instead of daily at CLEANUP_AT
+	TestCleanupEvery time.Duration // TEST_CLEANUP_EVERY: scheduled_cleanup runs this often instead of daily at CLEANUP_AT, each attempt bounded by it
 }
 
 // Role values.

@@ -24,9 +24,6 @@ type jobSetup struct {
 	workers      *river.Workers
 	periodicJobs []*river.PeriodicJob
 	alerter      *jobs.FailureAlerter
-	// rescueAfter exceeds the longest job timeout, so River's rescuer never
-	// retries a job that is still running.
-	rescueAfter time.Duration
 	// retention is how long finished River jobs are kept.
 	retention time.Duration
 }
@@ -37,7 +34,10 @@ func (s *jobSetup) apply(c *river.Config) {
 	c.Workers = s.workers
 	c.PeriodicJobs = s.periodicJobs
 	c.Middleware = append(c.Middleware, s.alerter)
-	c.RescueStuckJobsAfter = s.rescueAfter
+	// River refuses a RescueStuckJobsAfter below JobTimeout, the timeout of
+	// a worker without one of its own (every worker here has one).
+	c.RescueStuckJobsAfter = jobs.RescueAfter
+	c.JobTimeout = jobs.RescueAfter
 	c.CompletedJobRetentionPeriod = s.retention
 	c.CancelledJobRetentionPeriod = s.retention
 	c.DiscardedJobRetentionPeriod = s.retention
@@ -53,6 +53,8 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		IndexDebounce:   cfg.IndexDebounce,
 		SendLimits:      cfg.ProviderRates,
 		Logger:          logger,
+		// Zero (10 minutes) unless the cleanup runs every few seconds.
+		ScheduledCleanupTimeout: cfg.TestCleanupEvery,
 		Retention: jobs.Retention{
 			Logs:       days(cfg.LogRetentionDays),
 			Events:     days(cfg.EventRetentionDays),
@@ -168,7 +170,6 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		workers:      workers,
 		periodicJobs: periodic,
 		alerter:      alerter,
-		rescueAfter:  jobs.MaxTimeout + 5*time.Minute,
 		retention:    days(cfg.JobRetentionDays),
 	}, nil
 }

@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/jobs"
 )
 
@@ -52,9 +56,98 @@ func TestBuildJobs(t *testing.T) {
 			setup.apply(&rc)
 			require.NotNil(t, rc.Workers)
 			require.Len(t, rc.PeriodicJobs, 3)
-			require.Greater(t, rc.RescueStuckJobsAfter, jobs.MaxTimeout)
+			require.Equal(t, jobs.RescueAfter, rc.RescueStuckJobsAfter)
 			require.Equal(t, 7*24*time.Hour, rc.CompletedJobRetentionPeriod)
 			require.Len(t, rc.Middleware, 1, "the failure alerter")
+		})
+	}
+}
+
+// TestStuckJobRescue runs River's rescuer with the workers' configuration
+// (buildJobs, apply) on jobs a killed process left running: the send
+// (30 s timeout) started 5 minutes ago is retried, and so is the daily
+// cleanup started 11 minutes ago, past its 10-minute timeout, while the
+// cleanup started 5 minutes ago, within it, stays running; with the cleanup
+// every 6 s (TEST_CLEANUP_EVERY) its timeout is 6 s, and that one is
+// retried too. All are in the rescuer's first run, so once the retried
+// jobs have run again the others were looked at and left alone.
+func TestStuckJobRescue(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name          string
+		env           []string
+		withinRetried bool
+	}{
+		{"production", nil, false},
+		{"cleanup every 6s", []string{"TEST_CLEANUP_EVERY", "6s"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			pool := dbtest.NewPool(ctx, t)
+			logger := slog.New(slog.DiscardHandler)
+			cfg, err := loadConfig(envFunc(tt.env...))
+			require.NoError(t, err)
+			setup, err := buildJobs(ctx, cfg, pool, logger)
+			require.NoError(t, err)
+			rc := &river.Config{Logger: logger, Queues: jobs.Queues(cfg.QueueWorkers, cfg.FetchCooldown, cfg.FetchPoll)}
+			setup.apply(rc)
+			client, err := river.NewClient(riverpgxv5.New(pool), rc)
+			require.NoError(t, err)
+
+			// Inserted before the client starts, so none is fetched before
+			// it is made a dead process's running job.
+			running := func(args river.JobArgs, startedAgo time.Duration) int64 {
+				t.Helper()
+				res, err := client.Insert(ctx, args, nil)
+				require.NoError(t, err)
+				_, err = pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1,
+					attempted_at = now() - make_interval(secs => $2), attempted_by = ARRAY['killed-process'] WHERE id = $1`,
+					res.Job.ID, startedAgo.Seconds())
+				require.NoError(t, err)
+				return res.Job.ID
+			}
+			cleanup := func(day int) jobargs.ScheduledCleanupArgs {
+				return jobargs.ScheduledCleanupArgs{Period: time.Date(2000, 1, day, 3, 0, 0, 0, time.UTC)}
+			}
+			send := running(jobargs.SendOrderConfirmationArgs{EventID: "order-1", OrderID: uuid.NewString()}, 5*time.Minute)
+			overdue := running(cleanup(1), 11*time.Minute)
+			within := running(cleanup(2), 5*time.Minute)
+			retried := map[int64]bool{send: false, overdue: false}
+			if tt.withinRetried {
+				retried[within] = false
+			}
+
+			ran, cancelSub := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
+			defer cancelSub()
+			require.NoError(t, client.Start(ctx))
+			t.Cleanup(func() { _ = client.Stop(context.WithoutCancel(ctx)) })
+
+			// hungAfter only ends a test whose jobs are never retried.
+			hung := time.NewTimer(hungAfter)
+			defer hung.Stop()
+			for left := len(retried); left > 0; {
+				select {
+				case ev := <-ran:
+					if done, ok := retried[ev.Job.ID]; !ok || done {
+						continue
+					}
+					require.Equal(t, 2, ev.Job.Attempt, "job %d (%s) runs again as its second attempt", ev.Job.ID, ev.Job.Kind)
+					require.NotEmpty(t, ev.Job.Errors)
+					require.Equal(t, "Stuck job rescued by JobRescuer", ev.Job.Errors[0].Error, "job %d (%s)", ev.Job.ID, ev.Job.Kind)
+					retried[ev.Job.ID] = true
+					left--
+				case <-hung.C:
+					t.Fatalf("after %s, jobs retried: %v (send %d, overdue cleanup %d, cleanup within its timeout %d)", hungAfter, retried, send, overdue, within)
+				}
+			}
+			if !tt.withinRetried {
+				var state string
+				var errs int
+				require.NoError(t, pool.QueryRow(ctx, `SELECT state, coalesce(array_length(errors, 1), 0) FROM river_job WHERE id = $1`, within).Scan(&state, &errs))
+				require.Equal(t, "running", state, "the cleanup within its 10-minute timeout is left running")
+				require.Zero(t, errs)
+			}
 		})
 	}
 }
