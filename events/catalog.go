@@ -167,7 +167,7 @@ func buildCatalog() []eventSpec {
 						fields: []field{
 							id("productId", "The ordered product's id."),
 							{key: "quantity", desc: "How many were ordered.", typ: typeInteger, required: true, min: gt0},
-							{key: "pricePaise", desc: "The unit price in paise.", typ: typeInteger, required: true, min: gte0},
+							{key: "pricePaise", desc: "The unit price in paise.", typ: typeInteger, required: true, min: gte0, max: &maxTotal},
 						},
 					},
 				},

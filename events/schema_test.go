@@ -184,7 +184,7 @@ func TestSchemaOrderCreated(t *testing.T) {
 					"properties": {
 						"productId": {"type": "string", "minLength": 1, "format": "uuid", "description": "The ordered product's id."},
 						"quantity": {"type": "integer", "exclusiveMinimum": 0, "description": "How many were ordered."},
-						"pricePaise": {"type": "integer", "minimum": 0, "description": "The unit price in paise."}
+						"pricePaise": {"type": "integer", "minimum": 0, "maximum": 9007199254740991, "description": "The unit price in paise."}
 					}
 				}
 			},

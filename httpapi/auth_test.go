@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -104,6 +105,31 @@ func TestRateLimitKeyedOnTheKey(t *testing.T) {
 	}
 }
 
+// TestRateLimitPublicKeyPerClient: a public event key is shared by every
+// browser, so one client using up its budget leaves other clients of the
+// same key their own.
+func TestRateLimitPublicKeyPerClient(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *httpapi.Opts) {
+		withPublicKey(o)
+		o.RateLimit, o.RateBurst = 0.001, 2
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	from := func(client string) response {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.srv.URL+"/v1/events",
+			strings.NewReader(`{"name":"analytics/track","data":{"event":"page_view"}}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+publicKey)
+		req.Header.Set("X-Forwarded-For", client)
+		return send(t, req)
+	}
+	for range 2 {
+		require.Equal(t, http.StatusOK, from("203.0.113.7").status)
+	}
+	requireError(t, from("203.0.113.7"), http.StatusTooManyRequests)
+	require.Equal(t, http.StatusOK, from("203.0.113.8").status)
+}
+
 // TestFailedAuthIsLimited: a client address that keeps failing with one
 // credential gets 429 for it, so no credential is tried faster than the
 // limit. Credentials are checked first: right ones, and other wrong ones,
@@ -157,6 +183,21 @@ func TestFailedAuthIsLimited(t *testing.T) {
 			require.Equal(t, http.StatusOK, b.do(t, "GET", "/healthz", "", nil).status)
 		})
 	}
+
+	// A guesser who tries a new credential each time is limited by its
+	// address's count over all credentials (ten times one credential's),
+	// and right credentials still pass.
+	t.Run("NewGuessEachTime", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, limited)
+		for i := range 10 * burst {
+			requireError(t, b.do(t, "POST", "/v1/events", fmt.Sprintf("guess-%d", i), `{"name":"a/b"}`), http.StatusUnauthorized)
+		}
+		requireError(t, b.do(t, "POST", "/v1/events", "guess-last", `{"name":"a/b"}`), http.StatusTooManyRequests)
+		requireError(t, adminGet(b, "guess-last"), http.StatusTooManyRequests)
+		require.Equal(t, http.StatusOK, b.do(t, "POST", "/v1/events", testKey, `{"name":"a/b"}`).status)
+		require.Equal(t, http.StatusOK, adminGet(b, adminPass).status)
+	})
 
 	// Neither a request without credentials (a browser opening River UI
 	// first asks without) nor a valid key on the wrong route is a guess.

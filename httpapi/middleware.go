@@ -213,10 +213,15 @@ func parseHop(hop string) (netip.Addr, bool) {
 }
 
 // rateKey returns what a request is rate limited by: its key, or with
-// auth off its client address.
+// auth off its client address. A public event key is shared by every
+// browser that loads the page, so its requests are limited per key and
+// client address: one holder of the key cannot use up everyone's budget.
 func (s *server) rateKey(r *http.Request) string {
 	if c, ok := callerOf(r.Context()); ok {
 		h := sha256.Sum256([]byte(c.key))
+		if c.public {
+			return "key:" + hex.EncodeToString(h[:8]) + " ip:" + s.clientIP(r)
+		}
 		return "key:" + hex.EncodeToString(h[:8])
 	}
 	return "ip:" + s.clientIP(r)
@@ -322,21 +327,33 @@ func (s *server) requireAdmin(h http.Handler) http.Handler {
 	})
 }
 
+// addressFailureFactor is how many times more failed authentication
+// attempts a client address may make, over all credentials, than with one.
+const addressFailureFactor = 10
+
 // refuseFailed counts a failed authentication attempt with credential
 // (an unknown key, wrong admin credentials) from the request's client
-// address. Failures are limited per client address and credential, so
-// guessing goes no faster than AuthFailureBurst and AuthFailureEvery allow,
-// while other clients behind the same address, and right credentials, are
-// never held up by them. Past the limit it answers 429 and returns true;
-// otherwise the caller answers 401.
+// address. Failures are limited per client address and credential, and
+// per address over all credentials (addressFailureFactor times as many),
+// so guessing goes no faster than AuthFailureBurst and AuthFailureEvery
+// allow, whether a guesser repeats a credential or tries a new one each
+// time. Right credentials are checked before this and never held up.
+// Past a limit it answers 429 and returns true; otherwise the caller
+// answers 401.
 func (s *server) refuseFailed(w http.ResponseWriter, r *http.Request, credential string) bool {
-	h := sha256.Sum256([]byte(credential))
-	wait := s.authFailures.take(s.clientIP(r)+" "+hex.EncodeToString(h[:16]), time.Now())
+	now, addr := time.Now(), s.clientIP(r)
+	// The address's limit comes first: an address past it adds no entry
+	// per credential, so a flood of new guesses does not grow the table.
+	wait := s.addrFailures.take(addr, now)
+	if wait <= 0 {
+		h := sha256.Sum256([]byte(credential))
+		wait = s.authFailures.take(addr+" "+hex.EncodeToString(h[:16]), now)
+	}
 	if wait <= 0 {
 		return false
 	}
 	setRetryAfter(w, wait)
-	s.writeError(w, r, apperr.Errorf(apperr.RateLimited, "Too many failed authentication attempts with these credentials from this address; retry later."))
+	s.writeError(w, r, apperr.Errorf(apperr.RateLimited, "Too many failed authentication attempts from this address; retry later."))
 	return true
 }
 

@@ -104,7 +104,10 @@ type Opts struct {
 	// key, wrong admin password) a client address may make at once with
 	// one credential (default 10); it gets one more every AuthFailureEvery
 	// (default 6 s). Past that, that credential from that address answers
-	// 429. Credentials are checked first: right ones always pass.
+	// 429. An address may make addressFailureFactor times as many failed
+	// attempts in all, whatever the credentials, so guessing a new one
+	// each time is no faster. Credentials are checked first: right ones
+	// always pass.
 	AuthFailureBurst int
 	AuthFailureEvery time.Duration
 	// TrustedProxies (TRUSTED_PROXIES) are the reverse proxies in front of
@@ -144,6 +147,7 @@ type server struct {
 	Opts
 	limiter      *limiter // requests per key
 	authFailures *limiter // failed authentication attempts per client address and credential
+	addrFailures *limiter // failed authentication attempts per client address
 }
 
 // NewHandler returns the whole HTTP handler stack: the routes the README
@@ -160,6 +164,7 @@ func NewHandler(opts Opts) (http.Handler, error) {
 		Opts:         opts,
 		limiter:      newLimiter(opts.RateLimit, opts.RateBurst),
 		authFailures: newLimiter(1/opts.AuthFailureEvery.Seconds(), opts.AuthFailureBurst),
+		addrFailures: newLimiter(addressFailureFactor/opts.AuthFailureEvery.Seconds(), addressFailureFactor*opts.AuthFailureBurst),
 	}
 	if !opts.OmitMetrics {
 		if err := opts.Metrics.registerReadiness(s.unready); err != nil {

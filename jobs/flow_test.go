@@ -104,6 +104,29 @@ func TestOrderConfirmationCrashBetweenSendAndRecord(t *testing.T) {
 	require.Equal(t, "true", steps[3].Output)
 }
 
+// TestOrderConfirmationOfAnOverflowingOrder: an order stored before
+// totals were checked, whose line amount does not fit (price 2^62 paise,
+// quantity 2), gets no email with a wrapped amount: its confirmation is
+// cancelled with the reason, and Resend is not called.
+func TestOrderConfirmationOfAnOverflowingOrder(t *testing.T) {
+	t.Parallel()
+	b, fake := resendBundle(t)
+	// The line as an old release stored it: the price the checks now refuse.
+	_, err := b.pool.Exec(t.Context(), `
+		CREATE FUNCTION old_price() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN NEW.price_paise := 4611686018427387904; RETURN NEW; END $$;
+		CREATE TRIGGER old_price BEFORE INSERT ON order_items FOR EACH ROW EXECUTE FUNCTION old_price();`)
+	require.NoError(t, err)
+
+	confirmedOrder(t, b.mart)
+	job := b.waitJobs(t, "send_order_confirmation", 1)[0]
+	require.Equal(t, rivertype.JobStateCancelled, job.State)
+	require.Contains(t, job.Errors[len(job.Errors)-1].Error, "is beyond the largest total")
+	for _, r := range fake.Requests() {
+		require.NotContains(t, r.Body.Subject, "Order placed", "no confirmation was sent")
+	}
+}
+
 // TestOrderConfirmationProviderErrorKeepsSteps: Resend failing (500)
 // after the load and render steps finished leaves them recorded (written
 // with the claim, before the call): the retry skips them, sends again under

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/flow"
 	"github.com/mohallamart/backend/jobargs"
 )
@@ -100,6 +101,12 @@ func (d *Deps) loadReceipt(ctx context.Context, orderID string) (orderReceipt, e
 	}
 	lines := make([]orderLine, len(items))
 	for i, it := range items {
+		// An order stored before totals were checked may hold a line that
+		// does not fit: no email is better than one with a wrapped amount.
+		if it.Quantity <= 0 || it.PricePaise < 0 || it.PricePaise > events.MaxTotalPaise/int64(it.Quantity) {
+			return orderReceipt{}, river.JobCancel(fmt.Errorf("order %s: line %d (%d × %d paise) is beyond the largest total, %d paise",
+				orderID, i, it.Quantity, it.PricePaise, events.MaxTotalPaise))
+		}
 		lines[i] = orderLine{Name: it.Name, Quantity: it.Quantity, PricePaise: it.PricePaise, AmountPaise: it.PricePaise * int64(it.Quantity)}
 	}
 	return orderReceipt{
