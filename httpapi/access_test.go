@@ -62,6 +62,41 @@ func TestPublicEventKeys(t *testing.T) {
 	requireError(t, b.do(t, "GET", "/riverui/", publicKey, nil), http.StatusForbidden)
 }
 
+// TestPublicKeyCannotTakeServerIDs: ids are global, so the ids a public
+// key names itself are stored with the prefix "public:". Anyone who reads
+// a page's key can then take no id that a server-side sender will use, and
+// a public sender's retries are still stored once.
+func TestPublicKeyCannotTakeServerIDs(t *testing.T) {
+	t.Parallel()
+	b := setup(t, withPublicKey)
+	ids := func(r response) []any {
+		t.Helper()
+		require.Equal(t, http.StatusOK, r.status, string(r.body))
+		return r.json(t)["ids"].([]any)
+	}
+	squat := `{"id":"signup-42","name":"analytics/track","data":{"event":"page_view"}}`
+	require.Equal(t, []any{"public:signup-42"}, ids(b.do(t, "POST", "/v1/events", publicKey, squat)))
+	require.Equal(t, []any{"public:signup-42"}, ids(b.do(t, "POST", "/e/"+publicKey, "", squat)), "a retry is the same event")
+	require.Equal(t, []any{"signup-42"}, ids(b.do(t, "POST", "/v1/events", testKey, `{"id":"signup-42","name":"app/signup","data":{"n":1}}`)),
+		"the server-side sender's id is its own")
+	require.Equal(t, 2, b.count(t, "SELECT count(*) FROM events WHERE id IN ('signup-42', 'public:signup-42')"))
+
+	// An id derived from Inngest's seed header is scoped too.
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.srv.URL+"/e/"+publicKey, strings.NewReader(trackEvent))
+	require.NoError(t, err)
+	req.Header.Set("X-Inngest-Event-Id-Seed", "1733472000000,AAECAwQFBgcICQ==")
+	seeded := ids(send(t, req))
+	require.True(t, strings.HasPrefix(seeded[0].(string), "public:"), seeded)
+
+	// Prefixed, the longest id would not fit: 400 naming it, nothing stored.
+	long := `{"id":"` + strings.Repeat("i", 256) + `","name":"analytics/track","data":{"event":"page_view"}}`
+	before := b.count(t, "SELECT count(*) FROM events")
+	r := b.do(t, "POST", "/v1/events", publicKey, long)
+	requireError(t, r, http.StatusBadRequest)
+	require.Contains(t, r.details(t), "id")
+	require.Equal(t, before, b.count(t, "SELECT count(*) FROM events"))
+}
+
 // TestDevelopmentAnswersOnlyLoopbackHosts: with LoopbackHostsOnly
 // (development), a request for any other Host is a 421, whatever the
 // route, so a page of another site cannot read the server through a name

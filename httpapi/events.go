@@ -60,6 +60,9 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.checkKeyScope(r.Context(), evs, batch)
 	}
+	if err == nil {
+		err = scopePublicIDs(r.Context(), evs, batch)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -72,6 +72,39 @@ func (s *server) checkKeyScope(ctx context.Context, evs []events.Event, batch bo
 		allowed, first)}
 }
 
+// publicIDPrefix starts the stored id of every event a public key names
+// itself (its id, or the one derived from Inngest's seed header): ids are
+// global, so without it anyone who reads a page's key could take an id
+// that a server-side sender will use, whose events would then be refused
+// as conflicts (409) until the taken one expired.
+const publicIDPrefix = "public:"
+
+// scopePublicIDs puts publicIDPrefix before the ids that the events of a
+// public key's request name themselves, so such ids are deduplicated among
+// public senders only. An event without an id gets a new one, which no one
+// can take first. A prefixed id longer than an id may be is a 400 naming
+// the field.
+func scopePublicIDs(ctx context.Context, evs []events.Event, batch bool) error {
+	if c, ok := callerOf(ctx); !ok || !c.public {
+		return nil
+	}
+	var details []apperr.FieldError
+	for i := range evs {
+		if evs[i].ID == "" {
+			continue
+		}
+		evs[i].ID = publicIDPrefix + evs[i].ID
+		if len(evs[i].ID) > maxEventIDLength {
+			details = append(details, apperr.FieldError{Field: eventPath(batch, i, "id"),
+				Message: fmt.Sprintf("must be at most %d characters with a public event key", maxEventIDLength-len(publicIDPrefix))})
+		}
+	}
+	if len(details) > 0 {
+		return invalidEvents(batch, details)
+	}
+	return nil
+}
+
 // publicKeysInPages refuses with 403 a request from a page on one of
 // CORS_ORIGINS that carries a server-side event key (EVENT_KEYS): a page
 // shows its key to everyone who opens it, so pages get public keys, which

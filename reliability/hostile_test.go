@@ -134,8 +134,8 @@ func TestHostileRequests(t *testing.T) {
 	fx := newShop(c, s.base, 1)
 	order := idOf(t, c.must(http.StatusCreated, "POST", s.base+"/v1/orders", apiKey, fmt.Sprintf(
 		`{"userId":%q,"shopId":%q,"items":[{"productId":%q,"quantity":1}]}`, fx.customers[0], fx.shop, fx.product)))
-	// An event id the server-side sender uses; another key cannot take it
-	// for an event of its own.
+	// An event id the server-side sender uses: sent again with other data,
+	// it is a conflict (409), not a silent duplicate.
 	c.must(http.StatusOK, "POST", s.base+"/v1/events", eventKey, `{"id":"promo-42","name":"analytics/track","data":{"event":"promo"}}`)
 	before := c.fingerprint()
 	cases := hostileCases(fx.customers[0], fx.shop, fx.product, order)
@@ -200,6 +200,12 @@ func TestHostileRequests(t *testing.T) {
 	}
 	c.must(http.StatusOK, "GET", s.base+"/v1/users/"+fx.customers[0], apiKey, "")
 	c.must(http.StatusOK, "POST", s.base+"/v1/events", eventKey, `{"name":"analytics/track","data":{"event":"after-guesses"}}`)
+	// An id a public key names first is its own ("public:…"): the
+	// server-side sender's event with that id is stored all the same.
+	c.must(http.StatusOK, "POST", s.base+"/v1/events", publicKey, `{"id":"promo-43","name":"analytics/track","data":{"event":"squat"}}`)
+	if out := c.must(http.StatusOK, "POST", s.base+"/v1/events", eventKey, `{"id":"promo-43","name":"analytics/track","data":{"event":"promo"}}`); !strings.Contains(out, `"promo-43"`) {
+		t.Errorf("the server-side sender's id was taken: %s", out)
+	}
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("ops:"+adminPass))
 	if status, out := c.doHostile(s.base, hostileCase{method: "GET", path: "/admin/jobs/failed", header: map[string]string{"Authorization": basic}}); status != http.StatusOK {
 		t.Errorf("admin login after the guesses: %d %.200s", status, out)
@@ -255,7 +261,7 @@ func findingCases(customer, otherUser, product, order string) []hostileCase {
 			hostileCase{method: "POST", path: "/e/" + publicKey, body: e[0], want: e[1]})
 	}
 	cs = append(cs, hostileCase{method: "POST", path: "/v1/users", key: publicKey, body: `{"email":"p@example.com","name":"P"}`},
-		hostileCase{method: "POST", path: "/v1/events", key: publicKey, want: "id", body: `{"id":"promo-42","name":"analytics/track","data":{"event":"squat"}}`})
+		hostileCase{method: "POST", path: "/v1/events", key: eventKey, want: "id", body: `{"id":"promo-42","name":"analytics/track","data":{"event":"other"}}`})
 	// Malformed events, with the server key.
 	for _, e := range [][2]string{
 		{`{"name":"analytics/track","ts":9300000000000000,"data":{"event":"x"}}`, "ts"},
