@@ -3,11 +3,15 @@ package main
 import (
 	"io"
 	"net/http"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/db/dbtest"
 )
 
 // productionServerEnv is what startServer adds, with extra, to run the
@@ -93,4 +97,25 @@ func TestBinaryOpsListener(t *testing.T) {
 			require.Equal(t, http.StatusOK, status, path)
 		}
 	})
+}
+
+// TestBinaryRefusesAnUnmigratedDatabase: a server started on a database
+// that no migration was applied to (and told not to migrate) exits with a
+// sentence that says what to run, not River's SQL error about a missing
+// table.
+func TestBinaryRefusesAnUnmigratedDatabase(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.NewURL(t.Context(), t)
+	pool, err := pgxpool.New(t.Context(), dbURL)
+	require.NoError(t, err)
+	_, err = pool.Exec(t.Context(), `DROP SCHEMA public CASCADE; CREATE SCHEMA public`)
+	pool.Close()
+	require.NoError(t, err)
+
+	cmd := exec.CommandContext(t.Context(), buildServer(t), "serve") //nolint:gosec // the binary just built
+	cmd.Env = append([]string{"DATABASE_URL=" + dbURL, "ADDR=127.0.0.1:0", "MIGRATE_ON_START=false"}, productionServerEnv()...)
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the server must not serve: %s", out)
+	require.Contains(t, string(out), "run `server migrate up`")
+	require.NotContains(t, string(out), "SQLSTATE")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
@@ -75,6 +76,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		return err
 	}
 	defer func() { err = errors.Join(err, migrator.Close()) }()
+	if err := requireSchema(ctx, migrator); err != nil {
+		return err
+	}
 
 	tr, stopTracing, err := newTracing(ctx, cfg)
 	if err != nil {
@@ -331,4 +335,21 @@ func warnOpenAuth(ctx context.Context, cfg Config, logger *slog.Logger) {
 	if cfg.AdminUser == "" && cfg.AdminPassword == "" {
 		logger.WarnContext(ctx, "ADMIN_USER and ADMIN_PASSWORD are unset: River UI is open to anyone who can reach it (development on loopback only)")
 	}
+}
+
+// requireSchema refuses to serve a database that no migration was ever
+// applied to: neither the domain tables nor River's exist, so nothing
+// could work. A database with only some migrations pending (an upgrade
+// under way) is served, and /readyz answers 503 until they are applied.
+func requireSchema(ctx context.Context, migrator *db.Migrator) error {
+	st, err := migrator.Status(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range st {
+		if s.State != goose.StatePending {
+			return nil
+		}
+	}
+	return errors.New("the database has no tables yet: run `server migrate up` (or start with MIGRATE_ON_START=true) first")
 }
