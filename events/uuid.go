@@ -51,7 +51,7 @@ func isUUID(s string) bool {
 // it is. Values that are not UUIDs are left for [Validate] to report.
 func Normalize(ev Event) Event {
 	spec, ok := lookup(ev.Name)
-	if !ok || !bytes.ContainsAny(ev.Data, "ABCDEF") || JSONTextProblem(ev.Data) != "" {
+	if !ok || !hasUpperUUID(ev.Data) || JSONTextProblem(ev.Data) != "" {
 		return ev // decoding would replace what Validate must see
 	}
 	data, err := parseData(ev.Data)
@@ -69,6 +69,23 @@ func Normalize(ev Event) Event {
 	}
 	ev.Data = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	return ev
+}
+
+// hasUpperUUID reports whether data holds a JSON string that is a UUID
+// with an upper-case letter: only then can Normalize change anything, so
+// the data of most events is not decoded twice.
+func hasUpperUUID(data []byte) bool {
+	for i := bytes.IndexByte(data, '"'); i >= 0 && i+37 < len(data); {
+		if s := data[i+1 : i+37]; data[i+37] == '"' && bytes.ContainsAny(s, "ABCDEF") && isUUID(string(s)) {
+			return true
+		}
+		next := bytes.IndexByte(data[i+1:], '"')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return false
 }
 
 // lowerUUIDs returns val, a decoded value that f describes, with the UUIDs
