@@ -58,10 +58,7 @@ type eventsAnswer struct {
 func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 	evs, batch, err := decodeEvents(w, r)
 	if err == nil {
-		err = s.checkKeyScope(r.Context(), evs, batch)
-	}
-	if err == nil {
-		err = scopePublicIDs(r.Context(), evs, batch)
+		err = s.applyKeyScope(r.Context(), evs, batch)
 	}
 	if err != nil {
 		s.writeError(w, r, err)

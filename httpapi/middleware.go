@@ -247,7 +247,7 @@ func pathKey(r *http.Request) (string, bool) {
 type keyAuth struct {
 	// keys open the route. With public (the event routes), public keys
 	// open it too, for the event names of PublicEventNames only (see
-	// checkKeyScope). None of either configured leaves it open (cmd/server
+	// applyKeyScope). None of either configured leaves it open (cmd/server
 	// allows that in development on a loopback address only).
 	keys, public keySet
 	// other are the keys of the other scopes: valid, but not here (403).

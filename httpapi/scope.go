@@ -36,42 +36,6 @@ func callerOf(ctx context.Context) (caller, bool) {
 // maxQuotedName bounds how much of an event name a refusal repeats.
 const maxQuotedName = 100
 
-// checkKeyScope refuses with 403 a request of a public event key that holds
-// an event whose name is not in PublicEventNames, naming each such event.
-// It runs on the whole request before anything is stored, so a refused
-// request stores nothing.
-func (s *server) checkKeyScope(ctx context.Context, evs []events.Event, batch bool) error {
-	if c, ok := callerOf(ctx); !ok || !c.public {
-		return nil
-	}
-	var details []apperr.FieldError
-	first := ""
-	for i, ev := range evs {
-		if slices.Contains(s.PublicEventNames, ev.Name) {
-			continue
-		}
-		name := ev.Name
-		if len(name) > maxQuotedName {
-			name = name[:maxQuotedName] + "..."
-		}
-		if first == "" {
-			first = fmt.Sprintf("%q", name)
-		}
-		details = append(details, apperr.FieldError{Field: eventPath(batch, i, "name"),
-			Message: fmt.Sprintf("%q may not be sent with a public event key", name)})
-	}
-	if len(details) == 0 {
-		return nil
-	}
-	allowed := "no event (PUBLIC_EVENT_NAMES is empty)"
-	if len(s.PublicEventNames) > 0 {
-		allowed = strings.Join(s.PublicEventNames, ", ") + " (PUBLIC_EVENT_NAMES)"
-	}
-	return &apperr.Error{Code: apperr.Forbidden, Details: details, Message: fmt.Sprintf(
-		"This is a public event key (PUBLIC_EVENT_KEYS), which may send only %s, not %s; send that event from a server with a key from EVENT_KEYS. Nothing was stored.",
-		allowed, first)}
-}
-
 // publicIDPrefix starts the stored id of every event a public key names
 // itself (its id, or the one derived from Inngest's seed header): ids are
 // global, so without it anyone who reads a page's key could take an id
@@ -79,28 +43,52 @@ func (s *server) checkKeyScope(ctx context.Context, evs []events.Event, batch bo
 // as conflicts (409) until the taken one expired.
 const publicIDPrefix = "public:"
 
-// scopePublicIDs puts publicIDPrefix before the ids that the events of a
-// public key's request name themselves, so such ids are deduplicated among
-// public senders only. An event without an id gets a new one, which no one
-// can take first. A prefixed id longer than an id may be is a 400 naming
-// the field.
-func scopePublicIDs(ctx context.Context, evs []events.Event, batch bool) error {
+// applyKeyScope holds the events of a public event key's request to what
+// such a key may send, before anything is stored. An event whose name is
+// not in PublicEventNames is a 403 naming each such event. The ids the
+// events name themselves get publicIDPrefix, so such ids are deduplicated
+// among public senders only (an event without an id gets a new one, which
+// no one can take first); a prefixed id longer than an id may be is a 400
+// naming the field. Requests of other keys are left as they are.
+func (s *server) applyKeyScope(ctx context.Context, evs []events.Event, batch bool) error {
 	if c, ok := callerOf(ctx); !ok || !c.public {
 		return nil
 	}
-	var details []apperr.FieldError
+	var refused, tooLong []apperr.FieldError
+	first := ""
 	for i := range evs {
-		if evs[i].ID == "" {
+		ev := &evs[i]
+		if !slices.Contains(s.PublicEventNames, ev.Name) {
+			name := ev.Name
+			if len(name) > maxQuotedName {
+				name = name[:maxQuotedName] + "..."
+			}
+			if first == "" {
+				first = fmt.Sprintf("%q", name)
+			}
+			refused = append(refused, apperr.FieldError{Field: eventPath(batch, i, "name"),
+				Message: fmt.Sprintf("%q may not be sent with a public event key", name)})
+		}
+		if ev.ID == "" {
 			continue
 		}
-		evs[i].ID = publicIDPrefix + evs[i].ID
-		if len(evs[i].ID) > maxEventIDLength {
-			details = append(details, apperr.FieldError{Field: eventPath(batch, i, "id"),
+		ev.ID = publicIDPrefix + ev.ID
+		if len(ev.ID) > maxEventIDLength {
+			tooLong = append(tooLong, apperr.FieldError{Field: eventPath(batch, i, "id"),
 				Message: fmt.Sprintf("must be at most %d characters with a public event key", maxEventIDLength-len(publicIDPrefix))})
 		}
 	}
-	if len(details) > 0 {
-		return invalidEvents(batch, details)
+	if len(refused) > 0 {
+		allowed := "no event (PUBLIC_EVENT_NAMES is empty)"
+		if len(s.PublicEventNames) > 0 {
+			allowed = strings.Join(s.PublicEventNames, ", ") + " (PUBLIC_EVENT_NAMES)"
+		}
+		return &apperr.Error{Code: apperr.Forbidden, Details: refused, Message: fmt.Sprintf(
+			"This is a public event key (PUBLIC_EVENT_KEYS), which may send only %s, not %s; send that event from a server with a key from EVENT_KEYS. Nothing was stored.",
+			allowed, first)}
+	}
+	if len(tooLong) > 0 {
+		return invalidEvents(batch, tooLong)
 	}
 	return nil
 }
