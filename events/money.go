@@ -12,3 +12,13 @@ const (
 	// other reader that parses numbers as IEEE 754 doubles).
 	MaxTotalPaise int64 = 1<<53 - 1
 )
+
+// LineTotal returns price × quantity, or false when that is negative or
+// exceeds MaxTotalPaise. It never overflows, whatever price and quantity:
+// an order line stored before the limits existed may hold any values.
+func LineTotal(price int64, quantity int) (int64, bool) {
+	if price < 0 || quantity <= 0 || price > MaxTotalPaise/int64(quantity) {
+		return 0, false
+	}
+	return price * int64(quantity), true
+}

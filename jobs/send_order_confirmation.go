@@ -103,11 +103,12 @@ func (d *Deps) loadReceipt(ctx context.Context, orderID string) (orderReceipt, e
 	for i, it := range items {
 		// An order stored before totals were checked may hold a line that
 		// does not fit: no email is better than one with a wrapped amount.
-		if it.Quantity <= 0 || it.PricePaise < 0 || it.PricePaise > events.MaxTotalPaise/int64(it.Quantity) {
+		amount, ok := events.LineTotal(it.PricePaise, it.Quantity)
+		if !ok {
 			return orderReceipt{}, river.JobCancel(fmt.Errorf("order %s: line %d (%d × %d paise) is beyond the largest total, %d paise",
 				orderID, i, it.Quantity, it.PricePaise, events.MaxTotalPaise))
 		}
-		lines[i] = orderLine{Name: it.Name, Quantity: it.Quantity, PricePaise: it.PricePaise, AmountPaise: it.PricePaise * int64(it.Quantity)}
+		lines[i] = orderLine{Name: it.Name, Quantity: it.Quantity, PricePaise: it.PricePaise, AmountPaise: amount}
 	}
 	return orderReceipt{
 		OrderID: r.ID, Name: *r.UserName, Email: *r.UserEmail, ShopName: *r.ShopName, Items: lines, TotalPaise: r.TotalPaise,

@@ -75,16 +75,6 @@ const (
 	maxOrderQuantity = 10_000
 )
 
-// lineTotal returns price × quantity, or false when that exceeds
-// events.MaxTotalPaise. It never overflows: price is a stored price (a
-// non-negative int64) and quantity is between 1 and maxOrderQuantity.
-func lineTotal(price int64, quantity int) (int64, bool) {
-	if price > events.MaxTotalPaise/int64(quantity) {
-		return 0, false
-	}
-	return price * int64(quantity), true
-}
-
 // PlaceOrderParams are a new order: who, from which shop, and what.
 type PlaceOrderParams struct {
 	UserID string
@@ -177,7 +167,7 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 			// events.MaxPricePaise (rows may predate that limit), so the
 			// line and the running total are checked before each step
 			// that could pass events.MaxTotalPaise.
-			line, ok := lineTotal(pr.PricePaise, it.Quantity)
+			line, ok := events.LineTotal(pr.PricePaise, it.Quantity)
 			if !ok {
 				return invalid(FieldError{
 					Field:   fmt.Sprintf("items[%d].quantity", i),
