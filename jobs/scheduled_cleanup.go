@@ -22,9 +22,9 @@ type ScheduledCleanupWorker struct {
 	deps *Deps
 }
 
-// Timeout bounds one attempt (Deps.ScheduledCleanupTimeout).
+// Timeout bounds one attempt.
 func (w *ScheduledCleanupWorker) Timeout(*river.Job[jobargs.ScheduledCleanupArgs]) time.Duration {
-	return w.deps.ScheduledCleanupTimeout
+	return dailyTimeout
 }
 
 // Work deletes what is past retention, unless the period is already

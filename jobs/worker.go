@@ -62,12 +62,11 @@ type Deps struct {
 	// confirmed order's next update before it reminds the shop; zero means
 	// jobargs.StalledOrderAfter.
 	StalledOrderAfter time.Duration
-	// ScheduledCleanupTimeout bounds one scheduled_cleanup attempt; zero
-	// means 10 minutes. With the cleanup every few seconds
-	// (PeriodicOpts.CleanupEvery, a test setting) it is that period, so
-	// River's rescuer retries a run a killed worker left within seconds
-	// too.
-	ScheduledCleanupTimeout time.Duration
+	// MaxTimeout, when positive, caps every worker's Timeout, so River's
+	// rescuer retries any job a killed process left running within about
+	// MaxTimeout plus its 30 s round. A test setting (the reliability
+	// suite's kill scenarios); zero keeps each kind's own timeout.
+	MaxTimeout time.Duration
 
 	tmpl    *emailTemplates
 	limiter *limit.Limiter
@@ -128,9 +127,6 @@ func (d *Deps) withDefaults() (*Deps, error) {
 	if out.StalledOrderAfter <= 0 {
 		out.StalledOrderAfter = jobargs.StalledOrderAfter
 	}
-	if out.ScheduledCleanupTimeout <= 0 {
-		out.ScheduledCleanupTimeout = dailyTimeout
-	}
 	out.SendLimits = maps.Clone(out.SendLimits)
 	for channel, rule := range out.SendLimits {
 		if rule.Lease <= 0 {
@@ -157,7 +153,7 @@ func AddWorkers(workers *river.Workers, deps Deps) error {
 		return err
 	}
 	for _, w := range d.workers() {
-		if err := w.register(workers); err != nil {
+		if err := w.register(workers, d.MaxTimeout); err != nil {
 			return err
 		}
 	}
@@ -166,14 +162,32 @@ func AddWorkers(workers *river.Workers, deps Deps) error {
 
 // registrar is a worker of one job kind, ready to register.
 type registrar interface {
-	register(workers *river.Workers) error
+	register(workers *river.Workers, maxTimeout time.Duration) error
 }
 
-// registered adds w to workers under its args' kind.
+// registered adds w to workers under its args' kind, its Timeout capped at
+// maxTimeout when that is positive (Deps.MaxTimeout).
 type registered[T river.JobArgs] struct{ w river.Worker[T] }
 
-func (r registered[T]) register(workers *river.Workers) error {
+func (r registered[T]) register(workers *river.Workers, maxTimeout time.Duration) error {
+	if maxTimeout > 0 {
+		return river.AddWorkerSafely[T](workers, cappedTimeout[T]{Worker: r.w, max: maxTimeout})
+	}
 	return river.AddWorkerSafely(workers, r.w)
+}
+
+// cappedTimeout is a worker whose Timeout is at most max.
+type cappedTimeout[T river.JobArgs] struct {
+	river.Worker[T]
+	max time.Duration
+}
+
+// Timeout is the worker's own, at most max.
+func (w cappedTimeout[T]) Timeout(job *river.Job[T]) time.Duration {
+	if own := w.Worker.Timeout(job); own > 0 && own < w.max {
+		return own
+	}
+	return w.max
 }
 
 // workers returns a worker for every job kind.

@@ -22,7 +22,7 @@
 //
 // Time is compressed where a scenario would otherwise wait: the server's
 // test settings (TEST_MAX_ATTEMPTS, TEST_RETRY_DELAY, TEST_CLEANUP_EVERY,
-// refused in production), and the harness standing in for what the
+// TEST_MAX_JOB_TIMEOUT, refused in production), and the harness standing in for what the
 // passing of time does (River's leader TTL, an analytics lease running
 // out), each said where it is done. A killed worker's jobs are left to
 // River's own rescuer, with the production RescueStuckJobsAfter: the

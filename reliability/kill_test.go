@@ -88,7 +88,10 @@ func TestWorkerKilled(t *testing.T) {
 	resend := newFakeResend(t, nil)
 	mp := newFakeMixpanel(t, nil)
 	resend.keep, mp.keep = true, true // for the leak scan
-	c := newCluster(t, append(resendEnv(resend), mp.env()...)...)
+	// Every kind times out as soon as a send (30 s): a maintenance job a
+	// kill left running (the hourly session cleanup, 5 min) is rescued as
+	// soon as the confirmations are, and the sends keep their own timeout.
+	c := newCluster(t, append(append(resendEnv(resend), mp.env()...), "TEST_MAX_JOB_TIMEOUT=30s")...)
 	api := c.start("api")
 	worker := c.start("worker")
 	fx := newShop(c, api.base, 20)

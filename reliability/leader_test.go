@@ -45,7 +45,9 @@ func TestPeriodicLeaderKilled(t *testing.T) {
 	ctx := t.Context()
 	// The workers have little to do: they fetch once a second when no
 	// insert wakes them (not every 100 ms), sparing the shared database.
-	c := newCluster(t, "TEST_CLEANUP_EVERY="+cleanupEvery.String(), "FETCH_POLL_INTERVAL=1s")
+	// A run a killed leader left running times out, and is rescued, as
+	// soon as a period ends.
+	c := newCluster(t, "TEST_CLEANUP_EVERY="+cleanupEvery.String(), "TEST_MAX_JOB_TIMEOUT="+cleanupEvery.String(), "FETCH_POLL_INTERVAL=1s")
 	serverBin(t) // built before the clock starts
 	began := time.Now()
 	c.startMany("worker", 3)

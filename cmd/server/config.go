@@ -82,7 +82,8 @@ type Config struct {
 	// refuses them (see testSettings).
 	TestMaxAttempts  int           // TEST_MAX_ATTEMPTS: every job inserted gets at most this many attempts
 	TestRetryDelay   time.Duration // TEST_RETRY_DELAY: a failed attempt is retried after this, instead of River's attempt⁴ s backoff
-	TestCleanupEvery time.Duration // TEST_CLEANUP_EVERY: scheduled_cleanup runs this often instead of daily at CLEANUP_AT, each attempt bounded by it
+	TestCleanupEvery time.Duration // TEST_CLEANUP_EVERY: scheduled_cleanup runs this often instead of daily at CLEANUP_AT
+	TestMaxTimeout   time.Duration // TEST_MAX_JOB_TIMEOUT: caps every job kind's timeout, so River's rescuer retries a killed worker's jobs sooner
 }
 
 // Role values.
@@ -251,6 +252,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.TestMaxAttempts = integer("TEST_MAX_ATTEMPTS", 0)
 	c.TestRetryDelay = duration("TEST_RETRY_DELAY", 0)
 	c.TestCleanupEvery = duration("TEST_CLEANUP_EVERY", 0)
+	c.TestMaxTimeout = duration("TEST_MAX_JOB_TIMEOUT", 0)
 	if prod {
 		for _, setting := range c.testSettings() {
 			name, _, _ := strings.Cut(setting, "=")
@@ -280,6 +282,9 @@ func (c Config) testSettings() []string {
 	}
 	if c.TestCleanupEvery > 0 {
 		set = append(set, "TEST_CLEANUP_EVERY="+c.TestCleanupEvery.String())
+	}
+	if c.TestMaxTimeout > 0 {
+		set = append(set, "TEST_MAX_JOB_TIMEOUT="+c.TestMaxTimeout.String())
 	}
 	return set
 }

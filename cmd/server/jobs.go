@@ -53,8 +53,7 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		IndexDebounce:   cfg.IndexDebounce,
 		SendLimits:      cfg.ProviderRates,
 		Logger:          logger,
-		// Zero (10 minutes) unless the cleanup runs every few seconds.
-		ScheduledCleanupTimeout: cfg.TestCleanupEvery,
+		MaxTimeout:      cfg.TestMaxTimeout,
 		Retention: jobs.Retention{
 			Logs:       days(cfg.LogRetentionDays),
 			Events:     days(cfg.EventRetentionDays),

@@ -67,9 +67,8 @@ func TestBuildJobs(t *testing.T) {
 // (buildJobs, apply) on jobs a killed process left running: the send
 // (30 s timeout) started 5 minutes ago is retried, and so is the daily
 // cleanup started 11 minutes ago, past its 10-minute timeout, while the
-// cleanup started 5 minutes ago, within it, stays running; with the cleanup
-// every 6 s (TEST_CLEANUP_EVERY) its timeout is 6 s, and that one is
-// retried too. All are in the rescuer's first run, so once the retried
+// cleanup started 5 minutes ago, within it, stays running; with every
+// timeout capped at 6 s (TEST_MAX_JOB_TIMEOUT), that one is retried too. All are in the rescuer's first run, so once the retried
 // jobs have run again the others were looked at and left alone.
 func TestStuckJobRescue(t *testing.T) {
 	t.Parallel()
@@ -79,7 +78,7 @@ func TestStuckJobRescue(t *testing.T) {
 		withinRetried bool
 	}{
 		{"production", nil, false},
-		{"cleanup every 6s", []string{"TEST_CLEANUP_EVERY", "6s"}, true},
+		{"timeouts capped at 6s", []string{"TEST_MAX_JOB_TIMEOUT", "6s"}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
