@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
 )
@@ -68,7 +69,11 @@ func outboxScenario(p plan) *scenario {
 			if err != nil {
 				return fmt.Errorf("create River client: %w", err)
 			}
-			withOutbox := mart.NewService(pool, outbox.New(client))
+			reg, err := jobs.NewRegistry(jobs.Deps{DB: pool})
+			if err != nil {
+				return err
+			}
+			withOutbox := mart.NewService(pool, outbox.New(client, reg))
 			baseline := mart.NewService(pool, noPublish{})
 			orders, err := outboxFixtures(ctx, withOutbox, workers)
 			if err != nil {

@@ -66,23 +66,18 @@ type AnalyticsPendingClaimParams struct {
 	MaxRows      int32   `json:"maxRows"`
 }
 
-type AnalyticsPendingClaimRow struct {
-	ID      int64  `json:"id"`
-	EventID string `json:"eventId"`
-}
-
 // Claims up to @max_rows unclaimed (or expired) rows, oldest first, for
 // @lease_seconds. The ids are picked first (an index scan of the primary
 // key, skipping rows another flush holds), so the update touches only them.
-func (q *Queries) AnalyticsPendingClaim(ctx context.Context, arg AnalyticsPendingClaimParams) ([]*AnalyticsPendingClaimRow, error) {
+func (q *Queries) AnalyticsPendingClaim(ctx context.Context, arg AnalyticsPendingClaimParams) ([]*AnalyticsPending, error) {
 	rows, err := q.db.Query(ctx, analyticsPendingClaim, arg.LeaseSeconds, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []*AnalyticsPendingClaimRow
+	var items []*AnalyticsPending
 	for rows.Next() {
-		var i AnalyticsPendingClaimRow
+		var i AnalyticsPending
 		if err := rows.Scan(&i.ID, &i.EventID); err != nil {
 			return nil, err
 		}

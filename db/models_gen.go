@@ -72,9 +72,8 @@ type AnalyticsEvent struct {
 }
 
 type AnalyticsPending struct {
-	ID           int64      `json:"id"`
-	EventID      string     `json:"eventId"`
-	ClaimedUntil *time.Time `json:"claimedUntil"`
+	ID      int64  `json:"id"`
+	EventID string `json:"eventId"`
 }
 
 type AppLog struct {
@@ -129,6 +128,32 @@ type FlowWait struct {
 	Deadline       time.Time `json:"deadline"`
 	MatchedEventID *string   `json:"matchedEventId"`
 	CreatedAt      time.Time `json:"createdAt"`
+}
+
+type FnBatch struct {
+	Function string `json:"function"`
+	Key      string `json:"key"`
+}
+
+type FnBatchEvent struct {
+	ID       int64  `json:"id"`
+	Function string `json:"function"`
+	Key      string `json:"key"`
+	EventID  string `json:"eventId"`
+}
+
+type FnDebounce struct {
+	Function string    `json:"function"`
+	Key      string    `json:"key"`
+	EventID  string    `json:"eventId"`
+	RunAt    time.Time `json:"runAt"`
+	Deadline time.Time `json:"deadline"`
+}
+
+type FnIdempotency struct {
+	Function  string    `json:"function"`
+	Key       string    `json:"key"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 type LimitSlot struct {

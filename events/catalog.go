@@ -304,3 +304,37 @@ func Names() []string {
 	slices.Sort(names)
 	return names
 }
+
+// Zero returns the zero payload of the catalog event called name, or nil
+// for a custom event.
+func Zero(name string) Payload {
+	spec, ok := lookup(name)
+	if !ok {
+		return nil
+	}
+	return spec.payload
+}
+
+// HasField reports whether the data of the catalog event called name has
+// the field at path (its keys, outermost first: "address", "city"). Every
+// path is taken to exist in a custom event.
+func HasField(name string, path []string) bool {
+	spec, ok := lookup(name)
+	if !ok {
+		return true
+	}
+	f := spec.data
+	for _, key := range path {
+		found := false
+		for _, sub := range f.fields {
+			if sub.key == key {
+				f, found = sub, true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}

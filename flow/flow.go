@@ -147,18 +147,27 @@ func begin(ctx context.Context, name string) (*run, *db.FlowStepListRow, error) 
 		return nil, nil, fmt.Errorf("flow: step %q: a job's step names must be unique", name)
 	}
 	r.used[name] = true
-	if !r.loaded {
-		rows, err := db.New(r.db).FlowStepList(ctx, r.jobID)
-		if err != nil {
-			return nil, nil, fmt.Errorf("flow: load steps of job %d: %w", r.jobID, err)
-		}
-		r.steps = make(map[string]*db.FlowStepListRow, len(rows))
-		for _, row := range rows {
-			r.steps[row.Step] = row
-		}
-		r.loaded = true
+	if err := r.load(ctx); err != nil {
+		return nil, nil, err
 	}
 	return r, r.steps[name], nil
+}
+
+// load reads the steps recorded by earlier runs, once; r.mu is held.
+func (r *run) load(ctx context.Context) error {
+	if r.loaded {
+		return nil
+	}
+	rows, err := db.New(r.db).FlowStepList(ctx, r.jobID)
+	if err != nil {
+		return fmt.Errorf("flow: load steps of job %d: %w", r.jobID, err)
+	}
+	r.steps = make(map[string]*db.FlowStepListRow, len(rows))
+	for _, row := range rows {
+		r.steps[row.Step] = row
+	}
+	r.loaded = true
+	return nil
 }
 
 // keep keeps the record of step name, finished now with output, for the

@@ -24,6 +24,8 @@ type Wait struct {
 	Key, Value string
 	// Timeout is how long the step waits from its first run.
 	Timeout time.Duration
+	// If is a stand-in until the flow branch lands.
+	If func(events.Event) bool
 	// After, if set, is an event's id (usually the event that triggered the
 	// job): events received after it match too, even those received before
 	// the wait began, so nothing between the trigger and the wait is missed.

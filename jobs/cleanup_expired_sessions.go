@@ -8,33 +8,38 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/fn"
 )
 
-// CleanupExpiredSessionsWorker works cleanup_expired_sessions: it deletes
-// expired sessions and, for user/deleted, every session of that user.
-type CleanupExpiredSessionsWorker struct {
-	river.WorkerDefaults[jobargs.CleanupExpiredSessionsArgs]
-
-	deps *Deps
+// cleanupExpiredSessions deletes expired sessions, in batches of
+// DeleteBatch (hourly, and on cleanup/expired_sessions); one run at a time
+// (singleton: a run asked for while one waits or runs is skipped).
+// Deleting is idempotent, so retries are safe.
+func (d *Deps) cleanupExpiredSessions() *fn.Function {
+	return fn.New(fn.Options{
+		ID: "cleanup-expired-sessions", Queue: QueueMaintenance, Retries: 4,
+		Timeouts:  fn.Timeouts{Attempt: cleanupTimeout},
+		Singleton: &fn.Singleton{Mode: fn.SingletonSkip},
+	}, append(fn.On(events.NameCleanupExpiredSessions), fn.OnSchedule(river.PeriodicInterval(time.Hour), "hourly")...),
+		func(ctx context.Context, _ fn.Input[events.Payload]) (any, error) {
+			n, err := deleteExpiredSessions(ctx, db.New(d.DB), d.NowFunc())
+			if err != nil {
+				return nil, fmt.Errorf("cleanup expired sessions: %w", err)
+			}
+			return map[string]int64{"deleted": n}, nil
+		})
 }
 
-// Timeout bounds one attempt.
-func (w *CleanupExpiredSessionsWorker) Timeout(*river.Job[jobargs.CleanupExpiredSessionsArgs]) time.Duration {
-	return cleanupTimeout
-}
-
-// Work deletes the sessions (the expired ones in batches of DeleteBatch);
-// deleting is idempotent, so retries are safe.
-func (w *CleanupExpiredSessionsWorker) Work(ctx context.Context, job *river.Job[jobargs.CleanupExpiredSessionsArgs]) error {
-	q := db.New(w.deps.DB)
-	if job.Args.UserID != "" {
-		if _, err := q.SessionDeleteByUser(ctx, job.Args.UserID); err != nil {
-			return fmt.Errorf("cleanup expired sessions: delete user's sessions: %w", err)
-		}
-	}
-	if _, err := deleteExpiredSessions(ctx, q, w.deps.NowFunc()); err != nil {
-		return fmt.Errorf("cleanup expired sessions: %w", err)
-	}
-	return nil
+// endUserSessions deletes every session of a deleted user (user/deleted
+// from outside; mart.DeleteUser also deletes them in its own transaction).
+func (d *Deps) endUserSessions() *fn.Function {
+	return fn.New(fn.Options{ID: "end-user-sessions", Queue: QueueMaintenance, Retries: 4, Timeouts: fn.Timeouts{Attempt: cleanupTimeout}},
+		fn.On(events.NameUserDeleted), func(ctx context.Context, in fn.Input[events.UserDeleted]) (any, error) {
+			n, err := db.New(d.DB).SessionDeleteByUser(ctx, in.Data.UserID)
+			if err != nil {
+				return nil, fmt.Errorf("end sessions of user %s: %w", in.Data.UserID, err)
+			}
+			return map[string]int64{"deleted": n}, nil
+		})
 }

@@ -5,33 +5,25 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/mohallamart/backend/db"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/fn"
 )
 
-// CleanupOldLogsWorker works cleanup_old_logs: it deletes app_logs rows
-// older than the event's olderThanDays, or the configured log retention.
-type CleanupOldLogsWorker struct {
-	river.WorkerDefaults[jobargs.CleanupOldLogsArgs]
-
-	deps *Deps
-}
-
-// Timeout bounds one attempt.
-func (w *CleanupOldLogsWorker) Timeout(*river.Job[jobargs.CleanupOldLogsArgs]) time.Duration {
-	return cleanupTimeout
-}
-
-// Work deletes the old logs, in batches of DeleteBatch.
-func (w *CleanupOldLogsWorker) Work(ctx context.Context, job *river.Job[jobargs.CleanupOldLogsArgs]) error {
-	keep := w.deps.Retention.Logs
-	if job.Args.OlderThanDays > 0 {
-		keep = time.Duration(job.Args.OlderThanDays) * 24 * time.Hour
-	}
-	if _, err := deleteOldLogs(ctx, db.New(w.deps.DB), w.deps.NowFunc().Add(-keep)); err != nil {
-		return fmt.Errorf("cleanup old logs: %w", err)
-	}
-	return nil
+// cleanupOldLogs deletes app_logs rows older than the event's
+// olderThanDays, or the configured log retention (cleanup/old_logs), in
+// batches of DeleteBatch.
+func (d *Deps) cleanupOldLogs() *fn.Function {
+	return fn.New(fn.Options{ID: "cleanup-old-logs", Queue: QueueMaintenance, Retries: 4, Timeouts: fn.Timeouts{Attempt: cleanupTimeout}},
+		fn.On(events.NameCleanupOldLogs), func(ctx context.Context, in fn.Input[events.CleanupOldLogs]) (any, error) {
+			keep := d.Retention.Logs
+			if in.Data.OlderThanDays != nil && *in.Data.OlderThanDays > 0 {
+				keep = time.Duration(*in.Data.OlderThanDays) * 24 * time.Hour
+			}
+			n, err := deleteOldLogs(ctx, db.New(d.DB), d.NowFunc().Add(-keep))
+			if err != nil {
+				return nil, fmt.Errorf("cleanup old logs: %w", err)
+			}
+			return map[string]int64{"deleted": n}, nil
+		})
 }

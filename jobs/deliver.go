@@ -45,7 +45,7 @@ type origin struct {
 }
 
 // originOf is the origin of a message job sends for event eventID.
-func originOf[T river.JobArgs](job *river.Job[T], eventID string) origin {
+func originOf(job *rivertype.JobRow, eventID string) origin {
 	return origin{eventID: eventID, kind: job.Kind, jobID: job.ID}
 }
 
@@ -105,38 +105,13 @@ func (d *Deps) limited(channel string, jobID int64, send func(ctx context.Contex
 	}
 }
 
-// sendWorker is the one shape of every job that sends messages: compose
-// the messages from the job (load what they need, render them), then
-// deliver them once each. A new notification kind is its args, its
-// template and a compose function registered in AddWorkers.
-type sendWorker[T river.JobArgs] struct {
-	river.WorkerDefaults[T]
-
-	deps    *Deps
-	timeout time.Duration
-	// compose returns the messages to send for job. A river.JobCancel error
-	// settles the job (nothing can be sent, ever); any other error retries.
-	compose func(ctx context.Context, job *river.Job[T]) ([]message, error)
-}
-
-// Timeout bounds one attempt: longer than the provider calls it makes (the
-// HTTP clients' own timeouts), so an answer can always be recorded.
-func (w *sendWorker[T]) Timeout(*river.Job[T]) time.Duration { return w.timeout }
-
-// Work composes the job's messages and delivers them. Its errors, which
-// River stores in river_job.errors (shown by River UI, GET
-// /v1/events/{id} and failed-job alerts), have every email address and
-// phone number redacted: recipients are in idempotency keys, and providers
-// echo them in their answers.
-func (w *sendWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
-	msgs, err := w.compose(ctx, job)
-	if err == nil {
-		err = deliver(ctx, w.deps.DB, job, msgs...)
-	}
-	if err != nil {
-		return redact.Error(fmt.Errorf("%s: %w", job.Kind, err))
-	}
-	return nil
+// send delivers msgs once each for job (deliver). Its errors, which River
+// stores in river_job.errors (shown by River UI, GET /v1/events/{id} and
+// failed-job alerts), have every email address and phone number redacted:
+// recipients are in idempotency keys, and providers echo them in their
+// answers.
+func (d *Deps) send(ctx context.Context, job *rivertype.JobRow, msgs ...message) error {
+	return redact.Error(deliver(ctx, d.DB, job, msgs...))
 }
 
 // deliver sends msgs once each and completes job, holding no transaction,
@@ -158,7 +133,7 @@ func (w *sendWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 // provider's Retry-After (no attempt used), a permanent rejection cancels it
 // with the provider's message, and anything else is returned for a retry
 // with backoff.
-func deliver[T river.JobArgs](ctx context.Context, d db.DB, job *river.Job[T], msgs ...message) error {
+func deliver(ctx context.Context, d db.DB, job *rivertype.JobRow, msgs ...message) error {
 	for i, m := range msgs {
 		row, err := claim(ctx, d, job, m, flow.Records{})
 		if err != nil {
@@ -197,7 +172,7 @@ func deliver[T river.JobArgs](ctx context.Context, d db.DB, job *river.Job[T], m
 // claim writes m's deliveries row as 'sending', or returns the row an
 // earlier attempt wrote under its key; steps are records of job's flow
 // steps written in the same statement (flow.Flush), or none.
-func claim[T river.JobArgs](ctx context.Context, d db.DBTX, job *river.Job[T], m message, steps flow.Records) (*db.Delivery, error) {
+func claim(ctx context.Context, d db.DBTX, job *rivertype.JobRow, m message, steps flow.Records) (*db.Delivery, error) {
 	var eventID *string
 	if m.origin.eventID != "" {
 		eventID = &m.origin.eventID

@@ -51,6 +51,9 @@ type FailureAlerter struct {
 
 	// DB is the application database. Required.
 	DB db.DB
+	// Router routes the alert's notification/send event (the function
+	// registry); required with OpsEmail.
+	Router outbox.Router
 	// OpsEmail receives the alert emails; empty: log and metric only.
 	OpsEmail string
 	// Logger receives the error-level alert lines. Required.
@@ -158,7 +161,7 @@ func (a *FailureAlerter) settle(ctx context.Context, job *rivertype.JobRow, stat
 		}
 		ev.ID = "ops-alert/" + job.Kind + "/" + now.UTC().Format("2006-01-02T15")
 		ev.Source = "ops"
-		_, err = outbox.New(client).Publish(ctx, tx, ev)
+		_, err = outbox.New(client, a.Router).Publish(ctx, tx, ev)
 		return err
 	})
 	if err != nil {

@@ -3,45 +3,35 @@ package jobs
 import (
 	"context"
 	"fmt"
-	"time"
-
-	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/search"
 )
 
-// IndexShopWorker works index_shop: it makes the index hold the shop as it
-// is now, or removes it if it is gone.
-type IndexShopWorker struct {
-	river.WorkerDefaults[jobargs.IndexShopArgs]
-
-	deps *Deps
-}
-
-// Timeout bounds one attempt.
-func (w *IndexShopWorker) Timeout(*river.Job[jobargs.IndexShopArgs]) time.Duration {
-	return indexTimeout
-}
-
-// Work indexes the shop.
-func (w *IndexShopWorker) Work(ctx context.Context, job *river.Job[jobargs.IndexShopArgs]) error {
-	index := w.deps.Index
-	if index == nil {
-		index = search.NewPostgres(w.deps.DB)
-	}
-	s, err := db.New(w.deps.DB).ShopGet(ctx, job.Args.ShopID)
-	switch {
-	case isNoRow(err):
-		err = index.DeleteShop(ctx, job.Args.ShopID)
-	case err != nil:
-		err = fmt.Errorf("load shop: %w", err)
-	default:
-		err = index.UpsertShop(ctx, search.Shop{ID: s.ID, Name: s.Name, Address: s.Address})
-	}
-	if err != nil {
-		return fmt.Errorf("index shop %s: %w", job.Args.ShopID, err)
-	}
-	return nil
+// indexShop makes the search index hold a shop as it is now, or removes it
+// if it is gone (search/index of a shop).
+func (d *Deps) indexShop() *fn.Function {
+	return fn.New(fn.Options{ID: "index-shop", Queue: QueueSearch, Timeouts: fn.Timeouts{Attempt: indexTimeout}},
+		fn.OnIf(events.NameSearchIndex, func(ev events.Event) bool { return fn.Field(ev, "data.type") == "shop" }),
+		func(ctx context.Context, in fn.Input[events.SearchIndex]) (any, error) {
+			index := d.Index
+			if index == nil {
+				index = search.NewPostgres(d.DB)
+			}
+			s, err := db.New(d.DB).ShopGet(ctx, in.Data.ID)
+			switch {
+			case isNoRow(err):
+				err = index.DeleteShop(ctx, in.Data.ID)
+			case err != nil:
+				err = fmt.Errorf("load shop: %w", err)
+			default:
+				err = index.UpsertShop(ctx, search.Shop{ID: s.ID, Name: s.Name, Address: s.Address})
+			}
+			if err != nil {
+				return nil, fmt.Errorf("index shop %s: %w", in.Data.ID, err)
+			}
+			return nil, nil
+		})
 }

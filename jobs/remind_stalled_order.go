@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/flow"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/fn"
+	"github.com/mohallamart/backend/internal/redact"
 )
 
 // stalledOrder is what the reminder about a stalled order needs.
@@ -22,58 +20,39 @@ type stalledOrder struct {
 	OwnerEmail string `json:"ownerEmail"`
 }
 
-// RemindStalledOrderWorker works remind_stalled_order, written as steps
-// (package flow): wait up to Deps.StalledOrderAfter for the order's next
-// order/updated; if none comes, load the order and, if it is still
-// confirmed (not cancelled meanwhile), email the shop's owner a reminder
-// (render, send, record). While it waits the job is parked: it holds no
-// worker, and the order's update wakes it in the transaction that publishes
-// it.
-type RemindStalledOrderWorker struct {
-	river.WorkerDefaults[jobargs.RemindStalledOrderArgs]
-
-	deps *Deps
-}
-
-// Timeout bounds one attempt (see sendWorker.Timeout); a parked job is not
-// running, so the wait does not count.
-func (w *RemindStalledOrderWorker) Timeout(*river.Job[jobargs.RemindStalledOrderArgs]) time.Duration {
-	return sendTimeout
-}
-
-// Work runs the steps.
-func (w *RemindStalledOrderWorker) Work(ctx context.Context, job *river.Job[jobargs.RemindStalledOrderArgs]) error {
-	err := flow.Do(ctx, w.deps.DB, job.JobRow, func(ctx context.Context) error { return w.work(ctx, job) })
-	if err != nil {
-		return fmt.Errorf("%s: %w", job.Kind, err)
-	}
-	return nil
-}
-
-func (w *RemindStalledOrderWorker) work(ctx context.Context, job *river.Job[jobargs.RemindStalledOrderArgs]) error {
-	d := w.deps
-	_, updated, err := flow.WaitForEvent(ctx, "wait for update", flow.Wait{
-		Event: events.NameOrderUpdated, Key: "orderId", Value: job.Args.OrderID,
-		Timeout: d.StalledOrderAfter, After: job.Args.EventID,
-	})
-	if err != nil || updated {
-		return err
-	}
-	order, err := flow.Run(ctx, "load", func(ctx context.Context) (stalledOrder, error) {
-		return d.loadStalledOrder(ctx, job.Args.OrderID)
-	})
-	if err != nil || order.Status != "confirmed" {
-		return err // moved on without an order/updated (cancelled): no reminder
-	}
-	email, err := flow.Run(ctx, "render", func(context.Context) (renderedEmail, error) {
-		return d.render("order_stalled", map[string]any{
-			"Name": order.OwnerName, "OrderID": order.OrderID, "ShopName": order.ShopName, "After": minutes(d.StalledOrderAfter),
+// remindStalledOrder reminds a shop's owner of an order confirmed
+// (order/updated to confirmed) that sees no further update within
+// Deps.StalledOrderAfter. While it waits the run is parked: it holds no
+// worker, and the order's next update wakes it in the transaction that
+// publishes it. A cancelled order is never reminded of (cancelOn).
+func (d *Deps) remindStalledOrder() *fn.Function {
+	return fn.New(fn.Options{
+		ID: "remind-stalled-order", Queue: QueueNotifications, Timeouts: fn.Timeouts{Attempt: sendTimeout},
+		CancelOn: []fn.CancelOn{{Event: events.NameOrderCancelled, Match: "data.orderId"}},
+	}, fn.OnIf(events.NameOrderUpdated, func(ev events.Event) bool { return fn.Field(ev, "data.status") == "confirmed" }),
+		func(ctx context.Context, in fn.Input[events.OrderUpdated]) (any, error) {
+			_, updated, err := fn.WaitForEvent(ctx, "wait for update", fn.Wait{
+				Event: events.NameOrderUpdated, Match: "data.orderId", Timeout: d.StalledOrderAfter,
+			})
+			if err != nil || updated {
+				return nil, err
+			}
+			order, err := fn.Run(ctx, "load", func(ctx context.Context) (stalledOrder, error) {
+				return d.loadStalledOrder(ctx, in.Data.OrderID)
+			})
+			if err != nil || order.Status != "confirmed" {
+				return nil, err // moved on without an order/updated (cancelled): no reminder
+			}
+			email, err := fn.Run(ctx, "render", func(context.Context) (renderedEmail, error) {
+				return d.render("order_stalled", map[string]any{
+					"Name": order.OwnerName, "OrderID": order.OrderID, "ShopName": order.ShopName, "After": minutes(d.StalledOrderAfter),
+				})
+			})
+			if err != nil {
+				return nil, err
+			}
+			return nil, redact.Error(sendSteps(ctx, d.DB, in.Job, d.email(originOf(in.Job, in.Event.ID), order.OwnerEmail, email)))
 		})
-	})
-	if err != nil {
-		return err
-	}
-	return sendSteps(ctx, d.DB, job, d.email(originOf(job, job.Args.EventID), order.OwnerEmail, email))
 }
 
 // loadStalledOrder reads the order, its shop and the shop's owner; any of

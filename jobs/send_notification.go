@@ -3,25 +3,41 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/notify"
 )
 
-// notification composes send_notification: one email, SMS or push message
-// from a notification/send event. The recipient is To, or else the user's
-// email address, phone number or (push) external id; a user whose account
-// was deleted gets nothing.
-func (d *Deps) notification(ctx context.Context, job *river.Job[jobargs.SendNotificationArgs]) ([]message, error) {
-	q := db.New(d.DB)
-	n, err := loadPayload[events.NotificationSend](ctx, q, job.Args.EventID)
-	if err != nil {
-		return nil, err
+// sendNotification sends one email, SMS or push message from a
+// notification/send event. The recipient is To, or else the user's email
+// address, phone number or (push) external id; a user whose account was
+// deleted gets nothing. One recipient gets at most
+// Deps.NotificationsPerHour messages an hour (rateLimit; the rest are
+// dropped), and each channel's provider at most its PROVIDER_RATE_LIMITS
+// (Deps.SendLimits; the rest wait).
+func (d *Deps) sendNotification() *fn.Function {
+	opts := fn.Options{ID: "send-notification", Queue: QueueNotifications, Timeouts: fn.Timeouts{Attempt: sendTimeout}}
+	if d.NotificationsPerHour > 0 {
+		opts.RateLimit = &fn.RateLimit{Key: "data.to || data.userId", Limit: d.NotificationsPerHour, Period: time.Hour}
 	}
+	return fn.New(opts, fn.On(events.NameNotificationSend), func(ctx context.Context, in fn.Input[events.NotificationSend]) (any, error) {
+		msgs, err := d.notification(ctx, in.Job, in.Event.ID, in.Data)
+		if err != nil {
+			return nil, err
+		}
+		return nil, d.send(ctx, in.Job, msgs...)
+	})
+}
+
+// notification composes the message of notification n.
+func (d *Deps) notification(ctx context.Context, job *rivertype.JobRow, eventID string, n events.NotificationSend) ([]message, error) {
+	q := db.New(d.DB)
 	to := n.To
 	if to == "" && n.Channel != notify.ChannelPush {
 		user, err := q.UserGet(ctx, n.UserID)
@@ -36,7 +52,7 @@ func (d *Deps) notification(ctx context.Context, job *river.Job[jobargs.SendNoti
 			to = *user.Phone
 		}
 	}
-	o := originOf(job, job.Args.EventID)
+	o := originOf(job, eventID)
 	switch n.Channel {
 	case notify.ChannelEmail:
 		subject := n.Subject

@@ -4,15 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/flow"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/fn"
+	"github.com/mohallamart/backend/internal/redact"
 )
 
 // orderLine is one line of an order email.
@@ -34,48 +33,34 @@ type orderReceipt struct {
 	TotalPaise int64       `json:"totalPaise"`
 }
 
-// OrderConfirmationWorker works send_order_confirmation: it emails the
-// customer the receipt of the order they placed. It is written as steps
-// (package flow): load, render, send, record. A retry skips the steps an
-// earlier attempt finished; the email goes out once (sendSteps).
-type OrderConfirmationWorker struct {
-	river.WorkerDefaults[jobargs.SendOrderConfirmationArgs]
-
-	deps *Deps
-}
-
-// Timeout bounds one attempt (see sendWorker.Timeout).
-func (w *OrderConfirmationWorker) Timeout(*river.Job[jobargs.SendOrderConfirmationArgs]) time.Duration {
-	return sendTimeout
-}
-
-// Work runs the steps.
-func (w *OrderConfirmationWorker) Work(ctx context.Context, job *river.Job[jobargs.SendOrderConfirmationArgs]) error {
-	err := flow.Do(ctx, w.deps.DB, job.JobRow, func(ctx context.Context) error { return w.work(ctx, job) })
-	if err != nil {
-		return fmt.Errorf("%s: %w", job.Kind, err)
-	}
-	return nil
-}
-
-func (w *OrderConfirmationWorker) work(ctx context.Context, job *river.Job[jobargs.SendOrderConfirmationArgs]) error {
-	d := w.deps
-	receipt, err := flow.Run(ctx, "load", func(ctx context.Context) (orderReceipt, error) {
-		return d.loadReceipt(ctx, job.Args.OrderID)
-	})
-	if err != nil {
-		return err
-	}
-	email, err := flow.Run(ctx, "render", func(context.Context) (renderedEmail, error) {
-		return d.render("order_confirmation", map[string]any{
-			"Name": receipt.Name, "OrderID": receipt.OrderID, "ShopName": receipt.ShopName,
-			"Items": receipt.Items, "TotalPaise": receipt.TotalPaise,
+// sendOrderConfirmation emails the customer the receipt of the order they
+// placed (order/created), as steps: load, render, then send and record
+// (sendSteps). A retry skips the steps an earlier attempt finished; the
+// email goes out once. An order cancelled before its email went out gets
+// none (cancelOn).
+func (d *Deps) sendOrderConfirmation() *fn.Function {
+	return fn.New(fn.Options{
+		ID: "send-order-confirmation", Queue: QueueEmail, Priority: priority(PriorityOrder),
+		Timeouts: fn.Timeouts{Attempt: sendTimeout},
+		CancelOn: []fn.CancelOn{{Event: events.NameOrderCancelled, Match: "data.orderId"}},
+	}, fn.On(events.NameOrderCreated), func(ctx context.Context, in fn.Input[events.OrderCreated]) (any, error) {
+		receipt, err := fn.Run(ctx, "load", func(ctx context.Context) (orderReceipt, error) {
+			return d.loadReceipt(ctx, in.Data.OrderID)
 		})
+		if err != nil {
+			return nil, err
+		}
+		email, err := fn.Run(ctx, "render", func(context.Context) (renderedEmail, error) {
+			return d.render("order_confirmation", map[string]any{
+				"Name": receipt.Name, "OrderID": receipt.OrderID, "ShopName": receipt.ShopName,
+				"Items": receipt.Items, "TotalPaise": receipt.TotalPaise,
+			})
+		})
+		if err != nil {
+			return nil, err
+		}
+		return nil, redact.Error(sendSteps(ctx, d.DB, in.Job, d.email(originOf(in.Job, in.Event.ID), receipt.Email, email)))
 	})
-	if err != nil {
-		return err
-	}
-	return sendSteps(ctx, d.DB, job, d.email(originOf(job, job.Args.EventID), receipt.Email, email))
 }
 
 // loadReceipt reads an order's receipt in one query; an order, customer or

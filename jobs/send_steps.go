@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/flow"
@@ -35,7 +35,7 @@ type sendOutput struct {
 // a crash between the provider's answer and that record sends again with the
 // same idempotency key, as deliver does. Errors are deliver's: a rate limit
 // snoozes, a permanent rejection removes the claim and cancels.
-func sendSteps[T river.JobArgs](ctx context.Context, d db.DB, job *river.Job[T], m message) error {
+func sendSteps(ctx context.Context, d db.DB, job *rivertype.JobRow, m message) error {
 	sent, err := flow.Run(ctx, "send", func(ctx context.Context) (sendOutput, error) {
 		var row *db.Delivery
 		err := flow.Flush(ctx, func(ctx context.Context, steps flow.Records) (err error) {

@@ -6,8 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"log/slog"
+		"log/slog"
 	"maps"
 	"time"
 
@@ -16,11 +15,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mohallamart/backend/analytics"
 	"github.com/mohallamart/backend/db"
-	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/limit"
 	"github.com/mohallamart/backend/notify"
 	"github.com/mohallamart/backend/search"
@@ -58,10 +57,20 @@ type Deps struct {
 	// limit_slots: each rule's Key names the provider ("resend"), Rate and
 	// Per its limit. A zero Lease means ProviderTimeout plus RecordMargin.
 	SendLimits map[string]limit.Rule
-	// StalledOrderAfter is how long remind_stalled_order waits for a
+	// StalledOrderAfter is how long remind-stalled-order waits for a
 	// confirmed order's next update before it reminds the shop; zero means
-	// jobargs.StalledOrderAfter.
+	// StalledOrderAfter.
 	StalledOrderAfter time.Duration
+	// Cleanup is when scheduled-cleanup runs (fn.OnCron or fn.OnSchedule);
+	// nil means daily at 03:00, Asia/Kolkata.
+	Cleanup []fn.Trigger
+	// NotificationsPerHour is how many notification/send messages one
+	// recipient gets in an hour at most (send-notification's rateLimit):
+	// zero means 10, a negative number no limit.
+	NotificationsPerHour int
+	// AnalyticsBatchWait is how long track-analytics collects events before
+	// it sends them as a batch; zero means 5 s.
+	AnalyticsBatchWait time.Duration
 	// MaxTimeout, when positive, caps every worker's Timeout, so River's
 	// rescuer retries any job a killed process left running within about
 	// MaxTimeout plus its 30 s round. A test setting (the reliability
@@ -125,7 +134,16 @@ func (d *Deps) withDefaults() (*Deps, error) {
 		out.Logger = slog.New(slog.DiscardHandler)
 	}
 	if out.StalledOrderAfter <= 0 {
-		out.StalledOrderAfter = jobargs.StalledOrderAfter
+		out.StalledOrderAfter = StalledOrderAfter
+	}
+	if out.Cleanup == nil {
+		out.Cleanup = fn.OnCron("0 3 * * *", "Asia/Kolkata")
+	}
+	if out.NotificationsPerHour == 0 {
+		out.NotificationsPerHour = 10
+	}
+	if out.AnalyticsBatchWait <= 0 {
+		out.AnalyticsBatchWait = 5 * time.Second
 	}
 	out.SendLimits = maps.Clone(out.SendLimits)
 	for channel, rule := range out.SendLimits {
@@ -146,68 +164,27 @@ func (d *Deps) withDefaults() (*Deps, error) {
 	return &out, nil
 }
 
-// AddWorkers registers a worker for every job kind in workers.
-func AddWorkers(workers *river.Workers, deps Deps) error {
+// NewRegistry returns the registry of the functions, with deps's providers
+// and settings: the routing table for the outbox, and the workers and
+// periodic jobs for River (fn.Registry).
+func NewRegistry(deps Deps) (*fn.Registry, error) {
+	d, err := deps.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return fn.NewRegistry(d.functions()...)
+}
+
+// AddWorkers registers a worker for every function of reg in workers.
+func AddWorkers(workers *river.Workers, reg *fn.Registry, deps Deps) error {
 	d, err := deps.withDefaults()
 	if err != nil {
 		return err
 	}
-	for _, w := range d.workers() {
-		if err := w.register(workers, d.MaxTimeout); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// registrar is a worker of one job kind, ready to register.
-type registrar interface {
-	register(workers *river.Workers, maxTimeout time.Duration) error
-}
-
-// registered adds w to workers under its args' kind, its Timeout capped at
-// maxTimeout when that is positive (Deps.MaxTimeout).
-type registered[T river.JobArgs] struct{ w river.Worker[T] }
-
-func (r registered[T]) register(workers *river.Workers, maxTimeout time.Duration) error {
-	if maxTimeout > 0 {
-		return river.AddWorkerSafely[T](workers, cappedTimeout[T]{Worker: r.w, max: maxTimeout})
-	}
-	return river.AddWorkerSafely(workers, r.w)
-}
-
-// cappedTimeout is a worker whose Timeout is at most max.
-type cappedTimeout[T river.JobArgs] struct {
-	river.Worker[T]
-	max time.Duration
-}
-
-// Timeout is the worker's own, at most max.
-func (w cappedTimeout[T]) Timeout(job *river.Job[T]) time.Duration {
-	if own := w.Worker.Timeout(job); own > 0 && own < w.max {
-		return own
-	}
-	return w.max
-}
-
-// workers returns a worker for every job kind.
-func (d *Deps) workers() []registrar {
-	return []registrar{
-		registered[jobargs.SendWelcomeEmailArgs]{&sendWorker[jobargs.SendWelcomeEmailArgs]{deps: d, timeout: sendTimeout, compose: d.welcomeEmail}},
-		registered[jobargs.SendOrderConfirmationArgs]{&OrderConfirmationWorker{deps: d}},
-		registered[jobargs.RemindStalledOrderArgs]{&RemindStalledOrderWorker{deps: d}},
-		registered[jobargs.SendOrderUpdateArgs]{&sendWorker[jobargs.SendOrderUpdateArgs]{deps: d, timeout: sendTimeout, compose: d.orderUpdate}},
-		registered[jobargs.SendNotificationArgs]{&sendWorker[jobargs.SendNotificationArgs]{deps: d, timeout: sendTimeout, compose: d.notification}},
-		registered[jobargs.ProcessOutOfStockAlertArgs]{limit.Worker(
-			&sendWorker[jobargs.ProcessOutOfStockAlertArgs]{deps: d, timeout: alertTimeout, compose: d.outOfStockAlert},
-			d.limiter, jobargs.OutOfStockAlertsPerShop, jobargs.ProcessOutOfStockAlertArgs.ConcurrencyKey)},
-		registered[jobargs.FlushAnalyticsArgs]{&FlushAnalyticsWorker{deps: d}},
-		registered[jobargs.IndexProductArgs]{&IndexProductWorker{deps: d}},
-		registered[jobargs.IndexShopArgs]{&IndexShopWorker{deps: d}},
-		registered[jobargs.CleanupExpiredSessionsArgs]{&CleanupExpiredSessionsWorker{deps: d}},
-		registered[jobargs.CleanupOldLogsArgs]{&CleanupOldLogsWorker{deps: d}},
-		registered[jobargs.ScheduledCleanupArgs]{&ScheduledCleanupWorker{deps: d}},
-	}
+	return reg.AddWorkers(workers, fn.Runtime{
+		DB: d.DB, Logger: d.Logger, MaxTimeout: d.MaxTimeout,
+		Aliases: map[string][]string{trackAnalyticsID: {"flush_analytics"}},
+	})
 }
 
 // Timeouts per kind of work (each worker's Timeout returns one of these).
@@ -256,43 +233,11 @@ func MaxProviderTimeout() time.Duration {
 
 // completeTx marks job completed in tx, so the job's effects and its
 // completion commit together.
-func completeTx[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.Job[T]) error {
-	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+func completeTx(ctx context.Context, tx pgx.Tx, job *rivertype.JobRow) error {
+	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, &river.Job[fn.Args]{JobRow: job}); err != nil {
 		return fmt.Errorf("complete job: %w", err)
 	}
 	return nil
-}
-
-// loadEvent reads an event-log row and decodes its payload.
-func loadEvent(ctx context.Context, q *db.Queries, id string) (*db.Event, events.Payload, error) {
-	row, err := q.EventGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// The event is gone (retention): nothing can be done, ever.
-		return nil, nil, river.JobCancel(fmt.Errorf("event %s not found", id))
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("load event %s: %w", id, err)
-	}
-	p, err := events.Decode(events.Event{ID: row.ID, Name: row.Name, Data: row.Data, TS: row.Ts})
-	if err != nil {
-		return nil, nil, river.JobCancel(fmt.Errorf("decode event %s: %w", id, err))
-	}
-	return row, p, nil
-}
-
-// loadPayload reads event id and returns its payload as a P, cancelling the
-// job when the event is gone or of another type (no retry can change that).
-func loadPayload[P events.Payload](ctx context.Context, q *db.Queries, id string) (P, error) {
-	var zero P
-	row, p, err := loadEvent(ctx, q, id)
-	if err != nil {
-		return zero, err
-	}
-	typed, ok := p.(P)
-	if !ok {
-		return zero, river.JobCancel(fmt.Errorf("event %s is %s, not %s", id, row.Name, zero.EventName()))
-	}
-	return typed, nil
 }
 
 // IdempotencyKey is the deliveries key of one message: the event, the
@@ -306,19 +251,6 @@ func IdempotencyKey(eventID, kind, recipient string) string {
 		key = kind + "/" + hex.EncodeToString(sum[:])
 	}
 	return key
-}
-
-// ProductIndexLockKey is the advisory-lock key that serialises one
-// product's index_product jobs with the transactions that enqueue them: the
-// worker holds it exclusively from reading the product to completing the
-// job, and outbox.Publish holds it shared while it inserts an
-// index_product job. So an update committed while the product's job runs is
-// either seen by that job or gets a job of its own (instead of being
-// deduplicated against the running one and lost).
-func ProductIndexLockKey(productID string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("index_product/" + productID))
-	return int64(h.Sum64()) //nolint:gosec // any 64 bits will do for a lock key
 }
 
 // isNoRow reports whether err means the looked-up row does not exist:

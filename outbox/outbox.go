@@ -16,21 +16,29 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/flow"
-	"github.com/mohallamart/backend/jobargs"
 )
+
+// Router says what stored events trigger and enqueues it: the routing
+// table, derived from the declared functions (fn.Registry). Route is called
+// in the publisher's transaction with the events Publish has just stored,
+// new ones only, in order; it inserts their runs with client, in tx.
+type Router interface {
+	Route(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) error
+}
 
 // Outbox publishes events and their jobs in the caller's transaction.
 type Outbox struct {
-	river *river.Client[pgx.Tx]
+	river  *river.Client[pgx.Tx]
+	router Router
 	// NowFunc returns the time given to events without a timestamp; tests
 	// may replace it.
 	NowFunc func() time.Time
 }
 
-// New returns an Outbox that inserts jobs with client, which may be an
-// insert-only client (no queues or workers).
-func New(client *river.Client[pgx.Tx]) *Outbox {
-	return &Outbox{river: client, NowFunc: time.Now}
+// New returns an Outbox that inserts the runs router gives each event with
+// client, which may be an insert-only client (no queues or workers).
+func New(client *river.Client[pgx.Tx], router Router) *Outbox {
+	return &Outbox{river: client, router: router, NowFunc: time.Now}
 }
 
 // IDConflictError reports events whose id is already stored (or repeated
@@ -68,8 +76,7 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		return nil, nil
 	}
 	evs = normalize(evs)
-	payloads, err := events.DecodeAll(evs)
-	if err != nil {
+	if err := events.ValidateAll(evs); err != nil {
 		return nil, err
 	}
 
@@ -110,59 +117,21 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		return nil, err
 	}
 
-	var (
-		newIDs    = make([]string, 0, len(inserted))
-		newNames  = make([]string, 0, len(inserted))
-		jobParams []river.InsertManyParams
-		tracked   []string
-		cancels   []db.JobCancelPendingForOrderParams
-		coalesced = map[string]bool{}
-	)
+	stored := make([]events.Event, 0, len(inserted))
+	newIDs, newNames := make([]string, 0, len(inserted)), make([]string, 0, len(inserted))
 	for i, id := range params.IDs {
 		if !isNew[id] {
 			continue
 		}
 		delete(isNew, id) // a repeated id within evs is routed once
 		newIDs, newNames = append(newIDs, id), append(newNames, params.Names[i])
-		if c := jobargs.Cancels(payloads[i]); c != nil {
-			cancels = append(cancels, db.JobCancelPendingForOrderParams{
-				Kinds: c.Kinds, OrderID: c.OrderID, EventID: id, Reason: "cancelled by " + params.Names[i] + " event " + id,
-			})
-		}
-		plan := jobargs.Route(id, payloads[i])
-		for _, args := range plan.Jobs {
-			if c, ok := args.(jobargs.Coalescer); ok {
-				key := c.Kind() + "\x00" + c.CoalesceKey()
-				if coalesced[key] {
-					continue // the same unique job, already in this batch
-				}
-				coalesced[key] = true
-			}
-			jobParams = append(jobParams, river.InsertManyParams{Args: args})
-		}
-		if plan.Track {
-			tracked = append(tracked, id)
-		}
+		stored = append(stored, events.Event{ID: id, Name: params.Names[i], Data: params.Datas[i], TS: params.Tss[i], Source: params.Sources[i]})
 	}
 	if err := flow.WakeTx(ctx, tx, newIDs, newNames); err != nil {
 		return nil, err
 	}
-	if len(tracked) > 0 {
-		if err := q.AnalyticsPendingInsertMany(ctx, tracked); err != nil {
-			return nil, fmt.Errorf("queue analytics: %w", err)
-		}
-	}
-	if len(jobParams) > 0 {
-		if _, err := o.river.InsertManyTx(ctx, tx, jobParams); err != nil {
-			return nil, fmt.Errorf("insert jobs: %w", err)
-		}
-	}
-	// Cancel-on, after the insert: a batch may carry an order's creation
-	// and its cancellation together.
-	for _, c := range cancels {
-		if _, err := q.JobCancelPendingForOrder(ctx, c); err != nil {
-			return nil, fmt.Errorf("cancel jobs of order %s: %w", c.OrderID, err)
-		}
+	if err := o.router.Route(ctx, tx, o.river, stored); err != nil {
+		return nil, err
 	}
 	return params.IDs, nil
 }

@@ -1,6 +1,6 @@
 // Package replay re-runs work that already happened once: it replays
-// stored events (their functions, the jobs jobargs.Route gives them, are
-// enqueued again) and lists and retries the jobs that failed for good (the
+// stored events (the runs the function registry gives them are enqueued
+// again) and lists and retries the jobs that failed for good (the
 // dead letters: discarded and cancelled jobs). `server events replay`,
 // `server jobs failed`, `server jobs retry` and the admin routes of httpapi
 // all call it; the README's "Replay and dead letters" tells how to use them.
@@ -19,16 +19,16 @@ import (
 	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/fn"
 )
 
 // DefaultBatchSize is how many events (or jobs) one transaction replays
 // (or retries).
 const DefaultBatchSize = 500
 
-// AnalyticsFunction is the function name under which a replay re-queues
-// tracked events for analytics: the kind of the job that sends them.
-const AnalyticsFunction = "flush_analytics"
+// AnalyticsFunction is the function whose batches a replay adds tracked
+// events to: the one that sends them to analytics.
+const AnalyticsFunction = "track-analytics"
 
 // Tag is the River tag of every job a replay enqueues (River UI filters
 // by tag).
@@ -38,15 +38,17 @@ const Tag = "replay"
 type Service struct {
 	db    db.DB
 	river *river.Client[pgx.Tx]
+	reg   *fn.Registry
 	// BatchSize is how many events or jobs one transaction handles
 	// (default DefaultBatchSize).
 	BatchSize int
 }
 
-// New returns a Service on d that inserts and retries jobs with client,
-// which may be an insert-only client (no queues or workers).
-func New(d db.DB, client *river.Client[pgx.Tx]) *Service {
-	return &Service{db: d, river: client, BatchSize: DefaultBatchSize}
+// New returns a Service on d that enqueues the runs reg gives stored events
+// and retries jobs with client, which may be an insert-only client (no
+// queues or workers).
+func New(d db.DB, client *river.Client[pgx.Tx], reg *fn.Registry) *Service {
+	return &Service{db: d, river: client, reg: reg, BatchSize: DefaultBatchSize}
 }
 
 // Progress is told, after each batch, how many of the total items (events
@@ -61,9 +63,10 @@ type Request struct {
 	// Until. Since is required; a zero Until means now.
 	Since time.Time `json:"since"`
 	Until time.Time `json:"until"`
-	// Function, when set, replays only the jobs of that kind (such as
-	// "send_order_confirmation"); AnalyticsFunction re-queues only the
-	// tracked events for analytics. Empty replays every function.
+	// Function, when set, replays only that function's runs (its id, such
+	// as "send-order-confirmation", or its River kind);
+	// AnalyticsFunction re-queues only the tracked events for analytics.
+	// Empty replays every function.
 	Function string `json:"function"`
 	// DryRun does everything in transactions that are rolled back: the
 	// counts are what a replay would do now, and nothing is written.
@@ -80,11 +83,15 @@ type Result struct {
 	Events int `json:"events"`
 	// Enqueued counts the jobs inserted, by kind.
 	Enqueued map[string]int `json:"enqueued"`
-	// Skipped counts, by kind, the unique jobs (index_product, ...) not
-	// inserted because an equivalent job was already pending: that job
-	// does the work.
+	// Skipped counts, by kind, the runs not inserted because a singleton's
+	// run is already pending (that run does the work) or an idempotency key
+	// is taken (the work was done).
 	Skipped map[string]int `json:"skipped"`
-	// Tracked is how many events were queued for analytics again.
+	// Batched counts, by kind, the events added to a batch or a debounce
+	// again (their run does the work).
+	Batched map[string]int `json:"batched"`
+	// Tracked is how many events were queued for analytics again: Batched
+	// of AnalyticsFunction.
 	Tracked int `json:"tracked"`
 }
 
@@ -97,9 +104,9 @@ type Metadata struct {
 // Replay enqueues again the functions of the stored events req selects,
 // in batches of BatchSize events, one transaction each. Each job's args
 // name its event (event_id), as the first time; its River metadata says it
-// is a replay (Metadata) and it carries Tag. Tracked events get an
-// analytics_pending row again unless req.Function names another function;
-// the sinks deduplicate by event id, so only what they lack is added.
+// is a replay (Metadata) and it carries Tag. Tracked events join an
+// analytics batch again unless req.Function names another function; the
+// sinks deduplicate by event id, so only what they lack is added.
 func (s *Service) Replay(ctx context.Context, req Request, progress Progress) (Result, error) {
 	if req.Name == "" {
 		return Result{}, apperr.Errorf(apperr.Invalid, "replay: an event name is required")
@@ -116,7 +123,10 @@ func (s *Service) Replay(ctx context.Context, req Request, progress Progress) (R
 	if !req.Since.Before(req.Until) {
 		return Result{}, apperr.Errorf(apperr.Invalid, "replay: since (%s) must be before until (%s)", req.Since.Format(time.RFC3339), req.Until.Format(time.RFC3339))
 	}
-	res := Result{ReplayID: ulid.Make().String(), DryRun: req.DryRun, Enqueued: map[string]int{}, Skipped: map[string]int{}}
+	if req.Function != "" && s.reg.Function(req.Function) == nil && !s.hasKind(req.Function) {
+		return Result{}, apperr.Errorf(apperr.Invalid, "replay: %q is not a function", req.Function)
+	}
+	res := Result{ReplayID: ulid.Make().String(), DryRun: req.DryRun, Enqueued: map[string]int{}, Skipped: map[string]int{}, Batched: map[string]int{}}
 	meta, err := json.Marshal(Metadata{Replay: true, ReplayID: res.ReplayID})
 	if err != nil {
 		return Result{}, fmt.Errorf("replay metadata: %w", err)
@@ -160,74 +170,40 @@ func (s *Service) Replay(ctx context.Context, req Request, progress Progress) (R
 	return res, nil
 }
 
-// replayBatch routes page's events and inserts their jobs (those of
-// function, if set) and analytics rows in tx, adding to res.
+// replayBatch enqueues the runs of page's events (those of function, if
+// set) in tx, adding to res.
 func (s *Service) replayBatch(ctx context.Context, tx pgx.Tx, page []*db.ReplayEventPageRow, function string, opts *river.InsertOpts, res *Result) error {
-	var (
-		plain   []river.InsertManyParams
-		unique  []river.JobArgs
-		tracked []string
-	)
-	for _, row := range page {
-		p, err := events.Decode(events.Event{ID: row.ID, Name: row.Name, Data: row.Data, TS: row.Ts})
-		if err != nil {
-			return fmt.Errorf("decode stored event %s: %w", row.ID, err)
-		}
-		plan := jobargs.Route(row.ID, p)
-		for _, args := range plan.Jobs {
-			if function != "" && args.Kind() != function {
-				continue
-			}
-			if isUnique(args) {
-				unique = append(unique, args)
-			} else {
-				plain = append(plain, river.InsertManyParams{Args: args, InsertOpts: opts})
-			}
-		}
-		if plan.Track && (function == "" || function == AnalyticsFunction) {
-			tracked = append(tracked, row.ID)
-		}
+	evs := make([]events.Event, len(page))
+	for i, row := range page {
+		evs[i] = events.Event{ID: row.ID, Name: row.Name, Data: row.Data, TS: row.Ts}
 	}
-	if len(plain) > 0 {
-		if _, err := s.river.InsertManyTx(ctx, tx, plain); err != nil {
-			return fmt.Errorf("insert replayed jobs: %w", err)
-		}
-		for _, p := range plain {
-			res.Enqueued[p.Args.Kind()]++
-		}
+	routed, err := s.reg.Replay(ctx, tx, s.river, evs, fn.Reroute{Function: function, Metadata: opts.Metadata, Tags: opts.Tags})
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
 	}
-	// One at a time: two events of a batch may give the same unique job,
-	// which one multi-row insert cannot deduplicate; the second finds the
-	// first, in this transaction.
-	for _, args := range unique {
-		r, err := s.river.InsertTx(ctx, tx, args, opts)
-		if err != nil {
-			return fmt.Errorf("insert replayed %s job: %w", args.Kind(), err)
-		}
-		if r.UniqueSkippedAsDuplicate {
-			res.Skipped[args.Kind()]++
-		} else {
-			res.Enqueued[args.Kind()]++
-		}
+	for kind, n := range routed.Enqueued {
+		res.Enqueued[kind] += n
 	}
-	if len(tracked) > 0 {
-		if err := db.New(tx).AnalyticsPendingInsertMany(ctx, tracked); err != nil {
-			return fmt.Errorf("queue replayed analytics: %w", err)
-		}
-		res.Tracked += len(tracked)
+	for kind, n := range routed.Skipped {
+		res.Skipped[kind] += n
+	}
+	for kind, n := range routed.Batched {
+		res.Batched[kind] += n
+	}
+	if f := s.reg.Function(AnalyticsFunction); f != nil {
+		res.Tracked += routed.Batched[f.Kind()]
 	}
 	return nil
 }
 
-// isUnique reports whether args' jobs are unique (River skips inserting
-// one while an equivalent job exists).
-func isUnique(args river.JobArgs) bool {
-	a, ok := args.(river.JobArgsWithInsertOpts)
-	if !ok {
-		return false
+// hasKind reports whether kind is the River kind of a function.
+func (s *Service) hasKind(kind string) bool {
+	for _, f := range s.reg.Functions() {
+		if f.Kind() == kind {
+			return true
+		}
 	}
-	u := a.InsertOpts().UniqueOpts
-	return u.ByArgs || u.ByPeriod > 0 || u.ByQueue || len(u.ByState) > 0
+	return false
 }
 
 // inTx runs fn in a transaction that commits, or with dry always rolls

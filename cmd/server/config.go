@@ -36,7 +36,8 @@ type Config struct {
 	QueueWorkers    map[string]int        // QUEUE_WORKERS: jobs worked at once per queue (see jobs.DefaultQueueWorkers)
 	FetchCooldown   time.Duration         // FETCH_COOLDOWN: least time between two fetches of one queue, default 5ms
 	FetchPoll       time.Duration         // FETCH_POLL_INTERVAL: fetch this often when no LISTEN/NOTIFY wake-up came, default 100ms
-	IndexDebounce   time.Duration         // INDEX_DEBOUNCE: index_product runs this long after a product's last change, default 2s; 0s: at once
+	IndexDebounce   time.Duration         // INDEX_DEBOUNCE: index-product runs this long after a product's last change, default 2s; 0s: at once
+	NotificationsPerHour int              // NOTIFICATIONS_PER_HOUR: notification/send messages one recipient gets an hour at most, default 10; 0: no limit
 	ProviderTimeout time.Duration         // PROVIDER_TIMEOUT: HTTP timeout of every outside service, default 10s
 	ProviderRates   map[string]limit.Rule // PROVIDER_RATE_LIMITS: requests per period to resend, twilio, onesignal, shared by every process; by channel
 	LogLevel        string                // LOG_LEVEL: debug | info | warn | error, default info
@@ -218,6 +219,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			problems = append(problems, "INDEX_DEBOUNCE must be a duration such as 2s (0s: no debounce)")
 		}
 		c.IndexDebounce = d
+	}
+	c.NotificationsPerHour = 10
+	if v := str("NOTIFICATIONS_PER_HOUR", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			problems = append(problems, "NOTIFICATIONS_PER_HOUR must be a whole number, at least 0 (0: no limit)")
+		}
+		c.NotificationsPerHour = n
+		if n == 0 {
+			c.NotificationsPerHour = -1 // jobs.Deps: negative is no limit
+		}
 	}
 	c.ProviderTimeout = duration("PROVIDER_TIMEOUT", 10*time.Second)
 	if limit := jobs.MaxProviderTimeout(); c.ProviderTimeout > limit {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mohallamart/backend/analytics"
 	"github.com/mohallamart/backend/analytics/mixpanel"
+	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/notify"
 	"github.com/mohallamart/backend/notify/onesignal"
@@ -21,6 +22,7 @@ import (
 
 // jobSetup is what a worker process adds to its River configuration.
 type jobSetup struct {
+	registry     *fn.Registry
 	workers      *river.Workers
 	periodicJobs []*river.PeriodicJob
 	alerter      *jobs.FailureAlerter
@@ -47,19 +49,9 @@ func (s *jobSetup) apply(c *river.Config) {
 // credentials are set, the Postgres default otherwise, logging which), and
 // the workers and periodic jobs a worker process runs.
 func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*jobSetup, error) {
-	deps := jobs.Deps{
-		DB:              pool,
-		ProviderTimeout: cfg.ProviderTimeout,
-		IndexDebounce:   cfg.IndexDebounce,
-		SendLimits:      cfg.ProviderRates,
-		Logger:          logger,
-		MaxTimeout:      cfg.TestMaxTimeout,
-		Retention: jobs.Retention{
-			Logs:       days(cfg.LogRetentionDays),
-			Events:     days(cfg.EventRetentionDays),
-			Deliveries: days(cfg.DeliveryRetentionDays),
-			Analytics:  days(cfg.AnalyticsRetentionDays),
-		},
+	deps, err := jobDeps(cfg, pool, logger)
+	if err != nil {
+		return nil, err
 	}
 	backend := func(capability, name string, attrs ...slog.Attr) {
 		logger.LogAttrs(ctx, slog.LevelInfo, "Job backend", append([]slog.Attr{
@@ -135,15 +127,15 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		backend("analytics", "postgres (analytics_events; MIXPANEL_TOKEN unset)")
 	}
 
-	workers := river.NewWorkers()
-	if err := jobs.AddWorkers(workers, deps); err != nil {
+	reg, err := jobs.NewRegistry(deps)
+	if err != nil {
 		return nil, err
 	}
-	daily, err := jobs.ParseDailySchedule(cfg.CleanupAt, cfg.CleanupTimezone)
-	if err != nil {
-		return nil, fmt.Errorf("CLEANUP_AT/CLEANUP_TIMEZONE: %w", err)
+	workers := river.NewWorkers()
+	if err := jobs.AddWorkers(workers, reg, deps); err != nil {
+		return nil, err
 	}
-	periodic, err := jobs.PeriodicJobs(jobs.PeriodicOpts{Daily: daily, CleanupEvery: cfg.TestCleanupEvery})
+	periodic, err := reg.PeriodicJobs()
 	if err != nil {
 		return nil, err
 	}
@@ -160,17 +152,54 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		slog.Int("analytics_retention_days", cfg.AnalyticsRetentionDays),
 		slog.Int("job_retention_days", cfg.JobRetentionDays))
 
-	alerter := &jobs.FailureAlerter{DB: pool, OpsEmail: cfg.OpsEmail, Logger: logger}
+	alerter := &jobs.FailureAlerter{DB: pool, Router: reg, OpsEmail: cfg.OpsEmail, Logger: logger}
 	if cfg.OpsEmail == "" {
 		logger.InfoContext(ctx, "Failed-job alerts are off (OPS_EMAIL unset)")
 	}
 
 	return &jobSetup{
+		registry:     reg,
 		workers:      workers,
 		periodicJobs: periodic,
 		alerter:      alerter,
 		retention:    days(cfg.JobRetentionDays),
 	}, nil
+}
+
+// jobDeps are the functions' settings from cfg, without providers (which
+// buildJobs adds): enough for the registry's routing table, which a
+// ROLE=api process needs to publish.
+func jobDeps(cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (jobs.Deps, error) {
+	cleanup, err := jobs.CleanupSchedule(cfg.CleanupAt, cfg.CleanupTimezone, cfg.TestCleanupEvery)
+	if err != nil {
+		return jobs.Deps{}, fmt.Errorf("CLEANUP_AT/CLEANUP_TIMEZONE: %w", err)
+	}
+	return jobs.Deps{
+		DB:                   pool,
+		ProviderTimeout:      cfg.ProviderTimeout,
+		IndexDebounce:        cfg.IndexDebounce,
+		SendLimits:           cfg.ProviderRates,
+		Logger:               logger,
+		MaxTimeout:           cfg.TestMaxTimeout,
+		Cleanup:              cleanup,
+		NotificationsPerHour: cfg.NotificationsPerHour,
+		Retention: jobs.Retention{
+			Logs:       days(cfg.LogRetentionDays),
+			Events:     days(cfg.EventRetentionDays),
+			Deliveries: days(cfg.DeliveryRetentionDays),
+			Analytics:  days(cfg.AnalyticsRetentionDays),
+		},
+	}, nil
+}
+
+// registry is the function registry of a process that works no jobs
+// (ROLE=api): its routing table, for publishing.
+func registry(cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*fn.Registry, error) {
+	deps, err := jobDeps(cfg, pool, logger)
+	if err != nil {
+		return nil, err
+	}
+	return jobs.NewRegistry(deps)
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }

@@ -21,7 +21,7 @@ import (
 )
 
 var (
-	errEventsUsage = errors.New("usage: server events replay --name N --since T [--until T] [--function KIND] [--dry-run]")
+	errEventsUsage = errors.New("usage: server events replay --name N --since T [--until T] [--function ID] [--dry-run]")
 	errJobsUsage   = errors.New("usage: server jobs failed [--since T] [--kind KIND] | server jobs retry --kind KIND --since T [--error-like S] [--dry-run]")
 )
 
@@ -39,7 +39,11 @@ func withReplay(ctx context.Context, cfg Config, logger *slog.Logger, fn func(*r
 	if err != nil {
 		return fmt.Errorf("create River client: %w", err)
 	}
-	return fn(replay.New(d.pool, client))
+	reg, err := registry(cfg, d.pool, logger)
+	if err != nil {
+		return err
+	}
+	return fn(replay.New(d.pool, client, reg))
 }
 
 // eventsCmd runs `server events replay`.

@@ -45,7 +45,11 @@ func seedCmd(ctx context.Context, cfg Config, logger *slog.Logger, args []string
 	if err != nil {
 		return fmt.Errorf("create River client: %w", err)
 	}
-	sum, err := seed.Run(ctx, pool, outbox.New(client))
+	reg, err := registry(cfg, pool, logger)
+	if err != nil {
+		return err
+	}
+	sum, err := seed.Run(ctx, pool, outbox.New(client, reg))
 	if err != nil {
 		return err
 	}

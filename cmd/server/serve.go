@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/httpapi"
 	"github.com/mohallamart/backend/internal/logctx"
 	"github.com/mohallamart/backend/jobs"
@@ -102,6 +103,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		Middleware:        append([]rivertype.Middleware{&logctx.JobMiddleware{}}, tr.jobMiddleware()...),
 	}
 	applyTestSettings(ctx, cfg, riverCfg, logger)
+	var reg *fn.Registry
 	if cfg.Role != RoleAPI {
 		js, err := buildJobs(ctx, cfg, workerPool, logger)
 		if err != nil {
@@ -109,6 +111,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		}
 		js.apply(riverCfg)
 		riverCfg.Queues = jobs.Queues(cfg.QueueWorkers, cfg.FetchCooldown, cfg.FetchPoll)
+		reg = js.registry
+	} else if reg, err = registry(cfg, workerPool, logger); err != nil {
+		return err
 	}
 	// Without Workers the client is insert-only: ROLE=api enqueues jobs and
 	// works none.
@@ -136,10 +141,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		LoopbackHostsOnly: cfg.AppEnv == "development",
 	}
 	if !opts.OpsOnly {
-		ob := outbox.New(client)
+		ob := outbox.New(client, reg)
 		opts.Outbox = ob
 		opts.Mart = mart.NewService(pool, ob)
-		opts.Replay = replay.New(pool, client)
+		opts.Replay = replay.New(pool, client, reg)
 		if opts.Search, err = searchBackend(ctx, cfg, pool, logger); err != nil {
 			return err
 		}

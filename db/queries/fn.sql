@@ -1,0 +1,111 @@
+-- name: FnIdempotencyClaim :many
+-- Claims idempotency keys for their TTL: returns the (function, key) pairs
+-- that were free (new, or their TTL had passed), whose events start a run.
+INSERT INTO fn_idempotency AS i (function, key, expires_at)
+SELECT u.f, u.k, now() + make_interval(secs => u.t)
+FROM (SELECT unnest(@functions::text[]) AS f, unnest(@keys::text[]) AS k, unnest(@ttl_seconds::float8[]) AS t) AS u
+ON CONFLICT (function, key) DO UPDATE SET expires_at = excluded.expires_at
+    WHERE i.expires_at <= now()
+RETURNING i.function, i.key;
+
+-- name: FnIdempotencyDeleteExpired :execrows
+DELETE FROM fn_idempotency WHERE expires_at < now();
+
+-- name: FnDebounce :many
+-- Records the latest event of each debounced (function, key) and when its
+-- run is due: period after this event, never past the deadline set by the
+-- first event (timeout after it; none when timeout_seconds is 0). Returns
+-- the rows inserted, which need a run scheduled at run_at.
+INSERT INTO fn_debounce AS d (function, key, event_id, run_at, deadline)
+SELECT u.f, u.k, u.e,
+       CASE WHEN u.t > 0 THEN least(now() + make_interval(secs => u.p), now() + make_interval(secs => u.t)) ELSE now() + make_interval(secs => u.p) END,
+       CASE WHEN u.t > 0 THEN now() + make_interval(secs => u.t) ELSE 'infinity'::timestamptz END
+FROM (SELECT unnest(@functions::text[]) AS f, unnest(@keys::text[]) AS k, unnest(@event_ids::text[]) AS e,
+             unnest(@period_seconds::float8[]) AS p, unnest(@timeout_seconds::float8[]) AS t) AS u
+ON CONFLICT (function, key) DO UPDATE
+    SET event_id = excluded.event_id, run_at = least(excluded.run_at, d.deadline)
+RETURNING d.function, d.key, d.run_at, (xmax = 0)::bool AS inserted;
+
+-- name: FnDebounceTake :one
+-- A debounced run takes its event once the run is due: the row is deleted
+-- and its event returned. Before then it returns how long until the run is
+-- due (the run waits). No event and wait_ms -1: another run took the row.
+WITH taken AS (
+    DELETE FROM fn_debounce AS d WHERE d.function = @fn::text AND d.key = @key::text AND d.run_at <= now() RETURNING d.event_id
+)
+SELECT coalesce((SELECT t.event_id FROM taken AS t), '')::text AS event_id,
+       coalesce((SELECT ceil(extract(epoch FROM r.run_at - now()) * 1000) FROM fn_debounce AS r
+                 WHERE r.function = @fn::text AND r.key = @key::text), -1)::bigint AS wait_ms;
+
+-- name: FnBatchAdd :many
+-- Adds events to their batches and returns the batches that had no run
+-- scheduled (each needs one).
+WITH added AS (
+    INSERT INTO fn_batch_events (function, key, event_id)
+    SELECT unnest(@functions::text[]), unnest(@keys::text[]), unnest(@event_ids::text[])
+)
+INSERT INTO fn_batches (function, key)
+SELECT DISTINCT u.f, u.k FROM (SELECT unnest(@functions::text[]) AS f, unnest(@keys::text[]) AS k) AS u
+ON CONFLICT DO NOTHING
+RETURNING function, key;
+
+-- name: FnBatchTake :many
+-- A batch run takes up to max_size events of its batch, oldest first, and
+-- removes the batch's scheduled mark, so the next event schedules a new
+-- run.
+WITH open AS (
+    DELETE FROM fn_batches AS b WHERE b.function = @fn::text AND b.key = @key::text
+), taken AS (
+    DELETE FROM fn_batch_events AS d
+    WHERE d.id IN (
+        SELECT p.id FROM fn_batch_events AS p
+        WHERE p.function = @fn::text AND p.key = @key::text
+        ORDER BY p.id LIMIT @max_size::int FOR UPDATE SKIP LOCKED
+    )
+    RETURNING d.id, d.event_id
+)
+SELECT t.event_id FROM taken AS t ORDER BY t.id;
+
+-- name: FnBatchReopen :one
+-- Marks a batch as having a run scheduled again (a full batch left more
+-- events behind); false when another run was scheduled meanwhile.
+WITH ins AS (
+    INSERT INTO fn_batches (function, key) VALUES (@fn::text, @key::text) ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened;
+
+-- name: FnCancelRuns :execrows
+-- cancelOn: cancels the runs of the given kinds, not started (or parked by
+-- a step), whose trigger event has the cancelling event's values at the
+-- match paths (args.ck, river_job_cancel_keys_idx) and that were enqueued
+-- at or after since; the cancelling event's own runs stay. The reason is
+-- recorded as their last error.
+UPDATE river_job
+SET state = 'cancelled',
+    finalized_at = now(),
+    errors = array_append(errors, jsonb_build_object(
+        'at', now(), 'attempt', attempt, 'error', @reason::text, 'trace', ''))
+WHERE args ? 'ck' AND args -> 'ck' @> @match::jsonb
+  AND kind = ANY(@kinds::text[])
+  AND coalesce(args ->> 'event_id', '') <> @event_id::text
+  AND created_at >= @since::timestamptz
+  AND state IN ('available', 'scheduled', 'retryable', 'pending');
+
+-- name: FnCancelKey :many
+-- singleton (cancel mode): cancels the key's runs not started, and returns
+-- the ids of those running, which River then asks to stop.
+WITH waiting AS (
+    UPDATE river_job
+    SET state = 'cancelled',
+        finalized_at = now(),
+        errors = array_append(errors, jsonb_build_object(
+            'at', now(), 'attempt', attempt, 'error', @reason::text, 'trace', ''))
+    WHERE river_job.kind = @job_kind::text AND river_job.args ? 'key' AND river_job.args ->> 'key' = @key::text
+      AND river_job.state IN ('available', 'scheduled', 'retryable', 'pending')
+)
+SELECT j.id FROM river_job AS j
+WHERE j.kind = @job_kind::text AND j.args ? 'key' AND j.args ->> 'key' = @key::text AND j.state = 'running';
+
+-- name: FnEventsGet :many
+-- The events of a run, by id.
+SELECT * FROM events WHERE id = ANY(@ids::text[]);

@@ -1,0 +1,355 @@
+package fn
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/events"
+)
+
+// Route enqueues what evs trigger, in tx: it is the outbox.Router that
+// Publish calls with the events it has just stored (new ones only). In
+// order, it claims idempotency keys (an event whose key is taken starts
+// nothing), records debounced events and batch events (a run is inserted
+// only for a debounce or batch that had none), cancels the waiting runs of
+// a singleton in cancel mode, inserts the runs in one InsertManyTx, then
+// applies cancelOn: a batch may hold an order's creation and its
+// cancellation together.
+func (r *Registry) Route(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) error {
+	_, err := r.route(ctx, tx, client, evs, Reroute{})
+	return err
+}
+
+// Reroute says how Replay enqueues stored events' runs again.
+type Reroute struct {
+	// Function, when set, is the one function (by id or River kind) whose
+	// runs are enqueued.
+	Function string
+	// Metadata and Tags are given to every run inserted.
+	Metadata []byte
+	Tags     []string
+
+	replay bool
+}
+
+// Routed counts what a Replay enqueued, by River kind.
+type Routed struct {
+	// Enqueued counts the runs inserted.
+	Enqueued map[string]int
+	// Skipped counts the runs not inserted: a singleton's key or an
+	// idempotency key was taken.
+	Skipped map[string]int
+	// Batched counts the events added to a batch or a debounce (whose
+	// run exists, or was inserted and counted in Enqueued).
+	Batched map[string]int
+}
+
+// Replay enqueues again, in tx, the runs that stored events evs trigger
+// (cancelOn is not applied again), as rr says, and counts them.
+func (r *Registry) Replay(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event, rr Reroute) (Routed, error) {
+	rr.replay = true
+	return r.route(ctx, tx, client, evs, rr)
+}
+
+func (r *Registry) route(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event, rr Reroute) (Routed, error) {
+	p := plan{Reroute: rr, routed: Routed{Enqueued: map[string]int{}, Skipped: map[string]int{}, Batched: map[string]int{}}}
+	for _, ev := range evs {
+		if ev.Name == InvokedEvent {
+			if f := r.byID[Field(ev, "data.function_id")]; f != nil {
+				p.candidates = append(p.candidates, candidate{f: f, ev: ev})
+			}
+			continue
+		}
+		for _, rt := range r.byEvent[ev.Name] {
+			if rr.Function != "" && rr.Function != rt.f.ID() && rr.Function != rt.f.Kind() {
+				continue
+			}
+			if rt.trigger.If == nil || rt.trigger.If(ev) {
+				p.candidates = append(p.candidates, candidate{f: rt.f, ev: ev})
+			}
+		}
+		if rr.replay {
+			continue
+		}
+		for _, c := range r.cancels[ev.Name] {
+			if c.c.If == nil || c.c.If(ev) {
+				p.cancels = append(p.cancels, cancellation{rule: c, ev: ev})
+			}
+		}
+	}
+	if len(p.candidates) == 0 && len(p.cancels) == 0 {
+		return p.routed, nil
+	}
+	err := p.apply(ctx, tx, client)
+	return p.routed, err
+}
+
+// candidate is a run an event may start.
+type candidate struct {
+	f  *Function
+	ev events.Event
+}
+
+// cancellation is a cancelOn rule an event applies.
+type cancellation struct {
+	rule cancelRule
+	ev   events.Event
+}
+
+// plan is what one Publish call's events trigger.
+type plan struct {
+	Reroute
+	candidates []candidate
+	cancels    []cancellation
+	routed     Routed
+}
+
+func (p *plan) apply(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx]) error {
+	q := db.New(tx)
+	runs, err := claimIdempotency(ctx, q, p.candidates)
+	if err != nil {
+		return err
+	}
+	if len(runs) < len(p.candidates) {
+		for _, c := range p.candidates {
+			if !slices.ContainsFunc(runs, func(r candidate) bool { return r.f == c.f && r.ev.ID == c.ev.ID }) {
+				p.routed.Skipped[c.f.Kind()]++
+			}
+		}
+	}
+	var (
+		jobs     []river.InsertManyParams
+		debounce db.FnDebounceParams
+		batch    db.FnBatchAddParams
+		unique   = map[string]bool{}
+		bounced  = map[string]int{}
+	)
+	for _, c := range runs {
+		o := c.f.opts
+		switch {
+		case o.Debounce != nil || o.BatchEvents != nil:
+			p.routed.Batched[c.f.Kind()]++
+		}
+		switch {
+		case o.Debounce != nil:
+			k := c.f.ID() + "\x00" + keyOf(c.ev, o.Debounce.Key)
+			if i, ok := bounced[k]; ok { // the same key twice in one call: the later event wins
+				debounce.EventIds[i] = c.ev.ID
+				continue
+			}
+			bounced[k] = len(debounce.Functions)
+			debounce.Functions = append(debounce.Functions, c.f.ID())
+			debounce.Keys = append(debounce.Keys, keyOf(c.ev, o.Debounce.Key))
+			debounce.EventIds = append(debounce.EventIds, c.ev.ID)
+			debounce.PeriodSeconds = append(debounce.PeriodSeconds, o.Debounce.Period.Seconds())
+			debounce.TimeoutSeconds = append(debounce.TimeoutSeconds, o.Debounce.Timeout.Seconds())
+		case o.BatchEvents != nil:
+			batch.Functions = append(batch.Functions, c.f.ID())
+			batch.Keys = append(batch.Keys, keyOf(c.ev, o.BatchEvents.Key))
+			batch.EventIds = append(batch.EventIds, c.ev.ID)
+		default:
+			args := c.f.args()
+			args.EventID = c.ev.ID
+			args.CK = cancelKeys(c.f, c.ev)
+			if s := o.Singleton; s != nil {
+				args.Key = keyOf(c.ev, s.Key)
+				k := c.f.Kind() + "\x00" + args.Key
+				if unique[k] {
+					p.routed.Skipped[c.f.Kind()]++
+					continue // River inserts one row per unique key per statement
+				}
+				unique[k] = true
+				if s.Mode == SingletonCancel {
+					if err := cancelSingleton(ctx, tx, client, c.f, args.Key, c.ev.ID); err != nil {
+						return err
+					}
+				}
+			}
+			jobs = append(jobs, river.InsertManyParams{Args: args, InsertOpts: p.opts(c.f.insertOpts(priority(c.f, c.ev)))})
+		}
+	}
+	if len(debounce.Functions) > 0 {
+		rows, err := q.FnDebounce(ctx, debounce)
+		if err != nil {
+			return fmt.Errorf("debounce: %w", err)
+		}
+		for _, row := range rows {
+			if row.Inserted {
+				jobs = append(jobs, p.keyedRun(row.Function, row.Key, row.RunAt))
+			}
+		}
+	}
+	if len(batch.Functions) > 0 {
+		rows, err := q.FnBatchAdd(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("batch events: %w", err)
+		}
+		for _, row := range rows {
+			jobs = append(jobs, p.keyedRun(row.Function, row.Key, time.Now().Add(p.f(row.Function).opts.BatchEvents.Timeout)))
+		}
+	}
+	if len(jobs) > 0 {
+		res, err := client.InsertManyTx(ctx, tx, jobs)
+		if err != nil {
+			return fmt.Errorf("insert runs: %w", err)
+		}
+		for _, r := range res {
+			if r.UniqueSkippedAsDuplicate {
+				p.routed.Skipped[r.Job.Kind]++
+			} else {
+				p.routed.Enqueued[r.Job.Kind]++
+			}
+		}
+	}
+	return applyCancels(ctx, q, p.cancels)
+}
+
+// opts adds a replay's metadata and tags to o.
+func (p *plan) opts(o *river.InsertOpts) *river.InsertOpts {
+	o.Metadata, o.Tags = p.Metadata, p.Tags
+	return o
+}
+
+// f returns the function with id among the plan's candidates.
+func (p *plan) f(id string) *Function {
+	for _, c := range p.candidates {
+		if c.f.ID() == id {
+			return c.f
+		}
+	}
+	panic("fn: no candidate function " + id) // every id comes from the candidates
+}
+
+// keyedRun is the run of a debounce or batch of function id, key value
+// key, scheduled at at.
+func (p *plan) keyedRun(id, key string, at time.Time) river.InsertManyParams {
+	f := p.f(id)
+	args := f.args()
+	args.Key = key
+	opts := p.opts(f.insertOpts(priority(f, events.Event{})))
+	opts.ScheduledAt = at
+	return river.InsertManyParams{Args: args, InsertOpts: opts}
+}
+
+// claimIdempotency returns the candidates that start a run: all but those
+// of a function with an idempotency key already claimed within its TTL (or
+// claimed by an earlier candidate of the same call).
+func claimIdempotency(ctx context.Context, q *db.Queries, cs []candidate) ([]candidate, error) {
+	var params db.FnIdempotencyClaimParams
+	for _, c := range cs {
+		if id := c.f.opts.Idempotency; id != nil {
+			ttl := id.TTL
+			if ttl <= 0 {
+				ttl = 24 * time.Hour
+			}
+			params.Functions = append(params.Functions, c.f.ID())
+			params.Keys = append(params.Keys, keyOf(c.ev, id.Key))
+			params.TtlSeconds = append(params.TtlSeconds, ttl.Seconds())
+		}
+	}
+	if len(params.Functions) == 0 {
+		return cs, nil
+	}
+	// One row per key in the statement: the first event of a key claims it.
+	seen := map[string]bool{}
+	var dedup db.FnIdempotencyClaimParams
+	for i := range params.Functions {
+		k := params.Functions[i] + "\x00" + params.Keys[i]
+		if !seen[k] {
+			seen[k] = true
+			dedup.Functions = append(dedup.Functions, params.Functions[i])
+			dedup.Keys = append(dedup.Keys, params.Keys[i])
+			dedup.TtlSeconds = append(dedup.TtlSeconds, params.TtlSeconds[i])
+		}
+	}
+	rows, err := q.FnIdempotencyClaim(ctx, dedup)
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: %w", err)
+	}
+	claimed := map[string]bool{}
+	for _, row := range rows {
+		claimed[row.Function+"\x00"+row.Key] = true
+	}
+	out := cs[:0:0]
+	for _, c := range cs {
+		if id := c.f.opts.Idempotency; id != nil {
+			k := c.f.ID() + "\x00" + keyOf(c.ev, id.Key)
+			if !claimed[k] {
+				continue
+			}
+			delete(claimed, k) // the first event of the key runs, the rest do not
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// cancelKeys are the values of ev at f's cancelOn match paths.
+func cancelKeys(f *Function, ev events.Event) map[string]string {
+	if len(f.opts.CancelOn) == 0 {
+		return nil
+	}
+	ck := make(map[string]string, len(f.opts.CancelOn))
+	for _, c := range f.opts.CancelOn {
+		ck[c.Match] = Field(ev, c.Match)
+	}
+	return ck
+}
+
+func priority(f *Function, ev events.Event) int {
+	if f.opts.Priority == nil || ev.Name == "" {
+		return 0 // River's default
+	}
+	return min(max(f.opts.Priority(ev), 1), 4)
+}
+
+// applyCancels cancels, per cancelling event and rule, the runs its match
+// values name.
+func applyCancels(ctx context.Context, q *db.Queries, cs []cancellation) error {
+	for _, c := range cs {
+		value := Field(c.ev, c.rule.c.Match)
+		if value == "" {
+			continue
+		}
+		match, err := json.Marshal(map[string]string{c.rule.c.Match: value})
+		if err != nil {
+			return fmt.Errorf("cancelOn: %w", err)
+		}
+		var since time.Time
+		if c.rule.c.Timeout > 0 {
+			since = time.Now().Add(-c.rule.c.Timeout)
+		}
+		_, err = q.FnCancelRuns(ctx, db.FnCancelRunsParams{
+			Kinds: []string{c.rule.f.Kind()}, Match: match, EventID: c.ev.ID, Since: since,
+			Reason: "cancelled by " + c.ev.Name + " event " + c.ev.ID,
+		})
+		if err != nil {
+			return fmt.Errorf("cancelOn %s of %s: %w", c.ev.Name, c.rule.f.ID(), err)
+		}
+	}
+	return nil
+}
+
+// cancelSingleton cancels the runs of f with key that are waiting, and asks
+// River to stop those running, before a new run of the key is inserted.
+func cancelSingleton(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], f *Function, key, eventID string) error {
+	running, err := db.New(tx).FnCancelKey(ctx, db.FnCancelKeyParams{
+		JobKind: f.Kind(), Key: key, Reason: "cancelled by a newer run of its singleton key (event " + eventID + ")",
+	})
+	if err != nil {
+		return fmt.Errorf("singleton %s: %w", f.ID(), err)
+	}
+	for _, id := range running {
+		if _, err := client.JobCancelTx(ctx, tx, id); err != nil {
+			return fmt.Errorf("singleton %s: cancel run %d: %w", f.ID(), id, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,463 @@
+package fn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/flow"
+	"github.com/mohallamart/backend/limit"
+	"github.com/mohallamart/backend/outbox"
+)
+
+// Runtime is what the workers of a Registry need.
+type Runtime struct {
+	// DB is the database of the jobs and the application. Required.
+	DB db.DB
+	// Logger receives the runs dropped by a rateLimit; nil discards.
+	Logger *slog.Logger
+	// MaxTimeout, when positive, caps every function's attempt timeout (a
+	// test setting: River's rescuer then retries the runs of a killed
+	// process sooner).
+	MaxTimeout time.Duration
+	// Aliases maps a function id to older River kinds its worker also
+	// works (runs enqueued before a rename).
+	Aliases map[string][]string
+}
+
+// AddWorkers registers a worker for every function (and one for the
+// onFailure runs of each function that declares it).
+func (r *Registry) AddWorkers(workers *river.Workers, rt Runtime) error {
+	if rt.DB == nil {
+		return errors.New("fn: Runtime.DB is required")
+	}
+	if rt.Logger == nil {
+		rt.Logger = slog.New(slog.DiscardHandler)
+	}
+	x := &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}
+	for _, f := range r.fns {
+		args := Args{kind: f.Kind(), aliases: rt.Aliases[f.ID()]}
+		if err := addWorker(workers, args, &worker{x: x, f: f}); err != nil {
+			return err
+		}
+		if f.opts.OnFailure != nil {
+			if err := addWorker(workers, Args{kind: failureKind(f)}, &failureWorker{x: x, f: f}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func addWorker(workers *river.Workers, args Args, w river.Worker[Args]) (err error) {
+	defer func() {
+		if p := recover(); p != nil { // AddWorkerArgs panics on a kind registered twice
+			err = fmt.Errorf("fn: register %s: %v", args.Kind(), p)
+		}
+	}()
+	river.AddWorkerArgs(workers, args, w)
+	return nil
+}
+
+func failureKind(f *Function) string { return f.Kind() + "_on_failure" }
+
+// executor runs the functions of a registry.
+type executor struct {
+	reg     *Registry
+	rt      Runtime
+	limiter *limit.Limiter
+}
+
+type execKey struct{}
+
+// execState is the run in a handler's context.
+type execState struct {
+	job     *rivertype.JobRow
+	trigger events.Event
+}
+
+type execRef struct {
+	x     *executor
+	state *execState
+}
+
+// current returns the executor and the run of the handler's ctx.
+func current(ctx context.Context) (*executor, *execState, error) {
+	e, ok := ctx.Value(execKey{}).(execRef)
+	if !ok {
+		return nil, nil, errors.New("fn: no run in the context: call steps from a function's handler")
+	}
+	return e.x, e.state, nil
+}
+
+// worker works the runs of one function.
+type worker struct {
+	river.WorkerDefaults[Args]
+
+	x *executor
+	f *Function
+}
+
+// Timeout is the function's attempt timeout (Timeouts.Attempt), capped by
+// Runtime.MaxTimeout.
+func (w *worker) Timeout(*river.Job[Args]) time.Duration {
+	t := w.f.timeout()
+	if m := w.x.rt.MaxTimeout; m > 0 && m < t {
+		return m
+	}
+	return t
+}
+
+// NextRetry is the function's Backoff, if it declares one.
+func (w *worker) NextRetry(job *river.Job[Args]) time.Time {
+	if w.f.opts.Backoff == nil {
+		return time.Time{}
+	}
+	return time.Now().Add(w.f.opts.Backoff(job.Attempt))
+}
+
+// Work runs the function's handler for the run, with its options, as steps
+// of package flow. When the run fails for good it enqueues the function's
+// onFailure run; an invoked run publishes its result (or error) for the
+// run that invoked it.
+func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	state := &execState{job: job.JobRow}
+	ctx = context.WithValue(ctx, execKey{}, execRef{x: w.x, state: state})
+	var (
+		invocation string
+		result     any
+	)
+	err := flow.Do(ctx, w.x.rt.DB, job.JobRow, func(ctx context.Context) error {
+		in, err := w.x.input(ctx, w.f, job)
+		if err != nil || in.events == nil && in.scheduledFor.IsZero() {
+			return err // nil: nothing to do (a debounce or batch another run took)
+		}
+		if len(in.events) > 0 && in.events[0].Name == InvokedEvent {
+			invocation = in.events[0].ID
+			in.events[0] = invokedData(in.events[0])
+		}
+		if len(in.events) > 0 {
+			state.trigger = in.events[0]
+		}
+		return w.x.runWithOptions(ctx, w.f, job, in, func(ctx context.Context) error {
+			result, err = w.f.run(ctx, in)
+			return err
+		})
+	})
+	final := err != nil && isFinal(job.JobRow, err)
+	if invocation != "" && (err == nil || final) {
+		if ferr := w.x.finished(ctx, job.JobRow, invocation, result, err); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+	}
+	if final && w.f.opts.OnFailure != nil {
+		if ferr := w.x.enqueueFailure(ctx, w.f, job, err); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", w.f.ID(), err)
+	}
+	return nil
+}
+
+// isFinal reports whether err ends the run for good: a cancellation, or a
+// failure of its last attempt (not a snooze, which is a wait).
+func isFinal(job *rivertype.JobRow, err error) bool {
+	var (
+		cancel *rivertype.JobCancelError
+		snooze *rivertype.JobSnoozeError
+	)
+	switch {
+	case errors.As(err, &cancel):
+		return true
+	case errors.As(err, &snooze):
+		return false
+	}
+	return job.Attempt >= job.MaxAttempts
+}
+
+// input loads the events of a run: its trigger event, or the events a
+// debounce or batch run takes (a step, so a retry has the same ones).
+func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args]) (rawInput, error) {
+	in := rawInput{job: job.JobRow, version: job.Args.V}
+	if in.version == 0 {
+		in.version = 1
+	}
+	if job.Args.Period != nil {
+		in.scheduledFor = *job.Args.Period
+	}
+	var ids []string
+	switch {
+	case job.Args.EventID != "":
+		ids = []string{job.Args.EventID}
+	case f.opts.Debounce != nil:
+		id, err := flow.RunTx(ctx, "$debounce", func(ctx context.Context, tx pgx.Tx) (string, error) {
+			row, err := db.New(tx).FnDebounceTake(ctx, db.FnDebounceTakeParams{Fn: f.ID(), Key: job.Args.Key})
+			if err != nil {
+				return "", fmt.Errorf("take debounced event: %w", err)
+			}
+			if row.EventID == "" && row.WaitMs >= 0 {
+				return "", river.JobSnooze(time.Duration(row.WaitMs) * time.Millisecond)
+			}
+			return row.EventID, nil
+		})
+		if err != nil || id == "" {
+			return in, err
+		}
+		ids = []string{id}
+	case f.opts.BatchEvents != nil:
+		var err error
+		ids, err = flow.RunTx(ctx, "$batch", func(ctx context.Context, tx pgx.Tx) ([]string, error) {
+			return x.takeBatch(ctx, tx, f, job.Args.Key)
+		})
+		if err != nil || len(ids) == 0 {
+			return in, err
+		}
+	case job.Args.Period != nil:
+		return in, nil
+	default:
+		return in, nil
+	}
+	rows, err := db.New(x.rt.DB).FnEventsGet(ctx, ids)
+	if err != nil {
+		return in, fmt.Errorf("load events: %w", err)
+	}
+	byID := make(map[string]*db.Event, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	for _, id := range ids {
+		if r := byID[id]; r != nil { // an event past retention is gone
+			in.events = append(in.events, events.Event{ID: r.ID, Name: r.Name, Data: r.Data, TS: r.Ts, Source: r.Source})
+		}
+	}
+	if len(in.events) == 0 {
+		return in, river.JobCancel(fmt.Errorf("events %v not found", ids))
+	}
+	return in, nil
+}
+
+// takeBatch takes up to MaxSize events of a batch in tx; when it took a
+// full batch, more may wait, so it schedules the next run at once.
+func (x *executor) takeBatch(ctx context.Context, tx pgx.Tx, f *Function, key string) ([]string, error) {
+	q := db.New(tx)
+	ids, err := q.FnBatchTake(ctx, db.FnBatchTakeParams{Fn: f.ID(), Key: key, MaxSize: int32(f.opts.BatchEvents.MaxSize)}) //nolint:gosec // a batch size fits
+	if err != nil {
+		return nil, fmt.Errorf("take batch: %w", err)
+	}
+	if len(ids) < f.opts.BatchEvents.MaxSize {
+		return ids, nil
+	}
+	reopened, err := q.FnBatchReopen(ctx, db.FnBatchReopenParams{Fn: f.ID(), Key: key})
+	if err != nil || !reopened {
+		return ids, err
+	}
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return nil, fmt.Errorf("schedule next batch: %w", err)
+	}
+	args := f.args()
+	args.Key = key
+	if _, err := client.InsertTx(ctx, tx, args, f.insertOpts(0)); err != nil {
+		return nil, fmt.Errorf("schedule next batch: %w", err)
+	}
+	return ids, nil
+}
+
+// runWithOptions runs fn under f's run-time options: the start and finish
+// timeouts, rateLimit, throttle and concurrency.
+func (x *executor) runWithOptions(ctx context.Context, f *Function, job *river.Job[Args], in rawInput, fn func(ctx context.Context) error) error {
+	o := f.opts
+	ev := events.Event{}
+	if len(in.events) > 0 {
+		ev = in.events[0]
+	}
+	// Whether an earlier run began the function costs a query: asked only
+	// by the options that need it.
+	started := false
+	if o.Timeouts.Start > 0 || o.Throttle != nil {
+		var err error
+		if started, err = flow.Started(ctx); err != nil {
+			return err
+		}
+	}
+	if o.Timeouts.Start > 0 && !started && time.Since(job.CreatedAt) > o.Timeouts.Start {
+		return river.JobCancel(fmt.Errorf("not started within %s (timeouts.start)", o.Timeouts.Start))
+	}
+	if o.Timeouts.Finish > 0 {
+		start, err := flow.Run(ctx, "$start", func(context.Context) (time.Time, error) { return time.Now(), nil })
+		if err != nil {
+			return err
+		}
+		deadline := start.Add(o.Timeouts.Finish)
+		if !time.Now().Before(deadline) {
+			return river.JobCancel(fmt.Errorf("not finished within %s (timeouts.finish)", o.Timeouts.Finish))
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	if rl := o.RateLimit; rl != nil {
+		allowed, err := flow.Run(ctx, "$rateLimit", func(ctx context.Context) (bool, error) {
+			slot, err := x.limiter.Acquire(ctx, limit.Rule{
+				Key: f.ID() + "/rateLimit/" + keyOf(ev, rl.Key), Rate: rl.Limit, Per: rl.Period, Lease: time.Millisecond,
+			}, job.ID)
+			if limit.IsFull(err) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			return true, slot.Release(ctx)
+		})
+		if err != nil {
+			return err
+		}
+		if !allowed {
+			x.rt.Logger.WarnContext(ctx, "Run dropped by rateLimit", slog.String("function", f.ID()),
+				slog.Int64("job_id", job.ID), slog.String("key", keyOf(ev, rl.Key)),
+				slog.Int("limit", rl.Limit), slog.Duration("period", rl.Period))
+			return nil
+		}
+	}
+	var rules []limit.Rule
+	lease := x.leaseOf(f)
+	if t := o.Throttle; t != nil && !started {
+		rules = append(rules, limit.Rule{Key: f.ID() + "/throttle/" + keyOf(ev, t.Key), Rate: t.Limit, Per: t.Period, Lease: lease})
+	}
+	for i, c := range o.Concurrency {
+		rules = append(rules, limit.Rule{Key: fmt.Sprintf("%s/concurrency/%d/%s", f.ID(), i, keyOf(ev, c.Key)), Concurrency: c.Limit, Lease: lease})
+	}
+	return x.inSlots(ctx, job.ID, rules, fn)
+}
+
+// leaseOf is how long a slot of f's runs counts if its holder dies: its
+// attempt timeout and a margin.
+func (x *executor) leaseOf(f *Function) time.Duration {
+	return f.timeout() + 10*time.Second
+}
+
+// inSlots runs fn holding a slot under each rule, or returns the
+// *limit.FullError (a snooze: the run waits) of the first without capacity.
+func (x *executor) inSlots(ctx context.Context, jobID int64, rules []limit.Rule, fn func(ctx context.Context) error) error {
+	if len(rules) == 0 {
+		return fn(ctx)
+	}
+	return x.limiter.Do(ctx, rules[0], jobID, func(ctx context.Context) error {
+		return x.inSlots(ctx, jobID, rules[1:], fn)
+	})
+}
+
+// invokedData is an InvokedEvent with its data as the invoked function sees
+// it: the data given to Invoke.
+func invokedData(ev events.Event) events.Event {
+	var d struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(ev.Data, &d) == nil && d.Data != nil {
+		ev.Data = d.Data
+	}
+	return ev
+}
+
+// finishedData is a FinishedEvent's data.
+type finishedData struct {
+	InvocationID string          `json:"invocationId"`
+	FunctionID   string          `json:"functionId"`
+	Result       json.RawMessage `json:"result,omitempty"`
+	Error        string          `json:"error,omitempty"`
+}
+
+// finished publishes the FinishedEvent of an invoked run: its result, or
+// the error that ended it.
+func (x *executor) finished(ctx context.Context, job *rivertype.JobRow, invocation string, result any, runErr error) error {
+	d := finishedData{InvocationID: invocation, FunctionID: x.reg.byKind[job.Kind].ID()}
+	if runErr != nil {
+		d.Error = runErr.Error()
+	} else if raw, err := json.Marshal(result); err == nil {
+		d.Result = raw
+	} else {
+		d.Error = "encode result: " + err.Error()
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("finish invocation: %w", err)
+	}
+	ev := events.Event{ID: "finished:" + invocation, Name: FinishedEvent, Data: data, Source: "fn"}
+	return x.publish(ctx, ev)
+}
+
+// publish publishes evs in a transaction of their own.
+func (x *executor) publish(ctx context.Context, evs ...events.Event) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return db.InTx(ctx, x.rt.DB, func(tx pgx.Tx) error {
+		_, err := outbox.New(client, x.reg).Publish(ctx, tx, evs...)
+		return err
+	})
+}
+
+// enqueueFailure enqueues f's onFailure run for a run that failed for good;
+// its args are unique by the failed run, so it is enqueued once.
+func (x *executor) enqueueFailure(ctx context.Context, f *Function, job *river.Job[Args], runErr error) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return fmt.Errorf("enqueue onFailure: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	args := Args{kind: failureKind(f), EventID: job.Args.EventID, Failed: &FailedRun{JobID: job.ID, Error: runErr.Error()}}
+	_, err = client.Insert(ctx, args, &river.InsertOpts{
+		Queue: f.insertOpts(0).Queue, MaxAttempts: 5,
+		UniqueOpts: river.UniqueOpts{ByArgs: true},
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue onFailure: %w", err)
+	}
+	return nil
+}
+
+// failureWorker works the onFailure runs of one function.
+type failureWorker struct {
+	river.WorkerDefaults[Args]
+
+	x *executor
+	f *Function
+}
+
+// Work calls the function's OnFailure with the failed run's error and
+// event.
+func (w *failureWorker) Work(ctx context.Context, job *river.Job[Args]) error {
+	fail := Failure{FunctionID: w.f.ID()}
+	if job.Args.Failed != nil {
+		fail.RunID, fail.Error = job.Args.Failed.JobID, job.Args.Failed.Error
+	}
+	if job.Args.EventID != "" {
+		rows, err := db.New(w.x.rt.DB).FnEventsGet(ctx, []string{job.Args.EventID})
+		if err != nil {
+			return fmt.Errorf("%s onFailure: load event: %w", w.f.ID(), err)
+		}
+		if len(rows) == 1 {
+			r := rows[0]
+			fail.Event = events.Event{ID: r.ID, Name: r.Name, Data: r.Data, TS: r.Ts, Source: r.Source}
+		}
+	}
+	if err := w.f.opts.OnFailure(ctx, fail); err != nil {
+		return fmt.Errorf("%s onFailure: %w", w.f.ID(), err)
+	}
+	return nil
+}
