@@ -58,6 +58,30 @@ func (r *Registry) AddWorkers(workers *river.Workers, rt Runtime) error {
 	return nil
 }
 
+// Worker returns the worker of function id with rt, as AddWorkers
+// registers it (for package fntest, which works one run in a test's
+// transaction); nil when no function has the id.
+func (r *Registry) Worker(id string, rt Runtime) river.Worker[Args] {
+	f := r.byID[id]
+	if f == nil {
+		return nil
+	}
+	if rt.Logger == nil {
+		rt.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &worker{x: &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}, f: f}
+}
+
+// observerKey is the context key of WithObserver's function.
+type observerKey struct{}
+
+// WithObserver returns ctx with observe, which the worker calls with the
+// handler's result and error when a run's handler returns: how package
+// fntest sees a run's result without storing it.
+func WithObserver(ctx context.Context, observe func(result any, err error)) context.Context {
+	return context.WithValue(ctx, observerKey{}, observe)
+}
+
 func addWorker(workers *river.Workers, args Args, w river.Worker[Args]) (err error) {
 	defer func() {
 		if p := recover(); p != nil { // AddWorkerArgs panics on a kind registered twice
@@ -150,6 +174,9 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		}
 		return w.x.runWithOptions(ctx, w.f, job, in, func(ctx context.Context) error {
 			result, err = w.f.run(ctx, in)
+			if observe, ok := ctx.Value(observerKey{}).(func(any, error)); ok {
+				observe(result, err)
+			}
 			return err
 		})
 	})
