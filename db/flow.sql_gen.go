@@ -97,24 +97,27 @@ func (q *Queries) FlowWaitDelete(ctx context.Context, arg FlowWaitDeleteParams) 
 
 const flowWaitFindEvent = `-- name: FlowWaitFindEvent :one
 SELECT id, name, data, ts, received_at, source FROM events
-WHERE name = $1 AND data ->> $2::text = $3::text
-  AND received_at >= $4 AND id <> $5
+WHERE name = $1 AND data #>> string_to_array($2::text, '.') = $3::text
+  AND received_at >= $4 AND id <> $5 AND id <> ALL($6::text[])
 ORDER BY received_at, id
 LIMIT 1
 `
 
 type FlowWaitFindEventParams struct {
-	EventName    string    `json:"eventName"`
-	MatchKey     string    `json:"matchKey"`
-	MatchValue   string    `json:"matchValue"`
-	Since        time.Time `json:"since"`
-	AfterEventID string    `json:"afterEventId"`
+	EventName        string    `json:"eventName"`
+	MatchKey         string    `json:"matchKey"`
+	MatchValue       string    `json:"matchValue"`
+	Since            time.Time `json:"since"`
+	AfterEventID     string    `json:"afterEventId"`
+	RejectedEventIDs []string  `json:"rejectedEventIds"`
 }
 
 // The first event received that matches a wait: for a wait's first look
 // (events received between its after event and its registration, those of
-// publishers in flight included: see FlowWaitBarrier), and a last look at
-// the deadline, once more.
+// publishers in flight included: see FlowWaitBarrier), a look after its
+// condition turned an event down (skipping the events it turned down), and
+// a last look at the deadline, once more. match_key is a path of object
+// keys joined with '.'.
 func (q *Queries) FlowWaitFindEvent(ctx context.Context, arg FlowWaitFindEventParams) (*Event, error) {
 	row := q.db.QueryRow(ctx, flowWaitFindEvent,
 		arg.EventName,
@@ -122,6 +125,7 @@ func (q *Queries) FlowWaitFindEvent(ctx context.Context, arg FlowWaitFindEventPa
 		arg.MatchValue,
 		arg.Since,
 		arg.AfterEventID,
+		arg.RejectedEventIDs,
 	)
 	var i Event
 	err := row.Scan(
@@ -136,7 +140,7 @@ func (q *Queries) FlowWaitFindEvent(ctx context.Context, arg FlowWaitFindEventPa
 }
 
 const flowWaitGet = `-- name: FlowWaitGet :one
-SELECT job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at FROM flow_waits WHERE job_id = $1 AND step = $2
+SELECT job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at, rejected_event_ids FROM flow_waits WHERE job_id = $1 AND step = $2
 `
 
 type FlowWaitGetParams struct {
@@ -158,6 +162,7 @@ func (q *Queries) FlowWaitGet(ctx context.Context, arg FlowWaitGetParams) (*Flow
 		&i.Deadline,
 		&i.MatchedEventID,
 		&i.CreatedAt,
+		&i.RejectedEventIDs,
 	)
 	return &i, err
 }
@@ -166,7 +171,7 @@ const flowWaitInsert = `-- name: FlowWaitInsert :one
 INSERT INTO flow_waits (job_id, step, event_name, match_key, match_value, since, after_event_id, deadline)
 VALUES ($1, $2, $3, $4, $5,
         coalesce((SELECT received_at FROM events WHERE id = $6), now()), $6, $7)
-RETURNING job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at
+RETURNING job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at, rejected_event_ids
 `
 
 type FlowWaitInsertParams struct {
@@ -203,6 +208,7 @@ func (q *Queries) FlowWaitInsert(ctx context.Context, arg FlowWaitInsertParams) 
 		&i.Deadline,
 		&i.MatchedEventID,
 		&i.CreatedAt,
+		&i.RejectedEventIDs,
 	)
 	return &i, err
 }
@@ -212,7 +218,7 @@ WITH hit AS (
     SELECT DISTINCT ON (w.job_id, w.step) w.job_id, w.step, e.id AS event_id
     FROM unnest($1::text[]) WITH ORDINALITY AS n (id, ord)
     JOIN events e ON e.id = n.id
-    CROSS JOIN LATERAL jsonb_each_text(CASE WHEN jsonb_typeof(e.data) = 'object' THEN e.data ELSE '{}' END) AS f (key, value)
+    CROSS JOIN LATERAL flow_leaves(e.data) AS f (key, value)
     CROSS JOIN LATERAL (
         SELECT job_id, step FROM flow_waits
         WHERE event_name = e.name AND match_key = f.key AND match_value = f.value AND matched_event_id IS NULL
@@ -235,9 +241,11 @@ RETURNING w.job_id
 
 // Publish's one statement: matches the events it just stored against the
 // open waits. Each wait takes the first of the events with its event_name
-// whose data has match_key at match_value (one index probe per top-level
-// field of each event). The waits are locked in (job_id, step) order, so
-// concurrent publishers cannot deadlock on them. Returns the jobs to wake.
+// whose data has match_key at match_value: one index probe per field of
+// each event, at any depth of nested objects (flow_leaves: paths of object
+// keys joined with '.'; arrays are not gone into). The waits are locked in
+// (job_id, step) order, so concurrent publishers cannot deadlock on them.
+// Returns the jobs to wake.
 func (q *Queries) FlowWaitMatch(ctx context.Context, eventIds []string) ([]int64, error) {
 	rows, err := q.db.Query(ctx, flowWaitMatch, eventIds)
 	if err != nil {
@@ -256,6 +264,42 @@ func (q *Queries) FlowWaitMatch(ctx context.Context, eventIds []string) ([]int64
 		return nil, err
 	}
 	return items, nil
+}
+
+const flowWaitReject = `-- name: FlowWaitReject :one
+UPDATE flow_waits
+SET rejected_event_ids = array_append(rejected_event_ids, $1::text),
+    matched_event_id = CASE WHEN matched_event_id = $1::text THEN NULL ELSE matched_event_id END
+WHERE job_id = $2 AND step = $3
+RETURNING job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at, rejected_event_ids
+`
+
+type FlowWaitRejectParams struct {
+	EventID string `json:"eventId"`
+	JobID   int64  `json:"jobId"`
+	Step    string `json:"step"`
+}
+
+// Turns down event_id for a wait (its condition said no): the wait's next
+// looks skip it, and the wait is open again if it was matched by it (not if
+// a publisher has matched it by another event meanwhile).
+func (q *Queries) FlowWaitReject(ctx context.Context, arg FlowWaitRejectParams) (*FlowWait, error) {
+	row := q.db.QueryRow(ctx, flowWaitReject, arg.EventID, arg.JobID, arg.Step)
+	var i FlowWait
+	err := row.Scan(
+		&i.JobID,
+		&i.Step,
+		&i.EventName,
+		&i.MatchKey,
+		&i.MatchValue,
+		&i.Since,
+		&i.AfterEventID,
+		&i.Deadline,
+		&i.MatchedEventID,
+		&i.CreatedAt,
+		&i.RejectedEventIDs,
+	)
+	return &i, err
 }
 
 const flowWaitedNames = `-- name: FlowWaitedNames :many

@@ -118,16 +118,17 @@ type FlowStep struct {
 }
 
 type FlowWait struct {
-	JobID          int64     `json:"jobId"`
-	Step           string    `json:"step"`
-	EventName      string    `json:"eventName"`
-	MatchKey       string    `json:"matchKey"`
-	MatchValue     string    `json:"matchValue"`
-	Since          time.Time `json:"since"`
-	AfterEventID   string    `json:"afterEventId"`
-	Deadline       time.Time `json:"deadline"`
-	MatchedEventID *string   `json:"matchedEventId"`
-	CreatedAt      time.Time `json:"createdAt"`
+	JobID            int64     `json:"jobId"`
+	Step             string    `json:"step"`
+	EventName        string    `json:"eventName"`
+	MatchKey         string    `json:"matchKey"`
+	MatchValue       string    `json:"matchValue"`
+	Since            time.Time `json:"since"`
+	AfterEventID     string    `json:"afterEventId"`
+	Deadline         time.Time `json:"deadline"`
+	MatchedEventID   *string   `json:"matchedEventId"`
+	CreatedAt        time.Time `json:"createdAt"`
+	RejectedEventIDs []string  `json:"rejectedEventIds"`
 }
 
 type FnBatch struct {

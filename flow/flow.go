@@ -1,6 +1,7 @@
 // Package flow writes a River worker as a function of steps, the way
-// Inngest functions are written: step.run, step.sleep and
-// step.waitForEvent are Run (and RunTx), Sleep and WaitForEvent.
+// Inngest functions are written: step.run, step.sleep, step.sleepUntil and
+// step.waitForEvent are Run (and RunTx), Sleep, SleepUntil and
+// WaitForEvent.
 //
 //	func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 //		return flow.Do(ctx, w.db, job.JobRow, func(ctx context.Context) error {
@@ -33,10 +34,20 @@
 // its work, so the work and its record commit together or not at all;
 // RunWrite does the same for work that is one statement of the caller's.
 //
-// Sleep and WaitForEvent park the job: they return an error that snoozes it
-// (river.JobSnooze, which uses no attempt) until the step can go on, so a
-// waiting job holds no worker. outbox.Publish wakes a job parked by
-// WaitForEvent in the transaction that stores the matching event (WakeTx).
+// Sleep, SleepUntil and WaitForEvent park the job: they return an error
+// that snoozes it (river.JobSnooze, which uses no attempt) until the step
+// can go on, so a waiting job holds no worker. outbox.Publish wakes a job
+// parked by WaitForEvent in the transaction that stores the matching event
+// (WakeTx). A wait matches an event by name and by one field of its data, at
+// any depth of nested objects ("address.city"), and optionally by a further
+// condition in Go (Wait.If).
+//
+// A run's steps may be called from several goroutines at once (each with a
+// name of its own), as a helper that runs Run steps in parallel does: they
+// are recorded as they finish. Started tells a run that goes on from one
+// that has not started yet. A test of a job's function can give the outputs
+// of some of its steps (WithResults, WaitResult), which are then taken as
+// recorded and not run.
 package flow
 
 import (
@@ -44,6 +55,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -61,11 +73,13 @@ import (
 const flushTimeout = 5 * time.Second
 
 // run is the state of one run of a job's function: the job, the database
-// its steps are recorded in, the steps recorded by earlier runs, and the
-// records of the steps it finished that are not written yet.
+// its steps are recorded in, the steps recorded by earlier runs (or given by
+// a test), and the records of the steps it finished that are not written
+// yet. Its steps may run in several goroutines at once: mu guards the rest.
 type run struct {
 	db    db.DB
 	jobID int64
+	given map[string]json.RawMessage // outputs given by WithResults; read-only
 
 	mu      sync.Mutex
 	loaded  bool
@@ -74,7 +88,19 @@ type run struct {
 	pending Records                        // finished by this run, not written yet
 }
 
-type runKey struct{}
+type (
+	runKey     struct{}
+	resultsKey struct{}
+)
+
+// recorded is the output of a step an earlier run recorded, or one given by
+// WithResults (given: it has no completion time, and nothing is written for
+// it).
+type recorded struct {
+	output      json.RawMessage
+	completedAt time.Time
+	given       bool
+}
 
 // Records are step records of a run's job, column by column: step i is
 // Steps[i], finished at CompletedAt[i] with output Outputs[i] (JSON). A
@@ -115,8 +141,12 @@ func (rs Records) concat(more Records) Records {
 // ended), so every step the run finished is in flow_steps once Work
 // returns, whether fn succeeded, failed or parked the job: a retry skips
 // them. fn's error is returned as it is; a failed write is returned with it.
+//
+// If ctx carries step results (WithResults), the steps they name are taken
+// as recorded with those outputs.
 func Do(ctx context.Context, d db.DB, job *rivertype.JobRow, fn func(ctx context.Context) error) error {
-	r := &run{db: d, jobID: job.ID, used: make(map[string]bool)}
+	given, _ := ctx.Value(resultsKey{}).(map[string]json.RawMessage)
+	r := &run{db: d, jobID: job.ID, given: given, used: make(map[string]bool)}
 	err := fn(context.WithValue(ctx, runKey{}, r))
 	pending := r.take()
 	if pending.Len() == 0 {
@@ -130,10 +160,43 @@ func Do(ctx context.Context, d db.DB, job *rivertype.JobRow, fn func(ctx context
 	return err
 }
 
-// begin starts step name of the run in ctx. It returns the step's record if
-// an earlier run recorded it. The run's recorded steps are read once, by its
-// first step.
-func begin(ctx context.Context, name string) (*run, *db.FlowStepListRow, error) {
+// WithResults returns a copy of ctx that gives Do the outputs of steps, by
+// step name, for a test of a job's function: a step whose name is in
+// results is taken as recorded by an earlier run with that output. Run,
+// RunTx and RunWrite return it without calling their function, Sleep and
+// SleepUntil return nil without parking, and WaitForEvent returns what it
+// holds (build it with WaitResult) without waiting. Nothing is written for
+// these steps; the others run as they would. Pass the returned context to
+// Do (the map is copied).
+func WithResults(ctx context.Context, results map[string]json.RawMessage) context.Context {
+	return context.WithValue(ctx, resultsKey{}, maps.Clone(results))
+}
+
+// Started reports whether an earlier run of the job in ctx recorded any
+// step (or ctx gives step results: see WithResults), telling a run that
+// goes on from one that has not started yet. It reads the recorded steps
+// as the first step does, once per run.
+func Started(ctx context.Context) (bool, error) {
+	r, ok := ctx.Value(runKey{}).(*run)
+	if !ok {
+		return false, errors.New("flow: started: no job in the context: run the function with flow.Do")
+	}
+	if len(r.given) > 0 {
+		return true, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.load(ctx); err != nil {
+		return false, err
+	}
+	return len(r.steps) > 0, nil
+}
+
+// begin starts step name of the run in ctx. It returns the step's output if
+// an earlier run recorded it (or it is given: see WithResults). The run's
+// recorded steps are read once, by its first step not given. Steps may
+// begin in several goroutines at once.
+func begin(ctx context.Context, name string) (*run, *recorded, error) {
 	r, ok := ctx.Value(runKey{}).(*run)
 	if !ok {
 		return nil, nil, fmt.Errorf("flow: step %q: no job in the context: run the function with flow.Do", name)
@@ -147,13 +210,21 @@ func begin(ctx context.Context, name string) (*run, *db.FlowStepListRow, error) 
 		return nil, nil, fmt.Errorf("flow: step %q: a job's step names must be unique", name)
 	}
 	r.used[name] = true
+	if out, ok := r.given[name]; ok {
+		return r, &recorded{output: out, given: true}, nil
+	}
 	if err := r.load(ctx); err != nil {
 		return nil, nil, err
 	}
-	return r, r.steps[name], nil
+	row := r.steps[name]
+	if row == nil {
+		return r, nil, nil
+	}
+	return r, &recorded{output: row.Output, completedAt: row.CompletedAt}, nil
 }
 
-// load reads the steps recorded by earlier runs, once; r.mu is held.
+// load reads the steps earlier runs of the job recorded, unless it has
+// already. The caller holds r.mu.
 func (r *run) load(ctx context.Context) error {
 	if r.loaded {
 		return nil
@@ -248,7 +319,7 @@ func Run[T any](ctx context.Context, name string, fn func(ctx context.Context) (
 		return zero, err
 	}
 	if done != nil {
-		return decode[T](name, done.Output)
+		return decode[T](name, done.output)
 	}
 	out, err := fn(ctx)
 	if err != nil {
@@ -276,7 +347,7 @@ func RunTx[T any](ctx context.Context, name string, fn func(ctx context.Context,
 		return zero, err
 	}
 	if done != nil {
-		return decode[T](name, done.Output)
+		return decode[T](name, done.output)
 	}
 	var raw json.RawMessage
 	err = db.InTx(ctx, r.db, func(tx pgx.Tx) error {
@@ -310,7 +381,7 @@ func RunWrite[T any](ctx context.Context, name string, out T, write func(ctx con
 		return zero, err
 	}
 	if done != nil {
-		return decode[T](name, done.Output)
+		return decode[T](name, done.output)
 	}
 	raw, err := encode(name, out)
 	if err != nil {
@@ -343,32 +414,46 @@ type sleepOutput struct {
 	Until time.Time `json:"until"`
 }
 
-// Sleep is a step that parks the job for d: the first run records the wake
-// time (completed_at of the step's row) and returns the error that parks the
-// job until then; a run at or after the wake time returns nil. Return its
-// error from Work as it is (or wrapped).
+// Sleep is a step that parks the job for d from its first run: SleepUntil
+// with the time d from now, which only the first run records.
 func Sleep(ctx context.Context, name string, d time.Duration) error {
+	return SleepUntil(ctx, name, time.Now().Add(d))
+}
+
+// SleepUntil is a step that parks the job until t: the first run records
+// the wake time (completed_at of the step's row) and returns the error that
+// parks the job until then; a run at or after the wake time returns nil, as
+// does the first run when t is not in the future (the step is then
+// recorded with the run's next write, as Run's are). Later runs keep the
+// wake time the first run recorded, whatever t they pass. Return its error
+// from Work as it is (or wrapped).
+func SleepUntil(ctx context.Context, name string, t time.Time) error {
 	r, done, err := begin(ctx, name)
 	if err != nil {
 		return err
 	}
-	var until time.Time
 	if done != nil {
-		until = done.CompletedAt
-	} else {
-		until = now().Add(d) // what PostgreSQL stores
-		raw, err := encode(name, sleepOutput{Until: until})
-		if err != nil {
-			return err
+		if done.given {
+			return nil
 		}
-		if err := r.writeIn(ctx, r.db, record(name, raw, until)); err != nil {
-			return err
+		if rest := time.Until(done.completedAt); rest > 0 {
+			return park(rest)
 		}
+		return nil
 	}
-	if rest := time.Until(until); rest > 0 {
-		return park(rest)
+	until := t.Truncate(time.Microsecond) // what PostgreSQL stores
+	raw, err := encode(name, sleepOutput{Until: until})
+	if err != nil {
+		return err
 	}
-	return nil
+	if !until.After(time.Now()) {
+		r.keep(name, raw)
+		return nil
+	}
+	if err := r.writeIn(ctx, r.db, record(name, raw, until)); err != nil {
+		return err
+	}
+	return park(time.Until(until))
 }
 
 // parkError parks a job: a snooze (no attempt used, no failure) until a

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/flow"
 )
 
@@ -434,4 +437,193 @@ func TestRunRecordedWhenTheJobTimesOut(t *testing.T) {
 	_, err = w.WorkJob(ctx, t, tx, res.Job)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Equal(t, 1, calls, "the retry skipped a")
+}
+
+// TestSleepUntil: a sleep to a time parks the job until that time, which
+// later runs keep whatever time they pass; a sleep to a time already past
+// does not park, and is recorded with the run's next write.
+func TestSleepUntil(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	wakeAt := time.Now().Add(time.Hour).Truncate(time.Second)
+	runs, woke := 0, 0
+	w := txWorker(t, tx, func(ctx context.Context, _ *river.Job[testArgs]) error {
+		runs++
+		if err := flow.SleepUntil(ctx, "past", time.Now().Add(-time.Minute)); err != nil {
+			return err
+		}
+		if err := flow.SleepUntil(ctx, "nap", wakeAt.Add(time.Duration(runs-1)*time.Hour)); err != nil {
+			return err
+		}
+		woke++
+		return nil
+	})
+
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
+	require.Equal(t, rivertype.JobStateScheduled, res.Job.State)
+	require.WithinDuration(t, wakeAt, res.Job.ScheduledAt, time.Second)
+	var napAt time.Time
+	require.NoError(t, tx.QueryRow(ctx, `SELECT completed_at FROM flow_steps WHERE job_id = $1 AND step = 'nap'`, res.Job.ID).Scan(&napAt))
+	require.True(t, wakeAt.Equal(napAt), "nap's completed_at is its wake time: %s", napAt)
+	require.Len(t, steps(t, tx, res.Job.ID), 2, "past recorded with nap's write")
+
+	res, err = w.WorkJob(ctx, t, tx, res.Job) // woken early, with another time
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
+	require.WithinDuration(t, wakeAt, res.Job.ScheduledAt, time.Second, "the first run's wake time")
+
+	// The hour passes.
+	_, err = tx.Exec(ctx, `UPDATE flow_steps SET completed_at = now() - interval '1 second' WHERE job_id = $1 AND step = 'nap'`, res.Job.ID)
+	require.NoError(t, err)
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, 1, woke)
+}
+
+// TestWithResults: step results given by a test are taken as recorded:
+// Run, RunTx and RunWrite return them without running, Sleep does not park,
+// WaitForEvent returns the given event (or its timeout), and nothing is
+// written for them; the steps not given run and are recorded.
+func TestWithResults(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	type got struct {
+		Order    order
+		Charge   string
+		Recorded bool
+		Event    events.Event
+		Updated  bool
+		Late     bool
+	}
+	var g got
+	calls := 0
+	w := txWorker(t, tx, func(ctx context.Context, job *river.Job[testArgs]) error {
+		started, err := flow.Started(ctx)
+		if err != nil || !started {
+			return errors.Join(err, errors.New("given results count as started"))
+		}
+		if g.Order, err = flow.Run(ctx, "load", func(context.Context) (order, error) { calls++; return order{}, nil }); err != nil {
+			return err
+		}
+		if g.Charge, err = flow.RunTx(ctx, "charge", func(context.Context, pgx.Tx) (string, error) { calls++; return "", nil }); err != nil {
+			return err
+		}
+		if g.Recorded, err = flow.RunWrite(ctx, "record", false, func(context.Context, flow.Records) error { calls++; return nil }); err != nil {
+			return err
+		}
+		if err := flow.Sleep(ctx, "nap", time.Hour); err != nil {
+			return err
+		}
+		wait := flow.Wait{Event: testEvent, Key: "orderId", Value: "o-9", Timeout: time.Hour, If: func(events.Event) bool { calls++; return false }}
+		if g.Event, g.Updated, err = flow.WaitForEvent(ctx, "wait", wait); err != nil {
+			return err
+		}
+		if _, g.Late, err = flow.WaitForEvent(ctx, "late", wait); err != nil {
+			return err
+		}
+		_, err = flow.Run(ctx, "after", func(context.Context) (string, error) { return "done " + g.Charge, nil })
+		return err
+	})
+	ev := events.Event{ID: "ev-9", Name: testEvent, Data: json.RawMessage(`{"orderId":"o-9"}`), TS: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	results := map[string]json.RawMessage{
+		"load":   json.RawMessage(`{"id": "o-9", "totalPaise": 100}`),
+		"charge": json.RawMessage(`"ch_9"`),
+		"record": json.RawMessage(`true`),
+		"nap":    json.RawMessage(`null`),
+		"wait":   flow.WaitResult(&ev),
+		"late":   flow.WaitResult(nil),
+	}
+
+	res, err := w.Work(flow.WithResults(ctx, results), t, tx, testArgs{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Zero(t, calls)
+	require.Equal(t, got{Order: order{ID: "o-9", TotalPaise: 100}, Charge: "ch_9", Recorded: true, Event: ev, Updated: true}, g)
+	require.Equal(t, []stepRow{{"after", `"done ch_9"`}}, steps(t, tx, res.Job.ID), "only the step not given is written")
+	var waits int
+	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM flow_waits`).Scan(&waits))
+	require.Zero(t, waits)
+}
+
+// TestStarted: Started tells a job's first run (no step recorded) from a
+// later one, and needs a run.
+func TestStarted(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	var seen []bool
+	w := txWorker(t, tx, func(ctx context.Context, _ *river.Job[testArgs]) error {
+		started, err := flow.Started(ctx)
+		if err != nil {
+			return err
+		}
+		seen = append(seen, started)
+		if _, err := flow.Run(ctx, "a", func(context.Context) (int, error) { return 1, nil }); err != nil {
+			return err
+		}
+		if len(seen) == 1 {
+			return errors.New("first run fails after a")
+		}
+		return nil
+	})
+
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.ErrorContains(t, err, "first run fails after a")
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, []bool{false, true}, seen)
+
+	_, err = flow.Started(ctx)
+	require.ErrorContains(t, err, "run the function with flow.Do")
+}
+
+// TestConcurrentRunSteps: steps of one run may run in several goroutines
+// at once; each is recorded once, and the next run of the job runs none of
+// them again.
+func TestConcurrentRunSteps(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	const n = 5
+	var calls atomic.Int32
+	runs := 0
+	w := txWorker(t, tx, func(ctx context.Context, _ *river.Job[testArgs]) error {
+		runs++
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				_, errs[i] = flow.Run(ctx, fmt.Sprintf("step %d", i), func(context.Context) (int, error) {
+					calls.Add(1)
+					return i * 10, nil
+				})
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		if runs == 1 {
+			return errors.New("first run fails after the steps")
+		}
+		return nil
+	})
+
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.ErrorContains(t, err, "first run fails after the steps")
+	want := []stepRow{{"step 0", "0"}, {"step 1", "10"}, {"step 2", "20"}, {"step 3", "30"}, {"step 4", "40"}}
+	require.Equal(t, want, steps(t, tx, res.Job.ID))
+	require.EqualValues(t, n, calls.Load())
+
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.EqualValues(t, n, calls.Load(), "the second run ran none of them")
+	require.Equal(t, want, steps(t, tx, res.Job.ID))
 }

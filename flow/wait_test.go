@@ -3,6 +3,7 @@ package flow_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/flow"
@@ -292,4 +294,147 @@ func TestWaitSeesEventOfPublisherInFlight(t *testing.T) {
 	done := b.next(t, river.EventKindJobCompleted)
 	require.Equal(t, res.Job.ID, done.ID)
 	require.Equal(t, id, waitedFor(t, b.pool, done.ID))
+}
+
+// publishData publishes a testEvent with data in tx with ob and returns its
+// id.
+func publishData(t *testing.T, ob *outbox.Outbox, tx pgx.Tx, data map[string]any) string {
+	t.Helper()
+	raw, err := json.Marshal(data)
+	require.NoError(t, err)
+	ids, err := ob.Publish(t.Context(), tx, events.Event{Name: testEvent, Data: raw})
+	require.NoError(t, err)
+	return ids[0]
+}
+
+// waitState is a job's state and its wait step's flow_waits row.
+type waitState struct {
+	JobState string
+	Matched  *string
+	Rejected []string
+}
+
+// stateOf returns job jobID's state and its wait step's row.
+func stateOf(t *testing.T, q db.DBTX, jobID int64) waitState {
+	t.Helper()
+	var s waitState
+	require.NoError(t, q.QueryRow(t.Context(), `
+		SELECT j.state, w.matched_event_id, w.rejected_event_ids
+		FROM river_job j JOIN flow_waits w ON w.job_id = j.id AND w.step = 'wait' WHERE j.id = $1`, jobID).
+		Scan(&s.JobState, &s.Matched, &s.Rejected))
+	return s
+}
+
+// TestWaitMatchesNestedField: a wait's Key is a path into the event's data.
+// A parked wait on address.city is woken by a published event whose nested
+// address has that city, not by one with another city; a wait whose first
+// look finds such an event already published goes on without parking. A
+// leading "data." is dropped from the path it stores.
+func TestWaitMatchesNestedField(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	ob := insertOnly(t)
+	w := txWorker(t, tx, func(ctx context.Context, job *river.Job[testArgs]) error {
+		ev, ok, err := flow.WaitForEvent(ctx, "wait", flow.Wait{
+			Event: testEvent, Key: "data.address.city", Value: job.Args.Key, Timeout: job.Args.Timeout, After: job.Args.After,
+		})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("timed out")
+		}
+		_, err = flow.Run(ctx, "after", func(context.Context) (string, error) { return "got " + ev.ID, nil })
+		return err
+	})
+	trigger := publishData(t, ob, tx, map[string]any{"orderId": "o-0"})
+
+	res, err := w.Work(ctx, t, tx, testArgs{Key: "Pune", Timeout: time.Hour}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
+	var key string
+	require.NoError(t, tx.QueryRow(ctx, `SELECT match_key FROM flow_waits WHERE job_id = $1`, res.Job.ID).Scan(&key))
+	require.Equal(t, "address.city", key)
+
+	publishData(t, ob, tx, map[string]any{"orderId": "o-1", "address": map[string]any{"city": "Mumbai", "pin": "400001"}})
+	publishData(t, ob, tx, map[string]any{"orderId": "o-1", "city": "Pune"}) // top-level, not address.city
+	require.Equal(t, waitState{JobState: "scheduled", Rejected: []string{}}, stateOf(t, tx, res.Job.ID), "other cities wake nothing")
+
+	pune := publishData(t, ob, tx, map[string]any{"orderId": "o-1", "address": map[string]any{"city": "Pune", "geo": map[string]any{"lat": 18.5}}})
+	require.Equal(t, waitState{JobState: "available", Matched: &pune, Rejected: []string{}}, stateOf(t, tx, res.Job.ID), "woken by Pune")
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, pune, waitedFor(t, tx, res.Job.ID))
+
+	// A later job's first look finds the Pune event (received after its
+	// After event) among the others.
+	res, err = w.Work(ctx, t, tx, testArgs{Key: "Pune", Timeout: time.Hour, After: trigger}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind, "no park: the event was there")
+	require.Equal(t, pune, waitedFor(t, tx, res.Job.ID))
+}
+
+// TestWaitIfPassesOverEvents: a wait's If turns down matching events. An
+// event it turns down that woke the job leaves the wait open, and the job
+// parks again; of two matching events published together, the first turned
+// down, the wait returns the second. Every event is shown to If once.
+func TestWaitIfPassesOverEvents(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	ob := insertOnly(t)
+	var shown []string
+	w := txWorker(t, tx, func(ctx context.Context, job *river.Job[testArgs]) error {
+		_, _, err := flow.WaitForEvent(ctx, "wait", flow.Wait{
+			Event: testEvent, Key: "orderId", Value: job.Args.Key, Timeout: job.Args.Timeout,
+			If: func(ev events.Event) bool {
+				var data struct{ Status string }
+				shown = append(shown, ev.ID)
+				return json.Unmarshal(ev.Data, &data) == nil && data.Status == "delivered"
+			},
+		})
+		return err
+	})
+
+	res, err := w.Work(ctx, t, tx, testArgs{Key: "o-1", Timeout: time.Hour}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
+
+	packed := publishData(t, ob, tx, map[string]any{"orderId": "o-1", "status": "packed"})
+	require.Equal(t, "available", stateOf(t, tx, res.Job.ID).JobState, "woken: If runs in the job")
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobSnoozed, res.EventKind, "parked again: packed was turned down")
+	require.Equal(t, []string{packed}, shown)
+	require.Equal(t, waitState{JobState: "scheduled", Rejected: []string{packed}}, stateOf(t, tx, res.Job.ID), "open again")
+
+	ids, err := ob.Publish(ctx, tx,
+		events.Event{Name: testEvent, Data: json.RawMessage(`{"orderId": "o-1", "status": "shipped"}`)},
+		events.Event{Name: testEvent, Data: json.RawMessage(`{"orderId": "o-1", "status": "delivered"}`)})
+	require.NoError(t, err)
+	shipped, delivered := ids[0], ids[1]
+	require.Equal(t, waitState{JobState: "available", Matched: &shipped, Rejected: []string{packed}}, stateOf(t, tx, res.Job.ID))
+	res, err = w.WorkJob(ctx, t, tx, res.Job)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	require.Equal(t, delivered, waitedFor(t, tx, res.Job.ID))
+	require.Equal(t, []string{packed, shipped, delivered}, shown)
+}
+
+// TestWaitNeedsFieldPath: a Key that is not a path of keys is an error,
+// not a wait that never matches.
+func TestWaitNeedsFieldPath(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	for _, key := range []string{"", "data.", "address..city", ".orderId", "orderId."} {
+		w := txWorker(t, tx, func(ctx context.Context, job *river.Job[testArgs]) error {
+			_, _, err := flow.WaitForEvent(ctx, "wait", flow.Wait{Event: testEvent, Key: key, Value: "x", Timeout: time.Hour})
+			return err
+		})
+		_, err := w.Work(ctx, t, tx, testArgs{}, nil)
+		require.ErrorContains(t, err, "a Wait needs an Event, a Key (the path of a field)", "key %q", key)
+	}
 }

@@ -25,13 +25,25 @@ RETURNING *;
 -- name: FlowWaitFindEvent :one
 -- The first event received that matches a wait: for a wait's first look
 -- (events received between its after event and its registration, those of
--- publishers in flight included: see FlowWaitBarrier), and a last look at
--- the deadline, once more.
+-- publishers in flight included: see FlowWaitBarrier), a look after its
+-- condition turned an event down (skipping the events it turned down), and
+-- a last look at the deadline, once more. match_key is a path of object
+-- keys joined with '.'.
 SELECT * FROM events
-WHERE name = @event_name AND data ->> @match_key::text = @match_value::text
-  AND received_at >= @since AND id <> @after_event_id
+WHERE name = @event_name AND data #>> string_to_array(@match_key::text, '.') = @match_value::text
+  AND received_at >= @since AND id <> @after_event_id AND id <> ALL(@rejected_event_ids::text[])
 ORDER BY received_at, id
 LIMIT 1;
+
+-- name: FlowWaitReject :one
+-- Turns down event_id for a wait (its condition said no): the wait's next
+-- looks skip it, and the wait is open again if it was matched by it (not if
+-- a publisher has matched it by another event meanwhile).
+UPDATE flow_waits
+SET rejected_event_ids = array_append(rejected_event_ids, @event_id::text),
+    matched_event_id = CASE WHEN matched_event_id = @event_id::text THEN NULL ELSE matched_event_id END
+WHERE job_id = @job_id AND step = @step
+RETURNING *;
 
 -- name: FlowWaitDelete :exec
 DELETE FROM flow_waits WHERE job_id = @job_id AND step = @step;
@@ -39,14 +51,16 @@ DELETE FROM flow_waits WHERE job_id = @job_id AND step = @step;
 -- name: FlowWaitMatch :many
 -- Publish's one statement: matches the events it just stored against the
 -- open waits. Each wait takes the first of the events with its event_name
--- whose data has match_key at match_value (one index probe per top-level
--- field of each event). The waits are locked in (job_id, step) order, so
--- concurrent publishers cannot deadlock on them. Returns the jobs to wake.
+-- whose data has match_key at match_value: one index probe per field of
+-- each event, at any depth of nested objects (flow_leaves: paths of object
+-- keys joined with '.'; arrays are not gone into). The waits are locked in
+-- (job_id, step) order, so concurrent publishers cannot deadlock on them.
+-- Returns the jobs to wake.
 WITH hit AS (
     SELECT DISTINCT ON (w.job_id, w.step) w.job_id, w.step, e.id AS event_id
     FROM unnest(@event_ids::text[]) WITH ORDINALITY AS n (id, ord)
     JOIN events e ON e.id = n.id
-    CROSS JOIN LATERAL jsonb_each_text(CASE WHEN jsonb_typeof(e.data) = 'object' THEN e.data ELSE '{}' END) AS f (key, value)
+    CROSS JOIN LATERAL flow_leaves(e.data) AS f (key, value)
     CROSS JOIN LATERAL (
         SELECT job_id, step FROM flow_waits
         WHERE event_name = e.name AND match_key = f.key AND match_value = f.value AND matched_event_id IS NULL
