@@ -99,6 +99,9 @@ func alternatives(expr string) []string {
 // event among names has none of them.
 func checkKey(names []string, expr string) error {
 	paths := alternatives(expr)
+	if len(paths) == 0 {
+		return nil
+	}
 	for _, path := range paths {
 		if _, err := splitPath(path); err != nil {
 			return err

@@ -58,18 +58,26 @@ func (r *Registry) AddWorkers(workers *river.Workers, rt Runtime) error {
 	return nil
 }
 
-// Worker returns the worker of function id with rt, as AddWorkers
-// registers it (for package fntest, which works one run in a test's
-// transaction); nil when no function has the id.
-func (r *Registry) Worker(id string, rt Runtime) river.Worker[Args] {
-	f := r.byID[id]
-	if f == nil {
-		return nil
-	}
+// Worker returns the worker of the River kind kind (a function's runs, or
+// its onFailure runs) with rt, as AddWorkers registers it: for package
+// fntest, which works one run in a test's transaction. It is nil for a kind
+// no function has.
+func (r *Registry) Worker(kind string, rt Runtime) river.Worker[Args] {
 	if rt.Logger == nil {
 		rt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &worker{x: &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}, f: f}
+	x := &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}
+	for _, f := range r.fns {
+		switch kind {
+		case f.Kind():
+			return &worker{x: x, f: f}
+		case failureKind(f):
+			if f.opts.OnFailure != nil {
+				return &failureWorker{x: x, f: f}
+			}
+		}
+	}
+	return nil
 }
 
 // observerKey is the context key of WithObserver's function.
@@ -448,9 +456,12 @@ func (x *executor) enqueueFailure(ctx context.Context, f *Function, job *river.J
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	args := Args{kind: failureKind(f), EventID: job.Args.EventID, Failed: &FailedRun{JobID: job.ID, Error: runErr.Error()}}
-	_, err = client.Insert(ctx, args, &river.InsertOpts{
-		Queue: f.insertOpts(0).Queue, MaxAttempts: 5,
-		UniqueOpts: river.UniqueOpts{ByArgs: true},
+	err = db.InTx(ctx, x.rt.DB, func(tx pgx.Tx) error {
+		_, err := client.InsertTx(ctx, tx, args, &river.InsertOpts{
+			Queue: f.insertOpts(0).Queue, MaxAttempts: 5,
+			UniqueOpts: river.UniqueOpts{ByArgs: true},
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("enqueue onFailure: %w", err)

@@ -10,6 +10,7 @@ package fntest
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -82,10 +83,6 @@ func Run(tb testing.TB, tx pgx.Tx, reg *fn.Registry, id string, ev events.Event,
 	if f == nil {
 		tb.Fatalf("fntest: no function %q in the registry", id)
 	}
-	// A debounce or batch run is due now.
-	if _, err := tx.Exec(ctx, `UPDATE fn_debounce SET run_at = now() WHERE function = $1`, id); err != nil {
-		tb.Fatalf("fntest: %v", err)
-	}
 	var jobID int64
 	err = tx.QueryRow(ctx, `SELECT id FROM river_job WHERE kind = $1 AND state IN ('available', 'scheduled')
 		AND (args->>'event_id' = $2 OR NOT args ? 'event_id') ORDER BY id DESC LIMIT 1`, f.Kind(), ids[0]).Scan(&jobID)
@@ -96,7 +93,8 @@ func Run(tb testing.TB, tx pgx.Tx, reg *fn.Registry, id string, ev events.Event,
 }
 
 // Work works the run (River job) jobID of function id once more in tx: a
-// retry, or the run after a Sleep or WaitForEvent parked it.
+// retry, the run after a Sleep or WaitForEvent parked it, or the function's
+// onFailure run.
 func Work(tb testing.TB, tx pgx.Tx, reg *fn.Registry, id string, jobID int64, opts ...Option) *Result {
 	tb.Helper()
 	c := config{steps: map[string]json.RawMessage{}}
@@ -115,10 +113,6 @@ func Work(tb testing.TB, tx pgx.Tx, reg *fn.Registry, id string, jobID int64, op
 	if len(c.steps) > 0 {
 		ctx = flow.WithResults(ctx, c.steps)
 	}
-	w := reg.Worker(id, fn.Runtime{DB: tx})
-	if w == nil {
-		tb.Fatalf("fntest: no function %q in the registry", id)
-	}
 	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
 	if err != nil {
 		tb.Fatalf("fntest: River client: %v", err)
@@ -127,8 +121,17 @@ func Work(tb testing.TB, tx pgx.Tx, reg *fn.Registry, id string, jobID int64, op
 	if err != nil {
 		tb.Fatalf("fntest: run %d: %v", jobID, err)
 	}
-	// The job is made available at once, as River would once it is due.
+	f := reg.Function(id)
+	w := reg.Worker(job.Kind, fn.Runtime{DB: tx})
+	if f == nil || w == nil || !strings.HasPrefix(job.Kind, f.Kind()) {
+		tb.Fatalf("fntest: run %d (%s) is not a run of function %q of the registry", jobID, job.Kind, id)
+	}
+	// The run is due now, as River works it once it is: its job, and a
+	// debounce's last event.
 	if _, err := tx.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE id = $1`, jobID); err != nil {
+		tb.Fatalf("fntest: %v", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE fn_debounce SET run_at = now() WHERE function = $1 AND key = $2::jsonb->>'key'`, id, string(job.EncodedArgs)); err != nil {
 		tb.Fatalf("fntest: %v", err)
 	}
 	tw := rivertest.NewWorker(tb, riverpgxv5.New(nil), &river.Config{}, w)
