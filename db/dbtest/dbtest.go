@@ -280,6 +280,18 @@ func NewPool(ctx context.Context, t testing.TB) *pgxpool.Pool {
 	return pool
 }
 
+// NewPoolURL is a pool on url (a database from NewURL), closed when the
+// test ends: a second process on the test's database.
+func NewPoolURL(ctx context.Context, t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatalf("dbtest: pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
 // TestTx begins a transaction in a migrated database shared by the test
 // process and rolls it back when the test ends, so a test sees only its own
 // writes and leaves nothing behind. Code under test that begins transactions
