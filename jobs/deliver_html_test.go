@@ -3,12 +3,12 @@ package jobs_test
 import (
 	"testing"
 
-	"github.com/riverqueue/river"
+	"github.com/google/uuid"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/jobs"
-	"github.com/mohallamart/backend/mart"
 )
 
 // TestEmailHTMLRecorded: the deliveries row of an email holds the HTML body
@@ -17,20 +17,17 @@ import (
 func TestEmailHTMLRecorded(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b := setupTx(t)
 	fake, mailer := resendMailer(t)
-	w := testWorker[jobargs.SendWelcomeEmailArgs](t, b.tx, jobs.Deps{Mailer: mailer})
+	b := setupTx(t, jobs.Deps{Mailer: mailer})
+	to := "asha-" + uuid.NewString() + "@example.com"
 
-	_, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
-	require.NoError(t, err)
-	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendWelcomeEmailArgs](t, b))
-	require.NoError(t, err)
-	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	res := b.run(t, "send-welcome-email", event(t, events.UserCreated{UserID: uuid.NewString(), Email: to, Name: "Asha"}))
+	requireState(t, res, rivertype.JobStateCompleted)
 
 	reqs := fake.Requests()
 	require.Len(t, reqs, 1)
 	var html, text string
-	require.NoError(t, b.tx.QueryRow(ctx, `SELECT html, body FROM deliveries WHERE recipient = 'asha@example.com'`).Scan(&html, &text))
+	require.NoError(t, b.tx.QueryRow(ctx, `SELECT html, body FROM deliveries WHERE recipient = $1`, to).Scan(&html, &text))
 	require.Equal(t, reqs[0].Body.HTML, html)
 	require.Equal(t, reqs[0].Body.Text, text)
 	contains(t, html, "<h1>Welcome to MohallaMart, Asha!</h1>")

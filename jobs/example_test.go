@@ -14,61 +14,40 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/db/dbtest"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/outbox"
 )
 
-// GreetShopArgs are the args of the greet_shop job: it logs a greeting to
-// a new shop. In the codebase a kind's args live in package jobargs, one file
-// per kind, so that code which only enqueues (the outbox, the API) does not
-// link the workers.
-type GreetShopArgs struct {
-	// ShopName is the shop to greet. Args are stored as JSON in river_job:
-	// keep them small, and read anything large from the database when the
-	// job runs (as event-triggered jobs read their event by event_id).
-	ShopName string `json:"shop_name"`
+// shopOpened is the data of shop/opened, a custom event (not in the
+// catalog): the handler gets it decoded.
+type shopOpened struct {
+	ShopName string `json:"shopName"`
 }
 
-// Kind is the job kind stored in river_job.kind; never rename it.
-func (GreetShopArgs) Kind() string { return "greet_shop" }
-
-// InsertOpts puts the job in the maintenance queue with 5 attempts.
-func (GreetShopArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: jobargs.QueueMaintenance, MaxAttempts: 5}
-}
-
-// GreetShopWorker works greet_shop. In the codebase a worker lives in
-// package jobs, reads its dependencies from Deps, and is listed in
-// (*Deps).workers() so that AddWorkers registers it.
-type GreetShopWorker struct {
-	river.WorkerDefaults[GreetShopArgs]
-
-	DB db.DB
-}
-
-// Timeout bounds one attempt.
-func (w *GreetShopWorker) Timeout(*river.Job[GreetShopArgs]) time.Duration { return 10 * time.Second }
-
-// Work writes the greeting and completes the job in one transaction
-// (river.JobCompleteTx), so a retry never greets twice.
-func (w *GreetShopWorker) Work(ctx context.Context, job *river.Job[GreetShopArgs]) error {
-	return db.InTx(ctx, w.DB, func(tx pgx.Tx) error {
-		err := db.New(tx).AppLogInsert(ctx, db.AppLogInsertParams{
-			Level: "info", Message: "Namaste, " + job.Args.ShopName + "!", Attrs: json.RawMessage(`{}`),
+// greetShop declares the greet-shop function: on shop/opened it logs a
+// greeting to the new shop. In the codebase a function is a method of
+// Deps in package jobs, in a file of its own, listed in functions(); its
+// River kind is its id with '_' for '-' (greet_shop), stored in river_job:
+// never rename it.
+func greetShop(d db.DB) *fn.Function {
+	return fn.New(fn.Options{ID: "greet-shop", Queue: jobs.QueueMaintenance, Retries: 4},
+		fn.On("shop/opened"),
+		func(ctx context.Context, in fn.Input[shopOpened]) (any, error) {
+			// A step whose work is in the database: the greeting and the
+			// step's record commit together, so a retry never greets twice.
+			return fn.RunTx(ctx, "greet", func(ctx context.Context, tx pgx.Tx) (string, error) {
+				greeting := "Namaste, " + in.Data.ShopName + "!"
+				err := db.New(tx).AppLogInsert(ctx, db.AppLogInsertParams{Level: "info", Message: greeting, Attrs: json.RawMessage(`{}`)})
+				return greeting, err
+			})
 		})
-		if err != nil {
-			return fmt.Errorf("greet shop: %w", err)
-		}
-		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
-			return fmt.Errorf("greet shop: complete: %w", err)
-		}
-		return nil
-	})
 }
 
-// Example adds a job kind, greet_shop, next to the codebase's own: register
-// its worker, insert a job in the transaction of the write that calls for
-// it, and let River work it.
+// Example declares a function, greet-shop, builds its registry (the
+// routing table, the worker), publishes its event in the transaction of the
+// write that calls for it, and lets River run it.
 func Example() {
 	ctx := context.Background()
 	url, drop, err := dbtest.NewDatabase(ctx) // in an app: your DATABASE_URL
@@ -82,19 +61,20 @@ func Example() {
 	}
 	defer pool.Close()
 
-	// Register the new worker alongside every other kind.
-	workers := river.NewWorkers()
-	if err := jobs.AddWorkers(workers, jobs.Deps{DB: pool}); err != nil {
+	// The registry derives the routing and the worker from the declaration.
+	reg, err := fn.NewRegistry(greetShop(pool))
+	if err != nil {
 		log.Fatal(err)
 	}
-	if err := river.AddWorkerSafely(workers, &GreetShopWorker{DB: pool}); err != nil {
+	workers := river.NewWorkers()
+	if err := reg.AddWorkers(workers, fn.Runtime{DB: pool}); err != nil {
 		log.Fatal(err)
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Queues: jobs.Queues(jobs.DefaultQueueWorkers(), 5*time.Millisecond, time.Second), Workers: workers})
 	if err != nil {
 		log.Fatal(err)
 	}
-	// Subscribe before Start, so the job cannot finish unseen.
+	// Subscribe before Start, so the run cannot finish unseen.
 	finished, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobCancelled, river.EventKindJobFailed)
 	defer cancel()
 	if err := client.Start(ctx); err != nil {
@@ -102,27 +82,28 @@ func Example() {
 	}
 	defer client.Stop(ctx) //nolint:errcheck
 
-	// Insert the job in the transaction of the write that calls for it:
-	// both commit, or neither does.
+	// Publish the event in the transaction of the write that calls for it:
+	// the write, the event and its run commit together, or none does.
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 	// ... the app's own writes in tx: INSERT INTO shops ...
-	res, err := client.InsertTx(ctx, tx, GreetShopArgs{ShopName: "Gupta Kirana"}, nil)
+	ids, err := outbox.New(client, reg).Publish(ctx, tx, events.Event{Name: "shop/opened", Data: json.RawMessage(`{"shopName": "Gupta Kirana"}`)})
 	if err != nil {
 		log.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("inserted", res.Job.Kind, "in queue", res.Job.Queue)
+	fmt.Println("published shop/opened")
 
-	// Wait for River to work it.
+	// Wait for River to run it.
 	for ev := range finished {
-		if ev.Job.ID == res.Job.ID {
-			fmt.Println(ev.Job.Kind, ev.Job.State, "on attempt", ev.Job.Attempt)
+		var args fn.Args
+		if json.Unmarshal(ev.Job.EncodedArgs, &args) == nil && args.EventID == ids[0] {
+			fmt.Println(ev.Job.Kind, "in queue", ev.Job.Queue, ev.Job.State, "on attempt", ev.Job.Attempt)
 			break
 		}
 	}
@@ -132,7 +113,7 @@ func Example() {
 	}
 	fmt.Println(greeting)
 	// Output:
-	// inserted greet_shop in queue maintenance
-	// greet_shop completed on attempt 1
+	// published shop/opened
+	// greet_shop in queue maintenance completed on attempt 1
 	// Namaste, Gupta Kirana!
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/notify/resend"
 )
@@ -81,7 +80,7 @@ func TestCancelledJobsAlert(t *testing.T) {
 	require.NoError(t, err)
 
 	for _, id := range []string{"evt-1", "evt-2"} {
-		_, err = b.client.Insert(ctx, jobargs.SendWelcomeEmailArgs{EventID: id}, nil)
+		_, err = b.client.Insert(ctx, runOf("send_welcome_email", id), &river.InsertOpts{Queue: jobs.QueueEmail})
 		require.NoError(t, err)
 	}
 	rows := b.waitJobs(t, "send_welcome_email", 2)
@@ -116,7 +115,7 @@ func TestSnoozesAreCapped(t *testing.T) {
 	})
 	_, err = b.pool.Exec(ctx, `INSERT INTO events (id, name, data, ts) VALUES ('evt-1', 'user/created', '{"userId":"u1","email":"a@example.com","name":"A"}', now())`)
 	require.NoError(t, err)
-	_, err = b.client.Insert(ctx, jobargs.SendWelcomeEmailArgs{EventID: "evt-1"}, &river.InsertOpts{MaxAttempts: 1})
+	_, err = b.client.Insert(ctx, runOf("send_welcome_email", "evt-1"), &river.InsertOpts{Queue: jobs.QueueEmail, MaxAttempts: 1})
 	require.NoError(t, err)
 	rows := b.waitJobs(t, "send_welcome_email", 1)
 	require.Equal(t, rivertype.JobStateDiscarded, rows[0].State)

@@ -1,20 +1,22 @@
 package jobs_test
 
 import (
-	"encoding/json"
 	"maps"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/db"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/flow"
+	"github.com/mohallamart/backend/fn/fntest"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 )
@@ -35,14 +37,23 @@ func jobSteps(t *testing.T, q db.DBTX, jobID int64) []stepRow {
 	return out
 }
 
-// confirmedOrder is an order placed and confirmed through svc, with the
-// shop owner's and the customer's email addresses.
-func confirmedOrder(t *testing.T, svc *mart.Service) *mart.Order {
+// orderCase is an order placed and confirmed, with its shop's owner and its
+// customer.
+type orderCase struct {
+	order           *mart.Order
+	owner, customer *mart.User
+}
+
+// confirmedOrder places an order of two Toor Dal 1kg (₹298.00) at Gupta
+// Kirana, owned by Lakshmi, for Arjun, and confirms it, through svc. The
+// email addresses are the test's own: tests in a shared database's
+// transactions cannot take each other's.
+func confirmedOrder(t *testing.T, svc *mart.Service) orderCase {
 	t.Helper()
 	ctx := t.Context()
-	owner, err := svc.CreateUser(ctx, mart.CreateUserParams{Email: "owner@example.com", Name: "Lakshmi"})
+	owner, err := svc.CreateUser(ctx, mart.CreateUserParams{Email: "owner-" + uuid.NewString() + "@example.com", Name: "Lakshmi"})
 	require.NoError(t, err)
-	customer, err := svc.CreateUser(ctx, mart.CreateUserParams{Email: "cust@example.com", Name: "Arjun"})
+	customer, err := svc.CreateUser(ctx, mart.CreateUserParams{Email: "cust-" + uuid.NewString() + "@example.com", Name: "Arjun"})
 	require.NoError(t, err)
 	shop, err := svc.CreateShop(ctx, mart.CreateShopParams{Name: "Gupta Kirana", OwnerID: owner.ID})
 	require.NoError(t, err)
@@ -52,7 +63,44 @@ func confirmedOrder(t *testing.T, svc *mart.Service) *mart.Order {
 	require.NoError(t, err)
 	order, err = svc.UpdateOrderStatus(ctx, order.ID, mart.StatusConfirmed)
 	require.NoError(t, err)
-	return order
+	return orderCase{order: order, owner: owner, customer: customer}
+}
+
+const confirmationSubject = "Order placed: ₹298.00 at Gupta Kirana"
+
+// TestOrderConfirmationSteps: the order confirmation runs as steps, each
+// recorded with its output: load (the order as stored), render (the
+// email), send (the provider's answer) and record.
+func TestOrderConfirmationSteps(t *testing.T) {
+	t.Parallel()
+	b := setupTx(t, jobs.Deps{})
+	c := confirmedOrder(t, b.mart)
+
+	res := b.work(t, "send-order-confirmation", pendingRun(t, b, "send_order_confirmation").ID)
+	requireState(t, res, rivertype.JobStateCompleted)
+	contains(t, string(res.Steps["load"]), `"orderId": "`+c.order.ID+`"`, `"email": "`+c.customer.Email+`"`, `"shopName": "Gupta Kirana"`,
+		`"name": "Toor Dal 1kg", "quantity": 2, "pricePaise": 14900, "amountPaise": 29800`, `"totalPaise": 29800`)
+	contains(t, string(res.Steps["render"]), `"subject": "`+confirmationSubject+`"`, "2 × Toor Dal 1kg @ ₹149.00 = ₹298.00")
+	require.JSONEq(t, `{"status": "captured", "provider": "capture"}`, string(res.Steps["send"]))
+	require.JSONEq(t, `true`, string(res.Steps["record"]))
+	require.Equal(t, "captured", findDelivery(t, deliveriesTo(t, b.tx, c.customer.Email), confirmationSubject).Status)
+}
+
+// TestOrderConfirmationCancelledWithOrder: an order cancelled before its
+// confirmation went out gets none (cancelOn), in the cancelling
+// transaction.
+func TestOrderConfirmationCancelledWithOrder(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupTx(t, jobs.Deps{})
+	c := confirmedOrder(t, b.mart)
+	run := pendingRun(t, b, "send_order_confirmation")
+
+	_, err := b.mart.CancelOrder(ctx, c.order.ID, "Changed my mind")
+	require.NoError(t, err)
+	var state string
+	require.NoError(t, b.tx.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, run.ID).Scan(&state))
+	require.Equal(t, "cancelled", state)
 }
 
 // TestOrderConfirmationCrashBetweenSendAndRecord makes the transaction that
@@ -78,7 +126,7 @@ func TestOrderConfirmationCrashBetweenSendAndRecord(t *testing.T) {
 		CREATE TRIGGER crash_once BEFORE UPDATE ON deliveries FOR EACH ROW EXECUTE FUNCTION crash_once();`)
 	require.NoError(t, err)
 
-	order := confirmedOrder(t, b.mart)
+	c := confirmedOrder(t, b.mart)
 	job := b.waitJobs(t, "send_order_confirmation", 1)[0]
 	require.Equal(t, rivertype.JobStateCompleted, job.State)
 	require.Equal(t, 2, job.Attempt)
@@ -86,20 +134,19 @@ func TestOrderConfirmationCrashBetweenSendAndRecord(t *testing.T) {
 
 	var confirmations []resendRequest
 	for _, r := range fake.Requests() {
-		if r.Body.Subject == "Order placed: ₹298.00 at Gupta Kirana" {
+		if r.Body.Subject == confirmationSubject {
 			confirmations = append(confirmations, r)
 		}
 	}
 	require.Len(t, confirmations, 1, "the retry did not send again")
-	ds := deliveriesTo(t, b.pool, "cust@example.com")
-	confirmation := findDelivery(t, ds, "Order placed: ₹298.00 at Gupta Kirana")
+	confirmation := findDelivery(t, deliveriesTo(t, b.pool, c.customer.Email), confirmationSubject)
 	require.Equal(t, "sent", confirmation.Status)
 	require.Equal(t, "resend", confirmation.Provider)
 
 	steps := jobSteps(t, b.pool, job.ID)
 	require.Equal(t, []string{"load", "render", "send", "record"}, []string{steps[0].Step, steps[1].Step, steps[2].Step, steps[3].Step})
-	contains(t, steps[0].Output, `"orderId": "`+order.ID+`"`, `"email": "cust@example.com"`, `"totalPaise": 29800`)
-	contains(t, steps[1].Output, `"subject": "Order placed: ₹298.00 at Gupta Kirana"`)
+	contains(t, steps[0].Output, `"orderId": "`+c.order.ID+`"`, `"email": "`+c.customer.Email+`"`, `"totalPaise": 29800`)
+	contains(t, steps[1].Output, `"subject": "`+confirmationSubject+`"`)
 	require.Equal(t, `{"status": "sent", "provider": "resend", "providerMessageId": "`+confirmation.ProviderMessageID+`"}`, steps[2].Output)
 	require.Equal(t, "true", steps[3].Output)
 }
@@ -133,23 +180,20 @@ func TestOrderConfirmationOfAnOverflowingOrder(t *testing.T) {
 // the same idempotency key and records the rest.
 func TestOrderConfirmationProviderErrorKeepsSteps(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	b := setupTx(t)
 	fake, mailer := resendMailer(t, http.StatusInternalServerError)
-	w := testWorker[jobargs.SendOrderConfirmationArgs](t, b.tx, jobs.Deps{Mailer: mailer})
-	confirmedOrder(t, b.mart)
-	job := pendingJob[jobargs.SendOrderConfirmationArgs](t, b)
+	b := setupTx(t, jobs.Deps{Mailer: mailer})
+	c := confirmedOrder(t, b.mart)
+	job := pendingRun(t, b, "send_order_confirmation")
 
-	res, err := w.WorkJob(ctx, t, b.tx, job)
-	require.ErrorContains(t, err, "500")
-	require.Equal(t, river.EventKindJobFailed, res.EventKind)
+	res := b.work(t, "send-order-confirmation", job.ID)
+	require.ErrorContains(t, res.Err, "500")
+	requireRetried(t, res)
 	before := jobStepTimes(t, b.tx, job.ID)
 	require.Equal(t, []string{"load", "render"}, slices.Sorted(maps.Keys(before)), "the steps before the failed send")
-	require.Equal(t, "sending", findDelivery(t, deliveriesTo(t, b.tx, "cust@example.com"), "Order placed: ₹298.00 at Gupta Kirana").Status)
+	require.Equal(t, "sending", findDelivery(t, deliveriesTo(t, b.tx, c.customer.Email), confirmationSubject).Status)
 
-	res, err = w.WorkJob(ctx, t, b.tx, res.Job)
-	require.NoError(t, err)
-	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	res = b.work(t, "send-order-confirmation", job.ID)
+	requireState(t, res, rivertype.JobStateCompleted)
 	after := jobStepTimes(t, b.tx, job.ID)
 	require.Equal(t, []string{"load", "record", "render", "send"}, slices.Sorted(maps.Keys(after)))
 	require.Equal(t, before["load"], after["load"], "load was not run again")
@@ -157,7 +201,7 @@ func TestOrderConfirmationProviderErrorKeepsSteps(t *testing.T) {
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2)
 	require.Equal(t, reqs[0].Key, reqs[1].Key, "sent again under the same key")
-	require.Equal(t, "sent", findDelivery(t, deliveriesTo(t, b.tx, "cust@example.com"), "Order placed: ₹298.00 at Gupta Kirana").Status)
+	require.Equal(t, "sent", findDelivery(t, deliveriesTo(t, b.tx, c.customer.Email), confirmationSubject).Status)
 }
 
 // jobStepTimes returns job jobID's recorded steps and when each finished.
@@ -206,24 +250,93 @@ func TestOrderConfirmationWritesTwice(t *testing.T) {
 	require.NotEqual(t, xids["load"], xids["send"], "load and render were written before the provider call, with the claim")
 }
 
+// TestOrderUpdateEmails: an order's new status is emailed to its
+// customer; its cancellation cancels the order's updates not yet sent
+// (cancelOn) and emails the reason instead.
+func TestOrderUpdateEmails(t *testing.T) {
+	t.Parallel()
+
+	t.Run("Status", func(t *testing.T) {
+		t.Parallel()
+		b := setupTx(t, jobs.Deps{})
+		c := confirmedOrder(t, b.mart)
+		res := b.work(t, "send-order-update", pendingRun(t, b, "send_order_update").ID)
+		requireState(t, res, rivertype.JobStateCompleted)
+		update := findDelivery(t, deliveriesTo(t, b.tx, c.customer.Email), "Your order is now: Confirmed")
+		contains(t, update.Body, "Hi Arjun,", "moved from Placed to Confirmed")
+	})
+
+	t.Run("CancelledBeforeSent", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		b := setupTx(t, jobs.Deps{})
+		c := confirmedOrder(t, b.mart)
+		confirmed := pendingRun(t, b, "send_order_update")
+		_, err := b.mart.CancelOrder(ctx, c.order.ID, "Out of dal")
+		require.NoError(t, err)
+
+		runs := pendingRuns(t, b, "send_order_update")
+		require.Len(t, runs, 1, "the update not yet sent was cancelled")
+		require.NotEqual(t, confirmed.ID, runs[0].ID, "the cancellation's own run stays")
+		requireState(t, b.work(t, "send-order-update", runs[0].ID), rivertype.JobStateCompleted)
+		cancelled := findDelivery(t, deliveriesTo(t, b.tx, c.customer.Email), "Your order was cancelled")
+		contains(t, cancelled.Body, c.order.ID, "Reason: Out of dal")
+		require.Empty(t, withSubject(deliveriesTo(t, b.tx, c.customer.Email), "Your order is now: Confirmed"))
+	})
+}
+
+const reminderSubject = "Reminder: a confirmed order at Gupta Kirana is waiting"
+
 // TestStalledOrderReminded: a confirmed order with no update within
 // StalledOrderAfter (a second here) gets the shop's owner one reminder.
 func TestStalledOrderReminded(t *testing.T) {
 	t.Parallel()
 	b := setup(t, bundleOpts{deps: jobs.Deps{StalledOrderAfter: time.Second}})
 	start := time.Now()
-	order := confirmedOrder(t, b.mart)
+	c := confirmedOrder(t, b.mart)
 
 	job := b.waitJobs(t, "remind_stalled_order", 1)[0]
 	require.Equal(t, rivertype.JobStateCompleted, job.State)
 	require.GreaterOrEqual(t, time.Since(start), time.Second, "not before the order had waited")
 	require.Equal(t, 1, job.Attempt, "waiting used no attempt")
-	reminder := findDelivery(t, deliveriesTo(t, b.pool, "owner@example.com"), "Reminder: a confirmed order at Gupta Kirana is waiting")
-	contains(t, reminder.Body, "Hi Lakshmi,", "Order "+order.ID+" at Gupta Kirana was confirmed")
-	require.Equal(t, jobs.IdempotencyKey(eventIDOf(t, b.pool, "order/updated"), "remind_stalled_order", "owner@example.com"), reminder.Key)
+	reminder := findDelivery(t, deliveriesTo(t, b.pool, c.owner.Email), reminderSubject)
+	contains(t, reminder.Body, "Hi Lakshmi,", "Order "+c.order.ID+" at Gupta Kirana was confirmed")
+	require.Equal(t, jobs.IdempotencyKey(eventIDOf(t, b.pool, "order/updated"), "remind_stalled_order", c.owner.Email), reminder.Key)
 	steps := jobSteps(t, b.pool, job.ID)
 	require.Equal(t, "wait for update", steps[0].Step)
 	require.Equal(t, `{"event": null}`, steps[0].Output)
+}
+
+// TestStalledOrderWaitResults runs the reminder with the result of its
+// wait given: a wait that timed out reminds the owner at once; one that
+// got the order's next update ends without a message.
+func TestStalledOrderWaitResults(t *testing.T) {
+	t.Parallel()
+
+	t.Run("TimedOut", func(t *testing.T) {
+		t.Parallel()
+		b := setupTx(t, jobs.Deps{})
+		c := confirmedOrder(t, b.mart)
+		res := b.work(t, "remind-stalled-order", pendingRun(t, b, "remind_stalled_order").ID,
+			fntest.Step("wait for update", flow.WaitResult(nil)))
+		requireState(t, res, rivertype.JobStateCompleted)
+		require.Subset(t, slices.Collect(maps.Keys(res.Steps)), []string{"load", "render", "send", "record"})
+		contains(t, string(res.Steps["load"]), `"status": "confirmed"`, `"ownerEmail": "`+c.owner.Email+`"`)
+		reminder := findDelivery(t, deliveriesTo(t, b.tx, c.owner.Email), reminderSubject)
+		contains(t, reminder.Body, "Hi Lakshmi,", "Order "+c.order.ID+" at Gupta Kirana was confirmed", "30 minutes")
+	})
+
+	t.Run("Updated", func(t *testing.T) {
+		t.Parallel()
+		b := setupTx(t, jobs.Deps{})
+		c := confirmedOrder(t, b.mart)
+		packed := event(t, events.OrderUpdated{OrderID: c.order.ID, UserID: c.customer.ID, Status: mart.StatusPacked, PreviousStatus: mart.StatusConfirmed})
+		res := b.work(t, "remind-stalled-order", pendingRun(t, b, "remind_stalled_order").ID,
+			fntest.Step("wait for update", flow.WaitResult(&packed)))
+		requireState(t, res, rivertype.JobStateCompleted)
+		require.NotContains(t, res.Steps, "send")
+		require.Empty(t, withSubject(deliveriesTo(t, b.tx, c.owner.Email), reminderSubject))
+	})
 }
 
 // TestStalledOrderUpdatedInTime: an order packed within StalledOrderAfter
@@ -232,8 +345,8 @@ func TestStalledOrderReminded(t *testing.T) {
 func TestStalledOrderUpdatedInTime(t *testing.T) {
 	t.Parallel()
 	b := setup(t, bundleOpts{deps: jobs.Deps{StalledOrderAfter: time.Hour}})
-	order := confirmedOrder(t, b.mart)
-	_, err := b.mart.UpdateOrderStatus(t.Context(), order.ID, mart.StatusPacked)
+	c := confirmedOrder(t, b.mart)
+	_, err := b.mart.UpdateOrderStatus(t.Context(), c.order.ID, mart.StatusPacked)
 	require.NoError(t, err)
 
 	job := b.waitJobs(t, "remind_stalled_order", 1)[0]
@@ -241,61 +354,51 @@ func TestStalledOrderUpdatedInTime(t *testing.T) {
 	steps := jobSteps(t, b.pool, job.ID)
 	require.Len(t, steps, 1)
 	contains(t, steps[0].Output, `"status": "packed"`)
-	b.waitJobs(t, "send_welcome_email", 2) // the owner's and the customer's, which run alongside
-	require.Len(t, deliveriesTo(t, b.pool, "owner@example.com"), 1, "the welcome email only")
+	require.Empty(t, withSubject(deliveriesTo(t, b.pool, c.owner.Email), reminderSubject))
 }
 
 // TestStalledOrderCancelledNotReminded: an order cancelled while its
 // reminder waits parked gets no reminder: order/cancelled cancels the
-// parked job (cancel-on) in the cancelling transaction.
+// parked run (cancelOn) in the cancelling transaction.
 func TestStalledOrderCancelledNotReminded(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b := setupTx(t)
-	w := testWorker[jobargs.RemindStalledOrderArgs](t, b.tx, jobs.Deps{})
-	order := confirmedOrder(t, b.mart)
-	job := pendingJob[jobargs.RemindStalledOrderArgs](t, b)
+	b := setupTx(t, jobs.Deps{})
+	c := confirmedOrder(t, b.mart)
+	job := pendingRun(t, b, "remind_stalled_order")
 
-	res, err := w.WorkJob(ctx, t, b.tx, job)
-	require.NoError(t, err)
-	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
-	require.WithinDuration(t, time.Now().Add(jobargs.StalledOrderAfter), res.Job.ScheduledAt, time.Minute, "parked for StalledOrderAfter")
-	_, err = b.mart.CancelOrder(ctx, order.ID, "Out of dal")
+	res := b.work(t, "remind-stalled-order", job.ID)
+	requireState(t, res, rivertype.JobStateScheduled)
+	require.WithinDuration(t, time.Now().Add(jobs.StalledOrderAfter), res.Job.ScheduledAt, time.Minute, "parked for StalledOrderAfter")
+	_, err := b.mart.CancelOrder(ctx, c.order.ID, "Out of dal")
 	require.NoError(t, err)
 
-	// Cancel-on: the cancellation cancelled the parked reminder in its own
+	// cancelOn: the cancellation cancelled the parked reminder in its own
 	// transaction, so it never runs again and nothing is sent.
 	var state string
 	require.NoError(t, b.tx.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, job.ID).Scan(&state))
 	require.Equal(t, "cancelled", state)
-	require.Len(t, deliveriesTo(t, b.tx, "owner@example.com"), 0)
+	require.Empty(t, withSubject(deliveriesTo(t, b.tx, c.owner.Email), reminderSubject))
 }
 
-// TestOrderConfirmationAlreadySentBySameKey: a second confirmation job for
+// TestOrderConfirmationAlreadySentBySameKey: a second confirmation run for
 // the same event (a replay, a duplicate) finds its message already sent
 // under the idempotency key: it sends nothing and records both steps.
 func TestOrderConfirmationAlreadySentBySameKey(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b := setupTx(t)
 	fake, mailer := resendMailer(t)
-	w := testWorker[jobargs.SendOrderConfirmationArgs](t, b.tx, jobs.Deps{Mailer: mailer})
+	b := setupTx(t, jobs.Deps{Mailer: mailer})
 	confirmedOrder(t, b.mart)
-	first := pendingJob[jobargs.SendOrderConfirmationArgs](t, b)
-	res, err := w.WorkJob(ctx, t, b.tx, first)
-	require.NoError(t, err)
-	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	first := pendingRun(t, b, "send_order_confirmation")
+	requireState(t, b.work(t, "send-order-confirmation", first.ID), rivertype.JobStateCompleted)
 
-	var args jobargs.SendOrderConfirmationArgs
-	require.NoError(t, json.Unmarshal(first.EncodedArgs, &args))
-	again, err := b.client.InsertTx(ctx, b.tx, args, nil)
+	again, err := b.client.InsertTx(ctx, b.tx, handRun{kind: first.Kind, args: string(first.EncodedArgs)}, &river.InsertOpts{Queue: first.Queue})
 	require.NoError(t, err)
-	res, err = w.WorkJob(ctx, t, b.tx, again.Job)
-	require.NoError(t, err)
-	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	res := b.work(t, "send-order-confirmation", again.Job.ID)
+	requireState(t, res, rivertype.JobStateCompleted)
 	require.Len(t, fake.Requests(), 1, "not sent again")
-	steps := jobSteps(t, b.tx, again.Job.ID)
-	require.Len(t, steps, 4)
-	require.Equal(t, `{"alreadyRecorded": true}`, steps[2].Output)
-	require.Equal(t, "false", steps[3].Output)
+	require.Len(t, res.Steps, 4)
+	require.JSONEq(t, `{"alreadyRecorded": true}`, string(res.Steps["send"]))
+	require.JSONEq(t, `false`, string(res.Steps["record"]))
 }

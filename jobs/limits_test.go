@@ -10,7 +10,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/limit"
 	"github.com/mohallamart/backend/mart"
@@ -79,40 +79,34 @@ func TestSendRateLimitSharedByClients(t *testing.T) {
 }
 
 // TestOutOfStockAlertWaitsForItsShop: while another alert of the same shop
-// holds the shop's slot, an out-of-stock alert waits (snoozed, no attempt
-// used, nothing sent); once the slot is released it sends.
+// holds the shop's slot (concurrency, shared by every process through
+// limit_slots), an out-of-stock alert waits (snoozed, no attempt used,
+// nothing sent); once the slot is released it sends.
 func TestOutOfStockAlertWaitsForItsShop(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b := setupTx(t)
-	w := testWorker[jobargs.ProcessOutOfStockAlertArgs](t, b.tx, jobs.Deps{})
-
-	owner, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "o@example.com", Name: "O"})
-	require.NoError(t, err)
+	b := setupTx(t, jobs.Deps{})
+	owner := mustUser(t, b.mart)
 	shop, err := b.mart.CreateShop(ctx, mart.CreateShopParams{Name: "S", OwnerID: owner.ID})
 	require.NoError(t, err)
 	p, err := b.mart.CreateProduct(ctx, mart.CreateProductParams{ShopID: shop.ID, Name: "Ghee", PricePaise: 1000, Stock: 1})
 	require.NoError(t, err)
-	zero := 0
-	_, err = b.mart.UpdateProduct(ctx, p.ID, mart.UpdateProductParams{Stock: &zero})
-	require.NoError(t, err)
-	job := pendingJob[jobargs.ProcessOutOfStockAlertArgs](t, b)
 
+	// The slot of the function's first concurrency key, as package fn
+	// names it.
 	held, err := limit.New(b.tx, nil).Acquire(ctx, limit.Rule{
-		Key: "process_out_of_stock_alert/shop:" + shop.ID, Concurrency: 1, Lease: time.Minute,
+		Key: "process-out-of-stock-alert/concurrency/0/" + shop.ID, Concurrency: 1, Lease: time.Minute,
 	}, 1)
 	require.NoError(t, err)
-	res, err := w.WorkJob(ctx, t, b.tx, job)
-	require.NoError(t, err)
-	require.Equal(t, river.EventKindJobSnoozed, res.EventKind)
+	res := b.run(t, "process-out-of-stock-alert", event(t, events.ProductOutOfStock{ProductID: p.ID, ShopID: shop.ID, Name: p.Name}))
+	requireWaiting(t, res)
 	require.Equal(t, 0, res.Job.Attempt, "the wait gives its attempt back")
-	require.Empty(t, deliveriesTo(t, b.tx, "o@example.com"))
+	require.Empty(t, deliveriesTo(t, b.tx, owner.Email))
 
 	require.NoError(t, held.Release(ctx))
-	res, err = w.WorkJob(ctx, t, b.tx, res.Job)
-	require.NoError(t, err)
-	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
-	require.Len(t, deliveriesTo(t, b.tx, "o@example.com"), 1)
+	res = b.work(t, "process-out-of-stock-alert", res.Job.ID)
+	requireState(t, res, rivertype.JobStateCompleted)
+	require.Len(t, withSubject(deliveriesTo(t, b.tx, owner.Email), "Out of stock: Ghee"), 1)
 }
 
 // TestLimitWaitsAreNotCapped: unlike a provider's 429, a wait for a shared
@@ -136,7 +130,7 @@ func TestLimitWaitsAreNotCapped(t *testing.T) {
 
 	_, err = b.pool.Exec(ctx, `INSERT INTO events (id, name, data, ts) VALUES ('evt-1', 'user/created', '{"userId":"u1","email":"a@example.com","name":"A"}', now())`)
 	require.NoError(t, err)
-	_, err = b.client.Insert(ctx, jobargs.SendWelcomeEmailArgs{EventID: "evt-1"}, &river.InsertOpts{MaxAttempts: 1})
+	_, err = b.client.Insert(ctx, runOf("send_welcome_email", "evt-1"), &river.InsertOpts{Queue: jobs.QueueEmail, MaxAttempts: 1})
 	require.NoError(t, err)
 	ev := <-outcome
 	require.Equal(t, river.EventKindJobSnoozed, ev.Kind, "%+v", ev.Job.Errors)

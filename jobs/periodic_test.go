@@ -12,31 +12,102 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/jobs"
 )
 
-func TestDailySchedule(t *testing.T) {
+// TestCleanupSchedule: scheduled-cleanup's trigger runs daily at the
+// configured time in its time zone (or, a test setting, every that long),
+// and a malformed time or an unknown zone is refused.
+func TestCleanupSchedule(t *testing.T) {
 	t.Parallel()
-	s, err := jobs.ParseDailySchedule("03:00", "Asia/Kolkata")
+	trigger, err := jobs.CleanupSchedule("03:00", "Asia/Kolkata", 0)
 	require.NoError(t, err)
+	require.Len(t, trigger, 1)
+	require.Equal(t, "0 3 * * * Asia/Kolkata", trigger[0].Describe)
+	s := trigger[0].Schedule
 	ist := time.FixedZone("IST", 5*3600+1800)
-	for _, tt := range []struct {
-		now, last, next time.Time
-	}{
-		{time.Date(2026, 11, 27, 2, 59, 0, 0, ist), time.Date(2026, 11, 26, 3, 0, 0, 0, ist), time.Date(2026, 11, 27, 3, 0, 0, 0, ist)},
-		{time.Date(2026, 11, 27, 3, 0, 0, 0, ist), time.Date(2026, 11, 27, 3, 0, 0, 0, ist), time.Date(2026, 11, 28, 3, 0, 0, 0, ist)},
-		{time.Date(2026, 11, 27, 23, 0, 0, 0, time.UTC), time.Date(2026, 11, 28, 3, 0, 0, 0, ist), time.Date(2026, 11, 29, 3, 0, 0, 0, ist)},
+	for _, tt := range []struct{ now, next time.Time }{
+		{time.Date(2026, 11, 27, 2, 59, 0, 0, ist), time.Date(2026, 11, 27, 3, 0, 0, 0, ist)},
+		{time.Date(2026, 11, 27, 3, 0, 0, 0, ist), time.Date(2026, 11, 28, 3, 0, 0, 0, ist)},
+		{time.Date(2026, 11, 27, 23, 0, 0, 0, time.UTC), time.Date(2026, 11, 29, 3, 0, 0, 0, ist)}, // 04:30 on the 28th in India
 	} {
-		require.True(t, tt.last.Equal(s.Last(tt.now)), "Last(%s) = %s", tt.now, s.Last(tt.now))
 		require.True(t, tt.next.Equal(s.Next(tt.now)), "Next(%s) = %s", tt.now, s.Next(tt.now))
 	}
-	for _, bad := range [][2]string{{"3am", "UTC"}, {"24:00", "UTC"}, {"03:00", "Mars/Olympus"}} {
-		_, err := jobs.ParseDailySchedule(bad[0], bad[1])
+
+	every, err := jobs.CleanupSchedule("03:00", "UTC", time.Second)
+	require.NoError(t, err)
+	at := time.Date(2026, 11, 27, 3, 0, 0, 400_000_000, time.UTC)
+	require.True(t, every[0].Schedule.Next(at).Equal(at.Truncate(time.Second).Add(time.Second)), "every second, on the second")
+
+	for _, bad := range [][2]string{{"3am", "UTC"}, {"24:00", "UTC"}, {"03:60", "UTC"}, {"03:00", "Mars/Olympus"}} {
+		_, err := jobs.CleanupSchedule(bad[0], bad[1], 0)
 		require.Error(t, err, bad)
 	}
+}
+
+// TestRegistryPeriodicJobs: the registry's periodic jobs are those of its
+// scheduled functions: scheduled-cleanup (Deps.Cleanup) and
+// cleanup-expired-sessions (hourly).
+func TestRegistryPeriodicJobs(t *testing.T) {
+	t.Parallel()
+	reg, err := jobs.NewRegistry(jobs.Deps{DB: dbtest.TestTx(t.Context(), t)})
+	require.NoError(t, err)
+	var scheduled []string
+	for _, f := range reg.Functions() {
+		for _, tr := range f.Triggers() {
+			if tr.Schedule != nil {
+				scheduled = append(scheduled, f.ID()+" "+tr.Describe)
+			}
+		}
+	}
+	require.Equal(t, []string{"cleanup-expired-sessions hourly", "scheduled-cleanup 0 3 * * * Asia/Kolkata"}, scheduled)
+	periodic, err := reg.PeriodicJobs()
+	require.NoError(t, err)
+	require.Len(t, periodic, 2)
+}
+
+// TestScheduledCleanupOncePerPeriod: a scheduled-cleanup run deletes what
+// is past retention and records its period in periodic_runs; another run
+// for a period already recorded deletes nothing.
+func TestScheduledCleanupOncePerPeriod(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupTx(t, jobs.Deps{Retention: jobs.Retention{Logs: 24 * time.Hour}})
+	oldLog := func(message string) {
+		t.Helper()
+		_, err := b.tx.Exec(ctx, `INSERT INTO app_logs (level, message, created_at) VALUES ('info', $1, now() - interval '2 days')`, message)
+		require.NoError(t, err)
+	}
+	logs := func() []string {
+		t.Helper()
+		rows, err := b.tx.Query(ctx, `SELECT message FROM app_logs ORDER BY message`)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return out
+	}
+	period := time.Date(2026, 11, 27, 21, 30, 0, 0, time.UTC) // 03:00 in India
+	newRun := func() int64 {
+		t.Helper()
+		res, err := b.client.InsertTx(ctx, b.tx, runFor("scheduled_cleanup", period), &river.InsertOpts{Queue: jobs.QueueMaintenance})
+		require.NoError(t, err)
+		return res.Job.ID
+	}
+
+	oldLog("first")
+	requireState(t, b.work(t, "scheduled-cleanup", newRun()), rivertype.JobStateCompleted)
+	require.Empty(t, logs(), "the old log is gone")
+	var recorded time.Time
+	require.NoError(t, b.tx.QueryRow(ctx, `SELECT period_start FROM periodic_runs WHERE name = 'scheduled_cleanup'`).Scan(&recorded))
+	require.True(t, period.Equal(recorded), "period %s recorded", recorded)
+
+	oldLog("second")
+	requireState(t, b.work(t, "scheduled-cleanup", newRun()), rivertype.JobStateCompleted)
+	require.Equal(t, []string{"second"}, logs(), "no second cleanup for the same period")
 }
 
 // periodicHungAfter bounds the waits of TestPeriodicJobsAcrossClients only
@@ -53,16 +124,19 @@ type clientGroup struct {
 	completed chan struct{}
 }
 
-// startClients starts n clients on pool with the periodic jobs opts
-// configure.
-func startClients(t *testing.T, pool *pgxpool.Pool, opts jobs.PeriodicOpts, n int) *clientGroup {
+// startClients starts n clients on pool, each with the registry and
+// periodic jobs of deps (with DB pool).
+func startClients(t *testing.T, pool *pgxpool.Pool, deps jobs.Deps, n int) *clientGroup {
 	t.Helper()
 	g := &clientGroup{pool: pool, completed: make(chan struct{}, 1)}
-	periodic, err := jobs.PeriodicJobs(opts)
-	require.NoError(t, err)
+	deps.DB = pool
 	for range n {
+		reg, err := jobs.NewRegistry(deps)
+		require.NoError(t, err)
+		periodic, err := reg.PeriodicJobs()
+		require.NoError(t, err)
 		workers := river.NewWorkers()
-		require.NoError(t, jobs.AddWorkers(workers, jobs.Deps{DB: pool}))
+		require.NoError(t, jobs.AddWorkers(workers, reg, deps))
 		client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 			Queues:            jobs.Queues(jobs.DefaultQueueWorkers(), 10*time.Millisecond, 50*time.Millisecond),
 			Workers:           workers,
@@ -139,41 +213,31 @@ func (g *clientGroup) stop(t *testing.T) {
 }
 
 // TestPeriodicJobsAcrossClients runs three River clients on one database:
-// the hourly session cleanup (a one-second period here) runs once per
-// period, and a daily cleanup missed while "down" runs once, also after the
-// clients restart.
+// the leader inserts the periodic runs due at its start once (not one per
+// client), and a daily cleanup missed while "down" runs once, also after
+// the clients restart.
 func TestPeriodicJobsAcrossClients(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	pool := dbtest.NewPool(ctx, t)
 
 	// The daily run was due a few minutes ago; yesterday's ran.
-	now := time.Now()
-	dueAt := now.Add(-3 * time.Minute).In(time.UTC)
-	daily, err := jobs.ParseDailySchedule(fmt.Sprintf("%02d:%02d", dueAt.Hour(), dueAt.Minute()), "UTC")
+	dueAt := time.Now().Add(-3 * time.Minute).UTC().Truncate(time.Minute)
+	daily, err := jobs.CleanupSchedule(fmt.Sprintf("%02d:%02d", dueAt.Hour(), dueAt.Minute()), "UTC", 0)
 	require.NoError(t, err)
-	missed := daily.Last(now)
+	missed := dueAt
 	_, err = pool.Exec(ctx, `INSERT INTO periodic_runs (name, period_start) VALUES ('scheduled_cleanup', $1)`, missed.Add(-24*time.Hour))
 	require.NoError(t, err)
 	_, err = pool.Exec(ctx, `INSERT INTO app_logs (level, message, created_at) VALUES ('info', 'ancient', now() - interval '90 days')`)
 	require.NoError(t, err)
+	deps := jobs.Deps{Cleanup: daily}
 
-	opts := jobs.PeriodicOpts{Daily: daily, SessionCleanupInterval: time.Second}
-
-	began := time.Now()
-	clients := startClients(t, pool, opts, 3)
+	clients := startClients(t, pool, deps, 3)
 	clients.waitCompleted(t, "scheduled_cleanup", 1)
-	clients.waitCompleted(t, "cleanup_expired_sessions", 3) // three periods
+	clients.waitCompleted(t, "cleanup_expired_sessions", 1)
 	clients.stop(t)
-	elapsed := time.Since(began)
-
-	sessionRuns := countJobs(t, pool, "cleanup_expired_sessions", "")
-	require.GreaterOrEqual(t, sessionRuns, 3, "it ran every period")
-	require.LessOrEqual(t, sessionRuns, int(elapsed/time.Second)+1, "at most once per period across three clients")
-	var perPeriod int
-	require.NoError(t, pool.QueryRow(ctx, `SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM river_job
-		WHERE kind = 'cleanup_expired_sessions' GROUP BY unique_key) x`).Scan(&perPeriod))
-	require.Equal(t, 1, perPeriod)
+	require.Equal(t, 1, countJobs(t, pool, "cleanup_expired_sessions", ""), "the hourly cleanup ran once at the start, not once per client")
+	require.Equal(t, 1, countJobs(t, pool, "scheduled_cleanup", ""))
 
 	var runs []time.Time
 	rows, err := pool.Query(ctx, `SELECT period_start FROM periodic_runs WHERE name = 'scheduled_cleanup' ORDER BY period_start`)
@@ -191,12 +255,12 @@ func TestPeriodicJobsAcrossClients(t *testing.T) {
 	require.Zero(t, logs, "the daily cleanup deleted the old log")
 
 	// The service restarts: the daily run for the same day does not repeat.
-	// The leader inserts its run-on-start jobs in one transaction, before
-	// the next session cleanup.
+	// The leader inserts its run-on-start jobs in one transaction, the
+	// session cleanup with the daily one.
 	_, err = pool.Exec(ctx, `INSERT INTO app_logs (level, message, created_at) VALUES ('info', 'ancient', now() - interval '90 days')`)
 	require.NoError(t, err)
-	clients = startClients(t, pool, opts, 3)
-	clients.waitCompleted(t, "cleanup_expired_sessions", sessionRuns+1) // the new leader is up
+	clients = startClients(t, pool, deps, 3)
+	clients.waitCompleted(t, "cleanup_expired_sessions", 2) // the new leader is up
 	clients.stop(t)
 	var runCount int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM periodic_runs WHERE name = 'scheduled_cleanup'`).Scan(&runCount))
@@ -204,7 +268,7 @@ func TestPeriodicJobsAcrossClients(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM app_logs`).Scan(&logs))
 	require.Equal(t, 1, logs, "no second cleanup for the same day")
 	require.Equal(t, countJobs(t, pool, "scheduled_cleanup", ""), countJobs(t, pool, "scheduled_cleanup", "completed"),
-		"every scheduled_cleanup job completed")
+		"every scheduled_cleanup run completed")
 }
 
 // countJobs counts kind's jobs, those in state if it is not empty.
@@ -215,16 +279,16 @@ func countJobs(t *testing.T, pool *pgxpool.Pool, kind, state string) int {
 	return n
 }
 
-// TestCleanupEveryPeriod runs scheduled_cleanup every second (CleanupEvery,
-// the test setting) on three clients: each period is recorded once in
-// periodic_runs, the periods follow each other without a gap, and each has
-// one job.
+// TestCleanupEveryPeriod runs scheduled-cleanup every second (the test
+// setting of CleanupSchedule) on three clients: each period is recorded
+// once in periodic_runs, the periods follow each other without a gap, and
+// each has one run.
 func TestCleanupEveryPeriod(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.NewPool(t.Context(), t)
-	daily, err := jobs.ParseDailySchedule("03:00", "UTC")
+	every, err := jobs.CleanupSchedule("03:00", "UTC", time.Second)
 	require.NoError(t, err)
-	clients := startClients(t, pool, jobs.PeriodicOpts{Daily: daily, CleanupEvery: time.Second}, 3)
+	clients := startClients(t, pool, jobs.Deps{Cleanup: every}, 3)
 	clients.waitCompleted(t, "scheduled_cleanup", 3)
 	clients.stop(t)
 

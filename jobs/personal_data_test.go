@@ -1,11 +1,13 @@
 package jobs_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -14,8 +16,9 @@ import (
 
 	"github.com/mohallamart/backend/analytics/mixpanel"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/fn/fntest"
 	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/jobs/jobstest"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/notify/resend"
 	"github.com/mohallamart/backend/notify/twilio"
@@ -27,16 +30,16 @@ import (
 // and counts, never an email address, name or phone number.
 func TestAnalyticsAllowList(t *testing.T) {
 	t.Parallel()
-	b := setup(t, bundleOpts{})
+	b := setupTx(t, jobs.Deps{})
 	ctx := t.Context()
 
 	phone := "+919876543210"
-	asha, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha Verma", Phone: &phone})
+	asha, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "asha-" + uuid.NewString() + "@example.com", Name: "Asha Verma", Phone: &phone})
 	require.NoError(t, err)
-	newEmail, newPhone := "asha.v@example.com", "+919123456780"
+	newEmail, newPhone := "asha.v-"+uuid.NewString()+"@example.com", "+919123456780"
 	_, err = b.mart.UpdateUser(ctx, asha.ID, mart.UpdateUserParams{Email: &newEmail, Phone: &newPhone})
 	require.NoError(t, err)
-	owner, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "owner@example.com", Name: "Lakshmi Gupta"})
+	owner, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "owner-" + uuid.NewString() + "@example.com", Name: "Lakshmi Gupta"})
 	require.NoError(t, err)
 	shop, err := b.mart.CreateShop(ctx, mart.CreateShopParams{Name: "Gupta Kirana", OwnerID: owner.ID})
 	require.NoError(t, err)
@@ -51,11 +54,11 @@ func TestAnalyticsAllowList(t *testing.T) {
 	_, err = b.mart.CancelOrder(ctx, order.ID, "wrong address, call me on 9876543210")
 	require.NoError(t, err)
 	require.NoError(t, b.mart.DeleteUser(ctx, asha.ID))
-	publish(t, b, events.AnalyticsTrack{Event: "Cart Viewed", UserID: asha.ID, Properties: map[string]any{"items": 3, "coupon": "DIWALI"}})
 
-	flush(t, b, 1)
+	res := b.run(t, "track-analytics", event(t, events.AnalyticsTrack{Event: "Cart Viewed", UserID: asha.ID, Properties: map[string]any{"items": 3, "coupon": "DIWALI"}}))
+	requireState(t, res, rivertype.JobStateCompleted)
 	type row struct{ name, user, props string }
-	rows, err := b.pool.Query(ctx, `SELECT name, user_id, properties::text FROM analytics_events ORDER BY occurred_at, id`)
+	rows, err := b.tx.Query(ctx, `SELECT name, user_id, properties::text FROM analytics_events ORDER BY occurred_at, id`)
 	require.NoError(t, err)
 	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 		var x row
@@ -90,12 +93,11 @@ func TestAnalyticsAllowList(t *testing.T) {
 func TestAnalyticsAllowListMixpanel(t *testing.T) {
 	t.Parallel()
 	fake := newRecorder(t, answer{200, nil, `{"code": 200, "status": "OK"}`})
-	sink, err := mixpanel.New(mixpanel.Opts{Token: "mp_token", BaseURL: fake.URL})
-	require.NoError(t, err)
-	b := setup(t, bundleOpts{deps: jobs.Deps{Analytics: sink}})
-	ids := publish(t, b, events.UserCreated{UserID: "u-7", Email: "meera@example.com", Name: "Meera Iyer", Phone: "+919812345678"})
+	b := setupTx(t, jobs.Deps{Analytics: mixpanelSink(t, fake.URL)})
+	userID := "u-" + uuid.NewString()
+	ev := event(t, events.UserCreated{UserID: userID, Email: "meera@example.com", Name: "Meera Iyer", Phone: "+919812345678"})
 
-	flush(t, b, 1)
+	requireState(t, b.run(t, "track-analytics", ev), rivertype.JobStateCompleted)
 	reqs := fake.Requests()
 	require.Len(t, reqs, 1)
 	body := string(reqs[0].Body)
@@ -105,8 +107,8 @@ func TestAnalyticsAllowListMixpanel(t *testing.T) {
 	batch := decodeBatch(t, reqs[0])
 	require.Len(t, batch, 1)
 	require.Equal(t, map[string]any{
-		"userId": "u-7", "hasPhone": true,
-		"distinct_id": "u-7", "event_id": ids[0], "$insert_id": mixpanel.InsertID(ids[0], "user/created"),
+		"userId": userID, "hasPhone": true,
+		"distinct_id": userID, "event_id": ev.ID, "$insert_id": mixpanel.InsertID(ev.ID, "user/created"),
 		"time": batch[0].Properties["time"],
 	}, batch[0].Properties)
 }
@@ -194,7 +196,7 @@ func TestJobErrorsCarryNoRecipient(t *testing.T) {
 		_, err = b.pool.Exec(t.Context(), `INSERT INTO events (id, name, data, ts)
 			VALUES ('evt-tara', 'user/created', '{"userId": "u-3", "email": "tara@example.com", "name": "Tara"}', now())`)
 		require.NoError(t, err)
-		_, err = b.client.Insert(t.Context(), jobargs.SendWelcomeEmailArgs{EventID: "evt-tara", UserID: "u-3"}, &river.InsertOpts{MaxAttempts: 1})
+		_, err = b.client.Insert(t.Context(), runOf("send_welcome_email", "evt-tara"), &river.InsertOpts{Queue: jobs.QueueEmail, MaxAttempts: 1})
 		require.NoError(t, err)
 
 		rows := b.waitJobs(t, "send_welcome_email", 1)
@@ -206,7 +208,7 @@ func TestJobErrorsCarryNoRecipient(t *testing.T) {
 			Text string   `json:"text"`
 		}
 		reqs := fake.Requests()
-		require.NoError(t, json.Unmarshal(reqs[len(reqs)-1].Body, &alert))
+		require.NoError(t, json.Unmarshal(reqs[len(reqs)-1].Body, &alert)) // the alert comes after the failed send
 		require.Equal(t, []string{"ops@mohallamart.test"}, alert.To)
 		contains(t, alert.Text, "resend answered HTTP 500: Mailbox of [email] ([phone]) unavailable")
 		require.NotContains(t, alert.Text, "tara@example.com")
@@ -215,19 +217,19 @@ func TestJobErrorsCarryNoRecipient(t *testing.T) {
 }
 
 // TestDeletedUserGetsNothing: messages queued for users before their
-// accounts were deleted are cancelled when their jobs run, and nothing is
-// sent or recorded: the welcome email, the order confirmation and update,
-// email, SMS and push notifications, and a deleted shop owner's
+// accounts were deleted are cancelled when their runs run, and nothing is
+// sent to them or recorded: the welcome email, the order confirmation and
+// update, email, SMS and push notifications, and a deleted shop owner's
 // out-of-stock alert.
 func TestDeletedUserGetsNothing(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	pool := dbtestPool(t)
-	// Written while no worker runs, so every job is still queued when the
+	// Written while no worker runs, so every run is still queued when the
 	// users are deleted.
 	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
 	require.NoError(t, err)
-	ob := outbox.New(inserter)
+	ob := outbox.New(inserter, jobstest.Registry(t, pool))
 	svc := mart.NewService(pool, ob)
 	phone := "+919876543210"
 	customer, err := svc.CreateUser(ctx, mart.CreateUserParams{Email: "cust@example.com", Name: "Arjun", Phone: &phone})
@@ -246,9 +248,7 @@ func TestDeletedUserGetsNothing(t *testing.T) {
 	require.NoError(t, err)
 	var evs []events.Event
 	for _, ch := range []string{"email", "sms", "push"} {
-		ev, err := events.New(events.NotificationSend{Channel: ch, UserID: customer.ID, Subject: "Offer", Message: "Diwali offers"})
-		require.NoError(t, err)
-		evs = append(evs, ev)
+		evs = append(evs, event(t, events.NotificationSend{Channel: ch, UserID: customer.ID, Subject: "Offer", Message: "Diwali offers"}))
 	}
 	_, err = ob.Publish(ctx, tx, evs...)
 	require.NoError(t, err)
@@ -261,9 +261,7 @@ func TestDeletedUserGetsNothing(t *testing.T) {
 		"send_welcome_email": 2, "send_order_confirmation": 1, "send_order_update": 1,
 		"send_notification": 3, "process_out_of_stock_alert": 1,
 	} {
-		rows := b.waitJobs(t, kind, n)
-		require.Len(t, listJobs(t, pool, kind), n, kind)
-		for _, r := range rows {
+		for _, r := range b.waitJobs(t, kind, n) {
 			require.Equal(t, rivertype.JobStateCancelled, r.State, kind)
 			require.Equal(t, 1, r.Attempt, "%s settles on its first attempt", kind)
 		}
@@ -271,7 +269,9 @@ func TestDeletedUserGetsNothing(t *testing.T) {
 		require.NotContains(t, text, "@example.com", kind)
 		require.NotContains(t, text, "9876543210", kind)
 	}
-	require.Empty(t, listDeliveries(t, pool), "nothing was sent")
+	for _, to := range []string{customer.Email, phone, customer.ID, owner.Email, owner.ID} {
+		require.Empty(t, deliveriesTo(t, pool, to), "nothing was sent to %s", to)
+	}
 	welcome := listJobs(t, pool, "send_welcome_email")
 	require.True(t, strings.Contains(welcome[0].Errors[0].Error, "user "+customer.ID+" was deleted"), welcome[0].Errors[0].Error)
 }
@@ -283,23 +283,31 @@ func TestDeletedUserGetsNothing(t *testing.T) {
 func TestScheduledCleanupRetention(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b := setup(t, bundleOpts{deps: jobs.Deps{Retention: jobs.Retention{
+	// A database of its own: the test adds triggers to the tables. The run
+	// is worked in a transaction of it (fntest).
+	tx, err := dbtestPool(t).Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
+	reg, err := jobs.NewRegistry(jobs.Deps{DB: tx, Retention: jobs.Retention{
 		Logs: 30 * 24 * time.Hour, Events: 30 * 24 * time.Hour, Deliveries: 30 * 24 * time.Hour, Analytics: 90 * 24 * time.Hour,
-	}}})
+	}})
+	require.NoError(t, err)
+	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
+	require.NoError(t, err)
 	var userID string
-	require.NoError(t, b.pool.QueryRow(ctx, `INSERT INTO users (email, name) VALUES ('s@example.com', 'S') RETURNING id`).Scan(&userID))
-	unfinished, err := b.client.Insert(ctx, jobargs.SendWelcomeEmailArgs{EventID: "later", UserID: userID}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
+	require.NoError(t, tx.QueryRow(ctx, `INSERT INTO users (email, name) VALUES ('s@example.com', 'S') RETURNING id`).Scan(&userID))
+	unfinished, err := client.InsertTx(ctx, tx, runOf("send_welcome_email", "later"), &river.InsertOpts{Queue: jobs.QueueEmail, ScheduledAt: time.Now().Add(time.Hour)})
 	require.NoError(t, err)
 
 	// Every DELETE statement on these tables records how many rows it deleted.
-	_, err = b.pool.Exec(ctx, `
+	_, err = tx.Exec(ctx, `
 		CREATE TABLE delete_statements (tbl text NOT NULL, n bigint NOT NULL);
 		CREATE FUNCTION record_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN INSERT INTO delete_statements SELECT TG_TABLE_NAME, count(*) FROM old_rows; RETURN NULL; END $$;`)
 	require.NoError(t, err)
 	tables := []string{"app_logs", "events", "sessions", "deliveries", "analytics_events"}
 	for _, tbl := range tables {
-		_, err = b.pool.Exec(ctx, `CREATE TRIGGER record_delete AFTER DELETE ON `+tbl+` REFERENCING OLD TABLE AS old_rows
+		_, err = tx.Exec(ctx, `CREATE TRIGGER record_delete AFTER DELETE ON `+tbl+` REFERENCING OLD TABLE AS old_rows
 			FOR EACH STATEMENT EXECUTE FUNCTION record_delete()`)
 		require.NoError(t, err)
 	}
@@ -327,20 +335,20 @@ func TestScheduledCleanupRetention(t *testing.T) {
 		SELECT 'old-' || g, 'x', now(), now() - interval '91 days' FROM generate_series(1, $1) g UNION ALL
 		SELECT 'recent', 'x', now(), now() - interval '89 days'`, oldRows},
 	} {
-		_, err = b.pool.Exec(ctx, st.sql, st.args...)
+		_, err = tx.Exec(ctx, st.sql, st.args...)
 		require.NoError(t, err, st.sql)
 	}
 
-	_, err = b.client.Insert(ctx, jobargs.ScheduledCleanupArgs{Period: time.Now().UTC().Truncate(time.Minute)}, nil)
+	run, err := client.InsertTx(ctx, tx, runFor("scheduled_cleanup", time.Now().Truncate(time.Minute)), &river.InsertOpts{Queue: jobs.QueueMaintenance})
 	require.NoError(t, err)
-	rows := b.waitJobs(t, "scheduled_cleanup", 1)
-	require.Equal(t, rivertype.JobStateCompleted, rows[0].State)
+	res := fntest.Work(t, tx, reg, "scheduled-cleanup", run.Job.ID)
+	requireState(t, res, rivertype.JobStateCompleted)
 
 	for tbl, keys := range map[string]string{
 		"app_logs": "message", "events": "id", "sessions": "encode(token_hash, 'escape')",
 		"deliveries": "idempotency_key", "analytics_events": "event_id",
 	} {
-		r, err := b.pool.Query(ctx, `SELECT `+keys+` FROM `+tbl+` ORDER BY 1`)
+		r, err := tx.Query(ctx, `SELECT `+keys+` FROM `+tbl+` ORDER BY 1`)
 		require.NoError(t, err)
 		left, err := pgx.CollectRows(r, pgx.RowTo[string])
 		require.NoError(t, err)
@@ -351,7 +359,7 @@ func TestScheduledCleanupRetention(t *testing.T) {
 		require.Equal(t, want, left, tbl)
 
 		var statements, total, largest int64
-		require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(n), 0), coalesce(max(n), 0) FROM delete_statements WHERE tbl = $1`, tbl).
+		require.NoError(t, tx.QueryRow(ctx, `SELECT count(*), coalesce(sum(n), 0), coalesce(max(n), 0) FROM delete_statements WHERE tbl = $1`, tbl).
 			Scan(&statements, &total, &largest))
 		require.EqualValues(t, old, total, tbl)
 		require.LessOrEqual(t, largest, int64(jobs.DeleteBatch), "%s: at most one batch per statement", tbl)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 )
 
@@ -15,7 +15,7 @@ import (
 func TestOrderEmailsFirst(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b := setup(t, bundleOpts{queues: map[string]int{jobargs.QueueEmail: 1}, stopped: true})
+	b := setup(t, bundleOpts{queues: map[string]int{jobs.QueueEmail: 1}, stopped: true})
 
 	owner := mustUser(t, b.mart)
 	shop, err := b.mart.CreateShop(ctx, mart.CreateShopParams{Name: "S", OwnerID: owner.ID})

@@ -9,10 +9,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/search"
@@ -166,7 +165,7 @@ func hitNames(res *search.Result) []string {
 }
 
 // TestSearchBackends creates products, updates one and deletes one through
-// the domain writes, works the index_product jobs they insert, and queries
+// the domain writes, works the index-product runs they start, and queries
 // each backend.
 func TestSearchBackends(t *testing.T) {
 	t.Parallel()
@@ -174,22 +173,24 @@ func TestSearchBackends(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			b := setupTx(t)
-			var index search.Index = search.NewPostgres(b.tx)
 			var deps jobs.Deps
+			var ts search.Index
 			if backend == "typesense" {
 				fake := newFakeTypesense(t)
-				ts, err := typesense.New(typesense.Opts{URL: fake.URL, APIKey: "ts_key"})
+				var err error
+				ts, err = typesense.New(typesense.Opts{URL: fake.URL, APIKey: "ts_key"})
 				require.NoError(t, err)
-				index, deps.Index = ts, ts
+				deps.Index = ts
 			}
-			w := testWorker[jobargs.IndexProductArgs](t, b.tx, deps)
+			b := setupTx(t, deps)
+			var index search.Index = search.NewPostgres(b.tx)
+			if ts != nil {
+				index = ts
+			}
 			workPending := func() {
 				t.Helper()
-				for _, job := range pendingJobs(t, b, "index_product") {
-					res, err := w.WorkJob(ctx, t, b.tx, job)
-					require.NoError(t, err)
-					require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+				for _, run := range pendingRuns(t, b, "index_product") {
+					requireState(t, b.work(t, "index-product", run.ID), rivertype.JobStateCompleted)
 				}
 			}
 

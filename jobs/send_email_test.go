@@ -4,11 +4,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
+	"github.com/google/uuid"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/notify/resend"
@@ -31,40 +31,47 @@ func resendBundle(t *testing.T, script ...int) (*testBundle, *fakeResend) {
 	return setup(t, bundleOpts{deps: jobs.Deps{Mailer: mailer}}), fake
 }
 
-// TestSendWelcomeEmailResend: a sign-up inserts send_welcome_email; working
-// it sends the welcome email through Resend once, under the message's
+// TestSendWelcomeEmailResend: user/created starts send-welcome-email,
+// which sends the welcome email through Resend once, under the message's
 // idempotency key, and records it in deliveries.
 func TestSendWelcomeEmailResend(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	b := setupTx(t)
 	fake, mailer := resendMailer(t)
-	w := testWorker[jobargs.SendWelcomeEmailArgs](t, b.tx, jobs.Deps{Mailer: mailer})
+	b := setupTx(t, jobs.Deps{Mailer: mailer})
+	to := "asha-" + uuid.NewString() + "@example.com"
+	ev := event(t, events.UserCreated{UserID: uuid.NewString(), Email: to, Name: "Asha"})
 
-	_, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
-	require.NoError(t, err)
-	eventID := eventIDOf(t, b.tx, "user/created")
-
-	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendWelcomeEmailArgs](t, b))
-	require.NoError(t, err)
-	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
-	require.Equal(t, rivertype.JobStateCompleted, res.Job.State)
+	res := b.run(t, "send-welcome-email", ev)
+	requireState(t, res, rivertype.JobStateCompleted)
 	reqs := fake.Requests()
 	require.Len(t, reqs, 1)
-	key := "send_welcome_email/" + eventID + "/asha@example.com"
+	key := "send_welcome_email/" + ev.ID + "/" + to
 	require.Equal(t, key, reqs[0].Key)
-	require.Equal(t, []string{"asha@example.com"}, reqs[0].Body.To)
+	require.Equal(t, []string{to}, reqs[0].Body.To)
 	require.Equal(t, "MohallaMart <orders@mohallamart.test>", reqs[0].Body.From)
 	require.Equal(t, "Welcome to MohallaMart, Asha!", reqs[0].Body.Subject)
 	contains(t, reqs[0].Body.HTML, "<h1>Welcome to MohallaMart, Asha!</h1>")
 	contains(t, reqs[0].Body.Text, "Hi Asha,")
 
-	ds := listDeliveries(t, b.tx)
+	ds := deliveriesTo(t, b.tx, to)
 	require.Len(t, ds, 1)
 	require.Equal(t, delivery{
-		Channel: "email", Recipient: "asha@example.com", Subject: "Welcome to MohallaMart, Asha!", Body: ds[0].Body,
+		Channel: "email", Recipient: to, Subject: "Welcome to MohallaMart, Asha!", Body: ds[0].Body,
 		Provider: "resend", ProviderMessageID: "email-1", Status: "sent", Key: key,
 	}, ds[0])
+}
+
+// TestSendWelcomeEmailOncePerUser: a second user/created for the same user
+// within a day starts no run (idempotency by userId); another user's does.
+func TestSendWelcomeEmailOncePerUser(t *testing.T) {
+	t.Parallel()
+	b := setupTx(t, jobs.Deps{})
+	userID := uuid.NewString()
+	b.publish(t, events.UserCreated{UserID: userID, Email: "once-" + userID + "@example.com", Name: "Once"})
+	b.publish(t, events.UserCreated{UserID: userID, Email: "again-" + userID + "@example.com", Name: "Again"})
+	require.Len(t, pendingRuns(t, b, "send_welcome_email"), 1)
+	b.publish(t, events.UserCreated{UserID: uuid.NewString(), Email: "other-" + userID + "@example.com", Name: "Other"})
+	require.Len(t, pendingRuns(t, b, "send_welcome_email"), 2)
 }
 
 // TestSendEmailRetriesServerErrors: River retries a job whose send failed
@@ -81,58 +88,47 @@ func TestSendEmailRetriesServerErrors(t *testing.T) {
 	require.Equal(t, 3, job.Attempt)
 	require.Len(t, job.Errors, 2)
 	require.Contains(t, job.Errors[0].Error, "resend answered HTTP 500: An unexpected error occurred.")
-	require.Len(t, fake.Requests(), 3)
+	require.Len(t, requestsTo(fake, "ravi@example.com"), 3)
 	require.Equal(t, 1, fake.Sent())
-	require.Len(t, listDeliveries(t, b.pool), 1)
+	require.Len(t, deliveriesTo(t, b.pool, "ravi@example.com"), 1)
 }
 
-// TestSendEmailSnoozesOnRateLimit: a 429 snoozes the job for Resend's
+// TestSendEmailSnoozesOnRateLimit: a 429 snoozes the run for Resend's
 // Retry-After without using up an attempt; its next run sends the email.
 func TestSendEmailSnoozesOnRateLimit(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	b := setupTx(t)
 	fake, mailer := resendMailer(t, 429)
-	w := testWorker[jobargs.SendWelcomeEmailArgs](t, b.tx, jobs.Deps{Mailer: mailer})
-	_, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "meera@example.com", Name: "Meera"})
-	require.NoError(t, err)
+	b := setupTx(t, jobs.Deps{Mailer: mailer})
+	to := "meera-" + uuid.NewString() + "@example.com"
 
 	before := time.Now()
-	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendWelcomeEmailArgs](t, b))
-	after := time.Now()
-	require.NoError(t, err)
-	requireSnoozed(t, res, before, after, 2*time.Second)
+	res := b.run(t, "send-welcome-email", event(t, events.UserCreated{UserID: uuid.NewString(), Email: to, Name: "Meera"}))
+	requireSnoozed(t, res, before, time.Now(), 2*time.Second)
 
-	res, err = w.WorkJob(ctx, t, b.tx, res.Job) // the run after the snooze
-	require.NoError(t, err)
-	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	res = b.work(t, "send-welcome-email", res.Job.ID) // the run after the snooze
+	requireState(t, res, rivertype.JobStateCompleted)
 	require.Equal(t, 1, res.Job.Attempt, "a snooze does not use up an attempt")
 	require.Empty(t, res.Job.Errors)
 	require.Len(t, fake.Requests(), 2)
-	require.Len(t, listDeliveries(t, b.tx), 1)
+	require.Len(t, deliveriesTo(t, b.tx, to), 1)
 }
 
 // TestSendEmailCancelsOnPermanentError: Resend rejecting the message (422)
-// cancels the job with Resend's message, leaving no delivery; a cancelled
-// job is final, so River never sends it again.
+// cancels the run with Resend's message, leaving no delivery; a cancelled
+// run is final, so River never sends it again.
 func TestSendEmailCancelsOnPermanentError(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	b := setupTx(t)
 	fake, mailer := resendMailer(t, 422)
-	w := testWorker[jobargs.SendWelcomeEmailArgs](t, b.tx, jobs.Deps{Mailer: mailer})
-	_, err := b.mart.CreateUser(ctx, mart.CreateUserParams{Email: "bad@example.com", Name: "Bad"})
-	require.NoError(t, err)
+	b := setupTx(t, jobs.Deps{Mailer: mailer})
+	to := "bad-" + uuid.NewString() + "@example.com"
 
-	res, err := w.WorkJob(ctx, t, b.tx, pendingJob[jobargs.SendWelcomeEmailArgs](t, b))
-	require.NoError(t, err) // a cancellation is an outcome, not an error
-	require.Equal(t, river.EventKindJobCancelled, res.EventKind)
-	require.Equal(t, rivertype.JobStateCancelled, res.Job.State)
+	res := b.run(t, "send-welcome-email", event(t, events.UserCreated{UserID: uuid.NewString(), Email: to, Name: "Bad"}))
+	requireState(t, res, rivertype.JobStateCancelled)
 	require.Equal(t, 1, res.Job.Attempt)
 	require.Len(t, res.Job.Errors, 1)
 	require.Contains(t, res.Job.Errors[0].Error, "resend rejected the message (HTTP 422): Invalid `to` field.")
 	require.Len(t, fake.Requests(), 1)
-	require.Empty(t, listDeliveries(t, b.tx))
+	require.Empty(t, deliveriesTo(t, b.tx, to))
 }
 
 // TestSendEmailCrashBetweenSendAndCommit makes the transaction that records
@@ -171,24 +167,20 @@ func TestSendEmailCrashBetweenSendAndCommit(t *testing.T) {
 	require.Equal(t, "email-1", ds[0].ProviderMessageID)
 }
 
-// TestSendEmailRetryFindsDelivery: a job whose delivery is already recorded
-// (a previous attempt committed it) completes without sending.
+// TestSendEmailRetryFindsDelivery: a run whose delivery is already
+// recorded (a previous attempt committed it) completes without sending.
 func TestSendEmailRetryFindsDelivery(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b := setupTx(t)
 	fake, mailer := resendMailer(t)
-	w := testWorker[jobargs.SendWelcomeEmailArgs](t, b.tx, jobs.Deps{Mailer: mailer})
-	eventID := "evt-welcome-1"
-	_, err := b.tx.Exec(ctx, `INSERT INTO events (id, name, data, ts) VALUES ($1, 'user/created', '{"userId":"u1","email":"x@example.com","name":"X"}', now())`, eventID)
-	require.NoError(t, err)
-	_, err = b.tx.Exec(ctx, `INSERT INTO deliveries (channel, recipient, provider, status, idempotency_key) VALUES ('email', 'x@example.com', 'resend', 'sent', $1)`,
-		jobs.IdempotencyKey(eventID, "send_welcome_email", "x@example.com"))
+	b := setupTx(t, jobs.Deps{Mailer: mailer})
+	to := "x-" + uuid.NewString() + "@example.com"
+	ev := event(t, events.UserCreated{UserID: uuid.NewString(), Email: to, Name: "X"})
+	_, err := b.tx.Exec(ctx, `INSERT INTO deliveries (channel, recipient, provider, status, idempotency_key) VALUES ('email', $1, 'resend', 'sent', $2)`,
+		to, jobs.IdempotencyKey(ev.ID, "send_welcome_email", to))
 	require.NoError(t, err)
 
-	res, err := w.Work(ctx, t, b.tx, jobargs.SendWelcomeEmailArgs{EventID: eventID, UserID: "u1"}, nil)
-	require.NoError(t, err)
-	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	requireState(t, b.run(t, "send-welcome-email", ev), rivertype.JobStateCompleted)
 	require.Empty(t, fake.Requests())
-	require.Len(t, listDeliveries(t, b.tx), 1)
+	require.Len(t, deliveriesTo(t, b.tx, to), 1)
 }
