@@ -74,7 +74,9 @@ func TestDebounce(t *testing.T) {
 			seen = append(seen, in.Event.ID)
 			return nil, nil
 		}))
-	pune := func(n int) events.Event { return thing(map[string]any{"n": n, "address": map[string]any{"city": "Pune"}}) }
+	pune := func(n int) events.Event {
+		return thing(map[string]any{"n": n, "address": map[string]any{"city": "Pune"}})
+	}
 	publish(t, tx, reg, pune(1), pune(2))
 	last := publish(t, tx, reg, pune(3))
 	other := publish(t, tx, reg, thing(map[string]any{"address": map[string]any{"city": "Goa"}}))

@@ -86,7 +86,9 @@ type gate struct {
 	release map[string]chan struct{}
 }
 
-func newGate() *gate { return &gate{started: make(chan string, 10), release: map[string]chan struct{}{}} }
+func newGate() *gate {
+	return &gate{started: make(chan string, 10), release: map[string]chan struct{}{}}
+}
 
 func (g *gate) ch(id string) chan struct{} {
 	g.mu.Lock()

@@ -1,10 +1,12 @@
-// Package jobs holds MohallaMart's background functions as River job kinds:
-// one file per function with its args (Kind, InsertOpts) and worker, the
-// queues they run in, Route (the table that says which jobs each event
-// triggers), the periodic jobs and the failed-job alerts.
+// Package jobs holds MohallaMart's background functions: one file per
+// function, each a declaration of package fn (its id, triggers, options and
+// handler), listed in functions (queue.go), the registry. Around them: the
+// queues they run in, the email templates, the one way messages are sent
+// (deliver, sendSteps) and the failed-job alerts.
 //
-// Kinds are stored in river_job rows: never rename one. Every event-triggered
-// job's args carry event_id, and workers read the event's data from the
+// A function's River kind is its id with '_' for '-' (send-order-confirmation
+// runs as send_order_confirmation): never rename one. Every event-triggered
+// run's args carry event_id, and handlers get the event's data from the
 // events table, so job args stay small:
 //
 //	SELECT id, kind, state FROM river_job WHERE args->>'event_id' = '01J...';
@@ -22,15 +24,8 @@
 //
 // # Functions as steps
 //
-// send_order_confirmation and remind_stalled_order are written as steps with
-// package flow (load, render, send, record; the reminder first waits for the
-// order's next update): a retry skips the steps already recorded in
-// flow_steps, and sendSteps sends a message once, as two steps.
-//
-// # Fresh state
-//
-// index_product reads the product when it runs, under an advisory lock that
-// outbox.Publish also takes (ProductIndexLockKey), so a burst of updates
-// coalesces into one pending job without losing an update made while the job
-// runs.
+// send-order-confirmation and remind-stalled-order are written as steps (load,
+// render, send, record; the reminder first waits for the order's next
+// update): a retry skips the steps already recorded in flow_steps, and
+// sendSteps sends a message once, as two steps.
 package jobs

@@ -140,6 +140,12 @@ func (a *FailureAlerter) settle(ctx context.Context, job *rivertype.JobRow, stat
 		if err != nil || n == 0 || a.OpsEmail == "" {
 			return err // n == 0: no longer running (a rescuer or a second run settled it)
 		}
+		alertID := "ops-alert/" + job.Kind + "/" + now.UTC().Format("2006-01-02T15")
+		if _, err := q.EventGet(ctx, alertID); err == nil {
+			return nil // this hour's alert of the kind went out: one per kind per hour
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("look up alert: %w", err)
+		}
 		stats, err := q.JobFailedStats(ctx, db.JobFailedStatsParams{Kind: job.Kind, Since: now.Add(-time.Hour)})
 		if err != nil {
 			return fmt.Errorf("count failed jobs: %w", err)
@@ -159,9 +165,13 @@ func (a *FailureAlerter) settle(ctx context.Context, job *rivertype.JobRow, stat
 		if err != nil {
 			return err
 		}
-		ev.ID = "ops-alert/" + job.Kind + "/" + now.UTC().Format("2006-01-02T15")
+		ev.ID = alertID
 		ev.Source = "ops"
 		_, err = outbox.New(client, a.Router).Publish(ctx, tx, ev)
+		var taken *outbox.IDConflictError
+		if errors.As(err, &taken) {
+			return nil // another failure's alert of this hour went out meanwhile
+		}
 		return err
 	})
 	if err != nil {

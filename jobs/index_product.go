@@ -18,9 +18,14 @@ import (
 // removes it if it was deleted (product/created, product/updated,
 // search/index of a product). A burst of changes is indexed once, when
 // Deps.IndexDebounce has passed since the last (at most 5 windows after
-// the first); a change while a run indexes starts a run of its own.
+// the first); a change while a run indexes starts a run of its own, which
+// waits for the first to finish (concurrency), so an older state never
+// overwrites a newer one.
 func (d *Deps) indexProduct() *fn.Function {
-	opts := fn.Options{ID: "index-product", Queue: QueueSearch, Timeouts: fn.Timeouts{Attempt: indexTimeout}}
+	opts := fn.Options{
+		ID: "index-product", Queue: QueueSearch, Timeouts: fn.Timeouts{Attempt: indexTimeout},
+		Concurrency: []fn.Concurrency{{Key: "data.productId || data.id", Limit: 1}},
+	}
 	if d.IndexDebounce > 0 {
 		opts.Debounce = &fn.Debounce{Key: "data.productId || data.id", Period: d.IndexDebounce, Timeout: 5 * d.IndexDebounce}
 	}

@@ -105,4 +105,3 @@ func (d *Deps) deleteExpired(ctx context.Context) error {
 		slog.Int64("deliveries", deliveries), slog.Int64("analytics_events", analytics))
 	return nil
 }
-

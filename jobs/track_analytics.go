@@ -9,8 +9,8 @@ import (
 
 	"github.com/mohallamart/backend/analytics"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/internal/redact"
 	"github.com/mohallamart/backend/fn"
+	"github.com/mohallamart/backend/internal/redact"
 )
 
 // trackAnalyticsID is the id of the function that sends tracked events to
