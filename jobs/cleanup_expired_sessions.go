@@ -3,9 +3,6 @@ package jobs
 import (
 	"context"
 	"fmt"
-	"time"
-
-	"github.com/riverqueue/river"
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
@@ -13,15 +10,17 @@ import (
 )
 
 // cleanupExpiredSessions deletes expired sessions, in batches of
-// DeleteBatch (hourly, and on cleanup/expired_sessions); one run at a time
-// (singleton: a run asked for while one waits or runs is skipped).
-// Deleting is idempotent, so retries are safe.
+// DeleteBatch, on cleanup/expired_sessions; one run at a time (singleton: a
+// run asked for while one waits or runs is skipped). Deleting is
+// idempotent, so retries are safe. scheduled-cleanup deletes them daily
+// too, so an idle server runs nothing for them in between (an expired
+// session is refused whether its row is there or not).
 func (d *Deps) cleanupExpiredSessions() *fn.Function {
 	return fn.New(fn.Options{
 		ID: "cleanup-expired-sessions", Queue: QueueMaintenance, Retries: 4,
 		Timeouts:  fn.Timeouts{Attempt: cleanupTimeout},
 		Singleton: &fn.Singleton{Mode: fn.SingletonSkip},
-	}, append(fn.On(events.NameCleanupExpiredSessions), fn.OnSchedule(river.PeriodicInterval(time.Hour), "hourly")...),
+	}, fn.On(events.NameCleanupExpiredSessions),
 		func(ctx context.Context, _ fn.Input[events.Payload]) (any, error) {
 			n, err := deleteExpiredSessions(ctx, db.New(d.DB), d.NowFunc())
 			if err != nil {

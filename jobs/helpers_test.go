@@ -52,8 +52,7 @@ type testBundle struct {
 
 type bundleOpts struct {
 	deps jobs.Deps
-	// periodic runs the registry's periodic jobs (scheduled-cleanup,
-	// cleanup-expired-sessions).
+	// periodic runs the registry's periodic jobs (scheduled-cleanup).
 	periodic bool
 	// alerter, when set, is the failed-job alerter (its DB defaults to the
 	// bundle's pool, its Router to the bundle's registry).

@@ -57,7 +57,6 @@ func TestTrackAnalyticsIdleServer(t *testing.T) {
 	const wait = time.Hour
 	b := setup(t, bundleOpts{periodic: true, deps: jobs.Deps{AnalyticsBatchWait: wait}})
 	// The leader is up: it has inserted the periodic jobs due at its start.
-	b.waitJobs(t, "cleanup_expired_sessions", 1)
 	b.waitJobs(t, "scheduled_cleanup", 1)
 	require.Zero(t, countJobs(t, b.pool, "track_analytics", ""), "nothing tracked, no run")
 
