@@ -173,12 +173,16 @@ type Failure struct {
 type Trigger struct {
 	// Event is an event name (catalog or custom).
 	Event string
-	// If, when set, must hold for the event.
-	If func(ev events.Event) bool
+	// If, when set, must hold for the event; Expr is the expression it was
+	// parsed from (OnIf).
+	If   func(ev events.Event) bool
+	Expr string
 	// Schedule, for a scheduled function, says when it runs; Describe says
 	// it in words for the docs ("0 3 * * * Asia/Kolkata").
 	Schedule river.PeriodicSchedule
 	Describe string
+
+	err error // an Expr or schedule that did not parse
 }
 
 // On returns one trigger per event name.
@@ -188,11 +192,6 @@ func On(names ...string) []Trigger {
 		ts[i] = Trigger{Event: n}
 	}
 	return ts
-}
-
-// OnIf returns the trigger of event name, when cond holds for the event.
-func OnIf(name string, cond func(ev events.Event) bool) []Trigger {
-	return []Trigger{{Event: name, If: cond}}
 }
 
 // Input is what a handler gets.
@@ -326,6 +325,17 @@ func (f *Function) check() error {
 		}
 		if s, ok := t.Schedule.(invalidSchedule); ok {
 			bad("%w", s.err)
+		}
+		if t.err != nil {
+			bad("trigger %s: %w", t.Event, t.err)
+		}
+		if t.Expr != "" && t.err == nil {
+			c, _ := parseCondition(t.Expr)
+			for _, cmp := range c {
+				if err := checkPath(t.Event, cmp.path); err != nil {
+					bad("trigger %s: if: %w", t.Event, err)
+				}
+			}
 		}
 		if t.Event != "" && events.Known(t.Event) && f.payload != rawType {
 			if !reflect.TypeOf(events.Zero(t.Event)).AssignableTo(f.payload) {

@@ -30,7 +30,7 @@ func (d *Deps) indexProduct() *fn.Function {
 		opts.Debounce = &fn.Debounce{Key: "data.productId || data.id", Period: d.IndexDebounce, Timeout: 5 * d.IndexDebounce}
 	}
 	triggers := append(fn.On(events.NameProductCreated, events.NameProductUpdated),
-		fn.OnIf(events.NameSearchIndex, func(ev events.Event) bool { return fn.Field(ev, "data.type") != "shop" })...)
+		fn.OnIf(events.NameSearchIndex, "data.type != 'shop'")...)
 	return fn.New(opts, triggers, func(ctx context.Context, in fn.Input[events.Payload]) (any, error) {
 		id := fn.Field(in.Event, "data.productId")
 		if id == "" {

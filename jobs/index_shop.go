@@ -14,7 +14,7 @@ import (
 // if it is gone (search/index of a shop).
 func (d *Deps) indexShop() *fn.Function {
 	return fn.New(fn.Options{ID: "index-shop", Queue: QueueSearch, Timeouts: fn.Timeouts{Attempt: indexTimeout}},
-		fn.OnIf(events.NameSearchIndex, func(ev events.Event) bool { return fn.Field(ev, "data.type") == "shop" }),
+		fn.OnIf(events.NameSearchIndex, "data.type == 'shop'"),
 		func(ctx context.Context, in fn.Input[events.SearchIndex]) (any, error) {
 			index := d.Index
 			if index == nil {

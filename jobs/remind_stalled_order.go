@@ -29,7 +29,7 @@ func (d *Deps) remindStalledOrder() *fn.Function {
 	return fn.New(fn.Options{
 		ID: "remind-stalled-order", Queue: QueueNotifications, Timeouts: fn.Timeouts{Attempt: sendTimeout},
 		CancelOn: []fn.CancelOn{{Event: events.NameOrderCancelled, Match: "data.orderId"}},
-	}, fn.OnIf(events.NameOrderUpdated, func(ev events.Event) bool { return fn.Field(ev, "data.status") == "confirmed" }),
+	}, fn.OnIf(events.NameOrderUpdated, "data.status == 'confirmed'"),
 		func(ctx context.Context, in fn.Input[events.OrderUpdated]) (any, error) {
 			_, updated, err := fn.WaitForEvent(ctx, "wait for update", fn.Wait{
 				Event: events.NameOrderUpdated, Match: "data.orderId", Timeout: d.StalledOrderAfter,
