@@ -49,3 +49,16 @@ func (q *Queries) JobBacklogByQueue(ctx context.Context) ([]*JobBacklogByQueueRo
 	}
 	return items, nil
 }
+
+const riverLeaderElected = `-- name: RiverLeaderElected :one
+SELECT EXISTS (SELECT 1 FROM river_leader WHERE expires_at > now())::bool AS elected
+`
+
+// Whether a River leader holds its lease now: it inserts the periodic runs
+// and runs River's maintenance (the rescuer among them).
+func (q *Queries) RiverLeaderElected(ctx context.Context) (bool, error) {
+	row := q.db.QueryRow(ctx, riverLeaderElected)
+	var elected bool
+	err := row.Scan(&elected)
+	return elected, err
+}

@@ -73,7 +73,7 @@ func TestCheckQuery(t *testing.T) {
 	for _, tc := range []struct{ expr, problem string }{
 		{`sum by (kind) (rate(mohallamart_jobs_total{outcome="completed"}[5m]))`, ""},
 		{`histogram_quantile(0.99, sum by (kind, le) (rate(mohallamart_job_run_duration_seconds_bucket{job="$job"}[$__rate_interval])))`, ""},
-		{`(sum(increase(mohallamart_jobs_total{kind="flush_analytics"}[10m])) or vector(0)) == 0`, ""},
+		{`(sum(increase(mohallamart_jobs_total{kind="track_analytics"}[10m])) or vector(0)) == 0`, ""},
 		{"mohallamart_jobs_total unless mohallamart_jobs_total offset 15m # a comment naming no_such_metric", ""},
 		{`up{job="mohallamart"} == 0`, ""},
 		{`rate(mohallamart_job_total[5m])`, `unknown metric "mohallamart_job_total"`},

@@ -11,3 +11,8 @@ SELECT name::text, 0::bigint, 0::float8
 FROM river_queue
 WHERE name NOT IN (SELECT queue FROM river_job WHERE state = 'available')
 ORDER BY queue;
+
+-- name: RiverLeaderElected :one
+-- Whether a River leader holds its lease now: it inserts the periodic runs
+-- and runs River's maintenance (the rescuer among them).
+SELECT EXISTS (SELECT 1 FROM river_leader WHERE expires_at > now())::bool AS elected;

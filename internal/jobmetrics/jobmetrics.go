@@ -114,6 +114,7 @@ type backlogCollector struct {
 	db        db.DBTX
 	available *prometheus.Desc
 	age       *prometheus.Desc
+	leader    *prometheus.Desc
 }
 
 func newBacklogCollector(database db.DBTX) *backlogCollector {
@@ -123,13 +124,16 @@ func newBacklogCollector(database db.DBTX) *backlogCollector {
 			"Jobs waiting to be worked, by queue.", []string{"queue"}, nil),
 		age: prometheus.NewDesc("mohallamart_jobs_oldest_available_age_seconds",
 			"How long the oldest available job of each queue has been waiting.", []string{"queue"}, nil),
+		leader: prometheus.NewDesc("mohallamart_river_leader",
+			"1 when a River leader holds its lease (it inserts the scheduled runs and rescues stuck jobs), 0 when none does.", nil, nil),
 	}
 }
 
-// Describe sends the backlog's two descriptors.
+// Describe sends the collector's descriptors.
 func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.available
 	ch <- c.age
+	ch <- c.leader
 }
 
 // Collect queries the backlog and sends one sample of each metric per
@@ -137,7 +141,18 @@ func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), backlogTimeout)
 	defer cancel()
-	rows, err := db.New(c.db).JobBacklogByQueue(ctx)
+	q := db.New(c.db)
+	elected, err := q.RiverLeaderElected(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.leader, fmt.Errorf("query River leader: %w", err))
+	} else {
+		v := 0.0
+		if elected {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.leader, prometheus.GaugeValue, v)
+	}
+	rows, err := q.JobBacklogByQueue(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.available, fmt.Errorf("query job backlog: %w", err))
 		return
