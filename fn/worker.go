@@ -32,6 +32,9 @@ type Runtime struct {
 	// Aliases maps a function id to older River kinds its worker also
 	// works (runs enqueued before a rename).
 	Aliases map[string][]string
+	// Dropped, when set, counts each run a rateLimit dropped, by function
+	// id (a metric); the run is logged either way.
+	Dropped func(function string)
 }
 
 // AddWorkers registers a worker for every function (and one for the
@@ -362,6 +365,9 @@ func (x *executor) runWithOptions(ctx context.Context, f *Function, job *river.J
 			x.rt.Logger.WarnContext(ctx, "Run dropped by rateLimit", slog.String("function", f.ID()),
 				slog.Int64("job_id", job.ID), slog.String("key", keyOf(ev, rl.Key)),
 				slog.Int("limit", rl.Limit), slog.Duration("period", rl.Period))
+			if x.rt.Dropped != nil {
+				x.rt.Dropped(f.ID())
+			}
 			return nil
 		}
 	}

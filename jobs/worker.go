@@ -71,6 +71,9 @@ type Deps struct {
 	// AnalyticsBatchWait is how long track-analytics collects events before
 	// it sends them as a batch; zero means 5 s.
 	AnalyticsBatchWait time.Duration
+	// Dropped, when set, counts each run a rateLimit dropped, by function
+	// (the mohallamart_runs_dropped_total metric).
+	Dropped func(function string)
 	// MaxTimeout, when positive, caps every worker's Timeout, so River's
 	// rescuer retries any job a killed process left running within about
 	// MaxTimeout plus its 30 s round. A test setting (the reliability
@@ -182,7 +185,7 @@ func AddWorkers(workers *river.Workers, reg *fn.Registry, deps Deps) error {
 		return err
 	}
 	return reg.AddWorkers(workers, fn.Runtime{
-		DB: d.DB, Logger: d.Logger, MaxTimeout: d.MaxTimeout,
+		DB: d.DB, Logger: d.Logger, MaxTimeout: d.MaxTimeout, Dropped: d.Dropped,
 		Aliases: map[string][]string{trackAnalyticsID: {"flush_analytics"}},
 	})
 }

@@ -47,12 +47,14 @@ func (s *jobSetup) apply(c *river.Config) {
 
 // buildJobs builds the providers from cfg (each outside service when its
 // credentials are set, the Postgres default otherwise, logging which), and
-// the workers and periodic jobs a worker process runs.
-func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*jobSetup, error) {
+// the workers and periodic jobs a worker process runs; dropped counts the
+// runs a rateLimit drops.
+func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger, dropped func(function string)) (*jobSetup, error) {
 	deps, err := jobDeps(cfg, pool, logger)
 	if err != nil {
 		return nil, err
 	}
+	deps.Dropped = dropped
 	backend := func(capability, name string, attrs ...slog.Attr) {
 		logger.LogAttrs(ctx, slog.LevelInfo, "Job backend", append([]slog.Attr{
 			slog.String("capability", capability), slog.String("backend", name),

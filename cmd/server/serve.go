@@ -103,9 +103,13 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		Middleware:        append([]rivertype.Middleware{&logctx.JobMiddleware{}}, tr.jobMiddleware()...),
 	}
 	applyTestSettings(ctx, cfg, riverCfg, logger)
+	httpMetrics, jobMetrics, err := newMetrics(pool)
+	if err != nil {
+		return err
+	}
 	var reg *fn.Registry
 	if cfg.Role != RoleAPI {
-		js, err := buildJobs(ctx, cfg, workerPool, logger)
+		js, err := buildJobs(ctx, cfg, workerPool, logger, jobMetrics.RunDropped)
 		if err != nil {
 			return err
 		}
@@ -127,10 +131,6 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 
-	httpMetrics, jobMetrics, err := newMetrics(pool)
-	if err != nil {
-		return err
-	}
 	opts := httpapi.Opts{
 		Logger: logger, DB: pool, Migrator: migrator, Metrics: httpMetrics,
 		OpsOnly:   cfg.Role == RoleWorker,

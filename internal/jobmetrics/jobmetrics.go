@@ -28,6 +28,7 @@ const backlogTimeout = 5 * time.Second
 type Metrics struct {
 	jobs    *prometheus.CounterVec
 	runTime *prometheus.HistogramVec
+	dropped *prometheus.CounterVec
 }
 
 // Register registers with reg the job counters
@@ -48,14 +49,22 @@ func Register(reg prometheus.Registerer, database db.DBTX) (*Metrics, error) {
 			Help:    "Time a job attempt spent in its worker, by kind.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"kind"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mohallamart_runs_dropped_total",
+			Help: "Runs a function's rateLimit dropped in this process, by function: they completed without running.",
+		}, []string{"function"}),
 	}
-	for _, c := range []prometheus.Collector{m.jobs, m.runTime, newBacklogCollector(database)} {
+	for _, c := range []prometheus.Collector{m.jobs, m.runTime, m.dropped, newBacklogCollector(database)} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register job metrics: %w", err)
 		}
 	}
 	return m, nil
 }
+
+// RunDropped counts a run of function that its rateLimit dropped (the
+// Dropped hook of fn.Runtime).
+func (m *Metrics) RunDropped(function string) { m.dropped.WithLabelValues(function).Inc() }
 
 // ObserveJobs subscribes to client's job events at once and counts them in
 // a goroutine of its own until ctx is done or the client stops. Call it
