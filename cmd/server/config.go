@@ -22,29 +22,29 @@ import (
 // Config is the server's whole configuration, read from the environment
 // once at start-up (see .env.example for every variable).
 type Config struct {
-	DatabaseURL     string                // DATABASE_URL; empty in development: a private cluster under DataDir
-	DataDir         string                // DATA_DIR, default .data
-	Addr            string                // ADDR, default 127.0.0.1:8080 in development, :8080 in production
-	OpsAddr         string                // OPS_ADDR: /metrics, /healthz, /readyz; default :9090 in production, unset in development (on ADDR)
-	Role            string                // ROLE: all | api | worker
-	AppEnv          string                // APP_ENV: development | production
-	MigrateOnStart  bool                  // MIGRATE_ON_START, default true in development
-	ShutdownTimeout time.Duration         // SHUTDOWN_TIMEOUT, default 30s
-	DBTimeout       time.Duration         // DB_TIMEOUT: connect timeout and per-request database budget, default 5s
-	DBMaxConns      int                   // DB_MAX_CONNS: connections this process opens in all, default 40
-	DBAPIConns      int                   // DB_API_CONNS: of those, the HTTP API's own pool when ROLE=all, default 12
-	QueueWorkers    map[string]int        // QUEUE_WORKERS: jobs worked at once per queue (see jobs.DefaultQueueWorkers)
-	FetchCooldown   time.Duration         // FETCH_COOLDOWN: least time between two fetches of one queue, default 5ms
-	FetchPoll       time.Duration         // FETCH_POLL_INTERVAL: fetch this often when no LISTEN/NOTIFY wake-up came, default 100ms
-	IndexDebounce   time.Duration         // INDEX_DEBOUNCE: index-product runs this long after a product's last change, default 2s; 0s: at once
-	NotificationsPerHour int              // NOTIFICATIONS_PER_HOUR: notification/send messages one recipient gets an hour at most, default 10; 0: no limit
-	ProviderTimeout time.Duration         // PROVIDER_TIMEOUT: HTTP timeout of every outside service, default 10s
-	ProviderRates   map[string]limit.Rule // PROVIDER_RATE_LIMITS: requests per period to resend, twilio, onesignal, shared by every process; by channel
-	LogLevel        string                // LOG_LEVEL: debug | info | warn | error, default info
-	RateLimit       float64               // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
-	RateBurst       int                   // RATE_BURST: requests a key may send at once, default 2 × RATE_LIMIT
-	Tracing         bool                  // on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
-	ServiceName     string                // OTEL_SERVICE_NAME: the traces' service.name, default mohallamart
+	DatabaseURL          string                // DATABASE_URL; empty in development: a private cluster under DataDir
+	DataDir              string                // DATA_DIR, default .data
+	Addr                 string                // ADDR, default 127.0.0.1:8080 in development, :8080 in production
+	OpsAddr              string                // OPS_ADDR: /metrics, /healthz, /readyz; default :9090 in production, unset in development (on ADDR)
+	Role                 string                // ROLE: all | api | worker
+	AppEnv               string                // APP_ENV: development | production
+	MigrateOnStart       bool                  // MIGRATE_ON_START, default true in development
+	ShutdownTimeout      time.Duration         // SHUTDOWN_TIMEOUT, default 30s
+	DBTimeout            time.Duration         // DB_TIMEOUT: connect timeout and per-request database budget, default 5s
+	DBMaxConns           int                   // DB_MAX_CONNS: connections this process opens in all, default 40
+	DBAPIConns           int                   // DB_API_CONNS: of those, the HTTP API's own pool when ROLE=all, default 12
+	QueueWorkers         map[string]int        // QUEUE_WORKERS: jobs worked at once per queue (see jobs.DefaultQueueWorkers)
+	FetchCooldown        time.Duration         // FETCH_COOLDOWN: least time between two fetches of one queue, default 5ms
+	FetchPoll            time.Duration         // FETCH_POLL_INTERVAL: fetch this often when no LISTEN/NOTIFY wake-up came, default 100ms
+	IndexDebounce        time.Duration         // INDEX_DEBOUNCE: index-product runs this long after a product's last change, default 2s; 0s: at once
+	NotificationsPerHour int                   // NOTIFICATIONS_PER_HOUR: notification/send messages one recipient gets an hour at most, default 10; 0: no limit
+	ProviderTimeout      time.Duration         // PROVIDER_TIMEOUT: HTTP timeout of every outside service, default 10s
+	ProviderRates        map[string]limit.Rule // PROVIDER_RATE_LIMITS: requests per period to resend, twilio, onesignal, shared by every process; by channel
+	LogLevel             string                // LOG_LEVEL: debug | info | warn | error, default info
+	RateLimit            float64               // RATE_LIMIT: event API and /v1 requests per second per key, default 200; 0 turns it off
+	RateBurst            int                   // RATE_BURST: requests a key may send at once, default 2 × RATE_LIMIT
+	Tracing              bool                  // on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
+	ServiceName          string                // OTEL_SERVICE_NAME: the traces' service.name, default mohallamart
 
 	EventKeys        []string       // EVENT_KEYS, comma-separated: server-side keys that send events (any name) only
 	PublicEventKeys  []string       // PUBLIC_EVENT_KEYS, comma-separated: keys for browser pages, sending PUBLIC_EVENT_NAMES only
