@@ -310,28 +310,48 @@ func priority(f *Function, ev events.Event) int {
 	return min(max(f.opts.Priority(ev), 1), 4)
 }
 
-// applyCancels cancels, per cancelling event and rule, the runs its match
-// values name.
+// applyCancels cancels the runs the cancelling events' match values name:
+// one statement per event, match path and timeout, for every function with
+// such a cancelOn.
 func applyCancels(ctx context.Context, q *db.Queries, cs []cancellation) error {
+	type group struct {
+		eventID string
+		match   string
+		timeout time.Duration
+	}
+	var (
+		order []group
+		byID  = map[string]events.Event{}
+		kinds = map[group][]string{}
+	)
 	for _, c := range cs {
-		value := Field(c.ev, c.rule.c.Match)
+		g := group{eventID: c.ev.ID, match: c.rule.c.Match, timeout: c.rule.c.Timeout}
+		if _, ok := kinds[g]; !ok {
+			order = append(order, g)
+		}
+		kinds[g] = append(kinds[g], c.rule.f.Kind())
+		byID[c.ev.ID] = c.ev
+	}
+	for _, g := range order {
+		ev := byID[g.eventID]
+		value := Field(ev, g.match)
 		if value == "" {
 			continue
 		}
-		match, err := json.Marshal(map[string]string{c.rule.c.Match: value})
+		match, err := json.Marshal(map[string]string{g.match: value})
 		if err != nil {
 			return fmt.Errorf("cancelOn: %w", err)
 		}
 		var since time.Time
-		if c.rule.c.Timeout > 0 {
-			since = time.Now().Add(-c.rule.c.Timeout)
+		if g.timeout > 0 {
+			since = time.Now().Add(-g.timeout)
 		}
 		_, err = q.FnCancelRuns(ctx, db.FnCancelRunsParams{
-			Kinds: []string{c.rule.f.Kind()}, Match: match, EventID: c.ev.ID, Since: since,
-			Reason: "cancelled by " + c.ev.Name + " event " + c.ev.ID,
+			Kinds: kinds[g], Match: match, EventID: ev.ID, Since: since,
+			Reason: "cancelled by " + ev.Name + " event " + ev.ID,
 		})
 		if err != nil {
-			return fmt.Errorf("cancelOn %s of %s: %w", c.ev.Name, c.rule.f.ID(), err)
+			return fmt.Errorf("cancelOn %s: %w", ev.Name, err)
 		}
 	}
 	return nil
