@@ -93,6 +93,10 @@ func (r *Registry) Functions() []*Function {
 // Function returns the function with the given id, or nil.
 func (r *Registry) Function(id string) *Function { return r.byID[id] }
 
+// Routed reports whether events called name start a function (before
+// their filters).
+func (r *Registry) Routed(name string) bool { return len(r.byEvent[name]) > 0 }
+
 // Listeners returns the functions an event named name triggers (before
 // their filters), sorted by id.
 func (r *Registry) Listeners(name string) []*Function {

@@ -58,6 +58,9 @@ type eventsAnswer struct {
 func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 	evs, batch, err := decodeEvents(w, r)
 	if err == nil {
+		err = reservedNames(evs, batch)
+	}
+	if err == nil {
 		err = s.applyKeyScope(r.Context(), evs, batch)
 	}
 	if err != nil {
@@ -76,7 +79,7 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.Metrics.observeEvents(evs)
+	s.Metrics.observeEvents(evs, s.routed)
 	s.logUnrouted(r.Context(), evs)
 	writeJSON(w, http.StatusOK, eventsAnswer{IDs: ids, Status: http.StatusOK})
 }
@@ -377,20 +380,49 @@ func seededID(seed string, index int) string {
 	return id.String()
 }
 
-// logUnrouted logs the accepted events whose names are not in the catalog:
-// they are stored but trigger no job, which is most often a misspelt name.
-// One line per name and request.
+// routed reports whether events called name start a function.
+func (s *server) routed(name string) bool {
+	if s.Routes == nil {
+		return events.Known(name)
+	}
+	return s.Routes.Routed(name)
+}
+
+// logUnrouted logs the accepted events whose names start no function: they
+// are stored but trigger nothing, which is most often a misspelt name. One
+// line per name and request.
 func (s *server) logUnrouted(ctx context.Context, evs []events.Event) {
 	counts := make(map[string]int)
 	for _, ev := range evs {
-		if !events.Known(ev.Name) {
+		if !s.routed(ev.Name) {
 			counts[ev.Name]++
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(counts)) {
-		s.Logger.WarnContext(ctx, "Event name is not in the catalog: the event is stored and triggers no job",
+		s.Logger.WarnContext(ctx, "Event name starts no function: the event is stored and triggers nothing",
 			slog.String("name", name), slog.Int("events", counts[name]))
 	}
+}
+
+// reservedPrefix starts the names of the functions' own events
+// (fn.InvokedEvent, fn.FinishedEvent), which only Invoke publishes: sent
+// over HTTP they would start any function with any data, or end another
+// run's wait.
+const reservedPrefix = "inngest/"
+
+// reservedNames refuses events whose names are reserved, naming them.
+func reservedNames(evs []events.Event, batch bool) error {
+	var bad []apperr.FieldError
+	for i, ev := range evs {
+		if strings.HasPrefix(ev.Name, reservedPrefix) {
+			bad = append(bad, apperr.FieldError{Field: eventPath(batch, i, "name"),
+				Message: fmt.Sprintf("names starting %q are reserved for the functions' own events", reservedPrefix)})
+		}
+	}
+	if len(bad) > 0 {
+		return invalidEvents(batch, bad)
+	}
+	return nil
 }
 
 // eventAnswer is GET /v1/events/{id}: the event, the jobs it triggered and

@@ -61,7 +61,7 @@ func NewMetrics(reg *prometheus.Registry) (*Metrics, error) {
 		}, []string{"name"}),
 		eventsUnrouted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mohallamart_events_unrouted_total",
-			Help: "Events accepted by the event API whose name is not in the catalog, so they trigger no job, by name (the first 50 short well-formed names; others count as \"(other)\").",
+			Help: "Events accepted by the event API whose name starts no function, so they trigger nothing, by name (the first 50 short well-formed names; others count as \"(other)\").",
 		}, []string{"name"}),
 		unroutedNames: make(map[string]bool),
 	}
@@ -86,13 +86,16 @@ func (m *Metrics) observeRequest(route string, status int, d time.Duration) {
 	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
 }
 
-// observeEvents counts accepted events by name, and those outside the
-// catalog as unrouted.
-func (m *Metrics) observeEvents(evs []events.Event) {
+// observeEvents counts accepted events by name (custom names as
+// "custom"), and those whose name starts no function (routed) as
+// unrouted.
+func (m *Metrics) observeEvents(evs []events.Event, routed func(name string) bool) {
 	for _, ev := range evs {
 		name := ev.Name
 		if !events.Known(name) {
 			name = "custom" // custom names are unbounded; keep the label set small
+		}
+		if !routed(ev.Name) {
 			m.eventsUnrouted.WithLabelValues(m.unroutedLabel(ev.Name)).Inc()
 		}
 		m.eventsIngested.WithLabelValues(name).Inc()

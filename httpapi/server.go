@@ -22,6 +22,11 @@ import (
 	"github.com/mohallamart/backend/replay"
 )
 
+// Routes says whether events of a name start any function: fn.Registry.
+type Routes interface {
+	Routed(name string) bool
+}
+
 // Opts are the dependencies and settings of the handler stack.
 type Opts struct {
 	// Logger receives one line per request (with its request id) and every
@@ -50,6 +55,10 @@ type Opts struct {
 
 	// Outbox stores events and enqueues their jobs.
 	Outbox *outbox.Outbox
+	// Routes says which event names start a function (the function
+	// registry), for the unrouted-events log line and metric; nil: the
+	// catalog's names.
+	Routes Routes
 	// Mart performs the domain writes of the REST routes.
 	Mart *mart.Service
 	// Search answers GET /v1/search/products.

@@ -142,7 +142,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	}
 	if !opts.OpsOnly {
 		ob := outbox.New(client, reg)
-		opts.Outbox = ob
+		opts.Outbox, opts.Routes = ob, reg
 		opts.Mart = mart.NewService(pool, ob)
 		opts.Replay = replay.New(pool, client, reg)
 		if opts.Search, err = searchBackend(ctx, cfg, pool, logger); err != nil {
