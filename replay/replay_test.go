@@ -35,11 +35,10 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 func testRegistry(t *testing.T) *fn.Registry {
 	t.Helper()
 	nothing := func(context.Context, fn.Input[json.RawMessage]) (any, error) { return "done", nil }
-	confirmed := func(ev events.Event) bool { return fn.Field(ev, "data.status") == "confirmed" }
 	reg, err := fn.NewRegistry(
 		fn.New(fn.Options{ID: "test-user"}, fn.On(events.NameUserCreated), nothing),
 		fn.New(fn.Options{ID: "test-order"}, fn.On(events.NameOrderUpdated, events.NameOrderCancelled), nothing),
-		fn.New(fn.Options{ID: "test-confirmed"}, fn.OnIf(events.NameOrderUpdated, confirmed), nothing),
+		fn.New(fn.Options{ID: "test-confirmed"}, fn.OnIf(events.NameOrderUpdated, "data.status == 'confirmed'"), nothing),
 		fn.New(fn.Options{ID: "test-product", Singleton: &fn.Singleton{Key: "data.productId", Mode: fn.SingletonSkip}},
 			fn.On(events.NameProductUpdated), nothing),
 		fn.New(fn.Options{ID: "test-once", Idempotency: &fn.Idempotency{Key: "data.userId"}}, fn.On(events.NameUserUpdated), nothing),
