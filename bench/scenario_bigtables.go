@@ -24,7 +24,7 @@ FROM (SELECT g, now() - (g % 259200) * interval '1 second' AS t FROM generate_se
 	fillJobs = `
 INSERT INTO river_job (args, attempt, attempted_at, attempted_by, created_at, finalized_at, kind, max_attempts,
                        metadata, priority, queue, state, scheduled_at, tags)
-SELECT jsonb_build_object('event_id', 'bench-old-' || g, 'order_id', gen_random_uuid()),
+SELECT jsonb_build_object('event_id', 'bench-old-' || g, 'v', 1),
        1, t, ARRAY['bench'], t, t + interval '40 milliseconds', 'send_order_confirmation', 10,
        '{}', 1, 'email', 'completed', t, '{}'
 FROM (SELECT g, now() - (g % 259200) * interval '1 second' AS t FROM generate_series(1, $1::int) g) s`

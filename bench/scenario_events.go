@@ -148,9 +148,9 @@ func analyticsScenario(p plan) *scenario {
 		how: fmt.Sprintf("The server binary (ROLE=all) with MIXPANEL_TOKEN and MIXPANEL_BASE_URL at a fake Mixpanel (/import "+
 			"and /track, deduplicating by $insert_id). %d analytics/track events sent through POST /v1/events in batches of %d "+
 			"by %d clients; delivered events/s end to end = distinct events at the fake / (first POST → last new event at "+
-			"the fake), which includes the wait for the next flush_analytics run (every 1 s) and so weighs on a small count; "+
-			"first to last delivery = the events after the first Import request over (that request → last new event): the "+
-			"flush's own rate.",
+			"the fake), which includes the batch wait (a track_analytics run starts 5 s after the first event of its batch) "+
+			"and so weighs on a small count; first to last delivery = the events after the first Import request over "+
+			"(that request → last new event): the batch runs' own rate.",
 			p.AnalyticsEvents, p.AnalyticsBatch, clients),
 		figures: []figureSpec{delivered, flushRate, perReq, accepted, dupes},
 		run: func(ctx context.Context, b *bench, rep int) error {

@@ -15,7 +15,9 @@ const (
 
 // pipelineKinds are the jobs an order triggers (the load's products never
 // sell out, so no index or out-of-stock jobs); its analytics event is not a
-// job but a row in analytics_pending, sent by flush_analytics.
+// job of its own but waits in a batch of track_analytics
+// (analytics_pending), sent by the batch's run, which starts 5 s
+// (AnalyticsBatchWait) after the batch's first event.
 var pipelineKinds = []string{kindOrderConfirmation} //nolint:gochecknoglobals // a constant list
 
 // catalog sizes of the order scenarios: one user per client, products
@@ -150,8 +152,8 @@ type drainResult struct {
 	jobs   jobTotals  // their confirmation jobs
 	work   orderWork
 	start  time.Time // the worker's first fetch (database clock)
-	// flushStart is the worker's first fetch of a flush_analytics job.
-	flushStart time.Time
+	// trackStart is the worker's first fetch of a track_analytics run.
+	trackStart time.Time
 	drained    bool
 	// cpu is what the worker process and PostgreSQL used from the worker's
 	// start to the end of the wait.
@@ -165,10 +167,10 @@ func (d *drainResult) confirmationsPerSecond() float64 {
 }
 
 // analyticsPerSecond is analytics rows written over the time from the
-// worker's first flush_analytics fetch to the last row: the flush's rate,
-// without the wait for River's leader to schedule the first flush.
+// worker's first track_analytics fetch to the last row: the batch runs'
+// rate, without the wait for the first batch to be due.
 func (d *drainResult) analyticsPerSecond() float64 {
-	return perSecond(d.work.tracked, d.work.lastTrack.Sub(d.flushStart))
+	return perSecond(d.work.tracked, d.work.lastTrack.Sub(d.trackStart))
 }
 
 // drainTime is the time from the worker's first fetch to the last
@@ -222,7 +224,7 @@ func (r *serverRun) drainPhase(ctx context.Context, c *catalog) (*drainResult, e
 	if res.start, err = r.firstFetch(ctx, m, ""); err != nil {
 		return nil, err
 	}
-	if res.flushStart, err = r.firstFetch(ctx, m, kindFlushAnalytics); err != nil {
+	if res.trackStart, err = r.firstFetch(ctx, m, kindTrackAnalytics); err != nil {
 		return nil, err
 	}
 	r.b.step("drain: %d of %d confirmations finalized; %s (drained: %t)", res.jobs.finalized, res.jobs.total, res.work.describe(), res.drained)
@@ -380,7 +382,7 @@ func pipelineScenario(p plan) *scenario {
 			"2 items) from %d closed-loop clients while nothing works their jobs; it stops and a server with ROLE=worker "+
 			"(DB_MAX_CONNS all for the workers) works the backlog alone. Confirmation jobs/s = confirmations finalized / (the "+
 			"worker's first fetch → last confirmation finalized); analytics events/s = analytics_events rows / (the worker's "+
-			"first flush_analytics fetch → last row); CPU per order = the worker process's CPU time (from its start) and the "+
+			"first track_analytics fetch → last row); CPU per order = the worker process's CPU time (from its start) and the "+
 			"private PostgreSQL cluster's (every process, the harness's polling every 100 ms included) until the drain ended, "+
 			"over the confirmations finalized (each order is one confirmation and one analytics event); the 0.30 × raw ceiling target is judged on this drain rate, because with workers on the jobs worked "+
 			"per second can never exceed the orders the API takes. With load (ROLE=all again): %d closed-loop clients for %s, "+

@@ -11,8 +11,9 @@ import (
 
 // slowWindowGrace is how long after a write phase the analytics events and
 // SMS notifications of the phase still count toward its throughput: more
-// than flush_analytics' period (1 s) and one flush.
-const slowWindowGrace = 2 * time.Second
+// than a track_analytics batch's wait (AnalyticsBatchWait, 5 s, from the
+// first event of a batch to its run) and one send.
+const slowWindowGrace = 7 * time.Second
 
 // slowHotProducts is how many products the PATCHes cycle through.
 const slowHotProducts = 4

@@ -16,13 +16,14 @@ const (
 	kindOrderConfirmation = "send_order_confirmation"
 	kindSendNotification  = "send_notification"
 	kindIndexProduct      = "index_product"
-	kindFlushAnalytics    = "flush_analytics"
+	kindTrackAnalytics    = "track_analytics"
 )
 
 // stopGrace is how long a server is given to shut down cleanly before a
-// role change: a clean stop resigns River's leadership, so the next
-// process becomes leader (and runs the periodic flush_analytics) at once
-// instead of after the old leader's lease runs out.
+// role change: a clean stop finishes or puts back its running jobs and
+// resigns River's leadership, so the next process becomes leader (and
+// inserts the periodic jobs) at once instead of after the old leader's
+// lease runs out.
 const stopGrace = 30 * time.Second
 
 // serverRun is one database and the server processes run on it in turn,
@@ -231,19 +232,22 @@ func (r *serverRun) dbNow(ctx context.Context) (time.Time, error) {
 }
 
 // waitDrained polls until every job of kinds inserted after m is finalized
-// (completed, cancelled or discarded) and no tracked event waits in
-// analytics_pending, or timeout passes; it reports whether they were.
+// (completed, cancelled or discarded) and every tracked event was sent: none
+// waits in a batch (analytics_pending) and no track_analytics run is
+// unfinished; or timeout passes; it reports whether they were.
 func (r *serverRun) waitDrained(ctx context.Context, m jobMark, kinds []string, timeout time.Duration) (bool, error) {
 	// Unfinalized jobs are found through their state (River's fetch index),
 	// so a poll does not walk the jobs already finished.
 	return r.poll(ctx, timeout, `SELECT (SELECT count(*) FROM river_job
-		    WHERE state IN ('available', 'pending', 'running', 'retryable', 'scheduled') AND id > $1 AND kind = ANY($2))
-		+ (SELECT count(*) FROM analytics_pending)`, m.maxID, kinds)
+		    WHERE state IN ('available', 'pending', 'running', 'retryable', 'scheduled')
+		      AND (id > $1 AND kind = ANY($2) OR kind = $3))
+		+ (SELECT count(*) FROM analytics_pending)`, m.maxID, kinds, kindTrackAnalytics)
 }
 
 // waitIdle polls until no job is available, pending or running (periodic
 // jobs scheduled for later do not count) and no tracked event waits in
-// analytics_pending, or timeout passes.
+// analytics_pending (a batch's run takes its events when it starts
+// running), or timeout passes.
 func (r *serverRun) waitIdle(ctx context.Context, timeout time.Duration) (bool, error) {
 	return r.poll(ctx, timeout, `SELECT (SELECT count(*) FROM river_job WHERE state IN ('available', 'pending', 'running', 'retryable'))
 		+ (SELECT count(*) FROM analytics_pending)`)

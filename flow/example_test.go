@@ -16,6 +16,7 @@ import (
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/flow"
+	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/outbox"
 )
 
@@ -100,6 +101,13 @@ func Example() {
 	}
 	defer client.Stop(ctx) //nolint:errcheck
 
+	// The outbox's router: here no declared function is triggered by the
+	// payment, whose Publish only wakes the waiting job.
+	reg, err := fn.NewRegistry()
+	if err != nil {
+		log.Fatal(err)
+	}
+
 	res, err := client.Insert(ctx, awaitPaymentArgs{OrderID: "o-1"}, nil)
 	if err != nil {
 		log.Fatal(err)
@@ -113,7 +121,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	_, err = outbox.New(client).Publish(ctx, tx, events.Event{
+	_, err = outbox.New(client, reg).Publish(ctx, tx, events.Event{
 		ID: "pay-1", Name: "payment/received", TS: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
 		Data: json.RawMessage(`{"orderId":"o-1","amountPaise":24900}`),
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/flow"
+	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/outbox"
 )
 
@@ -63,7 +64,16 @@ func insertOnly(t *testing.T) *outbox.Outbox {
 	t.Helper()
 	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
 	require.NoError(t, err)
-	return outbox.New(client)
+	return outbox.New(client, noRoutes(t))
+}
+
+// noRoutes is a router of no function: the flow_test jobs are inserted by
+// the tests, and the events they publish only wake them.
+func noRoutes(t *testing.T) *fn.Registry {
+	t.Helper()
+	reg, err := fn.NewRegistry()
+	require.NoError(t, err)
+	return reg
 }
 
 // TestWaitMatchedWhileJobRuns: an event committed after the wait is
@@ -149,7 +159,7 @@ func startClient(t *testing.T, fn func(ctx context.Context, job *river.Job[testA
 		defer cancel()
 		_ = client.Stop(stopCtx)
 	})
-	return &clientBundle{pool: pool, client: client, outbox: outbox.New(client), events: evs}
+	return &clientBundle{pool: pool, client: client, outbox: outbox.New(client, noRoutes(t)), events: evs}
 }
 
 // next waits for the client to report the job's next outcome and fails the

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/jobs/jobstest"
 	"github.com/mohallamart/backend/replay"
 )
 
@@ -144,7 +145,7 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 		o.EventKeys, o.APIKeys, o.AdminUser, o.AdminPassword = nil, nil, "", ""
 		client, err := river.NewClient(riverpgxv5.New(o.DB), &river.Config{})
 		require.NoError(t, err)
-		o.Replay = replay.New(o.DB, client)
+		o.Replay = replay.New(o.DB, client, jobstest.Registry(t, o.DB))
 	})
 	post := func(path, body string, header ...string) response {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.srv.URL+path, strings.NewReader(body))

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/jobs/jobstest"
 	"github.com/mohallamart/backend/replay"
 )
 
@@ -46,36 +47,38 @@ func (b *testBundle) admin(t *testing.T, method, path string, body any) response
 func TestAdminReplayAndRetry(t *testing.T) {
 	t.Parallel()
 	b := setupAdmin(t)
-	require.Equal(t, http.StatusOK, b.do(t, "POST", "/v1/events", testKey, userCreated("signup-admin", "admin@example.com")).status)
+	deleted := map[string]any{"name": "user/deleted", "id": "delete-admin", "data": map[string]any{"userId": userIDFor("admin@example.com")}}
+	require.Equal(t, http.StatusOK, b.do(t, "POST", "/v1/events", testKey, deleted).status)
 	_, err := b.pool.Exec(t.Context(), `UPDATE river_job SET state = 'completed', finalized_at = now()`)
 	require.NoError(t, err)
 	since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 
-	r := b.admin(t, "POST", "/admin/events/replay", map[string]any{"name": "user/created", "since": since, "dryRun": true})
+	r := b.admin(t, "POST", "/admin/events/replay", map[string]any{"name": "user/deleted", "since": since, "dryRun": true})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
-	require.Equal(t, map[string]any{"send_welcome_email": 1.0}, r.json(t)["enqueued"])
+	require.Equal(t, 1.0, r.json(t)["enqueued"].(map[string]any)["end_user_sessions"])
 	require.Zero(t, b.count(t, `SELECT count(*) FROM river_job WHERE state = 'available'`))
 
-	r = b.admin(t, "POST", "/admin/events/replay", map[string]any{"name": "user/created", "since": since, "function": "send_welcome_email"})
+	r = b.admin(t, "POST", "/admin/events/replay", map[string]any{"name": "user/deleted", "since": since, "function": "end-user-sessions"})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	res := r.json(t)
 	require.Equal(t, 1.0, res["events"])
-	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job WHERE state = 'available' AND args ->> 'event_id' = 'signup-admin'
+	require.Equal(t, map[string]any{"end_user_sessions": 1.0}, res["enqueued"], "that function only")
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job WHERE state = 'available' AND args ->> 'event_id' = 'delete-admin'
 		AND metadata ->> 'replay_id' = $1`, res["replayId"]))
 
 	_, err = b.pool.Exec(t.Context(), `UPDATE river_job SET state = 'discarded', finalized_at = now(),
-		errors = ARRAY[jsonb_build_object('at', now(), 'attempt', 1, 'error', 'resend: 500 server error', 'trace', '')] WHERE state = 'available'`)
+		errors = ARRAY[jsonb_build_object('at', now(), 'attempt', 1, 'error', 'end sessions: connection reset', 'trace', '')] WHERE state = 'available'`)
 	require.NoError(t, err)
 	r = b.admin(t, "GET", "/admin/jobs/failed?since="+since, nil)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	groups := r.json(t)["groups"].([]any)
 	require.Len(t, groups, 1)
 	g := groups[0].(map[string]any)
-	require.Equal(t, "send_welcome_email", g["kind"])
-	require.Equal(t, "resend: 500 server error", g["error"])
+	require.Equal(t, "end_user_sessions", g["kind"])
+	require.Equal(t, "end sessions: connection reset", g["error"])
 	require.Equal(t, 1.0, g["jobs"])
 
-	r = b.admin(t, "POST", "/admin/jobs/retry", map[string]any{"kind": "send_welcome_email", "since": since, "errorLike": "resend"})
+	r = b.admin(t, "POST", "/admin/jobs/retry", map[string]any{"kind": "end_user_sessions", "since": since, "errorLike": "connection"})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	require.Equal(t, 1.0, r.json(t)["retried"])
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job WHERE state = 'available'`))
@@ -91,6 +94,7 @@ func TestAdminRoutesNeedAdminCredentials(t *testing.T) {
 	t.Parallel()
 	b := setupAdmin(t)
 	require.Equal(t, http.StatusOK, b.do(t, "POST", "/v1/events", testKey, userCreated("signup-keys", "keys@example.com")).status)
+	jobs := b.count(t, `SELECT count(*) FROM river_job`)
 	since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	routes := []struct {
 		method, path string
@@ -108,7 +112,7 @@ func TestAdminRoutesNeedAdminCredentials(t *testing.T) {
 		requireError(t, b.do(t, rt.method, rt.path, apiKey, rt.body), http.StatusForbidden)
 		requireError(t, b.doAuth(t, rt.method, rt.path, rt.body, func(req *http.Request) { req.SetBasicAuth(adminUser, "wrong") }), http.StatusUnauthorized)
 	}
-	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job`), "the event's own job only")
+	require.Equal(t, jobs, b.count(t, `SELECT count(*) FROM river_job`), "the event's own jobs only")
 }
 
 // setupAdmin serves the handler stack with the /admin routes.
@@ -117,6 +121,6 @@ func setupAdmin(t *testing.T) *testBundle {
 	return setup(t, func(o *httpapi.Opts) {
 		client, err := river.NewClient(riverpgxv5.New(o.DB), &river.Config{})
 		require.NoError(t, err)
-		o.Replay = replay.New(o.DB, client)
+		o.Replay = replay.New(o.DB, client, jobstest.Registry(t, o.DB))
 	})
 }

@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,12 +23,21 @@ import (
 
 func userCreated(id, email string) map[string]any {
 	ev := map[string]any{"name": "user/created", "data": map[string]any{
-		"userId": "6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21", "email": email, "name": "Asha",
+		"userId": userIDFor(email), "email": email, "name": "Asha",
 	}}
 	if id != "" {
 		ev["id"] = id
 	}
 	return ev
+}
+
+// userIDFor is the user id of userCreated's events for email: one user per
+// email, so that each new address's signup starts its welcome email (a
+// second user/created of one user starts none).
+func userIDFor(email string) string {
+	h := sha256.Sum256([]byte(email))
+	x := hex.EncodeToString(h[:16])
+	return x[0:8] + "-" + x[8:12] + "-4" + x[13:16] + "-8" + x[17:20] + "-" + x[20:32]
 }
 
 func TestEventAPI(t *testing.T) {
@@ -59,7 +70,7 @@ func TestEventAPI(t *testing.T) {
 			require.NotZero(t, job["maxAttempts"])
 			require.Equal(t, []any{}, job["errors"])
 		}
-		require.ElementsMatch(t, []string{"send_welcome_email"}, kinds)
+		require.Contains(t, kinds, "send_welcome_email")
 	})
 
 	t.Run("RepeatedIDAcceptedOnce", func(t *testing.T) {
@@ -97,8 +108,11 @@ func TestEventAPI(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 		got := b.do(t, "GET", "/v1/events/unknown-data-field", apiKey, nil).json(t)
 		require.Equal(t, "teal", got["data"].(map[string]any)["favouriteColour"])
-		require.Len(t, got["jobs"], 1)
-		require.Equal(t, "send_welcome_email", got["jobs"].([]any)[0].(map[string]any)["kind"])
+		var kinds []string
+		for _, j := range got["jobs"].([]any) {
+			kinds = append(kinds, j.(map[string]any)["kind"].(string))
+		}
+		require.Contains(t, kinds, "send_welcome_email")
 
 		// Wrong types and missing required fields are still rejected.
 		ev = userCreated("", "x@example.com")
@@ -444,7 +458,7 @@ func TestEventIDsAreUUIDs(t *testing.T) {
 	require.Equal(t, "The event names something this service does not hold; nothing was stored.", m["error"])
 	require.Equal(t, map[string]string{"data.userId": msgNotUUID}, r.details(t))
 	require.Zero(t, b.count(t, "SELECT count(*) FROM events WHERE id = 'del-not-uuid'"))
-	require.Zero(t, b.count(t, "SELECT count(*) FROM river_job WHERE args->>'event_id' = 'del-not-uuid' OR args->>'user_id' = 'not-a-uuid'"))
+	require.Zero(t, b.count(t, "SELECT count(*) FROM river_job WHERE args->>'event_id' = 'del-not-uuid'"))
 
 	r = b.do(t, "POST", "/e/"+testKey, "", `[{"name":"app/x","id":"ok-before"},`+
 		`{"name":"order/created","data":{"orderId":"`+f.orderID+`","userId":"u1","shopId":"`+f.shopID+`","items":[{"productId":"p1","quantity":1,"pricePaise":1}],"totalPaise":1}}]`)
@@ -456,7 +470,8 @@ func TestEventIDsAreUUIDs(t *testing.T) {
 	r = b.do(t, "POST", "/v1/events", testKey, `{"name":"user/deleted","id":"del-upper","data":{"userId":"`+upper+`"}}`)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	require.Equal(t, f.userID, b.do(t, "GET", "/v1/events/del-upper", apiKey, nil).json(t)["data"].(map[string]any)["userId"])
-	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM river_job WHERE args->>'event_id' = 'del-upper' AND args->>'user_id' = $1", f.userID))
+	require.Equal(t, 1, b.count(t, "SELECT count(*) FROM river_job WHERE args->>'event_id' = 'del-upper' AND kind = 'end_user_sessions'"),
+		"the user's sessions are ended, by the run of the stored (lower-case) event")
 }
 
 // TestUpperCaseUUIDs: the REST API takes UUIDs in either case, in paths,

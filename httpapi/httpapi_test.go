@@ -22,6 +22,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/jobs/jobstest"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
 	"github.com/mohallamart/backend/search"
@@ -67,7 +68,7 @@ func setupWithPool(t *testing.T, pool *pgxpool.Pool, opt func(*httpapi.Opts)) *t
 	require.NoError(t, err)
 	metrics, err := httpapi.NewMetrics(prometheus.NewRegistry())
 	require.NoError(t, err)
-	ob := outbox.New(client)
+	ob := outbox.New(client, jobstest.Registry(t, pool))
 	opts := httpapi.Opts{
 		Logger: logger, DB: pool, Migrator: migrator, Metrics: metrics,
 		Outbox: ob, Mart: mart.NewService(pool, ob), Search: search.NewPostgres(pool), RiverUI: ui,

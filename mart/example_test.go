@@ -11,6 +11,7 @@ import (
 
 	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
 )
@@ -35,7 +36,13 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	svc := mart.NewService(pool, outbox.New(client))
+	// The server's functions route the events (building the registry
+	// connects to no provider).
+	reg, err := jobs.NewRegistry(jobs.Deps{DB: pool})
+	if err != nil {
+		log.Fatal(err)
+	}
+	svc := mart.NewService(pool, outbox.New(client, reg))
 
 	owner, err := svc.CreateUser(ctx, mart.CreateUserParams{Email: "lakshmi@example.com", Name: "Lakshmi"})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobs/jobstest"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
 )
@@ -32,14 +33,16 @@ type testBundle struct {
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	tx := dbtest.TestTx(t.Context(), t)
-	return &testBundle{db: tx, svc: mart.NewService(tx, newOutbox(t))}
+	return &testBundle{db: tx, svc: mart.NewService(tx, newOutbox(t, tx))}
 }
 
-func newOutbox(t *testing.T) *outbox.Outbox {
+// newOutbox returns an Outbox with an insert-only River client that routes
+// events to the application's functions (package jobs), whose database is d.
+func newOutbox(t *testing.T, d db.DB) *outbox.Outbox {
 	t.Helper()
 	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
 	require.NoError(t, err)
-	return outbox.New(client)
+	return outbox.New(client, jobstest.Registry(t, d))
 }
 
 func count(t *testing.T, q db.DBTX, sql string, args ...any) int {
@@ -47,16 +50,6 @@ func count(t *testing.T, q db.DBTX, sql string, args ...any) int {
 	var n int
 	require.NoError(t, q.QueryRow(t.Context(), sql, args...).Scan(&n))
 	return n
-}
-
-// jobKinds lists "kind/queue" of every job, in id order.
-func jobKinds(t *testing.T, q db.DBTX) []string {
-	t.Helper()
-	rows, err := q.Query(t.Context(), "SELECT kind || '/' || queue FROM river_job ORDER BY id")
-	require.NoError(t, err)
-	kinds, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
-	return kinds
 }
 
 func eventNames(t *testing.T, q db.DBTX) []string {
@@ -108,20 +101,22 @@ func TestAtomicity(t *testing.T) {
 	t.Run("CommittedWriteLeavesRowEventAndJobs", func(t *testing.T) {
 		t.Parallel()
 		pool := dbtest.NewPool(t.Context(), t)
-		svc := mart.NewService(pool, newOutbox(t))
+		svc := mart.NewService(pool, newOutbox(t, pool))
 
 		user, err := svc.CreateUser(t.Context(), mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
 		require.NoError(t, err)
 		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM users WHERE id = $1", user.ID))
-		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM events WHERE name = 'user/created' AND data->>'userId' = $1", user.ID))
-		require.Equal(t, []string{"send_welcome_email/email"}, jobKinds(t, pool))
-		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM analytics_pending"), "queued for analytics")
+		var eventID string
+		require.NoError(t, pool.QueryRow(t.Context(), "SELECT id FROM events WHERE name = 'user/created' AND data->>'userId' = $1", user.ID).Scan(&eventID))
+		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM river_job WHERE kind = 'send_welcome_email' AND queue = 'email' AND args->>'event_id' = $1", eventID),
+			"the welcome email's run")
+		require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM analytics_pending WHERE event_id = $1", eventID), "queued for analytics")
 	})
 
 	t.Run("FailureAfterPublishLeavesNothing", func(t *testing.T) {
 		t.Parallel()
 		pool := dbtest.NewPool(t.Context(), t)
-		svc := mart.NewService(pool, failingPublisher{newOutbox(t)})
+		svc := mart.NewService(pool, failingPublisher{newOutbox(t, pool)})
 
 		_, err := svc.CreateUser(t.Context(), mart.CreateUserParams{Email: "asha@example.com", Name: "Asha"})
 		require.ErrorContains(t, err, "injected failure")
@@ -133,10 +128,10 @@ func TestAtomicity(t *testing.T) {
 	t.Run("FailedOrderLeavesStockEventsAndJobsUntouched", func(t *testing.T) {
 		t.Parallel()
 		pool := dbtest.NewPool(t.Context(), t)
-		f := newFixture(t, mart.NewService(pool, newOutbox(t)), 1)
+		f := newFixture(t, mart.NewService(pool, newOutbox(t, pool)), 1)
 		eventsBefore, jobsBefore := count(t, pool, "SELECT count(*) FROM events"), count(t, pool, "SELECT count(*) FROM river_job")
 
-		svc := mart.NewService(pool, failingPublisher{newOutbox(t)})
+		svc := mart.NewService(pool, failingPublisher{newOutbox(t, pool)})
 		_, err := svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
 			Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 1}}})
 		require.ErrorContains(t, err, "injected failure")
@@ -153,7 +148,7 @@ func TestPlaceOrderConcurrent(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	pool := dbtest.NewPool(ctx, t)
-	svc := mart.NewService(pool, newOutbox(t))
+	svc := mart.NewService(pool, newOutbox(t, pool))
 	f := newFixture(t, svc, 10)
 
 	const orders = 50

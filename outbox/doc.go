@@ -21,12 +21,13 @@
 //     transaction publishing the same id waits on the primary key until the
 //     first commits or rolls back); an id stored with another name or other
 //     data fails the call with an *IDConflictError;
-//   - inserts, with one River InsertManyTx call, a job for each function each
-//     new event triggers (jobargs.Route); every job's args carry event_id;
-//   - queues the tracked events for analytics (one analytics_pending row
-//     each), which the periodic flush_analytics job sends in batches;
 //   - wakes the jobs waiting for the new events (flow.WakeTx: jobs parked
-//     by flow.WaitForEvent), so a rolled-back event wakes none.
+//     by flow.WaitForEvent), so a rolled-back event wakes none;
+//   - gives the new events, in order, to its Router (the fn.Registry of the
+//     declared functions), which inserts, in tx, the runs they trigger
+//     (their River jobs' args carry event_id) and applies the options that
+//     act on publishing: idempotency, debounce, batches, singletons,
+//     cancelOn.
 //
 // So the domain rows, the event rows and the jobs commit together or not at
 // all: no event is lost, and none is emitted for a write that rolled back.
@@ -34,8 +35,8 @@
 // work each job at least once; the jobs record their effects with
 // river.JobCompleteTx so a retry does not repeat them.
 //
-// The package needs only the job args (package jobargs), never the workers
-// or the providers they call, so an application that publishes from its own
-// transactions links neither (TestInsertSideDependencies checks it). See
+// The package needs only a Router, never the workers or the providers they
+// call, so an application that publishes from its own transactions links
+// neither (TestInsertSideDependencies checks it). See
 // docs/ARCHITECTURE.md for the whole flow.
 package outbox

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -13,33 +12,123 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertest"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/jobargs"
+	"github.com/mohallamart/backend/flow"
+	"github.com/mohallamart/backend/fn"
+	"github.com/mohallamart/backend/fn/fntest"
 	"github.com/mohallamart/backend/outbox"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// newOutbox returns an Outbox with an insert-only River client, as the API
-// role runs it.
-func newOutbox(t *testing.T) *outbox.Outbox {
+// The test-only events and functions the outbox's tests route.
+const (
+	// thingEvent is a custom event: test-thing runs once for each.
+	thingEvent = "test/thing"
+	// startEvent starts test-waiter, which waits for the thingEvent of its
+	// thingId.
+	startEvent = "test/start"
+)
+
+// testRegistry is the router of the outbox's tests: test-only functions,
+// so that what a test asserts about the runs does not depend on the
+// application's functions.
+//
+//   - test-thing: one run per test/thing event, in queue "things";
+//   - test-product: one run at a time per product (a singleton) of
+//     product/updated, whose key is the event's productId;
+//   - test-waiter: on test/start, waits an hour for the test/thing of its
+//     thingId.
+func testRegistry(t testing.TB) *fn.Registry {
+	t.Helper()
+	nothing := func(context.Context, fn.Input[json.RawMessage]) (any, error) { return "done", nil }
+	reg, err := fn.NewRegistry(
+		fn.New(fn.Options{ID: "test-thing", Queue: "things"}, fn.On(thingEvent), nothing),
+		fn.New(fn.Options{ID: "test-product", Singleton: &fn.Singleton{Key: "data.productId", Mode: fn.SingletonSkip}},
+			fn.On(events.NameProductUpdated), nothing),
+		fn.New(fn.Options{ID: "test-waiter"}, fn.On(startEvent), func(ctx context.Context, in fn.Input[json.RawMessage]) (any, error) {
+			ev, ok, err := flow.WaitForEvent(ctx, "wait", flow.Wait{Event: thingEvent, Key: "data.thingId", Value: fn.Field(in.Event, "data.thingId"), Timeout: time.Hour})
+			if err != nil || !ok {
+				return nil, err
+			}
+			return ev.ID, nil
+		}),
+	)
+	require.NoError(t, err)
+	return reg
+}
+
+// recorder is a Router that records the events of each call, checks they
+// are stored in the caller's transaction, then routes them with next (if
+// set) or fails with err.
+type recorder struct {
+	next outbox.Router
+	err  error
+
+	mu     sync.Mutex
+	calls  [][]events.Event
+	stored []int // how many of each call's events tx held when Route ran
+}
+
+func (r *recorder) Route(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) error {
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.ID
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM events WHERE id = ANY($1)`, ids).Scan(&n); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.calls, r.stored = append(r.calls, evs), append(r.stored, n)
+	r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	if r.next != nil {
+		return r.next.Route(ctx, tx, client, evs)
+	}
+	return nil
+}
+
+// routed returns every event given to Route, in order.
+func (r *recorder) routed() []events.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []events.Event
+	for _, c := range r.calls {
+		out = append(out, c...)
+	}
+	return out
+}
+
+// insertOnly is an insert-only River client, as the API role runs it.
+func insertOnly(t testing.TB) *river.Client[pgx.Tx] {
 	t.Helper()
 	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
 	require.NoError(t, err)
-	return outbox.New(client)
+	return client
 }
 
-func userCreated(t *testing.T, id string) events.Event {
+// newOutbox returns an Outbox with an insert-only River client and the
+// test registry as its router, and the recorder in between.
+func newOutbox(t *testing.T) (*outbox.Outbox, *recorder) {
 	t.Helper()
-	ev, err := events.New(events.UserCreated{UserID: "10000000-0000-4000-8000-000000000001", Email: "asha@example.com", Name: "Asha"})
+	rec := &recorder{next: testRegistry(t)}
+	return outbox.New(insertOnly(t), rec), rec
+}
+
+// thing is a test/thing event with id (empty: the outbox makes one) about
+// thing thingID.
+func thing(t *testing.T, id, thingID string) events.Event {
+	t.Helper()
+	data, err := json.Marshal(map[string]string{"thingId": thingID, "colour": "blue"})
 	require.NoError(t, err)
-	ev.ID = id
-	return ev
+	return events.Event{ID: id, Name: thingEvent, Data: data}
 }
 
 type jobRow struct{ Kind, Queue string }
@@ -56,12 +145,6 @@ func jobsOf(ctx context.Context, t *testing.T, q db.DBTX, eventID string) []jobR
 	return out
 }
 
-// tracked reports whether eventID is queued for analytics.
-func tracked(ctx context.Context, t *testing.T, q db.DBTX, eventID string) bool {
-	t.Helper()
-	return count(ctx, t, q, "SELECT count(*) FROM analytics_pending WHERE event_id = $1", eventID) == 1
-}
-
 func count(ctx context.Context, t *testing.T, q db.DBTX, sql string, args ...any) int {
 	t.Helper()
 	var n int
@@ -72,45 +155,49 @@ func count(ctx context.Context, t *testing.T, q db.DBTX, sql string, args ...any
 func TestPublish(t *testing.T) {
 	t.Parallel()
 
-	t.Run("StoresEventAndEnqueuesItsJobs", func(t *testing.T) {
+	t.Run("StoresEventAndEnqueuesItsRuns", func(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()
 		tx := dbtest.TestTx(ctx, t)
-		ob := newOutbox(t)
+		ob, _ := newOutbox(t)
 
-		ids, err := ob.Publish(ctx, tx, userCreated(t, ""))
+		ids, err := ob.Publish(ctx, tx, thing(t, "", "t-1"))
 		require.NoError(t, err)
 		require.Len(t, ids, 1)
 		require.Len(t, ids[0], 26, "a generated id is a ULID")
 
 		stored, err := db.New(tx).EventGet(ctx, ids[0])
 		require.NoError(t, err)
-		require.Equal(t, events.NameUserCreated, stored.Name)
-		require.JSONEq(t, `{"userId":"10000000-0000-4000-8000-000000000001","email":"asha@example.com","name":"Asha"}`, string(stored.Data))
+		require.Equal(t, thingEvent, stored.Name)
+		require.JSONEq(t, `{"thingId":"t-1","colour":"blue"}`, string(stored.Data))
 		require.WithinDuration(t, time.Now(), stored.Ts, time.Minute)
 
-		welcome := rivertest.RequireInsertedTx[*riverpgxv5.Driver](ctx, t, tx, &jobargs.SendWelcomeEmailArgs{}, &rivertest.RequireInsertedOpts{Queue: jobargs.QueueEmail})
-		require.Equal(t, ids[0], welcome.Args.EventID)
-		require.Equal(t, "10000000-0000-4000-8000-000000000001", welcome.Args.UserID)
-		require.ElementsMatch(t, []jobRow{{"send_welcome_email", "email"}}, jobsOf(ctx, t, tx, ids[0]))
-		require.True(t, tracked(ctx, t, tx, ids[0]), "queued for analytics")
+		require.Equal(t, []jobRow{{"test_thing", "things"}}, jobsOf(ctx, t, tx, ids[0]))
+		var args json.RawMessage
+		require.NoError(t, tx.QueryRow(ctx, `SELECT args FROM river_job WHERE kind = 'test_thing'`).Scan(&args))
+		require.JSONEq(t, `{"event_id":"`+ids[0]+`","v":1}`, string(args), "a run's args name its event")
 	})
 
 	t.Run("KeepsClientIDAndTimestamp", func(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()
 		tx := dbtest.TestTx(ctx, t)
-		ev := userCreated(t, "client-id-1")
+		ev := thing(t, "client-id-1", "t-1")
 		ev.TS = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		ev.Source = "http"
+		ob, rec := newOutbox(t)
 
-		ids, err := newOutbox(t).Publish(ctx, tx, ev)
+		ids, err := ob.Publish(ctx, tx, ev)
 		require.NoError(t, err)
 		require.Equal(t, []string{"client-id-1"}, ids)
 		stored, err := db.New(tx).EventGet(ctx, "client-id-1")
 		require.NoError(t, err)
 		require.True(t, ev.TS.Equal(stored.Ts))
 		require.Equal(t, "http", stored.Source)
+		routed := rec.routed()
+		require.Len(t, routed, 1)
+		require.True(t, ev.TS.Equal(routed[0].TS), "the router gets the event's own ts")
+		require.Equal(t, "http", routed[0].Source)
 	})
 
 	t.Run("InvalidEventWritesNothing", func(t *testing.T) {
@@ -118,40 +205,43 @@ func TestPublish(t *testing.T) {
 		ctx := t.Context()
 		tx := dbtest.TestTx(ctx, t)
 		bad := events.Event{Name: events.NameOrderCreated, Data: json.RawMessage(`{"orderId":"30000000-0000-4000-8000-000000000001","items":[{"productId":"40000000-0000-4000-8000-000000000001","quantity":0,"pricePaise":10}]}`)}
+		ob, rec := newOutbox(t)
 
-		_, err := newOutbox(t).Publish(ctx, tx, userCreated(t, "good-1"), bad)
+		_, err := ob.Publish(ctx, tx, thing(t, "good-1", "t-1"), bad)
 		var verr *events.ValidationError
 		require.ErrorAs(t, err, &verr)
 		require.Contains(t, err.Error(), "events[1].data.items[0].quantity: must be > 0")
 		require.Contains(t, err.Error(), "events[1].data.userId: is required")
 		require.Zero(t, count(ctx, t, tx, "SELECT count(*) FROM events"))
 		require.Zero(t, count(ctx, t, tx, "SELECT count(*) FROM river_job"))
+		require.Empty(t, rec.routed(), "nothing routed")
 	})
 
-	t.Run("DuplicateIDIsStoredAndEnqueuedOnce", func(t *testing.T) {
+	t.Run("DuplicateIDIsStoredAndRoutedOnce", func(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()
 		tx := dbtest.TestTx(ctx, t)
-		ob := newOutbox(t)
+		ob, rec := newOutbox(t)
 
-		ids, err := ob.Publish(ctx, tx, userCreated(t, "dup-1"), userCreated(t, "dup-1"))
+		ids, err := ob.Publish(ctx, tx, thing(t, "dup-1", "t-1"), thing(t, "dup-1", "t-1"))
 		require.NoError(t, err)
 		require.Equal(t, []string{"dup-1", "dup-1"}, ids)
-		ids, err = ob.Publish(ctx, tx, userCreated(t, "dup-1"))
+		ids, err = ob.Publish(ctx, tx, thing(t, "dup-1", "t-1"))
 		require.NoError(t, err)
 		require.Equal(t, []string{"dup-1"}, ids)
 
 		require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM events WHERE id = 'dup-1'"))
-		require.Len(t, jobsOf(ctx, t, tx, "dup-1"), 1)
-		require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM analytics_pending WHERE event_id = 'dup-1'"))
+		require.Len(t, rec.routed(), 1)
+		require.Equal(t, []jobRow{{"test_thing", "things"}}, jobsOf(ctx, t, tx, "dup-1"))
 	})
 
-	t.Run("CustomEventIsStoredWithoutJobs", func(t *testing.T) {
+	t.Run("EventNoFunctionListensToIsStoredWithoutRuns", func(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()
 		tx := dbtest.TestTx(ctx, t)
+		ob, _ := newOutbox(t)
 
-		ids, err := newOutbox(t).Publish(ctx, tx, events.Event{Name: "cart/abandoned", Data: json.RawMessage(`{"cartId":"c1"}`)})
+		ids, err := ob.Publish(ctx, tx, events.Event{Name: "cart/abandoned", Data: json.RawMessage(`{"cartId":"c1"}`)})
 		require.NoError(t, err)
 		require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM events WHERE id = $1 AND name = 'cart/abandoned'", ids[0]))
 		require.Empty(t, jobsOf(ctx, t, tx, ids[0]))
@@ -160,15 +250,124 @@ func TestPublish(t *testing.T) {
 	t.Run("NothingToPublish", func(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()
-		ids, err := newOutbox(t).Publish(ctx, dbtest.TestTx(ctx, t))
+		ob, rec := newOutbox(t)
+		ids, err := ob.Publish(ctx, dbtest.TestTx(ctx, t))
 		require.NoError(t, err)
 		require.Empty(t, ids)
+		require.Empty(t, rec.calls, "the router is not called")
 	})
+}
+
+// TestPublishRoutesNewEventsInOrder: the router gets, in one call in the
+// publisher's transaction, exactly the events the call stored, in the
+// call's order, as stored (ids given to those without one): not an event
+// stored before, nor an id repeated in the call a second time.
+func TestPublishRoutesNewEventsInOrder(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	ob, rec := newOutbox(t)
+	_, err := ob.Publish(ctx, tx, thing(t, "old", "t-0"))
+	require.NoError(t, err)
+	rec.calls, rec.stored = nil, nil
+
+	custom := events.Event{Name: "cart/abandoned", Data: json.RawMessage(`{"cartId":"c1"}`), Source: "http"}
+	ids, err := ob.Publish(ctx, tx, thing(t, "b", "t-1"), thing(t, "old", "t-0"), custom, thing(t, "b", "t-1"), thing(t, "a", "t-2"))
+	require.NoError(t, err)
+
+	require.Len(t, rec.calls, 1, "one call per Publish")
+	got := rec.calls[0]
+	require.Equal(t, []int{3}, rec.stored, "the events are stored, in the caller's transaction, before they are routed")
+	names := make([][2]string, len(got))
+	for i, ev := range got {
+		names[i] = [2]string{ev.ID, ev.Name}
+		require.False(t, ev.TS.IsZero(), "%s has its ts", ev.ID)
+	}
+	require.Equal(t, [][2]string{{"b", thingEvent}, {ids[2], "cart/abandoned"}, {"a", thingEvent}}, names)
+	require.JSONEq(t, `{"thingId":"t-2","colour":"blue"}`, string(got[2].Data))
+	require.Equal(t, "http", got[1].Source)
+}
+
+// TestPublishFailsWhenTheRouterFails: an error routing the events fails the
+// call, so the caller rolls back its write with the events.
+func TestPublishFailsWhenTheRouterFails(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	boom := errors.New("router down")
+	ob := outbox.New(insertOnly(t), &recorder{err: boom})
+
+	_, err := ob.Publish(ctx, tx, thing(t, "", "t-1"))
+	require.ErrorIs(t, err, boom)
+}
+
+// TestPublishRolledBackLeavesNothing: the events and their runs are the
+// caller's transaction's: rolled back, nothing of them is left; committed,
+// both are there.
+func TestPublishRolledBackLeavesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	pool := dbtest.NewPool(ctx, t)
+	ob, _ := newOutbox(t)
+
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = ob.Publish(ctx, tx, thing(t, "rolled-back", "t-1"))
+	require.NoError(t, err)
+	require.NoError(t, tx.Rollback(ctx))
+	require.Zero(t, count(ctx, t, pool, "SELECT count(*) FROM events"))
+	require.Zero(t, count(ctx, t, pool, "SELECT count(*) FROM river_job"))
+
+	require.NoError(t, publishAndCommit(ctx, pool, ob, thing(t, "committed", "t-1")))
+	require.Equal(t, 1, count(ctx, t, pool, "SELECT count(*) FROM events WHERE id = 'committed'"))
+	require.Equal(t, []jobRow{{"test_thing", "things"}}, jobsOf(ctx, t, pool, "committed"))
+}
+
+// TestPublishWakesWaitingRuns: Publish wakes, in its transaction, the run
+// parked on a wait that its event matches, and no other; an event whose
+// transaction (here a savepoint) rolls back wakes none.
+func TestPublishWakesWaitingRuns(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	reg := testRegistry(t)
+	ob := outbox.New(insertOnly(t), reg)
+	start := func(thingID string) events.Event {
+		return events.Event{Name: startEvent, Data: json.RawMessage(`{"thingId":"` + thingID + `"}`)}
+	}
+	waiting := fntest.Run(t, tx, reg, "test-waiter", start("t-1"))
+	require.True(t, flow.IsParked(waiting.Err), "%v", waiting.Err)
+	other := fntest.Run(t, tx, reg, "test-waiter", start("t-2"))
+	require.True(t, flow.IsParked(other.Err), "%v", other.Err)
+	state := func(res *fntest.Result) string {
+		t.Helper()
+		var s string
+		require.NoError(t, tx.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, res.Job.ID).Scan(&s))
+		return s
+	}
+	require.Equal(t, "scheduled", state(waiting), "parked on its wait")
+
+	sp, err := tx.Begin(ctx)
+	require.NoError(t, err)
+	_, err = ob.Publish(ctx, sp, thing(t, "", "t-1"))
+	require.NoError(t, err)
+	require.Equal(t, "available", state(waiting), "woken in the publisher's transaction")
+	require.NoError(t, sp.Rollback(ctx))
+	require.Equal(t, "scheduled", state(waiting), "a rolled-back event wakes nothing")
+
+	ids, err := ob.Publish(ctx, tx, thing(t, "", "t-1"))
+	require.NoError(t, err)
+	require.Equal(t, "available", state(waiting))
+	require.Equal(t, "scheduled", state(other), "another thing's wait is not woken")
+
+	done := fntest.Work(t, tx, reg, "test-waiter", waiting.Job.ID)
+	require.NoError(t, done.Err)
+	require.JSONEq(t, `"`+ids[0]+`"`, string(done.Output), "the run got the event")
 }
 
 // TestPublishConcurrentDuplicate publishes the same event id from two
 // transactions at once: the second waits on the first's row and then skips
-// it, so there is one event row and one set of jobs. If the first rolls back,
+// it, so there is one event row and one set of runs. If the first rolls back,
 // the second's event is the one stored.
 func TestPublishConcurrentDuplicate(t *testing.T) {
 	t.Parallel()
@@ -182,16 +381,16 @@ func TestPublishConcurrentDuplicate(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			pool := dbtest.NewPool(ctx, t)
-			ob := newOutbox(t)
+			ob, _ := newOutbox(t)
 
 			tx1, err := pool.Begin(ctx)
 			require.NoError(t, err)
-			_, err = ob.Publish(ctx, tx1, userCreated(t, "same-id"))
+			_, err = ob.Publish(ctx, tx1, thing(t, "same-id", "t-1"))
 			require.NoError(t, err)
 
 			var wg sync.WaitGroup
 			var err2 error
-			wg.Go(func() { err2 = publishAndCommit(ctx, pool, ob, userCreated(t, "same-id")) })
+			wg.Go(func() { err2 = publishAndCommit(ctx, pool, ob, thing(t, "same-id", "t-1")) })
 
 			waitForLockWait(ctx, t, pool)
 			if firstCommits {
@@ -203,8 +402,7 @@ func TestPublishConcurrentDuplicate(t *testing.T) {
 			require.NoError(t, err2)
 
 			require.Equal(t, 1, count(ctx, t, pool, "SELECT count(*) FROM events WHERE id = 'same-id'"))
-			require.ElementsMatch(t, []jobRow{{"send_welcome_email", "email"}}, jobsOf(ctx, t, pool, "same-id"))
-			require.True(t, tracked(ctx, t, pool, "same-id"), "queued for analytics once")
+			require.Equal(t, []jobRow{{"test_thing", "things"}}, jobsOf(ctx, t, pool, "same-id"))
 		})
 	}
 }
@@ -225,22 +423,6 @@ func waitForLockWait(ctx context.Context, t *testing.T, pool *pgxpool.Pool) {
 	}, 10*time.Second, 5*time.Millisecond)
 }
 
-// TestPublishCoalescesUniqueJobsInOneCall: two events of one call that
-// trigger the same unique job (two updates of one product) enqueue it once,
-// instead of failing the insert (River cannot insert the same unique key
-// twice in one statement).
-func TestPublishCoalescesUniqueJobsInOneCall(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
-	tx := dbtest.TestTx(ctx, t)
-	update := func(stock int) events.Event {
-		return events.Event{Name: events.NameProductUpdated, Data: json.RawMessage(fmt.Sprintf(`{"productId":"40000000-0000-4000-8000-000000000001","stock":%d}`, stock))}
-	}
-	_, err := newOutbox(t).Publish(ctx, tx, update(1), update(2), events.Event{Name: events.NameSearchIndex, Data: json.RawMessage(`{"type":"product","id":"40000000-0000-4000-8000-000000000001"}`)})
-	require.NoError(t, err)
-	require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM river_job WHERE kind = 'index_product'"))
-}
-
 // TestPublishIDTakenByOtherEvent: an id stored with another name or other
 // data is not a retried send but another event; it fails the call with an
 // *IDConflictError naming its position, so a sender that guessed the id
@@ -250,25 +432,24 @@ func TestPublishIDTakenByOtherEvent(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	pool := dbtest.NewPool(ctx, t)
-	ob := newOutbox(t)
-	require.NoError(t, publishAndCommit(ctx, pool, ob, userCreated(t, "taken-1")))
+	ob, _ := newOutbox(t)
+	require.NoError(t, publishAndCommit(ctx, pool, ob, thing(t, "taken-1", "t-1")))
 
-	other := userCreated(t, "taken-1")
-	other.Data = json.RawMessage(`{"userId":"10000000-0000-4000-8000-000000000001","email":"mallory@example.com","name":"Asha"}`)
-	renamed := events.Event{ID: "taken-1", Name: events.NameUserUpdated, Data: userCreated(t, "").Data}
+	other := thing(t, "taken-1", "t-2")
+	renamed := events.Event{ID: "taken-1", Name: "test/other", Data: thing(t, "", "t-1").Data}
 	otherFresh := other // another event under an id new in this same call
 	otherFresh.ID = "fresh-2"
-	respelt := userCreated(t, "taken-1")
-	respelt.Data = json.RawMessage(`{ "name": "Asha", "email": "asha@example.com", "userId": "10000000-0000-4000-8000-000000000001" }`)
+	respelt := thing(t, "taken-1", "t-1")
+	respelt.Data = json.RawMessage(`{ "colour": "blue",  "thingId": "t-1" }`)
 
 	for _, tt := range []struct {
 		name string
 		evs  []events.Event
 		want []int // the conflicting positions; none: a duplicate
 	}{
-		{"OtherData", []events.Event{userCreated(t, "fresh-1"), other}, []int{1}},
+		{"OtherData", []events.Event{thing(t, "fresh-1", "t-1"), other}, []int{1}},
 		{"OtherName", []events.Event{renamed}, []int{0}},
-		{"OtherDataInTheSameCall", []events.Event{userCreated(t, "fresh-2"), otherFresh}, []int{1}},
+		{"OtherDataInTheSameCall", []events.Event{thing(t, "fresh-2", "t-1"), otherFresh}, []int{1}},
 		{"SameEventRespelt", []events.Event{respelt}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,29 +470,33 @@ func TestPublishIDTakenByOtherEvent(t *testing.T) {
 	}
 	stored, err := db.New(pool).EventGet(ctx, "taken-1")
 	require.NoError(t, err)
-	require.Equal(t, events.NameUserCreated, stored.Name)
-	require.JSONEq(t, string(userCreated(t, "").Data), string(stored.Data), "the first event stays as it was")
-	require.Len(t, jobsOf(ctx, t, pool, "taken-1"), 1)
+	require.Equal(t, thingEvent, stored.Name)
+	require.JSONEq(t, string(thing(t, "", "t-1").Data), string(stored.Data), "the first event stays as it was")
+	require.Equal(t, []jobRow{{"test_thing", "things"}}, jobsOf(ctx, t, pool, "taken-1"), "one run, of the first event")
 }
 
 // TestPublishLowersUUIDs: the UUIDs of catalog data are stored, and given to
-// jobs, in lower case, so an upper-case id names the same row as PostgreSQL
-// prints it and the same unique job; other values keep their case.
+// the router, in lower case, so an upper-case id names the same row as
+// PostgreSQL prints it and the same run key (one singleton run for both
+// spellings); other values keep their case.
 func TestPublishLowersUUIDs(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	tx := dbtest.TestTx(ctx, t)
 	const upper, lower = "4A3C1E2F-9B7D-4C1E-8D2A-0C3B5E8F1A21", "4a3c1e2f-9b7d-4c1e-8d2a-0c3b5e8f1a21"
+	ob, rec := newOutbox(t)
 
-	ids, err := newOutbox(t).Publish(ctx, tx,
+	ids, err := ob.Publish(ctx, tx,
 		events.Event{Name: events.NameProductUpdated, Data: json.RawMessage(`{"productId":"` + upper + `","name":"ATTA <5kg>","extra":"` + upper + `"}`)},
 		events.Event{Name: events.NameProductUpdated, Data: json.RawMessage(`{"productId":"` + lower + `","stock":2}`)})
 	require.NoError(t, err)
 
 	stored, err := db.New(tx).EventGet(ctx, ids[0])
 	require.NoError(t, err)
-	require.JSONEq(t, `{"productId":"`+lower+`","name":"ATTA <5kg>","extra":"`+upper+`"}`, string(stored.Data))
-	require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM river_job WHERE kind = 'index_product' AND args->>'product_id' = $1", lower),
-		"one index_product job for both spellings")
-	require.Zero(t, count(ctx, t, tx, "SELECT count(*) FROM river_job WHERE args->>'product_id' = $1", upper))
+	want := `{"productId":"` + lower + `","name":"ATTA <5kg>","extra":"` + upper + `"}`
+	require.JSONEq(t, want, string(stored.Data))
+	require.JSONEq(t, want, string(rec.routed()[0].Data), "the router gets the stored data")
+	require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM river_job WHERE kind = 'test_product' AND args->>'key' = $1", lower),
+		"one singleton run for both spellings")
+	require.Zero(t, count(ctx, t, tx, "SELECT count(*) FROM river_job WHERE args->>'key' = $1", upper))
 }

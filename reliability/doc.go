@@ -23,8 +23,9 @@
 // Time is compressed where a scenario would otherwise wait: the server's
 // test settings (TEST_MAX_ATTEMPTS, TEST_RETRY_DELAY, TEST_CLEANUP_EVERY,
 // TEST_MAX_JOB_TIMEOUT, refused in production), and the harness standing in for what the
-// passing of time does (River's leader TTL, an analytics lease running
-// out), each said where it is done. A killed worker's jobs are left to
+// passing of time does (River's leader TTL, a long snooze ending) or an
+// operator would (retrying a discarded analytics batch), each said where it
+// is done. A killed worker's jobs are left to
 // River's own rescuer, with the production RescueStuckJobsAfter: the
 // scenarios that kill wait for it.
 //

@@ -170,9 +170,9 @@ func TestWorkerKilled(t *testing.T) {
 	}
 	<-placed
 	// Nothing puts the killed workers' jobs back but River's rescuer.
-	c.waitFor("every confirmation and welcome email sent, analytics flushed, no job of a killed worker running", `SELECT NOT EXISTS (
+	c.waitFor("every confirmation and welcome email sent, analytics sent, no job of a killed worker running", `SELECT NOT EXISTS (
 		SELECT 1 FROM river_job WHERE kind IN ('send_order_confirmation', 'send_welcome_email') AND state <> 'completed')
-		AND NOT EXISTS (SELECT 1 FROM analytics_pending) AND `+leftRunningBy, killed)
+		AND `+analyticsSent+` AND `+leftRunningBy, killed)
 	took := time.Since(start)
 	recovery := c.recoveryAfterKills(killed, at)
 

@@ -391,6 +391,14 @@ func (c *cluster) rescuesBy(clientIDs []string) int {
 const leftRunningBy = `NOT EXISTS (SELECT 1 FROM river_job WHERE state = 'running'
 	AND attempted_by[array_length(attempted_by, 1)] = ANY($1))`
 
+// analyticsSent is a condition for waitFor: every tracked event was sent
+// to analytics: none waits for a batch run (analytics_pending) and no
+// track_analytics run is unfinished (its batch is taken, not yet sent).
+// A batch run starts AnalyticsBatchWait (5 s) after the first event of its
+// batch.
+const analyticsSent = `NOT EXISTS (SELECT 1 FROM analytics_pending)
+	AND NOT EXISTS (SELECT 1 FROM river_job WHERE kind = 'track_analytics' AND finalized_at IS NULL)`
+
 // gauges reads the named gauges (without labels) from p's /metrics.
 func (c *cluster) gauges(p *proc, names ...string) (map[string]float64, error) {
 	status, out := c.send("GET", p.base+"/metrics", "", "")
@@ -463,12 +471,13 @@ func (c *cluster) waitForEach(what string, each func(context.Context) error, que
 	}
 }
 
-// jobSummary counts the jobs by kind and state, and the analytics rows
-// waiting, for a scenario that fails waiting.
+// jobSummary counts the jobs by kind and state, and the events waiting in
+// batches (analytics_pending: track-analytics's), for a scenario that
+// fails waiting.
 func (c *cluster) jobSummary() string {
 	var s string
 	err := c.pool.QueryRow(context.WithoutCancel(c.t.Context()), `SELECT coalesce(string_agg(k, ', '), '') || '; analytics_pending ' ||
-		(SELECT count(*) FROM analytics_pending)::text || ', claimed ' || (SELECT count(*) FROM analytics_pending WHERE claimed_until > now())::text
+		(SELECT count(*) FROM analytics_pending)::text || ', batches with a run ' || (SELECT count(*) FROM fn_batches)::text
 		FROM (SELECT kind || '/' || state || ' ' || count(*) AS k FROM river_job GROUP BY kind, state ORDER BY 1) j`).Scan(&s)
 	if err != nil {
 		return err.Error()

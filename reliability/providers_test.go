@@ -10,6 +10,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/mohallamart/backend/jobs"
+	"github.com/mohallamart/backend/replay"
 )
 
 // Scenario 3's settings: a failing job gets failAttempts attempts
@@ -127,15 +133,21 @@ func TestProviderFailures(t *testing.T) {
 	c.must(http.StatusOK, "POST", s.base+"/v1/events", eventKey, "["+strings.Join(evs, ",")+"]")
 
 	// Meanwhile Mixpanel, one batch per mode: an analytics/track event
-	// named for the mode, flushed before the next (the batch may carry
-	// other tracked events, which share its fate).
+	// named for the mode, sent (its track_analytics run finished) before
+	// the next (the batch may carry other tracked events, which share its
+	// fate). The dead batch's run is discarded with the events it took (in
+	// its $batch step); once Mixpanel is back, the operator retries it
+	// (`server jobs retry --kind track_analytics`), which sends that same
+	// batch.
+	trackDiscarded := 0
 	for _, mode := range mixpanelModes {
 		c.must(http.StatusOK, "POST", s.base+"/v1/events", eventKey, fmt.Sprintf(`{"name":"analytics/track","id":"mp-%s","data":{"event":"mp-%s"}}`, mode, mode))
 		if mode == "dead" {
-			c.waitForEach("a flush_analytics job discarded", c.standInForWaits, `SELECT EXISTS (SELECT 1 FROM river_job WHERE kind = 'flush_analytics' AND state = 'discarded')`)
+			c.waitForEach("a track_analytics job discarded", c.standInForWaits, `SELECT EXISTS (SELECT 1 FROM river_job WHERE kind = 'track_analytics' AND state = 'discarded')`)
 			mixpanelHealed.Store(true)
+			trackDiscarded = c.retryDiscarded("track_analytics", began)
 		}
-		c.waitForEach("the mp-"+mode+" batch flushed", c.standInForWaits, `SELECT NOT EXISTS (SELECT 1 FROM analytics_pending)`)
+		c.waitForEach("the mp-"+mode+" batch sent", c.standInForWaits, "SELECT "+analyticsSent)
 	}
 	c.waitForEach("every message sent, rejected or discarded, every product indexed or discarded", c.standInForWaits,
 		`SELECT NOT EXISTS (SELECT 1 FROM river_job WHERE kind IN ('send_welcome_email', 'send_notification', 'index_product', 'index_shop')
@@ -159,7 +171,7 @@ func TestProviderFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	hours := int(ended.UTC().Truncate(time.Hour).Sub(began.UTC().Truncate(time.Hour))/time.Hour) + 1
-	for _, kind := range []string{"send_welcome_email", "send_notification", "index_product", "flush_analytics"} {
+	for _, kind := range []string{"send_welcome_email", "send_notification", "index_product", "track_analytics"} {
 		n := 0
 		for _, a := range alerts {
 			if strings.HasPrefix(a, "ops-alert/"+kind+"/") {
@@ -174,25 +186,27 @@ func TestProviderFailures(t *testing.T) {
 		t.Errorf("alerts %v: want one for each of the four failing kinds", alerts)
 	}
 
-	var cancelled, discarded, flushDiscarded int
-	if err := c.pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE state = 'cancelled'), count(*) FILTER (WHERE state = 'discarded'),
-		count(*) FILTER (WHERE state = 'discarded' AND kind = 'flush_analytics') FROM river_job`).Scan(&cancelled, &discarded, &flushDiscarded); err != nil {
+	var cancelled, discarded int
+	if err := c.pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE state = 'cancelled'), count(*) FILTER (WHERE state = 'discarded')
+		FROM river_job`).Scan(&cancelled, &discarded); err != nil {
 		t.Fatal(err)
 	}
 	u := failureUsers
 	// Rejected: an email, an SMS and a push per user; discarded: those
-	// of the dead users, their products, and flush_analytics jobs.
-	if cancelled != 3*u || discarded != 4*u+flushDiscarded {
+	// of the dead users and their products (the dead analytics batch was
+	// retried and sent).
+	if cancelled != 3*u || discarded != 4*u {
 		var failed string
 		if err := c.pool.QueryRow(t.Context(), `SELECT string_agg(kind || ' ' || state || ': ' || coalesce(errors[array_length(errors, 1)]->>'error', ''), E'\n')
 			FROM river_job WHERE state IN ('cancelled', 'discarded')`).Scan(&failed); err != nil {
 			t.Fatal(err)
 		}
-		t.Errorf("%d jobs cancelled and %d discarded, want %d and %d:\n%s", cancelled, discarded, 3*u, 4*u+flushDiscarded, failed)
+		t.Errorf("%d jobs cancelled and %d discarded, want %d and %d:\n%s", cancelled, discarded, 3*u, 4*u, failed)
 	}
 	logged := strings.Count(c.logs.String(), `msg="Job failed for good"`)
-	if logged != cancelled+discarded {
-		t.Errorf(`%d "Job failed for good" log lines, want %d (one per job cancelled or discarded)`, logged, cancelled+discarded)
+	if logged != cancelled+discarded+trackDiscarded {
+		t.Errorf(`%d "Job failed for good" log lines, want %d (one per job cancelled or discarded, the retried analytics batch included)`,
+			logged, cancelled+discarded+trackDiscarded)
 	}
 	var attempts int
 	if err := c.pool.QueryRow(t.Context(), `SELECT coalesce(max(attempt), 0) FROM river_job WHERE state = 'discarded'`).Scan(&attempts); err != nil {
@@ -224,8 +238,8 @@ func TestProviderFailures(t *testing.T) {
 		unsent:  3 * u, // the dead users' email, SMS and push: claimed, never known sent
 		tracked: len(modes)*u + len(fx.users) + len(mixpanelModes), mixpanel: mp,
 	}
-	figures = fmt.Sprintf("%d cancelled (rejected), %d discarded after %d attempts (%d of them flush_analytics), %d \"Job failed for good\" lines, %d alerts (%s); ",
-		cancelled, discarded, failAttempts, flushDiscarded, logged, len(alerts), strings.Join(alertKinds(alerts), ", ")) + a.run(t, c)
+	figures = fmt.Sprintf("%d cancelled (rejected), %d discarded after %d attempts (and %d track_analytics, retried), %d \"Job failed for good\" lines, %d alerts (%s); ",
+		cancelled, discarded, failAttempts, trackDiscarded, logged, len(alerts), strings.Join(alertKinds(alerts), ", ")) + a.run(t, c)
 	t.Run("leaks", func(t *testing.T) {
 		var f string
 		record(t, "6. no secret, no personal data outside users/deliveries/events (after scenario 3)", &f)
@@ -242,16 +256,10 @@ func alertKinds(ids []string) []string {
 	return kinds
 }
 
-// standInForWaits does, in scenario 3, what the passing of time would: an
-// analytics batch whose send failed is claimed again when its 60 s lease
-// runs out (lapsed here while no flush_analytics job runs), and, in the
-// short tier, a job Twilio rate-limited runs when its 30 s snooze ends
+// standInForWaits does, in the short tier of scenario 3, what the passing
+// of time would: a job Twilio rate-limited runs when its 30 s snooze ends
 // (twilio-go does not give Retry-After; the full run waits).
 func (c *cluster) standInForWaits(ctx context.Context) error {
-	if _, err := c.pool.Exec(ctx, `UPDATE analytics_pending SET claimed_until = NULL WHERE claimed_until IS NOT NULL
-		AND NOT EXISTS (SELECT 1 FROM river_job WHERE kind = 'flush_analytics' AND state = 'running')`); err != nil {
-		return fmt.Errorf("lapse analytics leases: %w", err)
-	}
 	if fullRun {
 		return nil
 	}
@@ -260,4 +268,24 @@ func (c *cluster) standInForWaits(ctx context.Context) error {
 		return fmt.Errorf("end long snoozes: %w", err)
 	}
 	return nil
+}
+
+// retryDiscarded retries the jobs of kind discarded since since, as an
+// operator's `server jobs retry` does (package replay, on an insert-only
+// River client), and returns how many it retried.
+func (c *cluster) retryDiscarded(kind string, since time.Time) int {
+	c.t.Helper()
+	client, err := river.NewClient(riverpgxv5.New(c.pool), &river.Config{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	reg, err := jobs.NewRegistry(jobs.Deps{DB: c.pool})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	res, err := replay.New(c.pool, client, reg).Retry(c.t.Context(), replay.RetryRequest{Kind: kind, Since: since}, nil)
+	if err != nil {
+		c.t.Fatalf("retry %s: %v", kind, err)
+	}
+	return res.Retried
 }

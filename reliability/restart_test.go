@@ -228,9 +228,9 @@ func TestPostgresRestarted(t *testing.T) {
 		}
 	}
 	drainFrom := time.Now()
-	c.waitFor("every confirmation and welcome email sent, analytics flushed", `SELECT NOT EXISTS (
+	c.waitFor("every confirmation and welcome email sent, analytics sent", `SELECT NOT EXISTS (
 		SELECT 1 FROM river_job WHERE kind IN ('send_order_confirmation', 'send_welcome_email') AND state <> 'completed')
-		AND NOT EXISTS (SELECT 1 FROM analytics_pending)`)
+		AND `+analyticsSent)
 	drained := time.Since(drainFrom)
 	var messages, unacked int
 	if err := c.pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM events WHERE name IN ('order/created', 'user/created')),

@@ -155,9 +155,9 @@ func TestSoak(t *testing.T) {
 			t.Errorf("%d orders answered %d", n, status)
 		}
 	}
-	c.waitFor("every confirmation and welcome email sent, analytics flushed", `SELECT NOT EXISTS (
+	c.waitFor("every confirmation and welcome email sent, analytics sent", `SELECT NOT EXISTS (
 		SELECT 1 FROM river_job WHERE kind IN ('send_order_confirmation', 'send_welcome_email') AND state <> 'completed')
-		AND NOT EXISTS (SELECT 1 FROM analytics_pending)`)
+		AND `+analyticsSent)
 	drained := time.Since(load.stopped)
 	var messages int
 	if err := c.pool.QueryRow(t.Context(), `SELECT count(*) FROM events WHERE name IN ('order/created', 'user/created')`).Scan(&messages); err != nil {

@@ -44,18 +44,18 @@ func TestFailedAndRetry(t *testing.T) {
 	groups, err := e.svc.Failed(ctx, day.Add(-time.Hour), "")
 	require.NoError(t, err)
 	require.Equal(t, []replay.FailedGroup{
-		{Kind: "send_welcome_email", Error: "load user <id>: user not found", Jobs: 3, Discarded: 3, FirstSeen: day, LastSeen: day.Add(2 * time.Hour)},
-		{Kind: "send_order_update", Error: "order <id> not found", Jobs: 1, Discarded: 1, FirstSeen: day, LastSeen: day},
-		{Kind: "send_welcome_email", Error: "resend: 422 invalid recipient", Jobs: 1, Cancelled: 1, FirstSeen: day, LastSeen: day},
+		{Kind: "test_user", Error: "load user <id>: user not found", Jobs: 3, Discarded: 3, FirstSeen: day, LastSeen: day.Add(2 * time.Hour)},
+		{Kind: "test_order", Error: "order <id> not found", Jobs: 1, Discarded: 1, FirstSeen: day, LastSeen: day},
+		{Kind: "test_user", Error: "resend: 422 invalid recipient", Jobs: 1, Cancelled: 1, FirstSeen: day, LastSeen: day},
 	}, utc(groups))
-	groups, err = e.svc.Failed(ctx, day.Add(-time.Hour), "send_order_update")
+	groups, err = e.svc.Failed(ctx, day.Add(-time.Hour), "test_order")
 	require.NoError(t, err)
 	require.Len(t, groups, 1)
 
 	available := func() int {
-		return e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'send_welcome_email' AND state = 'available'`)
+		return e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'test_user' AND state = 'available'`)
 	}
-	req := replay.RetryRequest{Kind: "send_welcome_email", Since: day.Add(-time.Hour), ErrorLike: "USER NOT FOUND", DryRun: true}
+	req := replay.RetryRequest{Kind: "test_user", Since: day.Add(-time.Hour), ErrorLike: "USER NOT FOUND", DryRun: true}
 	res, err := e.svc.Retry(ctx, req, nil)
 	require.NoError(t, err)
 	require.Equal(t, replay.RetryResult{DryRun: true, Matched: 3}, res)
@@ -69,10 +69,10 @@ func TestFailedAndRetry(t *testing.T) {
 	require.Equal(t, replay.RetryResult{Matched: 3, Retried: 3}, res)
 	require.Equal(t, [][2]int{{2, 3}, {3, 3}}, seen)
 	require.Equal(t, 3, available())
-	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM river_job WHERE state = 'available' AND args ->> 'user_id' LIKE '01JDQ%' AND max_attempts > attempt`),
+	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM river_job WHERE state = 'available' AND args ->> 'event_id' LIKE 'signup-01JDQ%' AND max_attempts > attempt`),
 		"River gives a job that used its attempts one more")
-	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM river_job WHERE state = 'discarded' AND args ->> 'user_id' = 'u-6'`), "finalized before since")
-	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM river_job WHERE state = 'cancelled' AND kind = 'send_welcome_email'`), "another error")
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM river_job WHERE state = 'discarded' AND args ->> 'event_id' = 'signup-u-6'`), "finalized before since")
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM river_job WHERE state = 'cancelled' AND kind = 'test_user'`), "another error")
 
 	_, err = e.svc.Retry(ctx, replay.RetryRequest{Since: day}, nil)
 	require.ErrorContains(t, err, "kind is required")

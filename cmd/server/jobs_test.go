@@ -7,13 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/db/dbtest"
-	"github.com/mohallamart/backend/jobargs"
 	"github.com/mohallamart/backend/jobs"
 )
 
@@ -55,13 +53,33 @@ func TestBuildJobs(t *testing.T) {
 			var rc river.Config
 			setup.apply(&rc)
 			require.NotNil(t, rc.Workers)
-			require.Len(t, rc.PeriodicJobs, 3)
+			var scheduled int
+			for _, f := range setup.registry.Functions() {
+				for _, tr := range f.Triggers() {
+					if tr.Schedule != nil {
+						scheduled++
+					}
+				}
+			}
+			require.NotZero(t, scheduled)
+			require.Len(t, rc.PeriodicJobs, scheduled, "a periodic job per schedule trigger of the functions")
 			require.Equal(t, jobs.RescueAfter, rc.RescueStuckJobsAfter)
 			require.Equal(t, 7*24*time.Hour, rc.CompletedJobRetentionPeriod)
 			require.Len(t, rc.Middleware, 1, "the failure alerter")
 		})
 	}
 }
+
+// runArgs are the args of a function's run as package fn stores them
+// (fn.Args), under the function's River kind.
+type runArgs struct {
+	kind    string
+	EventID string     `json:"event_id,omitempty"`
+	V       int        `json:"v,omitempty"`
+	Period  *time.Time `json:"period,omitempty"`
+}
+
+func (a runArgs) Kind() string { return a.kind }
 
 // TestStuckJobRescue runs River's rescuer with the workers' configuration
 // (buildJobs, apply) on jobs a killed process left running: the send
@@ -96,9 +114,9 @@ func TestStuckJobRescue(t *testing.T) {
 
 			// Inserted before the client starts, so none is fetched before
 			// it is made a dead process's running job.
-			running := func(args river.JobArgs, startedAgo time.Duration) int64 {
+			running := func(args runArgs, queue string, startedAgo time.Duration) int64 {
 				t.Helper()
-				res, err := client.Insert(ctx, args, nil)
+				res, err := client.Insert(ctx, args, &river.InsertOpts{Queue: queue})
 				require.NoError(t, err)
 				_, err = pool.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1,
 					attempted_at = now() - make_interval(secs => $2), attempted_by = ARRAY['killed-process'] WHERE id = $1`,
@@ -106,12 +124,13 @@ func TestStuckJobRescue(t *testing.T) {
 				require.NoError(t, err)
 				return res.Job.ID
 			}
-			cleanup := func(day int) jobargs.ScheduledCleanupArgs {
-				return jobargs.ScheduledCleanupArgs{Period: time.Date(2000, 1, day, 3, 0, 0, 0, time.UTC)}
+			cleanup := func(day int) runArgs {
+				period := time.Date(2000, 1, day, 3, 0, 0, 0, time.UTC)
+				return runArgs{kind: "scheduled_cleanup", Period: &period, V: 1}
 			}
-			send := running(jobargs.SendOrderConfirmationArgs{EventID: "order-1", OrderID: uuid.NewString()}, 5*time.Minute)
-			overdue := running(cleanup(1), 11*time.Minute)
-			within := running(cleanup(2), 5*time.Minute)
+			send := running(runArgs{kind: "send_order_confirmation", EventID: "order-1", V: 1}, jobs.QueueEmail, 5*time.Minute)
+			overdue := running(cleanup(1), jobs.QueueMaintenance, 11*time.Minute)
+			within := running(cleanup(2), jobs.QueueMaintenance, 5*time.Minute)
 			retried := map[int64]bool{send: false, overdue: false}
 			if tt.withinRetried {
 				retried[within] = false

@@ -16,6 +16,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/jobs/jobstest"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
 	"github.com/mohallamart/backend/search"
@@ -86,7 +87,7 @@ func servedMetrics(t *testing.T) string {
 	migrator, err := db.NewMigrator(pool)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = migrator.Close() })
-	ob := outbox.New(client)
+	ob := outbox.New(client, jobstest.Registry(t, pool))
 	handler, err := httpapi.NewHandler(httpapi.Opts{
 		Logger: slog.New(slog.DiscardHandler), DB: pool, Migrator: migrator, Metrics: httpMetrics,
 		Outbox: ob, Mart: mart.NewService(pool, ob), Search: search.NewPostgres(pool),

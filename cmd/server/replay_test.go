@@ -15,13 +15,15 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/jobs/jobstest"
 	"github.com/mohallamart/backend/outbox"
 )
 
-// TestReplayAndRetryCommands: `server events replay` enqueues the welcome
-// emails of stored signups again, with progress lines off a terminal and a
-// summary; --dry-run writes nothing. `server jobs failed` lists the failed
-// ones grouped, and `server jobs retry` makes them available again.
+// TestReplayAndRetryCommands: `server events replay` enqueues the session
+// clean-ups of stored account deletions (end-user-sessions) again, with
+// progress lines off a terminal and a summary; --dry-run writes nothing.
+// `server jobs failed` lists the failed ones grouped, and `server jobs
+// retry` makes them available again.
 func TestReplayAndRetryCommands(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -32,11 +34,11 @@ func TestReplayAndRetryCommands(t *testing.T) {
 	defer pool.Close()
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
 	require.NoError(t, err)
-	ob := outbox.New(client)
-	for _, id := range []string{"u-1", "u-2"} {
-		ev, err := events.New(events.UserCreated{UserID: id, Email: id + "@example.com", Name: "Asha"})
+	ob := outbox.New(client, jobstest.Registry(t, pool))
+	for _, id := range []string{"10000000-0000-4000-8000-000000000001", "10000000-0000-4000-8000-000000000002"} {
+		ev, err := events.New(events.UserDeleted{UserID: id})
 		require.NoError(t, err)
-		ev.ID = "signup-" + id
+		ev.ID = "delete-" + id
 		require.NoError(t, db.InTx(ctx, pool, func(tx pgx.Tx) error { _, err := ob.Publish(ctx, tx, ev); return err }))
 	}
 	_, err = pool.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now()`)
@@ -48,29 +50,30 @@ func TestReplayAndRetryCommands(t *testing.T) {
 	replayed := `SELECT count(*) FROM river_job WHERE state = 'available' AND metadata ->> 'replay' = 'true'`
 
 	var out bytes.Buffer
-	require.NoError(t, run(ctx, []string{"events", "replay", "--name", "user/created", "--since", "1h", "--dry-run"}, env, &out))
+	require.NoError(t, run(ctx, []string{"events", "replay", "--name", "user/deleted", "--since", "1h", "--dry-run"}, env, &out))
 	require.Contains(t, out.String(), "2/2 events (100%)\n")
-	require.Contains(t, out.String(), "send_welcome_email           would enqueue 2\n")
+	require.Contains(t, out.String(), "end_user_sessions            would enqueue 2\n")
 	require.Contains(t, out.String(), "Dry run: nothing was written.")
 	require.Zero(t, count(replayed))
 
 	out.Reset()
-	require.NoError(t, run(ctx, []string{"events", "replay", "--name", "user/created", "--since", time.Now().Add(-time.Hour).Format(time.RFC3339), "--function", "send_welcome_email"}, env, &out))
-	require.Regexp(t, `Replay \w{26}: 2 user/created events, function send_welcome_email\n`, out.String())
-	require.Contains(t, out.String(), "send_welcome_email           enqueued 2\n")
+	require.NoError(t, run(ctx, []string{"events", "replay", "--name", "user/deleted", "--since", time.Now().Add(-time.Hour).Format(time.RFC3339), "--function", "end-user-sessions"}, env, &out))
+	require.Regexp(t, `Replay \w{26}: 2 user/deleted events, function end-user-sessions\n`, out.String())
+	require.Contains(t, out.String(), "end_user_sessions            enqueued 2\n")
 	require.Equal(t, 2, count(replayed))
 
 	_, err = pool.Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now(),
-		errors = ARRAY[jsonb_build_object('at', now(), 'attempt', 1, 'error', 'load user ' || (args ->> 'user_id') || '0000000: not found', 'trace', '')]
+		errors = ARRAY[jsonb_build_object('at', now(), 'attempt', 1, 'error',
+			'end sessions of user ' || (SELECT data ->> 'userId' FROM events WHERE id = river_job.args ->> 'event_id') || ': timeout', 'trace', '')]
 		WHERE state = 'available'`)
 	require.NoError(t, err)
 	out.Reset()
 	require.NoError(t, run(ctx, []string{"jobs", "failed", "--since", "1h"}, env, &out))
-	require.Regexp(t, `(?m)^send_welcome_email +2 +2 +0 +\S+ +\S+ +load user u-<id>: not found$`, out.String())
+	require.Regexp(t, `(?m)^end_user_sessions +2 +2 +0 +\S+ +\S+ +end sessions of user <id>: timeout$`, out.String())
 
 	out.Reset()
-	require.NoError(t, run(ctx, []string{"jobs", "retry", "--kind", "send_welcome_email", "--since", "1h", "--error-like", "not found"}, env, &out))
-	require.Contains(t, out.String(), "2/2 jobs (100%)\nRetried 2 send_welcome_email jobs.\n")
+	require.NoError(t, run(ctx, []string{"jobs", "retry", "--kind", "end_user_sessions", "--since", "1h", "--error-like", "timeout"}, env, &out))
+	require.Contains(t, out.String(), "2/2 jobs (100%)\nRetried 2 end_user_sessions jobs.\n")
 	require.Equal(t, 2, count(replayed))
 
 	require.ErrorContains(t, run(ctx, []string{"events", "replay", "--name", "user/created"}, env, io.Discard), "usage: server events replay")

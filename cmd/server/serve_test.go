@@ -285,7 +285,7 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 
 	var batch []string
 	for i := range 1000 {
-		batch = append(batch, fmt.Sprintf(`{"name":"user/created","data":{"userId":"6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21","email":"u%d@example.com","name":"U"}}`, i))
+		batch = append(batch, fmt.Sprintf(`{"name":"user/created","data":{"userId":"6f1c2a7e-1b7e-4c1e-9d2a-%012d","email":"u%d@example.com","name":"U"}}`, i, i))
 	}
 	s.postEvents(t, batch)
 	s.waitJobPickedUp(t)
@@ -298,7 +298,8 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 	for state := range states {
 		require.Contains(t, []string{"completed", "available", "retryable", "scheduled"}, state)
 	}
-	// One job per user/created (its analytics are a row, not a job).
+	// One welcome email job per user/created (one per user: each is a
+	// new user).
 	total := 0
 	for _, n := range s.jobStates(t, "send_welcome_email") {
 		total += n

@@ -65,7 +65,7 @@ func TestTraceFollowsEventIntoJob(t *testing.T) {
 	migrator, err := db.NewMigrator(pool)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = migrator.Close() })
-	ob := outbox.New(client)
+	ob := outbox.New(client, js.registry)
 	handler, err := httpapi.NewHandler(httpapi.Opts{
 		Logger: logger, DB: pool, Migrator: migrator, Metrics: httpMetrics,
 		Outbox: ob, Mart: mart.NewService(pool, ob), Search: search.NewPostgres(pool),

@@ -10,19 +10,20 @@ import (
 
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/internal/seed"
+	"github.com/mohallamart/backend/jobs/jobstest"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// publisher is the outbox of an insert-only River client, as `server seed`
-// uses.
+// publisher is the outbox of an insert-only River client routing to the
+// server's functions, as `server seed` uses.
 func publisher(t *testing.T, pool *pgxpool.Pool) *outbox.Outbox {
 	t.Helper()
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
 	require.NoError(t, err)
-	return outbox.New(client)
+	return outbox.New(client, jobstest.Registry(t, pool))
 }
 
 // rowCounts counts the rows a seed run can write.
