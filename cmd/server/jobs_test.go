@@ -42,7 +42,7 @@ func TestBuildJobs(t *testing.T) {
 			cfg, err := loadConfig(func(k string) string { return tt.env[k] })
 			require.NoError(t, err)
 			var logs bytes.Buffer
-			setup, err := buildJobs(ctx, cfg, pool, slog.New(slog.NewTextHandler(&logs, nil)))
+			setup, err := buildJobs(ctx, cfg, pool, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 			require.NoError(t, err)
 			for _, w := range tt.want {
 				require.Contains(t, logs.String(), w)
@@ -105,7 +105,7 @@ func TestStuckJobRescue(t *testing.T) {
 			logger := slog.New(slog.DiscardHandler)
 			cfg, err := loadConfig(envFunc(tt.env...))
 			require.NoError(t, err)
-			setup, err := buildJobs(ctx, cfg, pool, logger)
+			setup, err := buildJobs(ctx, cfg, pool, logger, nil)
 			require.NoError(t, err)
 			rc := &river.Config{Logger: logger, Queues: jobs.Queues(cfg.QueueWorkers, cfg.FetchCooldown, cfg.FetchPoll)}
 			setup.apply(rc)

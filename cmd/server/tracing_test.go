@@ -45,7 +45,7 @@ func TestTraceFollowsEventIntoJob(t *testing.T) {
 
 	cfg, err := loadConfig(envFunc())
 	require.NoError(t, err)
-	js, err := buildJobs(ctx, cfg, pool, logger)
+	js, err := buildJobs(ctx, cfg, pool, logger, nil)
 	require.NoError(t, err)
 	riverCfg := &river.Config{
 		Logger:     logger,
