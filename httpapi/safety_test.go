@@ -296,7 +296,7 @@ func TestUnroutedEvents(t *testing.T) {
 	r := b.do(t, "POST", "/v1/events", testKey, `[{"name":"user/create"},{"name":"user/create"},`+
 		`{"name":"user/created","data":{"userId":"6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21","email":"a@example.com","name":"A"}}]`)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
-	require.Contains(t, logs.String(), `"msg":"Event name is not in the catalog: the event is stored and triggers no job","name":"user/create","events":2`)
+	require.Contains(t, logs.String(), `"msg":"Event name starts no function: the event is stored and triggers nothing","name":"user/create","events":2`)
 	require.NotContains(t, logs.String(), `"name":"user/created"`)
 
 	// 60 more names, one too long and one with a space: 50 names at most

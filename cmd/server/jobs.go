@@ -13,6 +13,7 @@ import (
 	"github.com/mohallamart/backend/analytics"
 	"github.com/mohallamart/backend/analytics/mixpanel"
 	"github.com/mohallamart/backend/fn"
+	"github.com/mohallamart/backend/internal/jobmetrics"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/notify"
 	"github.com/mohallamart/backend/notify/onesignal"
@@ -47,14 +48,16 @@ func (s *jobSetup) apply(c *river.Config) {
 
 // buildJobs builds the providers from cfg (each outside service when its
 // credentials are set, the Postgres default otherwise, logging which), and
-// the workers and periodic jobs a worker process runs; dropped counts the
-// runs a rateLimit drops.
-func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger, dropped func(function string)) (*jobSetup, error) {
+// the workers and periodic jobs a worker process runs; metrics (nil: none)
+// counts the runs a rateLimit drops.
+func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger, metrics *jobmetrics.Metrics) (*jobSetup, error) {
 	deps, err := jobDeps(cfg, pool, logger)
 	if err != nil {
 		return nil, err
 	}
-	deps.Dropped = dropped
+	if metrics != nil {
+		deps.Dropped = metrics.RunDropped
+	}
 	backend := func(capability, name string, attrs ...slog.Attr) {
 		logger.LogAttrs(ctx, slog.LevelInfo, "Job backend", append([]slog.Attr{
 			slog.String("capability", capability), slog.String("backend", name),
@@ -132,6 +135,13 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 	reg, err := jobs.NewRegistry(deps)
 	if err != nil {
 		return nil, err
+	}
+	if metrics != nil {
+		for _, f := range reg.Functions() {
+			if f.Options().RateLimit != nil {
+				metrics.ExpectDrops(f.ID())
+			}
+		}
 	}
 	workers := river.NewWorkers()
 	if err := jobs.AddWorkers(workers, reg, deps); err != nil {

@@ -62,6 +62,7 @@ func servedMetrics(t *testing.T) string {
 	pool := dbtest.NewPool(ctx, t)
 	httpMetrics, jobMetrics, err := newMetrics(pool)
 	require.NoError(t, err)
+	jobMetrics.ExpectDrops("send-notification") // as buildJobs does for each function with a rateLimit
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[wiringArgs]) error { return nil }))

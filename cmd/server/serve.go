@@ -109,7 +109,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	}
 	var reg *fn.Registry
 	if cfg.Role != RoleAPI {
-		js, err := buildJobs(ctx, cfg, workerPool, logger, jobMetrics.RunDropped)
+		js, err := buildJobs(ctx, cfg, workerPool, logger, jobMetrics)
 		if err != nil {
 			return err
 		}

@@ -66,6 +66,15 @@ func Register(reg prometheus.Registerer, database db.DBTX) (*Metrics, error) {
 // Dropped hook of fn.Runtime).
 func (m *Metrics) RunDropped(function string) { m.dropped.WithLabelValues(function).Inc() }
 
+// ExpectDrops exports mohallamart_runs_dropped_total at 0 for functions
+// (those with a rateLimit) before any run is dropped, so a rate over it
+// reads 0 rather than nothing.
+func (m *Metrics) ExpectDrops(functions ...string) {
+	for _, f := range functions {
+		m.dropped.WithLabelValues(f)
+	}
+}
+
 // ObserveJobs subscribes to client's job events at once and counts them in
 // a goroutine of its own until ctx is done or the client stops. Call it
 // before client.Start so that no finished job goes uncounted; the client
