@@ -208,3 +208,29 @@ func TestVersions(t *testing.T) {
 	require.Equal(t, []string{"greet", "ask for a photo", "new tip"}, ran)
 	require.Equal(t, 1, version, "the run keeps the version it was enqueued under")
 }
+
+func TestFailedBatchGoesBack(t *testing.T) {
+	t.Parallel()
+	tx := dbtest.TestTx(t.Context(), t)
+	fail := true
+	var sent []string
+	reg := registry(t, fn.New(fn.Options{ID: "sink", NoRetries: true, BatchEvents: &fn.BatchEvents{MaxSize: 10, Timeout: time.Hour}},
+		fn.On("test/thing"), func(_ context.Context, in fn.Input[json.RawMessage]) (any, error) {
+			if fail {
+				return nil, errors.New("sink down")
+			}
+			for _, ev := range in.Events {
+				sent = append(sent, ev.ID)
+			}
+			return nil, nil
+		}))
+	ids := publish(t, tx, reg, thing(map[string]any{"n": 1}), thing(map[string]any{"n": 2}))
+	res := fntest.Work(t, tx, reg, "sink", runs(t, tx, "sink")[0].ID)
+	require.Equal(t, "discarded", string(res.Job.State))
+	got := runs(t, tx, "sink")
+	require.Len(t, got, 2, "the batch's events went back, with a run of their own")
+
+	fail = false
+	require.NoError(t, fntest.Work(t, tx, reg, "sink", got[1].ID).Err)
+	require.Equal(t, ids, sent, "nothing of a failed batch is lost")
+}

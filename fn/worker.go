@@ -170,11 +170,17 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	var (
 		invocation string
 		result     any
+		batch      []string // the events a batch run took
 	)
 	err := flow.Do(ctx, w.x.rt.DB, job.JobRow, func(ctx context.Context) error {
 		in, err := w.x.input(ctx, w.f, job)
 		if err != nil || in.events == nil && in.scheduledFor.IsZero() {
 			return err // nil: nothing to do (a debounce or batch another run took)
+		}
+		if w.f.opts.BatchEvents != nil {
+			for _, ev := range in.events {
+				batch = append(batch, ev.ID)
+			}
 		}
 		if len(in.events) > 0 && in.events[0].Name == InvokedEvent {
 			invocation = in.events[0].ID
@@ -199,6 +205,15 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	if final && w.f.opts.OnFailure != nil {
 		if ferr := w.x.enqueueFailure(ctx, w.f, job, err); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+	}
+	var cancel *rivertype.JobCancelError
+	if final && len(batch) > 0 && !errors.As(err, &cancel) {
+		// A batch whose last attempt failed goes back to wait for the next
+		// run, so a sink that is down for longer than the retries loses
+		// nothing; a batch the handler cancelled (refused for good) does not.
+		if ferr := w.x.requeue(ctx, w.f, job.Args.Key, batch); ferr != nil {
 			return errors.Join(err, ferr)
 		}
 	}
@@ -283,6 +298,39 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 		return in, river.JobCancel(fmt.Errorf("events %v not found", ids))
 	}
 	return in, nil
+}
+
+// requeue puts the events of a failed batch run back in its batch, and
+// schedules the batch's run if it has none, in one transaction.
+func (x *executor) requeue(ctx context.Context, f *Function, key string, ids []string) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return fmt.Errorf("requeue batch: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err = db.InTx(ctx, x.rt.DB, func(tx pgx.Tx) error {
+		p := db.FnBatchAddParams{EventIds: ids}
+		for range ids {
+			p.Functions, p.Keys = append(p.Functions, f.ID()), append(p.Keys, key)
+		}
+		rows, err := db.New(tx).FnBatchAdd(ctx, p)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		args := f.args()
+		args.Key = key
+		opts := f.insertOpts(0)
+		opts.ScheduledAt = time.Now().Add(f.opts.BatchEvents.Timeout)
+		_, err = client.InsertTx(ctx, tx, args, opts)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("requeue batch of %d events: %w", len(ids), err)
+	}
+	x.rt.Logger.WarnContext(ctx, "Failed batch put back to wait for the next run",
+		slog.String("function", f.ID()), slog.Int("events", len(ids)))
+	return nil
 }
 
 // takeBatch takes up to MaxSize events of a batch in tx; when it took a
