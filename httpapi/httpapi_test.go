@@ -68,10 +68,11 @@ func setupWithPool(t *testing.T, pool *pgxpool.Pool, opt func(*httpapi.Opts)) *t
 	require.NoError(t, err)
 	metrics, err := httpapi.NewMetrics(prometheus.NewRegistry())
 	require.NoError(t, err)
-	ob := outbox.New(client, jobstest.Registry(t, pool))
+	reg := jobstest.Registry(t, pool)
+	ob := outbox.New(client, reg)
 	opts := httpapi.Opts{
 		Logger: logger, DB: pool, Migrator: migrator, Metrics: metrics,
-		Outbox: ob, Mart: mart.NewService(pool, ob), Search: search.NewPostgres(pool), RiverUI: ui,
+		Outbox: ob, Routes: reg, Mart: mart.NewService(pool, ob), Search: search.NewPostgres(pool), RiverUI: ui,
 		EventKeys: []string{testKey, testKeyOther}, APIKeys: []string{apiKey}, AdminUser: adminUser, AdminPassword: adminPass,
 	}
 	if opt != nil {

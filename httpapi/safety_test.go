@@ -288,16 +288,34 @@ func TestEmptyPatch(t *testing.T) {
 
 // TestUnroutedEvents: events whose names trigger nothing are accepted,
 // logged and counted, under a bounded set of label values.
+// TestReservedEventNames: the functions' own events (an invoked run's
+// start and its result) cannot be sent over HTTP, where they would start
+// any function with any data or end another run's wait; nothing of the
+// request is stored.
+func TestReservedEventNames(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	before := b.count(t, "SELECT count(*) FROM events")
+	r := b.do(t, "POST", "/v1/events", testKey, `[{"name":"analytics/track","data":{"event":"Opened"}},`+
+		`{"name":"inngest/function.invoked","data":{"function_id":"send-notification","data":{"channel":"email","to":"x@example.com","message":"hi"}}}]`)
+	require.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+	require.Contains(t, string(r.body), `events[1].name`)
+	require.Contains(t, string(r.body), "reserved")
+	require.Equal(t, before, b.count(t, "SELECT count(*) FROM events"), "nothing stored")
+}
+
 func TestUnroutedEvents(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
 	b := setup(t, func(o *httpapi.Opts) { o.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 
 	r := b.do(t, "POST", "/v1/events", testKey, `[{"name":"user/create"},{"name":"user/create"},`+
-		`{"name":"user/created","data":{"userId":"6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21","email":"a@example.com","name":"A"}}]`)
+		`{"name":"user/created","data":{"userId":"6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21","email":"a@example.com","name":"A"}},`+
+		`{"name":"user/updated","data":{"userId":"6f1c2a7e-1b7e-4c1e-9d2a-0c3b5e8f1a21"}}]`)
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	require.Contains(t, logs.String(), `"msg":"Event name starts no function: the event is stored and triggers nothing","name":"user/create","events":2`)
 	require.NotContains(t, logs.String(), `"name":"user/created"`)
+	require.NotContains(t, logs.String(), `"name":"user/updated"`, "a catalog event only one function listens to is routed")
 
 	// 60 more names, one too long and one with a space: 50 names at most
 	// have their own series; the rest count as (other).
@@ -317,4 +335,5 @@ func TestUnroutedEvents(t *testing.T) {
 	require.NotContains(t, metrics, `mohallamart_events_unrouted_total{name="user/created"}`)
 	require.Equal(t, 51, strings.Count(metrics, "mohallamart_events_unrouted_total{"))
 	require.Contains(t, metrics, `mohallamart_events_ingested_total{name="custom"} 64`)
+	require.NotContains(t, metrics, `mohallamart_events_unrouted_total{name="user/updated"}`)
 }

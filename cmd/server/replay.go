@@ -57,7 +57,7 @@ func eventsCmd(ctx context.Context, cfg Config, logger *slog.Logger, args []stri
 	fs.StringVar(&req.Name, "name", "", "event name, such as order/created (required)")
 	since := fs.String("since", "", "replay events received at or after this time: RFC 3339, a date (2006-01-02) or a duration ago (24h) (required)")
 	until := fs.String("until", "", "replay events received before this time (default now)")
-	fs.StringVar(&req.Function, "function", "", "replay only this function (job kind); "+replay.AnalyticsFunction+" re-queues only analytics")
+	fs.StringVar(&req.Function, "function", "", "replay only this function (its id, or River kind); "+replay.AnalyticsFunction+" re-queues only analytics")
 	fs.BoolVar(&req.DryRun, "dry-run", false, "count what would be enqueued, write nothing")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -100,15 +100,16 @@ func printReplay(w io.Writer, req replay.Request, res replay.Result) {
 	fmt.Fprintln(w)
 	kinds := maps.Clone(res.Enqueued)
 	maps.Copy(kinds, res.Skipped)
+	maps.Copy(kinds, res.Batched)
 	for _, k := range slices.Sorted(maps.Keys(kinds)) {
 		fmt.Fprintf(w, "  %-28s %s %d", k, verb, res.Enqueued[k])
+		if n := res.Batched[k]; n > 0 {
+			fmt.Fprintf(w, ", %d events into its batches", n)
+		}
 		if n := res.Skipped[k]; n > 0 {
-			fmt.Fprintf(w, ", skipped %d (an equivalent job is pending)", n)
+			fmt.Fprintf(w, ", skipped %d (its singleton run is pending, or its idempotency key was used: the work is done or under way)", n)
 		}
 		fmt.Fprintln(w)
-	}
-	if res.Tracked > 0 {
-		fmt.Fprintf(w, "  %-28s %s %d events for analytics\n", replay.AnalyticsFunction, verb, res.Tracked)
 	}
 	if res.DryRun {
 		fmt.Fprintln(w, "Dry run: nothing was written.")
