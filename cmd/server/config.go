@@ -37,6 +37,7 @@ type Config struct {
 	FetchCooldown        time.Duration         // FETCH_COOLDOWN: least time between two fetches of one queue, default 5ms
 	FetchPoll            time.Duration         // FETCH_POLL_INTERVAL: fetch this often when no LISTEN/NOTIFY wake-up came, default 100ms
 	IndexDebounce        time.Duration         // INDEX_DEBOUNCE: index-product runs this long after a product's last change, default 2s; 0s: at once
+	AnalyticsBatchWait   time.Duration         // ANALYTICS_BATCH_WAIT: track-analytics sends a batch this long after its first event, default 5s
 	NotificationsPerHour int                   // NOTIFICATIONS_PER_HOUR: notification/send messages one recipient gets an hour at most, default 10; 0: no limit
 	ProviderTimeout      time.Duration         // PROVIDER_TIMEOUT: HTTP timeout of every outside service, default 10s
 	ProviderRates        map[string]limit.Rule // PROVIDER_RATE_LIMITS: requests per period to resend, twilio, onesignal, shared by every process; by channel
@@ -220,6 +221,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.IndexDebounce = d
 	}
+	c.AnalyticsBatchWait = duration("ANALYTICS_BATCH_WAIT", 5*time.Second)
 	c.NotificationsPerHour = 10
 	if v := str("NOTIFICATIONS_PER_HOUR", ""); v != "" {
 		n, err := strconv.Atoi(v)

@@ -195,6 +195,7 @@ func jobDeps(cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (jobs.Deps, er
 		MaxTimeout:           cfg.TestMaxTimeout,
 		Cleanup:              cleanup,
 		NotificationsPerHour: cfg.NotificationsPerHour,
+		AnalyticsBatchWait:   cfg.AnalyticsBatchWait,
 		Retention: jobs.Retention{
 			Logs:       days(cfg.LogRetentionDays),
 			Events:     days(cfg.EventRetentionDays),
