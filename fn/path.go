@@ -3,7 +3,6 @@ package fn
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/mohallamart/backend/events"
@@ -121,6 +120,3 @@ func checkKey(names []string, expr string) error {
 	}
 	return nil
 }
-
-// quote is s as a key part that cannot run into the next one.
-func quote(s string) string { return strconv.Quote(s) }
