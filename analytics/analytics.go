@@ -1,5 +1,5 @@
 // Package analytics records MohallaMart's analytics events. Sink is the
-// interface the flush_analytics job sends batches through; Postgres (the
+// interface the track-analytics function sends batches through; Postgres (the
 // analytics_events table) is the default, and analytics/mixpanel implements
 // it with Mixpanel's Import API.
 //
@@ -17,7 +17,7 @@ import (
 	"github.com/mohallamart/backend/db"
 )
 
-// MaxBatch is the most events flush_analytics gives a Sink at once:
+// MaxBatch is the most events track-analytics gives a Sink at once:
 // Mixpanel's limit of events per Import request.
 const MaxBatch = 2000
 

@@ -52,7 +52,7 @@ type Options struct {
 	// with the last event; at the latest Timeout after the first.
 	Debounce *Debounce
 	// Priority returns a run's River priority (1, first, to 4) from its
-	// trigger event; nil means 2.
+	// trigger event; nil means River's default, 1.
 	Priority func(ev events.Event) int
 	// BatchEvents gives the handler up to MaxSize events at once.
 	BatchEvents *BatchEvents
@@ -95,11 +95,13 @@ type Throttle struct {
 }
 
 // RateLimit lets Limit runs per Period start per Key value; the excess is
-// dropped.
+// dropped. If, when set, says which runs the limit applies to (by their
+// trigger event); the others always run.
 type RateLimit struct {
 	Key    string
 	Limit  int
 	Period time.Duration
+	If     func(ev events.Event) bool
 }
 
 // Debounce delays a run until Period passes with no new event of the same

@@ -393,7 +393,7 @@ func (x *executor) runWithOptions(ctx context.Context, f *Function, job *river.J
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	if rl := o.RateLimit; rl != nil {
+	if rl := o.RateLimit; rl != nil && (rl.If == nil || rl.If(ev)) {
 		allowed, err := flow.Run(ctx, "$rateLimit", func(ctx context.Context) (bool, error) {
 			slot, err := x.limiter.Acquire(ctx, limit.Rule{
 				Key: f.ID() + "/rateLimit/" + keyOf(ev, rl.Key), Rate: rl.Limit, Per: rl.Period, Lease: time.Millisecond,

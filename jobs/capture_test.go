@@ -258,6 +258,12 @@ func TestSendNotificationRateLimit(t *testing.T) {
 		requireState(t, res, rivertype.JobStateCompleted)
 		require.Len(t, deliveriesTo(t, b.tx, to), want, "after message %d", i+1)
 	}
+	// A failed-job alert (source ops) is never dropped: they are one per
+	// kind and hour anyway.
+	alert := event(t, events.NotificationSend{Channel: "email", To: to, Message: "send_order_update jobs are failing"})
+	alert.Source = "ops"
+	requireState(t, b.run(t, "send-notification", alert), rivertype.JobStateCompleted)
+	require.Len(t, deliveriesTo(t, b.tx, to), 3, "the alert went out past the limit")
 }
 
 // TestIndexShop: search/index for a shop indexes it.

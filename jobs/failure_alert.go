@@ -28,6 +28,9 @@ const (
 	MaxSnoozeAge = 24 * time.Hour
 )
 
+// alertSource is the source of the failed-job alerts' events.
+const alertSource = "ops"
+
 // FailureAlerter is the River worker middleware that makes permanent
 // failures loud. When an attempt ends a job for good, because the worker
 // cancelled it (river.JobCancel: a provider rejected the message) or its
@@ -166,7 +169,7 @@ func (a *FailureAlerter) settle(ctx context.Context, job *rivertype.JobRow, stat
 			return err
 		}
 		ev.ID = alertID
-		ev.Source = "ops"
+		ev.Source = alertSource
 		_, err = outbox.New(client, a.Router).Publish(ctx, tx, ev)
 		var taken *outbox.IDConflictError
 		if errors.As(err, &taken) {

@@ -19,12 +19,14 @@ import (
 // address, phone number or (push) external id; a user whose account was
 // deleted gets nothing. One recipient gets at most
 // Deps.NotificationsPerHour messages an hour (rateLimit; the rest are
-// dropped), and each channel's provider at most its PROVIDER_RATE_LIMITS
-// (Deps.SendLimits; the rest wait).
+// dropped; not the failed-job alerts, source "ops", which are one per kind
+// and hour anyway), and each channel's provider at most its
+// PROVIDER_RATE_LIMITS (Deps.SendLimits; the rest wait).
 func (d *Deps) sendNotification() *fn.Function {
 	opts := fn.Options{ID: "send-notification", Queue: QueueNotifications, Timeouts: fn.Timeouts{Attempt: sendTimeout}}
 	if d.NotificationsPerHour > 0 {
-		opts.RateLimit = &fn.RateLimit{Key: "data.to || data.userId", Limit: d.NotificationsPerHour, Period: time.Hour}
+		opts.RateLimit = &fn.RateLimit{Key: "data.to || data.userId", Limit: d.NotificationsPerHour, Period: time.Hour,
+			If: func(ev events.Event) bool { return ev.Source != alertSource }}
 	}
 	return fn.New(opts, fn.On(events.NameNotificationSend), func(ctx context.Context, in fn.Input[events.NotificationSend]) (any, error) {
 		msgs, err := d.notification(ctx, in.Job, in.Event.ID, in.Data)

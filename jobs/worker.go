@@ -38,15 +38,14 @@ type Deps struct {
 	Index search.Index
 	// Analytics is the analytics sink; nil means analytics.Postgres.
 	Analytics analytics.Sink
-	// Retention is how long scheduled_cleanup keeps old rows.
+	// Retention is how long scheduled-cleanup keeps old rows.
 	Retention Retention
 	// NowFunc returns the current time; nil means time.Now.
 	NowFunc func() time.Time
-	// ProviderTimeout is the provider clients' HTTP timeout;
-	// flush_analytics takes no new batch once less than it and RecordMargin
-	// are left of its own timeout. Zero means MaxProviderTimeout.
+	// ProviderTimeout is the provider clients' HTTP timeout. Zero means
+	// MaxProviderTimeout.
 	ProviderTimeout time.Duration
-	// IndexDebounce is index_product's debounce window: a product is
+	// IndexDebounce is index-product's debounce window: a product is
 	// indexed once this long has passed since its last change, so a burst
 	// of updates yields one run. Zero indexes at once.
 	IndexDebounce time.Duration
@@ -222,9 +221,8 @@ const (
 // MaxProviderTimeout is the longest HTTP timeout a provider client may
 // have: every job that calls providers must fit its calls and RecordMargin
 // in its timeout. Sends call once (30 s), the out-of-stock alert twice
-// (60 s), index_product once (30 s); flush_analytics stops taking batches
-// when less than one call and RecordMargin are left. So (30 s − 10 s) / 1 =
-// 20 s.
+// (60 s), index-product once (30 s), track-analytics once per batch
+// (60 s). So (30 s − 10 s) / 1 = 20 s.
 func MaxProviderTimeout() time.Duration {
 	return min(
 		sendTimeout-RecordMargin,

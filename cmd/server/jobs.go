@@ -157,7 +157,6 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 	}
 	logger.InfoContext(ctx, "Periodic jobs",
 		slog.String("scheduled_cleanup", cleanupWhen),
-		slog.String("cleanup_expired_sessions", "hourly"),
 		slog.Int("log_retention_days", cfg.LogRetentionDays),
 		slog.Int("event_retention_days", cfg.EventRetentionDays),
 		slog.Int("delivery_retention_days", cfg.DeliveryRetentionDays),
