@@ -57,7 +57,11 @@ func (f *Function) DescribeOptions() string {
 		add("throttle %d per %s per %s", t.Limit, dur(t.Period), key(t.Key))
 	}
 	if r := o.RateLimit; r != nil {
-		add("rateLimit %d per %s per %s", r.Limit, dur(r.Period), key(r.Key))
+		when := ""
+		if r.If != nil {
+			when = " (of the events its condition picks)"
+		}
+		add("rateLimit %d per %s per %s%s", r.Limit, dur(r.Period), key(r.Key), when)
 	}
 	if d := o.Debounce; d != nil {
 		add("debounce %s per %s (at most %s)", dur(d.Period), key(d.Key), dur(d.Timeout))
