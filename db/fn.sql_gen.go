@@ -7,7 +7,6 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
 
@@ -163,7 +162,7 @@ SET state = 'cancelled',
     finalized_at = now(),
     errors = array_append(errors, jsonb_build_object(
         'at', now(), 'attempt', attempt, 'error', $1::text, 'trace', ''))
-WHERE args ? 'ck' AND args -> 'ck' @> $2::jsonb
+WHERE args ? 'ck' AND args ->> 'ck' = $2::text
   AND kind = ANY($3::text[])
   AND coalesce(args ->> 'event_id', '') <> $4::text
   AND created_at >= $5::timestamptz
@@ -171,16 +170,16 @@ WHERE args ? 'ck' AND args -> 'ck' @> $2::jsonb
 `
 
 type FnCancelRunsParams struct {
-	Reason  string          `json:"reason"`
-	Match   json.RawMessage `json:"match"`
-	Kinds   []string        `json:"kinds"`
-	EventID string          `json:"eventId"`
-	Since   time.Time       `json:"since"`
+	Reason  string    `json:"reason"`
+	Match   string    `json:"match"`
+	Kinds   []string  `json:"kinds"`
+	EventID string    `json:"eventId"`
+	Since   time.Time `json:"since"`
 }
 
 // cancelOn: cancels the runs of the given kinds, not started (or parked by
-// a step), whose trigger event has the cancelling event's values at the
-// match paths (args.ck, river_job_cancel_keys_idx) and that were enqueued
+// a step), whose trigger event has the cancelling event's value at the
+// match path (args.ck, river_job_cancel_key_idx) and that were enqueued
 // at or after since; the cancelling event's own runs stay. The reason is
 // recorded as their last error.
 func (q *Queries) FnCancelRuns(ctx context.Context, arg FnCancelRunsParams) (int64, error) {

@@ -19,9 +19,9 @@ type Args struct {
 	Key string `json:"key,omitempty" river:"unique"`
 	// V is the function's version when the run was enqueued.
 	V int `json:"v,omitempty"`
-	// CK are the trigger event's values at the function's cancelOn match
-	// paths.
-	CK map[string]string `json:"ck,omitempty"`
+	// CK is the trigger event's value at the function's cancelOn match
+	// path.
+	CK string `json:"ck,omitempty"`
 	// Period is the period a scheduled run is for.
 	Period *time.Time `json:"period,omitempty" river:"unique"`
 	// Failed is the run that failed, for an onFailure run.

@@ -148,7 +148,9 @@ type Singleton struct {
 
 // CancelOn cancels a function's runs not yet started (or parked by a step)
 // when Event is published with the same value at Match as the run's trigger
-// event, in the cancelling event's transaction.
+// event, in the cancelling event's transaction. A function's cancelOns all
+// match on one field path (each run stores its trigger's value there, in
+// args.ck, indexed).
 type CancelOn struct {
 	// Event is the cancelling event's name.
 	Event string
@@ -397,6 +399,9 @@ func (f *Function) check() error {
 		}
 	}
 	for i, c := range o.CancelOn {
+		if c.Match != o.CancelOn[0].Match {
+			bad("cancelOn[%d].match: a function's cancelOns match on one field path (%s)", i, o.CancelOn[0].Match)
+		}
 		if c.Event == "" || c.Match == "" {
 			bad("cancelOn[%d]: event and match are required", i)
 			continue

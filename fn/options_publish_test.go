@@ -30,6 +30,8 @@ func TestDeclarationsAreChecked(t *testing.T) {
 		{"not a data path", fn.New(fn.Options{ID: "t", Idempotency: &fn.Idempotency{Key: "userId"}}, fn.On("test/thing"), noop), "idempotency.key"},
 		{"cancelOn match the cancelling event lacks", fn.New(fn.Options{ID: "t", CancelOn: []fn.CancelOn{{Event: events.NameUserDeleted, Match: "data.orderId"}}},
 			fn.On(events.NameOrderCreated), noop), "cancelOn[0].match: user/deleted has no field data.orderId"},
+		{"cancelOns on two paths", fn.New(fn.Options{ID: "t", CancelOn: []fn.CancelOn{{Event: "test/a", Match: "data.orderId"}, {Event: "test/b", Match: "data.userId"}}},
+			fn.On("test/thing"), noop), "cancelOn[1].match: a function's cancelOns match on one field path"},
 		{"handler takes another payload", fn.New(fn.Options{ID: "t"}, fn.On(events.NameUserCreated),
 			func(_ context.Context, _ fn.Input[events.OrderCreated]) (any, error) { return nil, nil }), "its data is events.UserCreated"},
 		{"bad cron", fn.New(fn.Options{ID: "t"}, fn.OnCron("every day", "Asia/Kolkata"), noop), `cron "every day"`},

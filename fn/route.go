@@ -2,7 +2,6 @@ package fn
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -157,7 +156,9 @@ func (p *plan) apply(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx
 		default:
 			args := c.f.args()
 			args.EventID = c.ev.ID
-			args.CK = cancelKeys(c.f, c.ev)
+			if len(o.CancelOn) > 0 {
+				args.CK = Field(c.ev, o.CancelOn[0].Match)
+			}
 			if s := o.Singleton; s != nil {
 				args.Key = keyOf(c.ev, s.Key)
 				k := c.f.Kind() + "\x00" + args.Key
@@ -291,18 +292,6 @@ func claimIdempotency(ctx context.Context, q *db.Queries, cs []candidate) ([]can
 	return out, nil
 }
 
-// cancelKeys are the values of ev at f's cancelOn match paths.
-func cancelKeys(f *Function, ev events.Event) map[string]string {
-	if len(f.opts.CancelOn) == 0 {
-		return nil
-	}
-	ck := make(map[string]string, len(f.opts.CancelOn))
-	for _, c := range f.opts.CancelOn {
-		ck[c.Match] = Field(ev, c.Match)
-	}
-	return ck
-}
-
 func priority(f *Function, ev events.Event) int {
 	if f.opts.Priority == nil || ev.Name == "" {
 		return 0 // River's default
@@ -338,16 +327,12 @@ func applyCancels(ctx context.Context, q *db.Queries, cs []cancellation) error {
 		if value == "" {
 			continue
 		}
-		match, err := json.Marshal(map[string]string{g.match: value})
-		if err != nil {
-			return fmt.Errorf("cancelOn: %w", err)
-		}
 		var since time.Time
 		if g.timeout > 0 {
 			since = time.Now().Add(-g.timeout)
 		}
-		_, err = q.FnCancelRuns(ctx, db.FnCancelRunsParams{
-			Kinds: kinds[g], Match: match, EventID: ev.ID, Since: since,
+		_, err := q.FnCancelRuns(ctx, db.FnCancelRunsParams{
+			Kinds: kinds[g], Match: value, EventID: ev.ID, Since: since,
 			Reason: "cancelled by " + ev.Name + " event " + ev.ID,
 		})
 		if err != nil {

@@ -2,11 +2,11 @@
 -- (outside a transaction), so migrating a live database does not block
 -- inserts while they build.
 --
--- river_job_cancel_keys_idx: cancelOn. A run of a function that declares
--- cancelOn carries, in args.ck, the values of its trigger event at the
--- match paths ({"data.orderId": "..."}); the cancelling event's transaction
--- finds the runs with @>. It replaces river_job_order_id_idx, which served
--- the cancel-on written for order_id alone.
+-- river_job_cancel_key_idx: cancelOn. A run of a function that declares
+-- cancelOn carries, in args.ck, the value of its trigger event at the match
+-- path (a function's cancelOns share one); the cancelling event's
+-- transaction finds the runs by it. It replaces river_job_order_id_idx,
+-- which served the cancel-on written for order_id alone.
 --
 -- river_job_fn_key_idx: singleton in cancel mode, which finds a key's
 -- waiting runs by args.key.
@@ -16,11 +16,11 @@
 
 -- +goose NO TRANSACTION
 -- +goose Up
-CREATE INDEX CONCURRENTLY IF NOT EXISTS river_job_cancel_keys_idx ON river_job USING gin ((args -> 'ck') jsonb_path_ops) WHERE args ? 'ck';
+CREATE INDEX CONCURRENTLY IF NOT EXISTS river_job_cancel_key_idx ON river_job ((args ->> 'ck')) WHERE args ? 'ck';
 CREATE INDEX CONCURRENTLY IF NOT EXISTS river_job_fn_key_idx ON river_job (kind, (args ->> 'key')) WHERE args ? 'key';
 DROP INDEX CONCURRENTLY IF EXISTS river_job_order_id_idx;
 
 -- +goose Down
 CREATE INDEX CONCURRENTLY IF NOT EXISTS river_job_order_id_idx ON river_job ((args ->> 'order_id')) WHERE args ? 'order_id';
 DROP INDEX CONCURRENTLY IF EXISTS river_job_fn_key_idx;
-DROP INDEX CONCURRENTLY IF EXISTS river_job_cancel_keys_idx;
+DROP INDEX CONCURRENTLY IF EXISTS river_job_cancel_key_idx;

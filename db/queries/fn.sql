@@ -76,8 +76,8 @@ SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened;
 
 -- name: FnCancelRuns :execrows
 -- cancelOn: cancels the runs of the given kinds, not started (or parked by
--- a step), whose trigger event has the cancelling event's values at the
--- match paths (args.ck, river_job_cancel_keys_idx) and that were enqueued
+-- a step), whose trigger event has the cancelling event's value at the
+-- match path (args.ck, river_job_cancel_key_idx) and that were enqueued
 -- at or after since; the cancelling event's own runs stay. The reason is
 -- recorded as their last error.
 UPDATE river_job
@@ -85,7 +85,7 @@ SET state = 'cancelled',
     finalized_at = now(),
     errors = array_append(errors, jsonb_build_object(
         'at', now(), 'attempt', attempt, 'error', @reason::text, 'trace', ''))
-WHERE args ? 'ck' AND args -> 'ck' @> @match::jsonb
+WHERE args ? 'ck' AND args ->> 'ck' = @match::text
   AND kind = ANY(@kinds::text[])
   AND coalesce(args ->> 'event_id', '') <> @event_id::text
   AND created_at >= @since::timestamptz
