@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -371,4 +372,43 @@ func (q *Queries) FnIdempotencyDeleteExpired(ctx context.Context) (int64, error)
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const fnRunEvent = `-- name: FnRunEvent :one
+SELECT e.id, e.name, e.data, e.ts, e.source,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'output', s.output, 'completedAt', s.completed_at))
+                 FROM flow_steps AS s WHERE s.job_id = $1::bigint), '[]')::jsonb AS steps
+FROM events AS e
+WHERE e.id = $2::text
+`
+
+type FnRunEventParams struct {
+	JobID   int64  `json:"jobId"`
+	EventID string `json:"eventId"`
+}
+
+type FnRunEventRow struct {
+	ID     string          `json:"id"`
+	Name   string          `json:"name"`
+	Data   json.RawMessage `json:"data"`
+	Ts     time.Time       `json:"ts"`
+	Source string          `json:"source"`
+	Steps  json.RawMessage `json:"steps"`
+}
+
+// A run's trigger event, with the steps earlier runs of its job recorded
+// (flow_steps, as FlowStepList reads them): the one read a run starts
+// with.
+func (q *Queries) FnRunEvent(ctx context.Context, arg FnRunEventParams) (*FnRunEventRow, error) {
+	row := q.db.QueryRow(ctx, fnRunEvent, arg.JobID, arg.EventID)
+	var i FnRunEventRow
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Data,
+		&i.Ts,
+		&i.Source,
+		&i.Steps,
+	)
+	return &i, err
 }

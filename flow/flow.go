@@ -223,6 +223,26 @@ func begin(ctx context.Context, name string) (*run, *recorded, error) {
 	return r, &recorded{output: row.Output, completedAt: row.CompletedAt}, nil
 }
 
+// Preload gives the run in ctx the steps earlier runs of its job recorded,
+// read by the caller along with what it reads first (so the run's first
+// step reads nothing). Steps given before are kept.
+func Preload(ctx context.Context, steps []*db.FlowStepListRow) {
+	r, ok := ctx.Value(runKey{}).(*run)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.loaded {
+		return
+	}
+	r.steps = make(map[string]*db.FlowStepListRow, len(steps))
+	for _, row := range steps {
+		r.steps[row.Step] = row
+	}
+	r.loaded = true
+}
+
 // load reads the steps earlier runs of the job recorded, unless it has
 // already. The caller holds r.mu.
 func (r *run) load(ctx context.Context) error {

@@ -252,7 +252,21 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 	var ids []string
 	switch {
 	case job.Args.EventID != "":
-		ids = []string{job.Args.EventID}
+		// One read: the event, and the steps earlier runs recorded.
+		row, err := db.New(x.rt.DB).FnRunEvent(ctx, db.FnRunEventParams{JobID: job.ID, EventID: job.Args.EventID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return in, river.JobCancel(fmt.Errorf("event %s not found", job.Args.EventID))
+		}
+		if err != nil {
+			return in, fmt.Errorf("load event: %w", err)
+		}
+		var steps []*db.FlowStepListRow
+		if err := json.Unmarshal(row.Steps, &steps); err != nil {
+			return in, fmt.Errorf("load steps: %w", err)
+		}
+		flow.Preload(ctx, steps)
+		in.events = []events.Event{{ID: row.ID, Name: row.Name, Data: row.Data, TS: row.Ts, Source: row.Source}}
+		return in, nil
 	case f.opts.Debounce != nil:
 		id, err := flow.RunTx(ctx, "$debounce", func(ctx context.Context, tx pgx.Tx) (string, error) {
 			row, err := db.New(tx).FnDebounceTake(ctx, db.FnDebounceTakeParams{Fn: f.ID(), Key: job.Args.Key})

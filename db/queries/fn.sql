@@ -109,3 +109,13 @@ WHERE j.kind = @job_kind::text AND j.args ? 'key' AND j.args ->> 'key' = @key::t
 -- name: FnEventsGet :many
 -- The events of a run, by id.
 SELECT * FROM events WHERE id = ANY(@ids::text[]);
+
+-- name: FnRunEvent :one
+-- A run's trigger event, with the steps earlier runs of its job recorded
+-- (flow_steps, as FlowStepList reads them): the one read a run starts
+-- with.
+SELECT e.id, e.name, e.data, e.ts, e.source,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'output', s.output, 'completedAt', s.completed_at))
+                 FROM flow_steps AS s WHERE s.job_id = @job_id::bigint), '[]')::jsonb AS steps
+FROM events AS e
+WHERE e.id = @event_id::text;
