@@ -72,8 +72,8 @@ type AnalyticsEvent struct {
 }
 
 type AnalyticsPending struct {
-	ID      int64  `json:"id"`
-	EventID string `json:"eventId"`
+	ID      int64   `json:"id"`
+	EventID *string `json:"eventId"`
 }
 
 type AppLog struct {
@@ -131,16 +131,11 @@ type FlowWait struct {
 	RejectedEventIDs []string  `json:"rejectedEventIds"`
 }
 
-type FnBatch struct {
-	Function string `json:"function"`
-	Key      string `json:"key"`
-}
-
 type FnBatchEvent struct {
-	ID       int64  `json:"id"`
-	Function string `json:"function"`
-	Key      string `json:"key"`
-	EventID  string `json:"eventId"`
+	Function string  `json:"function"`
+	Key      string  `json:"key"`
+	ID       int64   `json:"id"`
+	EventID  *string `json:"eventId"`
 }
 
 type FnDebounce struct {

@@ -193,7 +193,9 @@ func (p *plan) apply(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx
 			return fmt.Errorf("batch events: %w", err)
 		}
 		for _, row := range rows {
-			jobs = append(jobs, p.keyedRun(row.Function, row.Key, time.Now().Add(p.f(row.Function).opts.BatchEvents.Timeout)))
+			if row.Marked { // the batch had no run scheduled
+				jobs = append(jobs, p.keyedRun(row.Function, row.Key, time.Now().Add(p.f(row.Function).opts.BatchEvents.Timeout)))
+			}
 		}
 	}
 	if len(jobs) > 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -329,7 +330,7 @@ func (x *executor) requeue(ctx context.Context, f *Function, key string, ids []s
 			p.Functions, p.Keys = append(p.Functions, f.ID()), append(p.Keys, key)
 		}
 		rows, err := db.New(tx).FnBatchAdd(ctx, p)
-		if err != nil || len(rows) == 0 {
+		if err != nil || !slices.ContainsFunc(rows, func(r *db.FnBatchAddRow) bool { return r.Marked }) {
 			return err
 		}
 		args := f.args()

@@ -94,7 +94,6 @@ func (e env) completeAll(t *testing.T) {
 	t.Helper()
 	e.exec(t, `UPDATE river_job SET state = 'completed', finalized_at = now()`)
 	e.exec(t, `DELETE FROM fn_batch_events`)
-	e.exec(t, `DELETE FROM fn_batches`)
 }
 
 // TestReplay: replaying user/created enqueues each event's run again,
@@ -144,7 +143,7 @@ func TestReplay(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Equal(t, []string{"signup-u-1", "signup-u-2", "track_analytics", "signup-u-3"}, eventIDs, "the batch run is inserted with its first event")
 	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM fn_batch_events WHERE function = $1 AND event_id LIKE 'signup-u-_'`, replay.AnalyticsFunction))
-	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM fn_batch_events`))
+	require.Equal(t, 3, e.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id IS NOT NULL`), "three events wait in the batch")
 }
 
 // TestReplayFunctionFilterAndDryRun: --function keeps one function, named

@@ -11,11 +11,13 @@
 -- (deletes) the row once run_at has come; an event after that starts a new
 -- run.
 --
--- fn_batch_events / fn_batches: events waiting for a batch run, and the
--- (function, key) batches that have a run scheduled. The first pending
--- event of a batch inserts its fn_batches row and the run; the run deletes
--- the row, then takes up to maxSize events, in one transaction with the
--- record of its step. An idle server inserts nothing.
+-- fn_batch_events: events waiting for a batch run, oldest first per
+-- (function, key), and for each batch with a run scheduled one mark row
+-- (event_id NULL, unique per batch). The first pending event of a batch
+-- inserts the mark and the run; the run deletes the mark, then takes up to
+-- maxSize events, in one transaction with the record of its step. An idle
+-- server inserts nothing. One table with two indexes: an order's
+-- transaction touches as few relations as it can.
 --
 -- Tracked events waiting for analytics move from analytics_pending (the
 -- periodic flush_analytics job's table) into fn_batch_events, as the batches
@@ -40,24 +42,19 @@ CREATE TABLE fn_debounce (
 );
 
 CREATE TABLE fn_batch_events (
-    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     function text NOT NULL,
     key      text NOT NULL,
-    event_id text NOT NULL
+    id       bigint GENERATED ALWAYS AS IDENTITY,
+    event_id text,
+    PRIMARY KEY (function, key, id)
 );
-CREATE INDEX fn_batch_events_batch_idx ON fn_batch_events (function, key, id);
-
-CREATE TABLE fn_batches (
-    function text NOT NULL,
-    key      text NOT NULL,
-    PRIMARY KEY (function, key)
-);
+CREATE UNIQUE INDEX fn_batch_events_scheduled_idx ON fn_batch_events (function, key) WHERE event_id IS NULL;
 
 INSERT INTO fn_batch_events (function, key, event_id)
 SELECT 'track-analytics', '', event_id FROM analytics_pending ORDER BY id;
 DROP TABLE analytics_pending;
 CREATE VIEW analytics_pending AS
-    SELECT id, event_id FROM fn_batch_events WHERE function = 'track-analytics';
+    SELECT id, event_id FROM fn_batch_events WHERE function = 'track-analytics' AND event_id IS NOT NULL;
 
 -- +goose Down
 DROP VIEW analytics_pending;
@@ -67,8 +64,7 @@ CREATE TABLE analytics_pending (
     claimed_until timestamptz
 );
 INSERT INTO analytics_pending (event_id)
-SELECT event_id FROM fn_batch_events WHERE function = 'track-analytics' ORDER BY id;
-DROP TABLE fn_batches;
+SELECT event_id FROM fn_batch_events WHERE function = 'track-analytics' AND event_id IS NOT NULL ORDER BY id;
 DROP TABLE fn_batch_events;
 DROP TABLE fn_debounce;
 DROP TABLE fn_idempotency;

@@ -1,4 +1,4 @@
--- Indexes for package fn's options on river_job, built CONCURRENTLY
+-- The index of package fn's cancelOn on river_job, built CONCURRENTLY
 -- (outside a transaction), so migrating a live database does not block
 -- inserts while they build.
 --
@@ -8,19 +8,14 @@
 -- transaction finds the runs by it. It replaces river_job_order_id_idx,
 -- which served the cancel-on written for order_id alone.
 --
--- river_job_fn_key_idx: singleton in cancel mode, which finds a key's
--- waiting runs by args.key.
---
 -- A CONCURRENTLY build that is interrupted leaves an invalid index behind,
 -- which IF NOT EXISTS would keep: drop it and migrate again.
 
 -- +goose NO TRANSACTION
 -- +goose Up
 CREATE INDEX CONCURRENTLY IF NOT EXISTS river_job_cancel_key_idx ON river_job ((args ->> 'ck')) WHERE args ? 'ck';
-CREATE INDEX CONCURRENTLY IF NOT EXISTS river_job_fn_key_idx ON river_job (kind, (args ->> 'key')) WHERE args ? 'key';
 DROP INDEX CONCURRENTLY IF EXISTS river_job_order_id_idx;
 
 -- +goose Down
 CREATE INDEX CONCURRENTLY IF NOT EXISTS river_job_order_id_idx ON river_job ((args ->> 'order_id')) WHERE args ? 'order_id';
-DROP INDEX CONCURRENTLY IF EXISTS river_job_fn_key_idx;
 DROP INDEX CONCURRENTLY IF EXISTS river_job_cancel_key_idx;
