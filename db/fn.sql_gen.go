@@ -15,10 +15,10 @@ const fnBatchAdd = `-- name: FnBatchAdd :many
 INSERT INTO fn_batch_events (function, key, event_id)
 SELECT u.f, u.k, u.e
 FROM (SELECT unnest($1::text[]) AS f, unnest($2::text[]) AS k, unnest($3::text[]) AS e) AS u
-UNION ALL
-SELECT DISTINCT m.f, m.k, NULL FROM (SELECT unnest($1::text[]) AS f, unnest($2::text[]) AS k) AS m
-ON CONFLICT (function, key) WHERE event_id IS NULL DO NOTHING
-RETURNING function, key, (event_id IS NULL)::bool AS marked
+UNION
+SELECT m.f, m.k, '' FROM (SELECT unnest($1::text[]) AS f, unnest($2::text[]) AS k) AS m
+ON CONFLICT (function, key, event_id) DO NOTHING
+RETURNING function, key, (event_id = '')::bool AS marked
 `
 
 type FnBatchAddParams struct {
@@ -33,8 +33,9 @@ type FnBatchAddRow struct {
 	Marked   bool   `json:"marked"`
 }
 
-// Adds events to their batches, and a batch's mark (a run is scheduled)
-// where it has none; returns the batches that got one (each needs a run).
+// Adds events to their batches, and a batch's mark (event_id ”: a run is
+// scheduled) where it has none; returns the batches that got one (each
+// needs a run). An event already waiting in its batch is not added twice.
 func (q *Queries) FnBatchAdd(ctx context.Context, arg FnBatchAddParams) ([]*FnBatchAddRow, error) {
 	rows, err := q.db.Query(ctx, fnBatchAdd, arg.Functions, arg.Keys, arg.EventIds)
 	if err != nil {
@@ -57,8 +58,8 @@ func (q *Queries) FnBatchAdd(ctx context.Context, arg FnBatchAddParams) ([]*FnBa
 
 const fnBatchReopen = `-- name: FnBatchReopen :one
 WITH ins AS (
-    INSERT INTO fn_batch_events (function, key, event_id) VALUES ($1::text, $2::text, NULL)
-    ON CONFLICT (function, key) WHERE event_id IS NULL DO NOTHING RETURNING 1
+    INSERT INTO fn_batch_events (function, key, event_id) VALUES ($1::text, $2::text, '')
+    ON CONFLICT DO NOTHING RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened
 `
@@ -79,17 +80,17 @@ func (q *Queries) FnBatchReopen(ctx context.Context, arg FnBatchReopenParams) (b
 
 const fnBatchTake = `-- name: FnBatchTake :many
 WITH open AS (
-    DELETE FROM fn_batch_events AS b WHERE b.function = $1::text AND b.key = $2::text AND b.event_id IS NULL
+    DELETE FROM fn_batch_events AS b WHERE b.function = $1::text AND b.key = $2::text AND b.event_id = ''
 ), pick AS (
-    SELECT p.id FROM fn_batch_events AS p
-    WHERE p.function = $1::text AND p.key = $2::text AND p.event_id IS NOT NULL
-    ORDER BY p.id LIMIT $3::int FOR UPDATE SKIP LOCKED
+    SELECT p.event_id FROM fn_batch_events AS p
+    WHERE p.function = $1::text AND p.key = $2::text AND p.event_id <> ''
+    ORDER BY p.event_id LIMIT $3::int FOR UPDATE SKIP LOCKED
 ), taken AS (
     DELETE FROM fn_batch_events AS d USING pick
-    WHERE d.function = $1::text AND d.key = $2::text AND d.id = pick.id
-    RETURNING d.id, d.event_id
+    WHERE d.function = $1::text AND d.key = $2::text AND d.event_id = pick.event_id
+    RETURNING d.event_id
 )
-SELECT t.event_id::text FROM taken AS t ORDER BY t.id
+SELECT t.event_id FROM taken AS t ORDER BY t.event_id
 `
 
 type FnBatchTakeParams struct {
@@ -98,11 +99,11 @@ type FnBatchTakeParams struct {
 	MaxSize int32  `json:"maxSize"`
 }
 
-// A batch run takes up to max_size events of its batch, oldest first, and
-// removes the batch's mark, so the next event schedules a new run. The
-// events are picked once, in a CTE of their own: as a semi-join's inner
-// side, LIMIT … SKIP LOCKED would be scanned again for every row and pick
-// more.
+// A batch run takes up to max_size events of its batch, oldest first by
+// id (a ULID, unless the sender chose it), and removes the batch's mark,
+// so the next event schedules a new run. The events are picked once, in a
+// CTE of their own: as a semi-join's inner side, LIMIT … SKIP LOCKED would
+// be scanned again for every row and pick more.
 func (q *Queries) FnBatchTake(ctx context.Context, arg FnBatchTakeParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, fnBatchTake, arg.Fn, arg.Key, arg.MaxSize)
 	if err != nil {
@@ -111,11 +112,11 @@ func (q *Queries) FnBatchTake(ctx context.Context, arg FnBatchTakeParams) ([]str
 	defer rows.Close()
 	var items []string
 	for rows.Next() {
-		var t_event_id string
-		if err := rows.Scan(&t_event_id); err != nil {
+		var event_id string
+		if err := rows.Scan(&event_id); err != nil {
 			return nil, err
 		}
-		items = append(items, t_event_id)
+		items = append(items, event_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

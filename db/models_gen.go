@@ -72,8 +72,7 @@ type AnalyticsEvent struct {
 }
 
 type AnalyticsPending struct {
-	ID      int64   `json:"id"`
-	EventID *string `json:"eventId"`
+	EventID string `json:"eventId"`
 }
 
 type AppLog struct {
@@ -132,10 +131,9 @@ type FlowWait struct {
 }
 
 type FnBatchEvent struct {
-	Function string  `json:"function"`
-	Key      string  `json:"key"`
-	ID       int64   `json:"id"`
-	EventID  *string `json:"eventId"`
+	Function string `json:"function"`
+	Key      string `json:"key"`
+	EventID  string `json:"eventId"`
 }
 
 type FnDebounce struct {

@@ -477,7 +477,7 @@ func (c *cluster) waitForEach(what string, each func(context.Context) error, que
 func (c *cluster) jobSummary() string {
 	var s string
 	err := c.pool.QueryRow(context.WithoutCancel(c.t.Context()), `SELECT coalesce(string_agg(k, ', '), '') || '; analytics_pending ' ||
-		(SELECT count(*) FROM analytics_pending)::text || ', batches with a run ' || (SELECT count(*) FROM fn_batch_events WHERE event_id IS NULL)::text
+		(SELECT count(*) FROM analytics_pending)::text || ', batches with a run ' || (SELECT count(*) FROM fn_batch_events WHERE event_id = '')::text
 		FROM (SELECT kind || '/' || state || ' ' || count(*) AS k FROM river_job GROUP BY kind, state ORDER BY 1) j`).Scan(&s)
 	if err != nil {
 		return err.Error()

@@ -11,13 +11,13 @@
 -- (deletes) the row once run_at has come; an event after that starts a new
 -- run.
 --
--- fn_batch_events: events waiting for a batch run, oldest first per
--- (function, key), and for each batch with a run scheduled one mark row
--- (event_id NULL, unique per batch). The first pending event of a batch
--- inserts the mark and the run; the run deletes the mark, then takes up to
--- maxSize events, in one transaction with the record of its step. An idle
--- server inserts nothing. One table with two indexes: an order's
--- transaction touches as few relations as it can.
+-- fn_batch_events: events waiting for a batch run, per (function, key),
+-- and for each batch with a run scheduled one mark row (event_id ''). The
+-- first pending event of a batch inserts the mark and the run; the run
+-- deletes the mark, then takes up to maxSize events, in one transaction
+-- with the record of its step. An idle server inserts nothing. One table,
+-- one index, no sequence: an order's transaction locks no more relations
+-- than analytics_pending made it.
 --
 -- Tracked events waiting for analytics move from analytics_pending (the
 -- periodic flush_analytics job's table) into fn_batch_events, as the batches
@@ -44,17 +44,15 @@ CREATE TABLE fn_debounce (
 CREATE TABLE fn_batch_events (
     function text NOT NULL,
     key      text NOT NULL,
-    id       bigint GENERATED ALWAYS AS IDENTITY,
-    event_id text,
-    PRIMARY KEY (function, key, id)
+    event_id text NOT NULL,
+    PRIMARY KEY (function, key, event_id)
 );
-CREATE UNIQUE INDEX fn_batch_events_scheduled_idx ON fn_batch_events (function, key) WHERE event_id IS NULL;
 
 INSERT INTO fn_batch_events (function, key, event_id)
-SELECT 'track-analytics', '', event_id FROM analytics_pending ORDER BY id;
+SELECT DISTINCT 'track-analytics', '', event_id FROM analytics_pending;
 DROP TABLE analytics_pending;
 CREATE VIEW analytics_pending AS
-    SELECT id, event_id FROM fn_batch_events WHERE function = 'track-analytics' AND event_id IS NOT NULL;
+    SELECT event_id FROM fn_batch_events WHERE function = 'track-analytics' AND event_id <> '';
 
 -- +goose Down
 DROP VIEW analytics_pending;
@@ -64,7 +62,7 @@ CREATE TABLE analytics_pending (
     claimed_until timestamptz
 );
 INSERT INTO analytics_pending (event_id)
-SELECT event_id FROM fn_batch_events WHERE function = 'track-analytics' AND event_id IS NOT NULL ORDER BY id;
+SELECT event_id FROM fn_batch_events WHERE function = 'track-analytics' AND event_id <> '' ORDER BY event_id;
 DROP TABLE fn_batch_events;
 DROP TABLE fn_debounce;
 DROP TABLE fn_idempotency;

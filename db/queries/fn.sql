@@ -38,41 +38,42 @@ SELECT coalesce((SELECT t.event_id FROM taken AS t), '')::text AS event_id,
                  WHERE r.function = @fn::text AND r.key = @key::text), -1)::bigint AS wait_ms;
 
 -- name: FnBatchAdd :many
--- Adds events to their batches, and a batch's mark (a run is scheduled)
--- where it has none; returns the batches that got one (each needs a run).
+-- Adds events to their batches, and a batch's mark (event_id '': a run is
+-- scheduled) where it has none; returns the batches that got one (each
+-- needs a run). An event already waiting in its batch is not added twice.
 INSERT INTO fn_batch_events (function, key, event_id)
 SELECT u.f, u.k, u.e
 FROM (SELECT unnest(@functions::text[]) AS f, unnest(@keys::text[]) AS k, unnest(@event_ids::text[]) AS e) AS u
-UNION ALL
-SELECT DISTINCT m.f, m.k, NULL FROM (SELECT unnest(@functions::text[]) AS f, unnest(@keys::text[]) AS k) AS m
-ON CONFLICT (function, key) WHERE event_id IS NULL DO NOTHING
-RETURNING function, key, (event_id IS NULL)::bool AS marked;
+UNION
+SELECT m.f, m.k, '' FROM (SELECT unnest(@functions::text[]) AS f, unnest(@keys::text[]) AS k) AS m
+ON CONFLICT (function, key, event_id) DO NOTHING
+RETURNING function, key, (event_id = '')::bool AS marked;
 
 -- name: FnBatchTake :many
--- A batch run takes up to max_size events of its batch, oldest first, and
--- removes the batch's mark, so the next event schedules a new run. The
--- events are picked once, in a CTE of their own: as a semi-join's inner
--- side, LIMIT … SKIP LOCKED would be scanned again for every row and pick
--- more.
+-- A batch run takes up to max_size events of its batch, oldest first by
+-- id (a ULID, unless the sender chose it), and removes the batch's mark,
+-- so the next event schedules a new run. The events are picked once, in a
+-- CTE of their own: as a semi-join's inner side, LIMIT … SKIP LOCKED would
+-- be scanned again for every row and pick more.
 WITH open AS (
-    DELETE FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id IS NULL
+    DELETE FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id = ''
 ), pick AS (
-    SELECT p.id FROM fn_batch_events AS p
-    WHERE p.function = @fn::text AND p.key = @key::text AND p.event_id IS NOT NULL
-    ORDER BY p.id LIMIT @max_size::int FOR UPDATE SKIP LOCKED
+    SELECT p.event_id FROM fn_batch_events AS p
+    WHERE p.function = @fn::text AND p.key = @key::text AND p.event_id <> ''
+    ORDER BY p.event_id LIMIT @max_size::int FOR UPDATE SKIP LOCKED
 ), taken AS (
     DELETE FROM fn_batch_events AS d USING pick
-    WHERE d.function = @fn::text AND d.key = @key::text AND d.id = pick.id
-    RETURNING d.id, d.event_id
+    WHERE d.function = @fn::text AND d.key = @key::text AND d.event_id = pick.event_id
+    RETURNING d.event_id
 )
-SELECT t.event_id::text FROM taken AS t ORDER BY t.id;
+SELECT t.event_id FROM taken AS t ORDER BY t.event_id;
 
 -- name: FnBatchReopen :one
 -- Marks a batch as having a run scheduled again (a full batch left more
 -- events behind); false when another run was scheduled meanwhile.
 WITH ins AS (
-    INSERT INTO fn_batch_events (function, key, event_id) VALUES (@fn::text, @key::text, NULL)
-    ON CONFLICT (function, key) WHERE event_id IS NULL DO NOTHING RETURNING 1
+    INSERT INTO fn_batch_events (function, key, event_id) VALUES (@fn::text, @key::text, '')
+    ON CONFLICT DO NOTHING RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened;
 
