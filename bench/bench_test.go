@@ -98,7 +98,8 @@ func TestServerEnvironmentNeverPointsOutside(t *testing.T) {
 	}
 	require.Contains(t, env, "QUEUE_WORKERS=50")
 	require.Contains(t, env, "RATE_LIMIT=300", "the user's setting wins over the harness default")
-	require.Equal(t, map[string]string{"QUEUE_WORKERS": "50", "EMAIL_WORKERS": "20", "RATE_LIMIT": "300"}, tuningOf(env))
+	require.Equal(t, map[string]string{"QUEUE_WORKERS": "50", "EMAIL_WORKERS": "20", "RATE_LIMIT": "300", "ANALYTICS_BATCH_WAIT": "1s"}, tuningOf(env),
+		"the harness default ANALYTICS_BATCH_WAIT is tuning too, reported with the results")
 	require.Contains(t, serverEnvironment([]string{"PATH=/usr/bin"}), "RATE_LIMIT=0")
 }
 
