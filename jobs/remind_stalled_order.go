@@ -2,23 +2,11 @@ package jobs
 
 import (
 	"context"
-	"fmt"
-	"time"
 
-	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/internal/redact"
 )
-
-// stalledOrder is what the reminder about a stalled order needs.
-type stalledOrder struct {
-	OrderID    string `json:"orderId"`
-	Status     string `json:"status"`
-	ShopName   string `json:"shopName"`
-	OwnerName  string `json:"ownerName"`
-	OwnerEmail string `json:"ownerEmail"`
-}
 
 // remindStalledOrder reminds a shop's owner of an order confirmed
 // (order/updated to confirmed) that sees no further update within
@@ -53,32 +41,4 @@ func (d *Deps) remindStalledOrder() *fn.Function {
 			}
 			return nil, redact.Error(sendSteps(ctx, d.DB, in.Job, d.email(originOf(in.Job, in.Event.ID), order.OwnerEmail, email)))
 		})
-}
-
-// loadStalledOrder reads the order, its shop and the shop's owner; any of
-// them gone cancels the job.
-func (d *Deps) loadStalledOrder(ctx context.Context, orderID string) (stalledOrder, error) {
-	q := db.New(d.DB)
-	o, err := q.OrderGet(ctx, orderID)
-	if err != nil {
-		return stalledOrder{}, notFoundCancels(err, "order "+orderID)
-	}
-	shop, err := q.ShopGet(ctx, o.ShopID)
-	if err != nil {
-		return stalledOrder{}, notFoundCancels(err, "shop "+o.ShopID)
-	}
-	owner, err := q.ShopOwnerGet(ctx, o.ShopID)
-	if err != nil {
-		return stalledOrder{}, notFoundCancels(err, "owner of shop "+o.ShopID)
-	}
-	return stalledOrder{OrderID: o.ID, Status: o.Status, ShopName: shop.Name, OwnerName: owner.Name, OwnerEmail: owner.Email}, nil
-}
-
-// minutes says d in whole minutes, as an email reads it: "30 minutes".
-func minutes(d time.Duration) string {
-	n := int(d.Round(time.Minute) / time.Minute)
-	if n == 1 {
-		return "1 minute"
-	}
-	return fmt.Sprintf("%d minutes", n)
 }
