@@ -230,7 +230,7 @@ func TestProviderFailures(t *testing.T) {
 		unsent:  3 * u, // the dead users' email, SMS and push: claimed, never known sent
 		tracked: len(modes)*u + len(fx.users) + len(mixpanelModes), mixpanel: mp,
 	}
-	figures = fmt.Sprintf("%d cancelled (rejected), %d discarded after %d attempts (and %d track_analytics, retried), %d \"Job failed for good\" lines, %d alerts (%s); ",
+	figures = fmt.Sprintf("%d cancelled (rejected), %d discarded after %d attempts (and %d track_analytics runs, whose events went back to their batch and were sent), %d \"Job failed for good\" lines, %d alerts (%s); ",
 		cancelled, discarded, failAttempts, trackDiscarded, logged, len(alerts), strings.Join(alertKinds(alerts), ", ")) + a.run(t, c)
 	t.Run("leaks", func(t *testing.T) {
 		var f string
