@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: reliability fuzz run test vet fmt-check generate check-generated migrate seed db-url psql e2e chromium bench bench-quick bench-go build vulncheck
+.PHONY: reliability fuzz run test lint vet fmt-check generate check-generated migrate seed db-url psql e2e chromium bench bench-quick bench-go build vulncheck
 
 ## run: start the server (HTTP API + workers); a private PostgreSQL under .data/ unless DATABASE_URL is set
 run:
@@ -14,6 +14,13 @@ run:
 ## test: vet, formatting, then every test against real PostgreSQL
 test: vet fmt-check
 	$(GO) test -count=1 ./...
+
+## lint: deadcode (no unreachable function, tests included) and staticcheck, both pinned in go.mod
+lint:
+	@out=$$($(GO) tool deadcode -test ./...) && { [ -z "$$out" ] || { echo "$$out"; echo "deadcode: unreachable functions above"; exit 1; }; }
+	$(GO) tool staticcheck ./...
+	$(GO) tool staticcheck -tags reliability ./reliability/
+	$(GO) tool staticcheck -tags e2e ./e2e/
 
 vet:
 	$(GO) vet ./...
