@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"math"
 	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -91,16 +96,56 @@ func TestServerEnvironmentNeverPointsOutside(t *testing.T) {
 	t.Parallel()
 	env := serverEnvironment([]string{
 		"PATH=/usr/bin", "RESEND_API_KEY=re_live", "MIXPANEL_TOKEN=live", "TYPESENSE_URL=https://ts.example.com",
-		"DATABASE_URL=postgres://prod", "QUEUE_WORKERS=50", "EMAIL_WORKERS=20", "RATE_LIMIT=300",
+		"DATABASE_URL=postgres://prod", "QUEUE_WORKERS=50", "DB_MAX_CONNS=20", "EMAIL_WORKERS=20", "RATE_LIMIT=300", "GOMAXPROCS=2",
 	})
 	for _, kv := range env {
 		require.NotRegexp(t, regexp.MustCompile(`^(RESEND|MIXPANEL|TYPESENSE|DATABASE_URL)`), kv)
 	}
 	require.Contains(t, env, "QUEUE_WORKERS=50")
 	require.Contains(t, env, "RATE_LIMIT=300", "the user's setting wins over the harness default")
-	require.Equal(t, map[string]string{"QUEUE_WORKERS": "50", "EMAIL_WORKERS": "20", "RATE_LIMIT": "300", "ANALYTICS_BATCH_WAIT": "1s"}, tuningOf(env),
-		"the harness default ANALYTICS_BATCH_WAIT is tuning too, reported with the results")
+	require.Equal(t, map[string]string{"QUEUE_WORKERS": "50", "DB_MAX_CONNS": "20", "RATE_LIMIT": "300", "GOMAXPROCS": "2", "ANALYTICS_BATCH_WAIT": "1s"},
+		tuningOf(env), "the harness default ANALYTICS_BATCH_WAIT is tuning too, reported with the results; EMAIL_WORKERS is no server setting")
 	require.Contains(t, serverEnvironment([]string{"PATH=/usr/bin"}), "RATE_LIMIT=0")
+
+	// Every outside service's variables, the keys, the addresses and the
+	// database are the harness's (deployment), whatever their number.
+	outside := regexp.MustCompile(`^((RESEND|TWILIO|ONESIGNAL|TYPESENSE|MIXPANEL|ADMIN)_.*|.*_KEYS|.*ADDR|EMAIL_FROM|OPS_EMAIL|DATABASE_URL|DATA_DIR)$`)
+	for name, s := range serverSettings {
+		if outside.MatchString(name) {
+			require.True(t, s.deployment, "%s is set or cleared by the harness", name)
+		}
+	}
+}
+
+// TestServerVariablesAreKnown: every server variable the harness names
+// (its defaults, what startServer sets, the fakes' variables) is one the
+// server reads, as its settings table says (serversettings_gen.go).
+func TestServerVariablesAreKnown(t *testing.T) {
+	t.Parallel()
+	// NAME=value, or a NAME with an underscore (not "OK").
+	envName := regexp.MustCompile(`^([A-Z][A-Z0-9_]*[A-Z0-9])=|^([A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])$`)
+	for _, file := range []string{"server.go", "fakes.go"} {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
+		require.NoError(t, err)
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			v, err := strconv.Unquote(lit.Value)
+			require.NoError(t, err)
+			if m := envName.FindStringSubmatch(v); m != nil {
+				name := m[1] + m[2]
+				_, known := serverSettings[name]
+				require.True(t, known || slices.Contains(runtimeTuning, name),
+					"%s names %s, which the server does not read (cmd/server/settings.go)", file, name)
+			}
+			return true
+		})
+	}
+	for name := range serverDefaults {
+		require.False(t, serverSettings[name].deployment, "%s: the harness clears the deployment variables", name)
+	}
 }
 
 // The fakes must speak the wire format of the clients the server uses: each

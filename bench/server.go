@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,18 +18,18 @@ import (
 	"time"
 )
 
-// harnessEnv are the server variables the harness always sets itself (or
-// clears): where the server listens and stores, and every outside service,
-// so that a variable left in the user's shell can never send traffic beyond
-// 127.0.0.1.
-var harnessEnv = []string{ //nolint:gochecknoglobals // a constant list
-	"DATABASE_URL", "DATA_DIR", "ADDR", "OPS_ADDR", "ROLE", "APP_ENV", "MIGRATE_ON_START",
-	"EVENT_KEYS", "PUBLIC_EVENT_KEYS", "API_KEYS", "TRUSTED_PROXIES", "ADMIN_USER", "ADMIN_PASSWORD", "OPS_EMAIL",
-	"EMAIL_FROM", "RESEND_API_KEY", "RESEND_BASE_URL",
-	"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_BASE_URL",
-	"ONESIGNAL_APP_ID", "ONESIGNAL_API_KEY", "ONESIGNAL_BASE_URL",
-	"TYPESENSE_URL", "TYPESENSE_API_KEY",
-	"MIXPANEL_TOKEN", "MIXPANEL_BASE_URL",
+// serverSetting is what the harness does with one of the server's
+// variables (serverSettings, generated from cmd/server's settings table:
+// a new server variable needs no edit here).
+type serverSetting struct {
+	// deployment: where the server listens and stores, who may call it and
+	// the outside services it calls. The harness always sets these itself
+	// (or clears them), so that a variable left in the user's shell can
+	// never send traffic beyond 127.0.0.1.
+	deployment bool
+	// tuning: passed on from the user's environment and listed in the
+	// report as the server's tuning.
+	tuning bool
 }
 
 // serverDefaults are set for the server unless the user's environment sets
@@ -40,26 +39,27 @@ var harnessEnv = []string{ //nolint:gochecknoglobals // a constant list
 // drop most of the scenarios' notifications, which go to a thousand
 // recipients in turn; analytics batches go out a second after their first
 // event (the server's default is 5 s), the cadence the analytics and
-// slow-providers targets were set for.
+// slow-providers targets were set for. TestServerVariablesAreKnown checks
+// that the server reads each.
 var serverDefaults = map[string]string{ //nolint:gochecknoglobals // a constant table
 	"RATE_LIMIT":             "0",
 	"NOTIFICATIONS_PER_HOUR": "0",
 	"ANALYTICS_BATCH_WAIT":   "1s",
 }
 
-// tuningEnv matches the environment variables the report lists as the
-// server's tuning (passed through from the user's environment).
-var tuningEnv = regexp.MustCompile(`^(DB_[A-Z_]+|QUEUE_[A-Z_]+|[A-Z_]+_WORKERS|[A-Z_]*BATCH[A-Z_]*|RIVER_[A-Z_]+|FETCH_[A-Z_]+|RATE_LIMIT|RATE_BURST|SHUTDOWN_TIMEOUT|LOG_LEVEL|JOB_RETENTION_DAYS|GOMAXPROCS|GOGC|GOMEMLIMIT)$`) //nolint:gochecknoglobals // compiled once
+// runtimeTuning are the Go runtime's variables the report lists with the
+// server's tuning.
+var runtimeTuning = []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT"} //nolint:gochecknoglobals // a constant list
 
 // serverEnvironment returns the environment every server process starts
-// with: the user's environment without the harness's variables, plus the
-// harness defaults for what the user did not set.
+// with: the user's environment without the server's deployment variables,
+// plus the harness defaults for what the user did not set.
 func serverEnvironment(environ []string) []string {
 	var out []string
 	set := map[string]bool{}
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
-		if slices.Contains(harnessEnv, k) {
+		if serverSettings[k].deployment {
 			continue
 		}
 		set[k] = true
@@ -74,12 +74,12 @@ func serverEnvironment(environ []string) []string {
 }
 
 // tuningOf returns the tuning variables of env (KEY=value list) for the
-// report.
+// report: the server's tuning settings and the Go runtime's.
 func tuningOf(env []string) map[string]string {
 	out := map[string]string{}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		if tuningEnv.MatchString(k) {
+		if serverSettings[k].tuning || slices.Contains(runtimeTuning, k) {
 			out[k] = v
 		}
 	}
@@ -152,6 +152,10 @@ func startServer(ctx context.Context, o serverOpts) (*serverProc, error) {
 	}
 	cmd := exec.Command(o.bin, "serve") //nolint:gosec // our own freshly built binary
 	cmd.Env = env
+	// The server reads .env from its working directory for what the
+	// environment leaves unset, such as the deployment variables cleared
+	// above: it runs where no .env is.
+	cmd.Dir = o.logDir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()

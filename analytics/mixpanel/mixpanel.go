@@ -34,13 +34,14 @@ type Opts struct {
 	// BaseURL overrides https://api.mixpanel.com (tests, EU residency:
 	// https://api-eu.mixpanel.com).
 	BaseURL string
-	// HTTPClient is the client to use; default one with a 30s timeout.
-	HTTPClient *http.Client
+	// Timeout bounds one request; default 30s.
+	Timeout time.Duration
 }
 
 // Sink sends events to Mixpanel.
 type Sink struct {
-	opts Opts
+	opts   Opts
+	client *http.Client
 }
 
 // New returns a Sink. It fails if Token is missing.
@@ -52,10 +53,10 @@ func New(opts Opts) (*Sink, error) {
 		opts.BaseURL = "https://api.mixpanel.com"
 	}
 	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
 	}
-	return &Sink{opts: opts}, nil
+	return &Sink{opts: opts, client: &http.Client{Timeout: opts.Timeout}}, nil
 }
 
 // InsertID returns the $insert_id sent for an event.
@@ -144,7 +145,7 @@ func (s *Sink) post(ctx context.Context, b []byte) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.SetBasicAuth(s.opts.Token, "")
-	resp, err := s.opts.HTTPClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("mixpanel: import: %w", err)
 	}

@@ -13,14 +13,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/limit"
 	"github.com/mohallamart/backend/notify"
 )
 
 // Config is the server's whole configuration, read from the environment
-// once at start-up (see .env.example for every variable).
+// once at start-up through the settings table (settings.go), which
+// documents every variable.
 type Config struct {
 	DatabaseURL          string                // DATABASE_URL; empty in development: a private cluster under DataDir
 	DataDir              string                // DATA_DIR, default .data
@@ -96,177 +96,42 @@ const (
 )
 
 // loadConfig reads the configuration from getenv (os.Getenv in main) and
-// reports every invalid or missing variable by name. It fails closed: the
-// server runs without keys, admin password or DATABASE_URL only in
-// development on a loopback address (see exposureProblems), and an outside
-// service is used fully configured or not at all (see providerProblems).
+// reports every invalid or missing variable by name. Every variable is
+// read through its row of the settings table (settings.go): its default
+// (with APP_ENV=production, its production default) when unset, its
+// parser, its production rules. It fails closed: the server runs without
+// keys, admin password or DATABASE_URL only in development on a loopback
+// address (see exposureProblems), and an outside service is used fully
+// configured or not at all (see providerProblems).
 func loadConfig(getenv func(string) string) (Config, error) {
-	str := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	prod := get("APP_ENV") == "production" // which defaults apply
+	var (
+		c        Config
+		problems []string
+	)
+	for _, s := range settings(&c) {
+		def := s.def
+		if prod && s.prodDef != "" {
+			def = s.prodDef
 		}
-		return def
-	}
-	var problems []string
-	integer := func(name string, def int) int {
-		v := str(name, "")
+		if s.defOf != nil {
+			def = s.defOf()
+		}
+		v := getenv(s.name)
+		if !s.untrimmed {
+			v = strings.TrimSpace(v)
+		}
 		if v == "" {
-			return def
+			v = def
 		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			problems = append(problems, name+" must be a positive integer")
-			return def
-		}
-		return n
-	}
-
-	appEnv := str("APP_ENV", "development")
-	// Development: this machine only, and the operations routes on ADDR.
-	defaultAddr, defaultOpsAddr := "127.0.0.1:8080", ""
-	if appEnv == "production" {
-		defaultAddr, defaultOpsAddr = ":8080", ":9090"
-	}
-	c := Config{
-		DatabaseURL:   str("DATABASE_URL", ""),
-		DataDir:       str("DATA_DIR", ".data"),
-		Addr:          str("ADDR", defaultAddr),
-		OpsAddr:       str("OPS_ADDR", defaultOpsAddr),
-		Role:          str("ROLE", RoleAll),
-		AppEnv:        appEnv,
-		LogLevel:      str("LOG_LEVEL", "info"),
-		AdminUser:     str("ADMIN_USER", ""),
-		AdminPassword: getenv("ADMIN_PASSWORD"),
-
-		EmailFrom:          str("EMAIL_FROM", "MohallaMart <orders@mohallamart.local>"),
-		ResendAPIKey:       str("RESEND_API_KEY", ""),
-		ResendBaseURL:      str("RESEND_BASE_URL", ""),
-		TypesenseURL:       str("TYPESENSE_URL", ""),
-		TypesenseAPIKey:    str("TYPESENSE_API_KEY", ""),
-		TwilioAccountSID:   str("TWILIO_ACCOUNT_SID", ""),
-		TwilioAuthToken:    str("TWILIO_AUTH_TOKEN", ""),
-		TwilioFrom:         str("TWILIO_FROM", ""),
-		TwilioBaseURL:      str("TWILIO_BASE_URL", ""),
-		OneSignalAppID:     str("ONESIGNAL_APP_ID", ""),
-		OneSignalAPIKey:    str("ONESIGNAL_API_KEY", ""),
-		OneSignalBaseURL:   str("ONESIGNAL_BASE_URL", ""),
-		MixpanelToken:      str("MIXPANEL_TOKEN", ""),
-		MixpanelBaseURL:    str("MIXPANEL_BASE_URL", ""),
-		OpsEmail:           str("OPS_EMAIL", ""),
-		CleanupAt:          str("CLEANUP_AT", "03:00"),
-		CleanupTimezone:    str("CLEANUP_TIMEZONE", "Asia/Kolkata"),
-		LogRetentionDays:   integer("LOG_RETENTION_DAYS", 30),
-		EventRetentionDays: integer("EVENT_RETENTION_DAYS", 30),
-		JobRetentionDays:   integer("JOB_RETENTION_DAYS", 7),
-		DBMaxConns:         integer("DB_MAX_CONNS", 40),
-		DBAPIConns:         integer("DB_API_CONNS", 12),
-
-		DeliveryRetentionDays:  integer("DELIVERY_RETENTION_DAYS", 30),
-		AnalyticsRetentionDays: integer("ANALYTICS_RETENTION_DAYS", 90),
-	}
-	c.EventKeys = keyList(getenv("EVENT_KEYS"))
-	// The OTLP exporter reads these (and the other OTEL_EXPORTER_OTLP_*
-	// variables) itself; they only decide here whether traces are on.
-	c.Tracing = str("OTEL_EXPORTER_OTLP_ENDPOINT", "") != "" || str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") != ""
-	c.ServiceName = str("OTEL_SERVICE_NAME", "mohallamart")
-	c.APIKeys = keyList(getenv("API_KEYS"))
-	c.PublicEventKeys = keyList(getenv("PUBLIC_EVENT_KEYS"))
-	c.PublicEventNames = keyList(str("PUBLIC_EVENT_NAMES", events.NameAnalyticsTrack))
-	c.CORSOrigins = keyList(getenv("CORS_ORIGINS"))
-	problems = append(problems, originProblems(c.CORSOrigins)...)
-	var proxyProblems []string
-	c.TrustedProxies, proxyProblems = parseTrustedProxies(getenv("TRUSTED_PROXIES"))
-	problems = append(problems, proxyProblems...)
-
-	switch c.Role {
-	case RoleAll, RoleAPI, RoleWorker:
-	default:
-		problems = append(problems, "ROLE must be all, api or worker")
-	}
-	switch c.AppEnv {
-	case "development", "production":
-	default:
-		problems = append(problems, "APP_ENV must be development or production")
-	}
-	prod := c.AppEnv == "production"
-
-	c.MigrateOnStart = !prod
-	if v := str("MIGRATE_ON_START", ""); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			problems = append(problems, "MIGRATE_ON_START must be true or false")
-		}
-		c.MigrateOnStart = b
-	}
-	duration := func(name string, def time.Duration) time.Duration {
-		v := str(name, "")
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			problems = append(problems, name+" must be a positive duration such as 30s")
-			return def
-		}
-		return d
-	}
-	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 30*time.Second)
-	c.FetchCooldown = duration("FETCH_COOLDOWN", 5*time.Millisecond)
-	c.FetchPoll = duration("FETCH_POLL_INTERVAL", 100*time.Millisecond)
-	c.IndexDebounce = 2 * time.Second
-	if v := str("INDEX_DEBOUNCE", ""); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			problems = append(problems, "INDEX_DEBOUNCE must be a duration such as 2s (0s: no debounce)")
-		}
-		c.IndexDebounce = d
-	}
-	c.AnalyticsBatchWait = duration("ANALYTICS_BATCH_WAIT", 5*time.Second)
-	c.NotificationsPerHour = 10
-	if v := str("NOTIFICATIONS_PER_HOUR", ""); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			problems = append(problems, "NOTIFICATIONS_PER_HOUR must be a whole number, at least 0 (0: no limit)")
-		}
-		c.NotificationsPerHour = n
-		if n == 0 {
-			c.NotificationsPerHour = -1 // jobs.Deps: negative is no limit
+		if p := s.bind.read(s.name, v); len(p) > 0 {
+			problems = append(problems, p...)
+			if v != def {
+				_ = s.bind.read(s.name, def) // c keeps the default
+			}
 		}
 	}
-	c.ProviderTimeout = duration("PROVIDER_TIMEOUT", 10*time.Second)
-	if limit := jobs.MaxProviderTimeout(); c.ProviderTimeout > limit {
-		problems = append(problems, fmt.Sprintf("PROVIDER_TIMEOUT must be at most %s: every job's timeout must hold its provider calls plus %s to record their answers",
-			limit, jobs.RecordMargin))
-	}
-	rates, err := parseProviderRates(str("PROVIDER_RATE_LIMITS", ""))
-	if err != nil {
-		problems = append(problems, "PROVIDER_RATE_LIMITS: "+err.Error())
-	}
-	c.ProviderRates = rates
-	workers, err := parseQueueWorkers(str("QUEUE_WORKERS", ""))
-	if err != nil {
-		problems = append(problems, "QUEUE_WORKERS: "+err.Error())
-	}
-	c.QueueWorkers = workers
-	c.DBTimeout = duration("DB_TIMEOUT", 5*time.Second)
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		problems = append(problems, "LOG_LEVEL must be debug, info, warn or error")
-	}
-	c.RateLimit = 200
-	if v := str("RATE_LIMIT", ""); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 {
-			problems = append(problems, "RATE_LIMIT must be a number of requests per second (0: no limit)")
-		}
-		c.RateLimit = f
-	}
-	c.RateBurst = integer("RATE_BURST", max(1, int(2*c.RateLimit)))
-	c.TestMaxAttempts = integer("TEST_MAX_ATTEMPTS", 0)
-	c.TestRetryDelay = duration("TEST_RETRY_DELAY", 0)
-	c.TestCleanupEvery = duration("TEST_CLEANUP_EVERY", 0)
-	c.TestMaxTimeout = duration("TEST_MAX_JOB_TIMEOUT", 0)
 	if prod {
 		for _, setting := range c.testSettings() {
 			name, _, _ := strings.Cut(setting, "=")
@@ -276,7 +141,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 
 	problems = append(problems, c.exposureProblems()...)
 	problems = append(problems, c.secretProblems()...)
-	problems = append(problems, c.providerProblems(func(name string) string { return str(name, "") })...)
+	problems = append(problems, c.providerProblems(get)...)
 	problems = append(problems, c.poolProblems()...)
 	if len(problems) > 0 {
 		return c, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
@@ -284,21 +149,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// testSettings lists the test settings in effect, as NAME=value: the
-// server warns of them at start, and production refuses them.
+// testSettings lists the test settings in effect (the settings with the
+// rule testOnly), as NAME=value: the server warns of them at start, and
+// production refuses them.
 func (c Config) testSettings() []string {
 	var set []string
-	if c.TestMaxAttempts > 0 {
-		set = append(set, fmt.Sprintf("TEST_MAX_ATTEMPTS=%d", c.TestMaxAttempts))
-	}
-	if c.TestRetryDelay > 0 {
-		set = append(set, "TEST_RETRY_DELAY="+c.TestRetryDelay.String())
-	}
-	if c.TestCleanupEvery > 0 {
-		set = append(set, "TEST_CLEANUP_EVERY="+c.TestCleanupEvery.String())
-	}
-	if c.TestMaxTimeout > 0 {
-		set = append(set, "TEST_MAX_JOB_TIMEOUT="+c.TestMaxTimeout.String())
+	for _, s := range settings(&c) {
+		if s.rules&testOnly != 0 {
+			for _, v := range s.bind.values() {
+				set = append(set, s.name+"="+v)
+			}
+		}
 	}
 	return set
 }
@@ -366,28 +227,18 @@ func loopback(addr string) (local, valid bool) {
 }
 
 // missingSecrets names the variables a server reachable from other machines
-// needs and does not have: DATABASE_URL (otherwise a private cluster with
+// needs and does not have (the settings with the rule required or
+// requiredToServe): DATABASE_URL (otherwise a private cluster with
 // fsync=off), and where the process serves the API, its keys and River UI's
 // admin credentials.
 func (c Config) missingSecrets() []string {
 	var missing []string
-	if c.DatabaseURL == "" {
-		missing = append(missing, "DATABASE_URL")
-	}
-	if c.Role == RoleWorker { // serves only /healthz, /readyz and /metrics
-		return missing
-	}
-	if len(c.EventKeys) == 0 {
-		missing = append(missing, "EVENT_KEYS")
-	}
-	if len(c.APIKeys) == 0 {
-		missing = append(missing, "API_KEYS")
-	}
-	if c.AdminUser == "" {
-		missing = append(missing, "ADMIN_USER")
-	}
-	if c.AdminPassword == "" {
-		missing = append(missing, "ADMIN_PASSWORD")
+	for _, s := range settings(&c) {
+		need := s.rules&required != 0 ||
+			s.rules&requiredToServe != 0 && c.Role != RoleWorker // a worker serves only /healthz, /readyz and /metrics
+		if need && len(s.bind.values()) == 0 {
+			missing = append(missing, s.name)
+		}
 	}
 	return missing
 }
@@ -453,37 +304,34 @@ const minSecretLength = 24
 // placeholder is what deployment examples mark a value to replace with.
 const placeholder = "CHANGE_ME"
 
-// secretProblems refuses a value used twice as a key (in two of EVENT_KEYS,
-// PUBLIC_EVENT_KEYS and API_KEYS, which would give one key two scopes), and
-// in production weak secrets: a key or ADMIN_PASSWORD shorter than
-// minSecretLength, any secret holding the placeholder CHANGE_ME (in any
-// case), and a value that any two keys, passwords or providers' secrets
-// share. The problems name the variables, never the values.
+// secretProblems refuses a value used twice as a key (in two of the
+// settings with the rule ownKey: EVENT_KEYS, PUBLIC_EVENT_KEYS and
+// API_KEYS, which would give one key two scopes), and in production weak
+// secrets: a key or password (ownPassword: ADMIN_PASSWORD) shorter than
+// minSecretLength, the placeholder CHANGE_ME (in any case) in any of them,
+// in a provider's secret (providerSecret) or in a noPlaceholder setting,
+// and a value that any two keys, passwords or providers' secrets share.
+// The problems name the variables, never the values.
 func (c Config) secretProblems() []string {
 	type secret struct{ name, value string }
-	var own []secret // this server's own keys and password
-	for _, l := range []struct {
-		name string
-		keys []string
-	}{{"EVENT_KEYS", c.EventKeys}, {"PUBLIC_EVENT_KEYS", c.PublicEventKeys}, {"API_KEYS", c.APIKeys}} {
-		for _, k := range l.keys {
-			own = append(own, secret{l.name, k})
-		}
-	}
 	prod := c.AppEnv == "production"
-	shared := own // no two may share a value
-	if prod {
-		if c.AdminPassword != "" {
-			own = append(own, secret{"ADMIN_PASSWORD", c.AdminPassword})
-		}
-		shared = slices.Clone(own)
-		for _, s := range []secret{{"RESEND_API_KEY", c.ResendAPIKey}, {"TWILIO_AUTH_TOKEN", c.TwilioAuthToken},
-			{"ONESIGNAL_API_KEY", c.OneSignalAPIKey}, {"TYPESENSE_API_KEY", c.TypesenseAPIKey}} {
-			if s.value != "" {
-				shared = append(shared, s)
+	var own, others, placeholderOnly []secret // own: this server's keys and password
+	for _, s := range settings(&c) {
+		for _, v := range s.bind.values() {
+			switch {
+			case s.rules&ownKey != 0:
+				own = append(own, secret{s.name, v})
+			case !prod:
+			case s.rules&ownPassword != 0:
+				own = append(own, secret{s.name, v})
+			case s.rules&providerSecret != 0:
+				others = append(others, secret{s.name, v})
+			case s.rules&noPlaceholder != 0:
+				placeholderOnly = append(placeholderOnly, secret{s.name, v})
 			}
 		}
 	}
+	shared := append(slices.Clone(own), others...) // no two may share a value
 	var problems []string
 	add := func(p string) {
 		if !slices.Contains(problems, p) {
@@ -509,7 +357,7 @@ func (c Config) secretProblems() []string {
 			add(fmt.Sprintf("%s: every key and password must be at least %d characters in production (e.g. openssl rand -hex 24)", s.name, minSecretLength))
 		}
 	}
-	for _, s := range append(shared, secret{"ADMIN_USER", c.AdminUser}, secret{"DATABASE_URL", c.DatabaseURL}, secret{"MIXPANEL_TOKEN", c.MixpanelToken}) {
+	for _, s := range append(shared, placeholderOnly...) {
 		if strings.Contains(strings.ToUpper(s.value), placeholder) {
 			add(fmt.Sprintf("%s holds the placeholder %s; set the real value", s.name, placeholder))
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -93,8 +92,7 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 
 	if cfg.OneSignalAppID != "" && cfg.OneSignalAPIKey != "" {
 		p, err := onesignal.New(onesignal.Opts{
-			AppID: cfg.OneSignalAppID, APIKey: cfg.OneSignalAPIKey, BaseURL: cfg.OneSignalBaseURL,
-			HTTPClient: &http.Client{Timeout: cfg.ProviderTimeout},
+			AppID: cfg.OneSignalAppID, APIKey: cfg.OneSignalAPIKey, BaseURL: cfg.OneSignalBaseURL, Timeout: cfg.ProviderTimeout,
 		})
 		if err != nil {
 			return nil, err
@@ -120,7 +118,7 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 
 	if cfg.MixpanelToken != "" {
 		s, err := mixpanel.New(mixpanel.Opts{
-			Token: cfg.MixpanelToken, BaseURL: cfg.MixpanelBaseURL, HTTPClient: &http.Client{Timeout: cfg.ProviderTimeout},
+			Token: cfg.MixpanelToken, BaseURL: cfg.MixpanelBaseURL, Timeout: cfg.ProviderTimeout,
 		})
 		if err != nil {
 			return nil, err

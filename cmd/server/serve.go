@@ -21,6 +21,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/internal/jobmetrics"
 	"github.com/mohallamart/backend/internal/logctx"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
@@ -44,10 +45,72 @@ const (
 // requests, stops fetching jobs, gives running jobs SHUTDOWN_TIMEOUT to
 // finish and then cancels them, so River retries them (here or in another
 // process) instead of leaving them running.
+//
+// Its stages: open the pools, migrate (or check) the schema, start
+// tracing, build the River client and its workers, build the HTTP
+// handlers, start River, listen and serve until ctx is done, and shut
+// down. What a stage opens is closed, by the defers here, in the reverse
+// order.
 func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (err error) {
-	// Two pools in ROLE=all, so busy workers can never take the connections
-	// the HTTP API needs (and the other way round): pool serves HTTP,
-	// workerPool River and the jobs. A single-role process has one.
+	pools, err := openPools(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer pools.close()
+	migrator, err := migrateSchema(ctx, cfg, pools.api, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, migrator.Close()) }()
+	tr, stopTracing, err := startTracing(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	// Deferred before River and the HTTP servers start, so it runs after
+	// both have stopped: the spans of the last requests and jobs are
+	// flushed.
+	defer func() { err = errors.Join(err, stopTracing()) }()
+
+	httpMetrics, jobMetrics, err := newMetrics(pools.api)
+	if err != nil {
+		return err
+	}
+	rv, err := buildRiver(ctx, cfg, pools.workers, jobMetrics, tr, logger)
+	if err != nil {
+		return err
+	}
+	// Background services (River UI's, the job metrics) stop when the server
+	// is done, after the River client.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	servers, err := buildHandlers(ctx, bgCtx, cfg, pools.api, migrator, httpMetrics, rv, tr, logger)
+	if err != nil {
+		return err
+	}
+
+	if rv.working {
+		// Subscribed before the client starts, so every job is counted.
+		jobMetrics.ObserveJobs(bgCtx, rv.client)
+		// Started detached from ctx: the signal must not stop River before
+		// the HTTP server has drained; it is stopped in shutDown.
+		if err := rv.client.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start River client: %w", err)
+		}
+	}
+	return runServers(ctx, cfg, servers, pools, rv, logger, out)
+}
+
+// pools are the process's connection pools. Two in ROLE=all, so busy
+// workers can never take the connections the HTTP API needs (and the
+// other way round): api serves HTTP, workers River and the jobs. A
+// single-role process has one, which both name.
+type pools struct {
+	db           *database // api, and the private cluster if this process started it
+	api, workers *pgxpool.Pool
+}
+
+// openPools opens the pools, sized by cfg.poolShares.
+func openPools(ctx context.Context, cfg Config, logger *slog.Logger) (*pools, error) {
 	apiConns, workerConns := cfg.poolShares()
 	first := apiConns
 	if first == 0 {
@@ -55,47 +118,76 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	}
 	d, err := openDatabase(ctx, cfg, logger, first, ownCluster)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer d.Close()
-	pool := d.pool
-	workerPool := pool
+	p := &pools{db: d, api: d.pool, workers: d.pool}
 	if apiConns > 0 && workerConns > 0 {
-		if workerPool, err = newPool(ctx, pool.Config().ConnString(), cfg.DBTimeout, workerConns); err != nil {
-			return err
+		if p.workers, err = newPool(ctx, d.pool.Config().ConnString(), cfg.DBTimeout, workerConns); err != nil {
+			d.Close()
+			return nil, err
 		}
-		defer workerPool.Close()
 	}
+	return p, nil
+}
+
+// close closes the workers' pool, then the database (and the cluster).
+func (p *pools) close() {
+	if p.workers != p.api {
+		p.workers.Close()
+	}
+	p.db.Close()
+}
+
+// migrateSchema applies the pending migrations when MIGRATE_ON_START is
+// on, and returns the migrator (for /readyz and the admin routes) once the
+// database has a schema (see requireSchema).
+func migrateSchema(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*db.Migrator, error) {
 	if cfg.MigrateOnStart {
 		if err := db.Migrate(ctx, pool); err != nil {
-			return err
+			return nil, err
 		}
 		logger.InfoContext(ctx, "Migrations applied")
 	}
 	migrator, err := db.NewMigrator(pool)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() { err = errors.Join(err, migrator.Close()) }()
 	if err := requireSchema(ctx, migrator); err != nil {
-		return err
+		return nil, errors.Join(err, migrator.Close())
 	}
+	return migrator, nil
+}
 
+// startTracing starts exporting traces when cfg says so; stop flushes and
+// stops the exporter, within cancelGrace.
+func startTracing(ctx context.Context, cfg Config, logger *slog.Logger) (tracing, func() error, error) {
 	tr, stopTracing, err := newTracing(ctx, cfg)
 	if err != nil {
-		return err
+		return tracing{}, nil, err
 	}
-	// Deferred first, so it runs last: the spans of the last requests and
-	// jobs are flushed after both have stopped.
-	defer func() {
-		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
-		defer cancel()
-		err = errors.Join(err, stopTracing(flushCtx))
-	}()
 	if cfg.Tracing {
 		logger.InfoContext(ctx, "Traces exported over OTLP", slog.String("service_name", cfg.ServiceName))
 	}
+	return tr, func() error {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
+		defer cancel()
+		return stopTracing(flushCtx)
+	}, nil
+}
 
+// riverSide is the process's River client and function registry.
+type riverSide struct {
+	client *river.Client[pgx.Tx]
+	reg    *fn.Registry
+	// working: the client works jobs (ROLE all or worker); without, it
+	// only inserts them (ROLE=api).
+	working bool
+}
+
+// buildRiver builds the River client on the workers' pool: with the
+// workers, periodic jobs and queues unless ROLE=api, whose client only
+// inserts jobs (it has the registry's routing table, to publish).
+func buildRiver(ctx context.Context, cfg Config, pool *pgxpool.Pool, jobMetrics *jobmetrics.Metrics, tr tracing, logger *slog.Logger) (riverSide, error) {
 	riverCfg := &river.Config{
 		Logger:            logger,
 		FetchCooldown:     cfg.FetchCooldown,
@@ -103,34 +195,36 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		Middleware:        append([]rivertype.Middleware{&logctx.JobMiddleware{}}, tr.jobMiddleware()...),
 	}
 	applyTestSettings(ctx, cfg, riverCfg, logger)
-	httpMetrics, jobMetrics, err := newMetrics(pool)
-	if err != nil {
-		return err
-	}
-	var reg *fn.Registry
+	var (
+		reg *fn.Registry
+		err error
+	)
 	if cfg.Role != RoleAPI {
-		js, err := buildJobs(ctx, cfg, workerPool, logger, jobMetrics)
+		js, err := buildJobs(ctx, cfg, pool, logger, jobMetrics)
 		if err != nil {
-			return err
+			return riverSide{}, err
 		}
 		js.apply(riverCfg)
 		riverCfg.Queues = jobs.Queues(cfg.QueueWorkers, cfg.FetchCooldown, cfg.FetchPoll)
 		reg = js.registry
-	} else if reg, err = registry(cfg, workerPool, logger); err != nil {
-		return err
+	} else if reg, err = registry(cfg, pool, logger); err != nil {
+		return riverSide{}, err
 	}
 	// Without Workers the client is insert-only: ROLE=api enqueues jobs and
 	// works none.
-	client, err := river.NewClient(riverpgxv5.New(workerPool), riverCfg)
+	client, err := river.NewClient(riverpgxv5.New(pool), riverCfg)
 	if err != nil {
-		return fmt.Errorf("create River client: %w", err)
+		return riverSide{}, fmt.Errorf("create River client: %w", err)
 	}
+	return riverSide{client: client, reg: reg, working: riverCfg.Workers != nil}, nil
+}
 
-	// Background services (River UI's, the job metrics) stop when the server
-	// is done, after the River client.
-	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBackground()
-
+// buildHandlers builds what the process serves over HTTP (httpServers):
+// the API unless ROLE=worker, and the operations routes. River UI's
+// background work runs on bgCtx.
+func buildHandlers(ctx, bgCtx context.Context, cfg Config, pool *pgxpool.Pool, migrator *db.Migrator, httpMetrics *httpapi.Metrics,
+	rv riverSide, tr tracing, logger *slog.Logger,
+) ([]httpServer, error) {
 	opts := httpapi.Opts{
 		Logger: logger, DB: pool, Migrator: migrator, Metrics: httpMetrics,
 		OpsOnly:   cfg.Role == RoleWorker,
@@ -141,41 +235,35 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		LoopbackHostsOnly: cfg.AppEnv == "development",
 	}
 	if !opts.OpsOnly {
-		ob := outbox.New(client, reg)
-		opts.Outbox, opts.Routes = ob, reg
+		ob := outbox.New(rv.client, rv.reg)
+		opts.Outbox, opts.Routes = ob, rv.reg
 		opts.Mart = mart.NewService(pool, ob)
-		opts.Replay = replay.New(pool, client, reg)
+		opts.Replay = replay.New(pool, rv.client, rv.reg)
+		var err error
 		if opts.Search, err = searchBackend(ctx, cfg, pool, logger); err != nil {
-			return err
+			return nil, err
 		}
-		if opts.RiverUI, err = httpapi.NewRiverUI(bgCtx, client, logger); err != nil {
-			return err
+		if opts.RiverUI, err = httpapi.NewRiverUI(bgCtx, rv.client, logger); err != nil {
+			return nil, err
 		}
 		warnOpenAuth(ctx, cfg, logger)
 	}
-	servers, err := httpServers(cfg, opts, tr)
-	if err != nil {
-		return err
-	}
+	return httpServers(cfg, opts, tr)
+}
 
-	working := riverCfg.Workers != nil
-	if working {
-		// Subscribed before the client starts, so every job is counted.
-		jobMetrics.ObserveJobs(bgCtx, client)
-		// Started detached from ctx: the signal must not stop River before
-		// the HTTP server has drained; it is stopped explicitly below.
-		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("start River client: %w", err)
-		}
-	}
-
+// runServers listens on every server's address, serves until ctx is done
+// or a server fails, then shuts down (shutDown). River is stopped on every
+// way out.
+func runServers(ctx context.Context, cfg Config, servers []httpServer, pools *pools, rv riverSide, logger *slog.Logger, out io.Writer) error {
 	lns := make([]net.Listener, len(servers))
 	for i, hs := range servers {
+		var err error
 		if lns[i], err = net.Listen("tcp", hs.addr); err != nil {
 			for _, ln := range lns[:i] {
 				_ = ln.Close()
 			}
-			return errors.Join(fmt.Errorf("listen on %s (%s): %w", hs.addr, hs.name, err), stopRiver(ctx, time.Now().Add(cfg.ShutdownTimeout), client, working, logger))
+			return errors.Join(fmt.Errorf("listen on %s (%s): %w", hs.addr, hs.name, err),
+				stopRiver(ctx, time.Now().Add(cfg.ShutdownTimeout), rv.client, rv.working, logger))
 		}
 	}
 	srvs := make([]*http.Server, len(servers))
@@ -190,9 +278,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		}
 	}
 	addr := lns[0].Addr().String()
-	if d.cluster != nil {
+	if pools.db.cluster != nil {
 		// A command that adopts the cluster can then say whose it is.
-		if err := d.cluster.SetOwnerNote(baseURL(addr)); err != nil {
+		if err := pools.db.cluster.SetOwnerNote(baseURL(addr)); err != nil {
 			logger.WarnContext(ctx, "Record the server's address in DATA_DIR", slog.String("error", err.Error()))
 		}
 	}
@@ -202,22 +290,26 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 	}
 	// Printed before the first request is answered, so whoever sees an
 	// answer can also read where everything is.
-	printReady(out, cfg, addr, opsAddr, pool)
+	printReady(out, cfg, addr, opsAddr, pools.api)
 	errc := make(chan error, len(srvs))
 	for i, srv := range srvs {
 		go func() { errc <- srv.Serve(lns[i]) }()
 	}
 	logger.InfoContext(ctx, "Serving", slog.String("addr", addr), slog.String("ops_addr", opsAddr), slog.String("role", cfg.Role),
-		slog.Bool("works_jobs", working))
+		slog.Bool("works_jobs", rv.working))
 
 	select {
 	case err := <-errc:
 		return errors.Join(fmt.Errorf("http server: %w", err),
-			stopRiver(ctx, time.Now().Add(cfg.ShutdownTimeout), client, working, logger))
+			stopRiver(ctx, time.Now().Add(cfg.ShutdownTimeout), rv.client, rv.working, logger))
 	case <-ctx.Done():
 	}
-	// One deadline for everything: HTTP requests and running jobs drain at
-	// the same time, and the process exits by SHUTDOWN_TIMEOUT.
+	return shutDown(ctx, cfg, srvs, rv, logger)
+}
+
+// shutDown drains the HTTP servers and River at the same time, with one
+// deadline for both: the process exits by SHUTDOWN_TIMEOUT.
+func shutDown(ctx context.Context, cfg Config, srvs []*http.Server, rv riverSide, logger *slog.Logger) error {
 	deadline := time.Now().Add(cfg.ShutdownTimeout)
 	logger.InfoContext(ctx, "Shutting down: draining HTTP requests and running jobs",
 		slog.Duration("shutdown_timeout", cfg.ShutdownTimeout))
@@ -225,7 +317,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		wg       sync.WaitGroup
 		riverErr error
 	)
-	wg.Go(func() { riverErr = stopRiver(ctx, deadline, client, working, logger) })
+	wg.Go(func() { riverErr = stopRiver(ctx, deadline, rv.client, rv.working, logger) })
 	httpCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	for _, srv := range srvs {

@@ -37,13 +37,14 @@ type Opts struct {
 	APIKey string
 	// BaseURL overrides https://api.onesignal.com (tests, staging).
 	BaseURL string
-	// HTTPClient is the client to use; default one with a 30s timeout.
-	HTTPClient *http.Client
+	// Timeout bounds one request; default 30s.
+	Timeout time.Duration
 }
 
 // Pusher sends push notifications with OneSignal.
 type Pusher struct {
-	opts Opts
+	opts   Opts
+	client *http.Client
 }
 
 // New returns a Pusher. It fails if an option is missing.
@@ -55,10 +56,10 @@ func New(opts Opts) (*Pusher, error) {
 		opts.BaseURL = "https://api.onesignal.com"
 	}
 	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
 	}
-	return &Pusher{opts: opts}, nil
+	return &Pusher{opts: opts, client: &http.Client{Timeout: opts.Timeout}}, nil
 }
 
 // IdempotencyKey returns the UUID sent to OneSignal for our key.
@@ -108,7 +109,7 @@ func (p *Pusher) SendPush(ctx context.Context, msg notify.Push) (notify.Receipt,
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Key "+p.opts.APIKey)
-	resp, err := p.opts.HTTPClient.Do(req)
+	resp, err := p.client.Do(req)
 	if err != nil {
 		return notify.Receipt{}, fmt.Errorf("onesignal: send push: %w", err)
 	}
