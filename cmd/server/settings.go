@@ -296,8 +296,9 @@ func settingSections(c *Config) []settingSection {
 			{name: "OTEL_EXPORTER_OTLP_ENDPOINT", bind: turnsOn(&c.Tracing), rowDefault: "off, `mohallamart`",
 				doc: "Traces over OTLP/HTTP (see [Traces](#traces)): either endpoint turns them on, such as `http://localhost:4318` " +
 					"(the collector's OTLP/HTTP port); `OTEL_SERVICE_NAME` is their `service.name`. The exporter also reads " +
-					"`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT` and the rest of the `OTEL_EXPORTER_OTLP_*` variables."},
-			{name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", bind: turnsOn(&c.Tracing)},
+					"`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT` and the rest of the `OTEL_EXPORTER_OTLP_*` variables.",
+				deployment: true},
+			{name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", bind: turnsOn(&c.Tracing), deployment: true},
 			{name: "OTEL_SERVICE_NAME", def: "mohallamart", bind: text(&c.ServiceName)},
 		}},
 		{"Operations", []setting{
