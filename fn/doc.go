@@ -28,7 +28,7 @@
 // batchEvents, singleton, cancelOn) act when the event is published, in its
 // transaction; options that decide when a run may go on (concurrency,
 // throttle, rateLimit, timeouts) act when River works the job. Every option
-// is one generic mechanism usable by any function; the README maps each of
+// is one generic mechanism usable by any function; docs/functions.md maps each of
 // Inngest's options and steps to ours.
 //
 // Steps are those of package flow (a finished step is never run again),

@@ -1,7 +1,7 @@
 // Package httpapi is MohallaMart's HTTP interface: the REST routes that call
 // package mart, the Inngest-compatible event API (POST /v1/events and
 // POST /e/{eventKey}, answered like Inngest's event API so the web app's
-// inngest.send() works unchanged; the README lists which events need rows
+// inngest.send() works unchanged; docs/http-api.md lists which events need rows
 // stored here, and with CORS for the browser origins in Opts.CORSOrigins),
 // browsing the event log (GET /v1/events, and each event's jobs and
 // deliveries), the public event JSON Schemas and OpenAPI document, product

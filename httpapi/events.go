@@ -25,7 +25,7 @@ import (
 	"github.com/mohallamart/backend/outbox"
 )
 
-// Limits of the event API (see the README's event API rules).
+// Limits of the event API (see the event API rules in docs/http-api.md).
 const (
 	maxEventBytes       = 256 << 10
 	maxEventsBodyBytes  = 3 << 20

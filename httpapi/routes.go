@@ -103,8 +103,8 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 		v1("GET /v1/search/products", s.searchProducts),
 	)
 	if s.Replay != nil {
-		// The operator routes (replay, dead letters); the README's "Replay
-		// and dead letters" tells how to use them.
+		// The operator routes (replay, dead letters); "Replay and dead
+		// letters" in docs/http-api.md tells how to use them.
 		admin := func(pattern string, h http.HandlerFunc) route {
 			return route{pattern: pattern, auth: authAdmin, handler: s.requireAdmin(h)}
 		}

@@ -159,8 +159,8 @@ type server struct {
 	addrFailures *limiter // failed authentication attempts per client address
 }
 
-// NewHandler returns the whole HTTP handler stack: the routes the README
-// lists, on a ServeMux, wrapped in request ids, logging, metrics, panic
+// NewHandler returns the whole HTTP handler stack: the routes
+// docs/http-api.md lists, on a ServeMux, wrapped in request ids, logging, metrics, panic
 // recovery, the development Host check (LoopbackHostsOnly) and, on every
 // state-changing route, cross-origin protection. Unless OmitMetrics, it
 // adds the readiness gauge (mohallamart_ready) to the registry of

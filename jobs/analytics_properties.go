@@ -29,7 +29,7 @@ func analyticsEvent(id, name string, data json.RawMessage, ts time.Time) (analyt
 }
 
 // analyticsProperties is the allow-list of what analytics receives of each
-// tracked catalog event (the README lists it): ids, amounts and counts,
+// tracked catalog event (docs/guarantees.md lists it): ids, amounts and counts,
 // never an email address, name or phone number. userId is the event's
 // user; user/updated names the fields that changed, not their values; a
 // cancellation's reason, typed by a person, has any address or number it

@@ -26,7 +26,7 @@ import (
 )
 
 // TestAnalyticsAllowList: the analytics sink receives of each tracked
-// event only the properties the README's allow-list names: ids, amounts
+// event only the properties the allow-list in docs/guarantees.md names: ids, amounts
 // and counts, never an email address, name or phone number.
 func TestAnalyticsAllowList(t *testing.T) {
 	t.Parallel()

@@ -32,5 +32,5 @@
 // `go test ./reliability/` runs the short tier (small loads, part of
 // `make test`); `make reliability` (`go test -tags reliability`) runs the
 // full loads and writes reliability/results.md. The tests are in the
-// package's _test.go files; see README.md, "Guarantees".
+// package's _test.go files; see docs/guarantees.md.
 package reliability

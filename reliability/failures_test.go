@@ -60,7 +60,7 @@ func TestIdenticalEvents(t *testing.T) {
 // TestShutdownUnderLoad sends SIGTERM while welcome emails are being sent,
 // Resend answering each only after inFlightFor, longer than the server lets
 // running jobs finish before it cancels them: the process logs that it
-// cancels them, exits 0 within SHUTDOWN_TIMEOUT plus the 10 s the README
+// cancels them, exits 0 within SHUTDOWN_TIMEOUT plus the 10 s docs/guarantees.md
 // allows and leaves no job running, and after a restart every email is
 // delivered once, a cancelled send re-sent with its Idempotency-Key
 // (Resend sees that key twice and delivers it once).

@@ -91,7 +91,7 @@ func report(took time.Duration) error {
 	}
 	md := "# Reliability results\n\n" +
 		"Written by `make reliability` (`go test -tags reliability ./reliability/`); what each scenario\n" +
-		"checks is in README.md, \"Guarantees\", and in `reliability/*_test.go`.\n\n" +
+		"checks is in docs/guarantees.md and in `reliability/*_test.go`.\n\n" +
 		fmt.Sprintf("Run at %s on %d CPUs, %s, in %s.\n\n", time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), runtime.Version(), took.Round(time.Second)) +
 		"| scenario | result | figures |\n|---|---|---|\n" + b.String() + "\n**" + summary + "**\n"
 	if err := os.WriteFile("results.md", []byte(md), 0o644); err != nil { //nolint:gosec // a report

@@ -3,7 +3,7 @@
 // again) and lists and retries the jobs that failed for good (the
 // dead letters: discarded and cancelled jobs). `server events replay`,
 // `server jobs failed`, `server jobs retry` and the admin routes of httpapi
-// all call it; the README's "Replay and dead letters" tells how to use them.
+// all call it; "Replay and dead letters" in docs/http-api.md tells how to use them.
 package replay
 
 import (

@@ -28,7 +28,7 @@ type wiringArgs struct{}
 func (wiringArgs) Kind() string { return "metrics_wiring" }
 
 // TestMetricsOneRegistry checks that GET /metrics serves every metric of the
-// README's table from the one registry newMetrics builds: HTTP and event
+// table in docs/operations.md from the one registry newMetrics builds: HTTP and event
 // counters, job counters fed by a working River client, the backlog,
 // readiness and the runtime.
 func TestMetricsOneRegistry(t *testing.T) {

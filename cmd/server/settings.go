@@ -136,7 +136,7 @@ func settingSections(c *Config) []settingSection {
 			{name: "APP_ENV", def: "development", bind: oneOf(&c.AppEnv, "development", "production"),
 				doc: "`development` or `production`. `production`: JSON logs, no auto-migrate, and the server refuses to start " +
 					"without `DATABASE_URL` and (unless `ROLE=worker`) `EVENT_KEYS`, `API_KEYS`, `ADMIN_USER`, `ADMIN_PASSWORD` " +
-					"(it names the missing ones), or with a weak secret (see [Safe by default](#safe-by-default)). " +
+					"(it names the missing ones), or with a weak secret (see [Safe by default](docs/http-api.md#safe-by-default)). " +
 					"`development` only on a loopback `ADDR`, answering only the names `localhost`, `127.0.0.1` and `[::1]` (others: 421).",
 				deployment: true},
 			{name: "ROLE", def: RoleAll, bind: oneOf(&c.Role, RoleAll, RoleAPI, RoleWorker),
@@ -148,7 +148,7 @@ func settingSections(c *Config) []settingSection {
 					"`:8080` is every interface.",
 				deployment: true},
 			{name: "OPS_ADDR", prodDef: ":9090", bind: text(&c.OpsAddr),
-				doc: "The operations listener: `GET /metrics`, `/healthz`, `/readyz` (see [Metrics](#metrics-get-metrics-prometheus)); " +
+				doc: "The operations listener: `GET /metrics`, `/healthz`, `/readyz` (see [Metrics](docs/operations.md#metrics-get-metrics-prometheus)); " +
 					"keep it to the internal network, where Prometheus scrapes it. With it set, `ADDR` does not serve `/metrics`, " +
 					"and a worker listens here only. Unset (development): those routes are on `ADDR`, a worker's too.",
 				deployment: true},
@@ -178,7 +178,7 @@ func settingSections(c *Config) []settingSection {
 				tuning: true},
 			{name: "DB_API_CONNS", def: "12", bind: positiveInt(&c.DBAPIConns),
 				doc: fmt.Sprintf("With `ROLE=all`, the HTTP API's own pool (at least 2); the workers' pool gets the rest, which must be "+
-					"at least %d (River) + one per queue: start-up refuses a split that does not fit (see [Performance](#performance)).", riverConns),
+					"at least %d (River) + one per queue: start-up refuses a split that does not fit (see [Performance](bench/README.md#performance)).", riverConns),
 				tuning: true},
 			{name: "QUEUE_WORKERS", shown: "`" + queueWorkersText(jobs.DefaultQueueWorkers()) + "`", bind: queueWorkers(&c.QueueWorkers),
 				doc:    "Jobs worked at once per queue: one number for every queue, or `queue=number` pairs that override the defaults of the queues they name.",
@@ -187,14 +187,14 @@ func settingSections(c *Config) []settingSection {
 				doc: "Requests per period to each provider, shared by every worker process (through PostgreSQL): `provider=N/period` " +
 					"pairs, the period `s`, `m`, `h` or a duration, the providers " + rateLimitedProviders + ", such as " +
 					"`resend=2/s,twilio=60/m` (Resend's default plan allows 2 requests per second). A job that finds no capacity waits " +
-					"without using an attempt (see [Concurrency and rate limits](#concurrency-and-rate-limits-across-processes)). Unset: no limit."},
+					"without using an attempt (see [Concurrency and rate limits](docs/functions.md#concurrency-and-rate-limits-across-processes)). Unset: no limit."},
 			{name: "FETCH_COOLDOWN", def: "5ms", bind: positiveDuration(&c.FetchCooldown),
 				doc: "Least time between two fetches of one queue: bounds how soon a committed job starts and how many fetches a busy " +
 					"queue makes (River's default, 100ms, caps a queue near 10 × its workers jobs a second).",
 				tuning: true},
 			{name: "FETCH_POLL_INTERVAL", def: "100ms", bind: positiveDuration(&c.FetchPoll),
 				doc: "How often a queue fetches when no LISTEN/NOTIFY wake-up came, and so how late a job snoozed for a short while " +
-					"(a debounced `index-product`) can start. Workers need session-mode connections for LISTEN (see [PgBouncer](#pgbouncer)).",
+					"(a debounced `index-product`) can start. Workers need session-mode connections for LISTEN (see [PgBouncer](docs/operations.md#pgbouncer)).",
 				tuning: true},
 			{name: "INDEX_DEBOUNCE", def: "2s", bind: durationOrZero(&c.IndexDebounce, "2s", "no debounce"),
 				doc: "`index-product`'s debounce: a product is indexed once it has had no change for this long (at the latest 5 times " +
@@ -233,7 +233,7 @@ func settingSections(c *Config) []settingSection {
 				doc: "Comma-separated browser origins (`scheme://host[:port]`, such as `https://shop.mohalla.example` or " +
 					"`http://localhost:3000`; no wildcard) whose pages send events with a public key (the web app's client-side " +
 					"Inngest provider): the event routes answer them with CORS headers, and their `OPTIONS` preflight, and take their " +
-					"cross-origin requests (see [Sending events from a browser](#sending-events-from-a-browser)). A server-side key " +
+					"cross-origin requests (see [Sending events from a browser](docs/http-api.md#sending-events-from-a-browser)). A server-side key " +
 					"(`EVENT_KEYS`) from one of those pages is refused (403). No other route answers CORS, and every state-changing " +
 					"route refuses other sites' pages. Unset: no CORS."},
 			{name: "ADMIN_USER", bind: text(&c.AdminUser), rules: requiredToServe | noPlaceholder,
@@ -294,7 +294,7 @@ func settingSections(c *Config) []settingSection {
 		}},
 		{"Traces (OpenTelemetry over OTLP/HTTP; unset endpoints: traces off)", []setting{
 			{name: "OTEL_EXPORTER_OTLP_ENDPOINT", bind: turnsOn(&c.Tracing), rowDefault: "off, `mohallamart`",
-				doc: "Traces over OTLP/HTTP (see [Traces](#traces)): either endpoint turns them on, such as `http://localhost:4318` " +
+				doc: "Traces over OTLP/HTTP (see [Traces](docs/operations.md#traces)): either endpoint turns them on, such as `http://localhost:4318` " +
 					"(the collector's OTLP/HTTP port); `OTEL_SERVICE_NAME` is their `service.name`. The exporter also reads " +
 					"`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT` and the rest of the `OTEL_EXPORTER_OTLP_*` variables.",
 				deployment: true},
@@ -306,7 +306,7 @@ func settingSections(c *Config) []settingSection {
 			{name: "CLEANUP_AT", def: "03:00", bind: text(&c.CleanupAt), doc: "When the daily cleanup runs: its time of day and time zone."},
 			{name: "CLEANUP_TIMEZONE", def: "Asia/Kolkata", bind: text(&c.CleanupTimezone)},
 			{name: "LOG_RETENTION_DAYS", def: "30", bind: positiveInt(&c.LogRetentionDays),
-				doc: "Retention, in days, of `app_logs` rows, of the event log (`events`) and of finished River jobs (see [Retention](#retention))."},
+				doc: "Retention, in days, of `app_logs` rows, of the event log (`events`) and of finished River jobs (see [Retention](docs/guarantees.md#retention))."},
 			{name: "EVENT_RETENTION_DAYS", def: "30", bind: positiveInt(&c.EventRetentionDays)},
 			{name: "JOB_RETENTION_DAYS", def: "7", bind: positiveInt(&c.JobRetentionDays), tuning: true},
 			{name: "DELIVERY_RETENTION_DAYS", def: "30", bind: positiveInt(&c.DeliveryRetentionDays),
