@@ -17,6 +17,7 @@ import (
 
 	"github.com/mohallamart/backend/analytics"
 	"github.com/mohallamart/backend/analytics/mixpanel"
+	"github.com/mohallamart/backend/internal/providerfake"
 	"github.com/mohallamart/backend/notify"
 	"github.com/mohallamart/backend/notify/resend"
 	"github.com/mohallamart/backend/search"
@@ -153,17 +154,16 @@ func TestServerVariablesAreKnown(t *testing.T) {
 
 func TestFakeMixpanelWithClient(t *testing.T) {
 	t.Parallel()
-	fake, err := newFakeMixpanel(fakeMixpanelToken)
-	require.NoError(t, err)
-	t.Cleanup(fake.close)
-	sink, err := mixpanel.New(mixpanel.Opts{Token: fakeMixpanelToken, BaseURL: fake.URL})
+	fake := providerfake.NewMixpanel(providerfake.Options{})
+	t.Cleanup(fake.Close)
+	sink, err := mixpanel.New(mixpanel.Opts{Token: providerfake.DefaultMixpanelToken, BaseURL: fake.URL})
 	require.NoError(t, err)
 	ev := analytics.Event{EventID: "e1", Name: "Page Viewed", UserID: "u1", Time: time.Now()}
 	require.NoError(t, sink.Track(t.Context(), []analytics.Event{ev}))
 	require.NoError(t, sink.Track(t.Context(), []analytics.Event{ev}), "a retry")
 	require.NoError(t, sink.Track(t.Context(), []analytics.Event{{EventID: "e2", Name: "Page Viewed", Time: time.Now()}}))
-	got := fake.counts()
-	require.Equal(t, mixpanelCounts{Requests: 3, Events: 3, Distinct: 2, LastNew: got.LastNew, FirstNew: got.FirstNew, FirstN: 1}, got)
+	got := fake.Imported()
+	require.Equal(t, providerfake.MixpanelCounts{Requests: 3, Events: 3, Distinct: 2, LastNew: got.LastNew, FirstNew: got.FirstNew, FirstN: 1}, got)
 	require.False(t, got.FirstNew.After(got.LastNew))
 
 	wrong, err := mixpanel.New(mixpanel.Opts{Token: "other", BaseURL: fake.URL})
@@ -172,16 +172,16 @@ func TestFakeMixpanelWithClient(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
-	require.True(t, fake.waitDelivered(ctx, 2))
+	require.True(t, waitDelivered(ctx, fake, 2))
 }
 
 func TestMixpanelDeliveryRate(t *testing.T) {
 	t.Parallel()
 	t0 := time.Now()
-	c := mixpanelCounts{Distinct: 6000, FirstN: 2000, FirstNew: t0, LastNew: t0.Add(500 * time.Millisecond)}
-	require.InDelta(t, 8000, c.deliveryRate(), 1e-6, "the events after the first request, over the time from it to the last")
+	c := providerfake.MixpanelCounts{Distinct: 6000, FirstN: 2000, FirstNew: t0, LastNew: t0.Add(500 * time.Millisecond)}
+	require.InDelta(t, 8000, c.DeliveryRate(), 1e-6, "the events after the first request, over the time from it to the last")
 	c.FirstN = c.Distinct
-	require.True(t, math.IsNaN(c.deliveryRate()), "one request: no rate")
+	require.True(t, math.IsNaN(c.DeliveryRate()), "one request: no rate")
 }
 
 func TestParseStat(t *testing.T) {
@@ -203,10 +203,9 @@ func TestParseStat(t *testing.T) {
 
 func TestFakeResendWithClient(t *testing.T) {
 	t.Parallel()
-	fake, err := newFakeResend(fakeResendKey)
-	require.NoError(t, err)
-	t.Cleanup(fake.close)
-	m, err := resend.New(resend.Opts{APIKey: fakeResendKey, From: "Bench <b@bench.invalid>", BaseURL: fake.URL})
+	fake := providerfake.NewResend(providerfake.Options{})
+	t.Cleanup(fake.Close)
+	m, err := resend.New(resend.Opts{APIKey: providerfake.DefaultResendKey, From: "Bench <b@bench.invalid>", BaseURL: fake.URL})
 	require.NoError(t, err)
 	msg := notify.Email{To: "asha@example.com", Subject: "Order", HTML: "<p>hi</p>", Text: "hi", IdempotencyKey: "k1"}
 	first, err := m.SendEmail(t.Context(), msg)
@@ -223,10 +222,9 @@ func TestFakeResendWithClient(t *testing.T) {
 
 func TestFakeTypesenseWithClient(t *testing.T) {
 	t.Parallel()
-	fake, err := newFakeTypesense(fakeTypesenseKey)
-	require.NoError(t, err)
-	t.Cleanup(fake.close)
-	ix, err := typesense.New(typesense.Opts{URL: fake.URL, APIKey: fakeTypesenseKey})
+	fake := providerfake.NewTypesense(providerfake.Options{})
+	t.Cleanup(fake.Close)
+	ix, err := typesense.New(typesense.Opts{URL: fake.URL, APIKey: providerfake.DefaultTypesenseKey})
 	require.NoError(t, err)
 	p := search.Product{ID: "p1", ShopID: "s1", Name: "Atta", PricePaise: 24900, Stock: 3}
 	require.NoError(t, ix.UpsertProduct(t.Context(), p))
@@ -242,17 +240,16 @@ func TestFakeTypesenseWithClient(t *testing.T) {
 
 func TestFakeDelay(t *testing.T) {
 	t.Parallel()
-	fake, err := newFakeMixpanel(fakeMixpanelToken)
-	require.NoError(t, err)
-	t.Cleanup(fake.close)
-	sink, err := mixpanel.New(mixpanel.Opts{Token: fakeMixpanelToken, BaseURL: fake.URL})
+	fake := providerfake.NewMixpanel(providerfake.Options{})
+	t.Cleanup(fake.Close)
+	sink, err := mixpanel.New(mixpanel.Opts{Token: providerfake.DefaultMixpanelToken, BaseURL: fake.URL})
 	require.NoError(t, err)
 	const delay = 200 * time.Millisecond
-	fake.setDelay(delay)
+	fake.SetDelay(delay)
 	start := time.Now()
 	require.NoError(t, sink.Track(t.Context(), []analytics.Event{{EventID: "e", Name: "n", Time: time.Now()}}))
 	require.GreaterOrEqual(t, time.Since(start), delay, "a slow fake answers after its delay")
-	require.Equal(t, 1, fake.counts().Distinct)
+	require.Equal(t, 1, fake.Imported().Distinct)
 }
 
 func TestSelectScenarios(t *testing.T) {

@@ -154,10 +154,7 @@ func analyticsScenario(p plan) *scenario {
 			p.AnalyticsEvents, p.AnalyticsBatch, clients),
 		figures: []figureSpec{delivered, flushRate, perReq, accepted, dupes},
 		run: func(ctx context.Context, b *bench, rep int) error {
-			fakes, err := startFakes(true, false, false)
-			if err != nil {
-				return err
-			}
+			fakes := startFakes(true, false, false)
 			defer fakes.close()
 			r, err := b.startRun(ctx, fmt.Sprintf("analytics-%d", rep), "", fakes.env())
 			if err != nil {
@@ -177,9 +174,9 @@ func analyticsScenario(p plan) *scenario {
 			b.res.add(accepted, perSecond(sent, stats.end.Sub(stats.start)))
 
 			waitCtx, cancel := context.WithTimeout(ctx, b.plan.DrainTimeout)
-			all := fakes.mixpanel.waitDelivered(waitCtx, sent)
+			all := waitDelivered(waitCtx, fakes.mixpanel, sent)
 			cancel()
-			got := fakes.mixpanel.counts()
+			got := fakes.mixpanel.Imported()
 			if !all {
 				b.res.fail(delivered, fmt.Sprintf("repeat %d: delivered %d of %d events within %s after the last POST", rep, got.Distinct, sent, b.plan.DrainTimeout))
 			}
@@ -187,7 +184,7 @@ func analyticsScenario(p plan) *scenario {
 				return err
 			}
 			b.res.add(delivered, perSecond(got.Distinct, got.LastNew.Sub(start)))
-			b.res.add(flushRate, got.deliveryRate())
+			b.res.add(flushRate, got.DeliveryRate())
 			if got.Distinct > 0 {
 				b.res.add(perReq, float64(got.Requests)*500/float64(got.Distinct))
 			}

@@ -161,10 +161,7 @@ func slowProvidersScenario(p plan) *scenario {
 			p.SlowPhase, p.SlowDelay, slowWindowGrace),
 		figures: []figureSpec{p99, unavailable, analytics, sms},
 		run: func(ctx context.Context, b *bench, rep int) error {
-			fakes, err := startFakes(false, true, true)
-			if err != nil {
-				return err
-			}
+			fakes := startFakes(false, true, true)
 			defer fakes.close()
 			r, err := b.startRun(ctx, fmt.Sprintf("slow-%d", rep), "", fakes.env())
 			if err != nil {

@@ -3,7 +3,6 @@
 package e2e_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,9 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,87 +21,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
-
-// logBuffer collects a process's output, safe for its reading goroutine.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) add(line string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.WriteString(line + "\n")
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// serverBinary is E2E_SERVER (`make e2e` builds bin/server) or the server
-// built now.
-func serverBinary(t *testing.T) string {
-	t.Helper()
-	if bin := os.Getenv("E2E_SERVER"); bin != "" {
-		return bin
-	}
-	bin := filepath.Join(t.TempDir(), "server")
-	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/mohallamart/backend/cmd/server").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
+func TestMain(m *testing.M) { os.Exit(testserver.Run(m, dbtest.Run)) }
 
 // startServer runs the server as `make run` does (development, ROLE=all,
-// no event keys) on a fresh test database, on a free port of 127.0.0.1, and
-// returns its mailbox URL as the server prints it once it is ready.
-func startServer(t *testing.T) (mailboxURL string, logs *logBuffer) {
+// no event keys) on a fresh test database, on a free port of 127.0.0.1:
+// E2E_SERVER (`make e2e` builds bin/server) or the server built now. It
+// returns the mailbox URL the server prints once it is ready.
+func startServer(t *testing.T) (mailboxURL string, logs *testserver.Buffer) {
 	t.Helper()
-	dbURL := dbtest.NewURL(t.Context(), t)
-	cmd := exec.Command(serverBinary(t), "serve") //nolint:gosec // our own binary
-	cmd.Env = []string{
-		"DATABASE_URL=" + dbURL, "ADDR=127.0.0.1:0", "APP_ENV=development", "ROLE=all",
+	s := testserver.Start(t, testserver.Options{Bin: os.Getenv("E2E_SERVER"), Env: []string{
+		"DATABASE_URL=" + dbtest.NewURL(t.Context(), t), "ADDR=127.0.0.1:0", "APP_ENV=development", "ROLE=all",
 		"MIGRATE_ON_START=false", "LOG_LEVEL=info",
-	}
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = cmd.Stdout
-	require.NoError(t, cmd.Start())
-	logs = &logBuffer{}
-	ready := make(chan string, 1)
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			logs.add(line)
-			if f := strings.Fields(line); len(f) >= 3 && f[0] == "Dev" && f[1] == "mailbox" {
-				ready <- f[2]
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("server output:\n%s", logs.String())
-		}
-	})
-	select {
-	case mailboxURL = <-ready:
-	case <-exited:
-		t.Fatalf("the server exited before it was ready:\n%s", logs.String())
-	case <-t.Context().Done():
-		t.Fatalf("the server never said it was ready:\n%s", logs.String())
-	}
-	require.Contains(t, logs.String(), "MohallaMart is ready (development):")
-	return mailboxURL, logs
+	}})
+	t.Cleanup(func() { _, _ = s.Stop(time.Minute) }) // before the kill Start registered
+	mailboxURL = s.WaitLog(t, regexp.MustCompile(`(?m)^\s*Dev mailbox\s+(\S+)`))[1]
+	require.Contains(t, s.Logs.String(), "MohallaMart is ready (development):")
+	return mailboxURL, s.Logs
 }
 
 // post sends body as JSON to the REST API and decodes the 201 answer.
@@ -172,7 +108,7 @@ func chromium(t *testing.T) string {
 // browser starts headless Chromium with a fresh profile and returns a tab.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	var output logBuffer
+	var output testserver.Buffer
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox,
@@ -181,7 +117,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
-		chromedp.CombinedOutput(writerFunc(func(p []byte) { output.add(strings.TrimSpace(string(p))) })),
+		chromedp.CombinedOutput(&output),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.WithoutCancel(t.Context()), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
@@ -195,11 +131,6 @@ func browser(t *testing.T) context.Context {
 	require.NoError(t, chromedp.Do(ctx), "start chromium")
 	return ctx
 }
-
-// writerFunc is an io.Writer that hands each write to a func.
-type writerFunc func(p []byte)
-
-func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }
 
 // screenshot saves png as name under E2E_SCREENSHOTS (default
 // e2e/screenshots).

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/internal/testserver"
 	"github.com/mohallamart/backend/search/typesense"
 )
 
@@ -27,7 +28,7 @@ func TestInternalErrorIsLoggedNotShown(t *testing.T) {
 	t.Cleanup(fake.Close)
 	index, err := typesense.New(typesense.Opts{URL: fake.URL, APIKey: "ts-test-key"})
 	require.NoError(t, err)
-	var logs syncBuffer
+	var logs testserver.Buffer
 	b := setup(t, func(o *httpapi.Opts) {
 		o.Search = index
 		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))

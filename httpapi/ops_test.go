@@ -1,11 +1,9 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/httpapi"
 	"github.com/mohallamart/backend/internal/logctx"
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
 func TestRiverUI(t *testing.T) {
@@ -95,7 +94,7 @@ func TestDatabaseDown(t *testing.T) {
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	var logs syncBuffer
+	var logs testserver.Buffer
 	b := setupWithPool(t, pool, func(o *httpapi.Opts) {
 		o.DBTimeout = 2 * time.Second
 		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
@@ -153,7 +152,7 @@ func TestReadyzMigrationsPending(t *testing.T) {
 // and never the event key of /e/{eventKey}.
 func TestRequestLog(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf testserver.Buffer
 	b := setup(t, func(o *httpapi.Opts) {
 		o.Logger = slog.New(logctx.NewHandler(slog.NewJSONHandler(&buf, nil)))
 	})
@@ -167,22 +166,4 @@ func TestRequestLog(t *testing.T) {
 	require.Contains(t, logs, `"request_id":"req-123"`)
 	require.Contains(t, logs, `"route":"POST /e/{eventKey}"`)
 	require.NotContains(t, logs, testKey)
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

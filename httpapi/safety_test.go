@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/httpapi"
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
 const (
@@ -306,7 +307,7 @@ func TestReservedEventNames(t *testing.T) {
 
 func TestUnroutedEvents(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testserver.Buffer
 	b := setup(t, func(o *httpapi.Opts) { o.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 
 	r := b.do(t, "POST", "/v1/events", testKey, `[{"name":"user/create"},{"name":"user/create"},`+

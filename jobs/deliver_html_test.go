@@ -24,11 +24,11 @@ func TestEmailHTMLRecorded(t *testing.T) {
 	res := b.run(t, "send-welcome-email", event(t, events.UserCreated{UserID: uuid.NewString(), Email: to, Name: "Asha"}))
 	requireState(t, res, rivertype.JobStateCompleted)
 
-	reqs := fake.Requests()
+	reqs := fake.Emails()
 	require.Len(t, reqs, 1)
 	var html, text string
 	require.NoError(t, b.tx.QueryRow(ctx, `SELECT html, body FROM deliveries WHERE recipient = $1`, to).Scan(&html, &text))
-	require.Equal(t, reqs[0].Body.HTML, html)
-	require.Equal(t, reqs[0].Body.Text, text)
+	require.Equal(t, reqs[0].HTML, html)
+	require.Equal(t, reqs[0].Text, text)
 	contains(t, html, "<h1>Welcome to MohallaMart, Asha!</h1>")
 }

@@ -1,13 +1,8 @@
 package jobs_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,27 +10,11 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/internal/providerfake"
+	"github.com/mohallamart/backend/internal/testserver"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/notify/resend"
 )
-
-// syncBuffer is a log destination tests can read while jobs write to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestCancelledJobsAlert: a provider that rejects every message (an
 // unverified sender: 422) cancels the jobs; each cancellation is logged at
@@ -46,29 +25,15 @@ func TestCancelledJobsAlert(t *testing.T) {
 	ctx := t.Context()
 	// Resend refuses every message to customers (an unverified sender
 	// domain, say) and takes the alert to ops.
-	var mu sync.Mutex
-	var alertsSent []string
-	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			To   []string `json:"to"`
-			Text string   `json:"text"`
+	fake := closed(t, providerfake.NewResend(providerfake.Options{Key: "re_test", Record: true, Script: func(to string, _ int) providerfake.Answer {
+		if to == "ops@mohallamart.test" {
+			return providerfake.OK
 		}
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		w.Header().Set("Content-Type", "application/json")
-		if len(body.To) == 1 && body.To[0] == "ops@mohallamart.test" {
-			mu.Lock()
-			alertsSent = append(alertsSent, body.Text)
-			mu.Unlock()
-			_, _ = w.Write([]byte(`{"id":"alert-1"}`))
-			return
-		}
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		_, _ = w.Write([]byte(`{"statusCode":422,"message":"The mohallamart.test domain is not verified.","name":"validation_error"}`))
-	}))
-	t.Cleanup(fake.Close)
+		return providerfake.Reject
+	}}))
 	mailer, err := resend.New(resend.Opts{APIKey: "re_test", From: "m@mohallamart.test", BaseURL: fake.URL})
 	require.NoError(t, err)
-	var logs syncBuffer
+	var logs testserver.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
 	b := setup(t, bundleOpts{
 		deps:    jobs.Deps{Mailer: mailer},
@@ -92,10 +57,9 @@ func TestCancelledJobsAlert(t *testing.T) {
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE id LIKE 'ops-alert/send_welcome_email/%'`).Scan(&alerts))
 	require.Equal(t, 1, alerts, "one alert per kind per hour")
 	b.waitJobs(t, "send_notification", 1)
-	mu.Lock()
-	defer mu.Unlock()
+	alertsSent := requestsTo(fake, "ops@mohallamart.test")
 	require.Len(t, alertsSent, 1)
-	contains(t, alertsSent[0], "send_welcome_email job(s) failed for good in the past hour", "cancelled as permanent failures", "HTTP 422")
+	contains(t, alertsSent[0].Text, "send_welcome_email job(s) failed for good in the past hour", "cancelled as permanent failures", "HTTP 422")
 	require.Equal(t, 2, strings.Count(logs.String(), `level=ERROR msg="Job failed for good" job_kind=send_welcome_email`), logs.String())
 }
 
@@ -105,7 +69,7 @@ func TestCancelledJobsAlert(t *testing.T) {
 func TestSnoozesAreCapped(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	fake := newFakeResend(t, http.StatusTooManyRequests, http.StatusTooManyRequests)
+	fake := newFakeResend(t, providerfake.TooMany, providerfake.TooMany)
 	mailer, err := resend.New(resend.Opts{APIKey: "re_test", From: "m@mohallamart.test", BaseURL: fake.URL})
 	require.NoError(t, err)
 	later := func() time.Time { return time.Now().Add(jobs.MaxSnoozeAge + time.Hour) }
@@ -120,5 +84,5 @@ func TestSnoozesAreCapped(t *testing.T) {
 	rows := b.waitJobs(t, "send_welcome_email", 1)
 	require.Equal(t, rivertype.JobStateDiscarded, rows[0].State)
 	require.Contains(t, rows[0].Errors[0].Error, "still rate limited after 0 snoozes")
-	require.Len(t, fake.Requests(), 1)
+	require.Len(t, fake.Emails(), 1)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/internal/providerfake"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/notify/resend"
 )
@@ -17,7 +18,7 @@ import (
 func TestFailureAlert(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	fake := newFakeResend(t, 500, 200, 500)
+	fake := newFakeResend(t, providerfake.Fail, providerfake.OK, providerfake.Fail)
 	mailer, err := resend.New(resend.Opts{APIKey: "re_test", From: "m@mohallamart.test", BaseURL: fake.URL})
 	require.NoError(t, err)
 	b := setup(t, bundleOpts{
@@ -38,8 +39,8 @@ func TestFailureAlert(t *testing.T) {
 	alerts := requestsTo(fake, "ops@mohallamart.test")
 	require.Len(t, alerts, 1)
 	alert := alerts[0]
-	require.Equal(t, "[MohallaMart] send_welcome_email jobs are failing", alert.Body.Subject)
-	contains(t, alert.Body.Text, "1 send_welcome_email job(s) failed for good in the past hour: 1 discarded",
+	require.Equal(t, "[MohallaMart] send_welcome_email jobs are failing", alert.Subject)
+	contains(t, alert.Text, "1 send_welcome_email job(s) failed for good in the past hour: 1 discarded",
 		"attempt 1 of 1", "resend answered HTTP 500: An unexpected error occurred.")
 
 	_, err = b.client.Insert(ctx, runOf("send_welcome_email", "evt-2"), &river.InsertOpts{Queue: jobs.QueueEmail, MaxAttempts: 1})
@@ -53,10 +54,10 @@ func TestFailureAlert(t *testing.T) {
 }
 
 // requestsTo returns the requests fake received for emails to to.
-func requestsTo(fake *fakeResend, to string) []resendRequest {
-	var out []resendRequest
-	for _, r := range fake.Requests() {
-		if len(r.Body.To) == 1 && r.Body.To[0] == to {
+func requestsTo(fake *providerfake.Resend, to string) []providerfake.Email {
+	var out []providerfake.Email
+	for _, r := range fake.Emails() {
+		if len(r.To) == 1 && r.To[0] == to {
 			out = append(out, r)
 		}
 	}

@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"maps"
-	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/flow"
 	"github.com/mohallamart/backend/fn/fntest"
+	"github.com/mohallamart/backend/internal/providerfake"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 )
@@ -132,9 +132,9 @@ func TestOrderConfirmationCrashBetweenSendAndRecord(t *testing.T) {
 	require.Equal(t, 2, job.Attempt)
 	require.Contains(t, job.Errors[0].Error, "simulated crash before commit")
 
-	var confirmations []resendRequest
-	for _, r := range fake.Requests() {
-		if r.Body.Subject == confirmationSubject {
+	var confirmations []providerfake.Email
+	for _, r := range fake.Emails() {
+		if r.Subject == confirmationSubject {
 			confirmations = append(confirmations, r)
 		}
 	}
@@ -169,8 +169,8 @@ func TestOrderConfirmationOfAnOverflowingOrder(t *testing.T) {
 	job := b.waitJobs(t, "send_order_confirmation", 1)[0]
 	require.Equal(t, rivertype.JobStateCancelled, job.State)
 	require.Contains(t, job.Errors[len(job.Errors)-1].Error, "is beyond the largest total")
-	for _, r := range fake.Requests() {
-		require.NotContains(t, r.Body.Subject, "Order placed", "no confirmation was sent")
+	for _, r := range fake.Emails() {
+		require.NotContains(t, r.Subject, "Order placed", "no confirmation was sent")
 	}
 }
 
@@ -180,7 +180,7 @@ func TestOrderConfirmationOfAnOverflowingOrder(t *testing.T) {
 // the same idempotency key and records the rest.
 func TestOrderConfirmationProviderErrorKeepsSteps(t *testing.T) {
 	t.Parallel()
-	fake, mailer := resendMailer(t, http.StatusInternalServerError)
+	fake, mailer := resendMailer(t, providerfake.Fail)
 	b := setupTx(t, jobs.Deps{Mailer: mailer})
 	c := confirmedOrder(t, b.mart)
 	job := pendingRun(t, b, "send_order_confirmation")
@@ -198,7 +198,7 @@ func TestOrderConfirmationProviderErrorKeepsSteps(t *testing.T) {
 	require.Equal(t, []string{"load", "record", "render", "send"}, slices.Sorted(maps.Keys(after)))
 	require.Equal(t, before["load"], after["load"], "load was not run again")
 	require.Equal(t, before["render"], after["render"], "render was not run again")
-	reqs := fake.Requests()
+	reqs := fake.Emails()
 	require.Len(t, reqs, 2)
 	require.Equal(t, reqs[0].Key, reqs[1].Key, "sent again under the same key")
 	require.Equal(t, "sent", findDelivery(t, deliveriesTo(t, b.tx, c.customer.Email), confirmationSubject).Status)
@@ -397,7 +397,7 @@ func TestOrderConfirmationAlreadySentBySameKey(t *testing.T) {
 	require.NoError(t, err)
 	res := b.work(t, "send-order-confirmation", again.Job.ID)
 	requireState(t, res, rivertype.JobStateCompleted)
-	require.Len(t, fake.Requests(), 1, "not sent again")
+	require.Len(t, fake.Emails(), 1, "not sent again")
 	require.Len(t, res.Steps, 4)
 	require.JSONEq(t, `{"alreadyRecorded": true}`, string(res.Steps["send"]))
 	require.JSONEq(t, `false`, string(res.Steps["record"]))

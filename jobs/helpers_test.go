@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +24,7 @@ import (
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/fn/fntest"
+	"github.com/mohallamart/backend/internal/providerfake"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
@@ -431,91 +430,19 @@ func eventIDOf(t *testing.T, q db.DBTX, name string) string {
 	return id
 }
 
-// resendRequest is one request the fake Resend server received.
-type resendRequest struct {
-	Key  string
-	Body struct {
-		From    string   `json:"from"`
-		To      []string `json:"to"`
-		Subject string   `json:"subject"`
-		HTML    string   `json:"html"`
-		Text    string   `json:"text"`
-	}
-	At time.Time
+// newFakeResend starts a fake Resend (API key re_test) that records its
+// requests and answers them with script's answers in turn (then OK), with
+// Retry-After: 2 on a 429.
+func newFakeResend(t *testing.T, script ...providerfake.Answer) *providerfake.Resend {
+	t.Helper()
+	return closed(t, providerfake.NewResend(providerfake.Options{Key: "re_test", Script: providerfake.Sequence(script...), Record: true, RetryAfter: 2 * time.Second}))
 }
 
-// fakeResend answers POST /emails as Resend does: 200 {"id": ...}, with
-// errors shaped {"statusCode", "message", "name"}, and Resend's idempotency:
-// a key it already accepted gets the first answer again and sends nothing.
-// script holds the status of each successive request (then 200).
-type fakeResend struct {
-	*httptest.Server
-
-	mu       sync.Mutex
-	script   []int
-	requests []resendRequest
-	sent     map[string]string // idempotency key → email id
-}
-
-func newFakeResend(t *testing.T, script ...int) *fakeResend {
-	f := &fakeResend{script: script, sent: make(map[string]string)}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+// closed closes f when the test ends.
+func closed[F interface{ Close() }](t *testing.T, f F) F {
+	t.Helper()
 	t.Cleanup(f.Close)
 	return f
-}
-
-func (f *fakeResend) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	if r.Method != http.MethodPost || r.URL.Path != "/emails" || r.Header.Get("Authorization") != "Bearer re_test" {
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"statusCode":404,"message":"not found","name":"not_found"}`))
-		return
-	}
-	req := resendRequest{Key: r.Header.Get("Idempotency-Key"), At: time.Now()}
-	_ = json.NewDecoder(r.Body).Decode(&req.Body)
-	f.requests = append(f.requests, req)
-	status := http.StatusOK
-	if len(f.script) > 0 {
-		status, f.script = f.script[0], f.script[1:]
-	}
-	switch status {
-	case http.StatusOK:
-		id, ok := f.sent[req.Key]
-		if !ok {
-			id = fmt.Sprintf("email-%d", len(f.sent)+1)
-			f.sent[req.Key] = id
-		}
-		_, _ = fmt.Fprintf(w, `{"id":%q}`, id)
-	case http.StatusTooManyRequests:
-		w.Header().Set("ratelimit-limit", "2")
-		w.Header().Set("ratelimit-remaining", "0")
-		w.Header().Set("ratelimit-reset", "2")
-		w.Header().Set("retry-after", "2")
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(`{"statusCode":429,"message":"Too many requests. You can only make 2 requests per second.","name":"rate_limit_exceeded"}`))
-	case http.StatusUnprocessableEntity:
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(`{"statusCode":422,"message":"Invalid ` + "`to`" + ` field. The email address needs to follow the ` + "`email@example.com`" + ` format.","name":"validation_error"}`))
-	default:
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(`{"statusCode":500,"message":"An unexpected error occurred.","name":"internal_server_error"}`))
-	}
-}
-
-// Requests returns the requests so far.
-func (f *fakeResend) Requests() []resendRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]resendRequest(nil), f.requests...)
-}
-
-// Sent returns how many distinct emails were sent (by idempotency key).
-func (f *fakeResend) Sent() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.sent)
 }
 
 func contains(t *testing.T, s string, parts ...string) {

@@ -69,9 +69,9 @@ func TestSendRateLimitSharedByClients(t *testing.T) {
 		}
 	}
 	require.Positive(t, snoozed, "some jobs waited for capacity")
-	require.Equal(t, n, fake.Sent())
+	require.Equal(t, n, fake.Counts().Delivered)
 	var at []time.Time
-	for _, r := range fake.Requests() {
+	for _, r := range fake.Emails() {
 		at = append(at, r.At)
 	}
 	require.Len(t, at, n, "no email was sent twice")
@@ -137,5 +137,5 @@ func TestLimitWaitsAreNotCapped(t *testing.T) {
 	require.Equal(t, rivertype.JobStateScheduled, ev.Job.State)
 	require.Empty(t, ev.Job.Errors)
 	require.Equal(t, 0, ev.Job.Attempt)
-	require.Empty(t, fake.Requests())
+	require.Empty(t, fake.Emails())
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/mohallamart/backend/analytics/mixpanel"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/fn/fntest"
+	"github.com/mohallamart/backend/internal/providerfake"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/jobs/jobstest"
 	"github.com/mohallamart/backend/mart"
@@ -92,7 +93,7 @@ func TestAnalyticsAllowList(t *testing.T) {
 // phone.
 func TestAnalyticsAllowListMixpanel(t *testing.T) {
 	t.Parallel()
-	fake := newRecorder(t, answer{200, nil, `{"code": 200, "status": "OK"}`})
+	fake := fakeMixpanel(t, providerfake.Reply{Status: 200, Body: `{"code": 200, "status": "OK"}`})
 	b := setupTx(t, jobs.Deps{Analytics: mixpanelSink(t, fake.URL)})
 	userID := "u-" + uuid.NewString()
 	ev := event(t, events.UserCreated{UserID: userID, Email: "meera@example.com", Name: "Meera Iyer", Phone: "+919812345678"})
@@ -131,7 +132,7 @@ func TestJobErrorsCarryNoRecipient(t *testing.T) {
 
 	t.Run("Resend422", func(t *testing.T) {
 		t.Parallel()
-		fake := newRecorder(t, answer{422, nil, `{"statusCode": 422, "message": "The email address bad.user@example.com is invalid.", "name": "validation_error"}`})
+		fake := fakeResendReplies(t, providerfake.Reply{Status: 422, Body: `{"statusCode": 422, "message": "The email address bad.user@example.com is invalid.", "name": "validation_error"}`})
 		mailer, err := resend.New(resend.Opts{APIKey: "re_test", From: "m@mohallamart.test", BaseURL: fake.URL})
 		require.NoError(t, err)
 		b := setup(t, bundleOpts{deps: jobs.Deps{Mailer: mailer}})
@@ -147,7 +148,7 @@ func TestJobErrorsCarryNoRecipient(t *testing.T) {
 
 	t.Run("Twilio400", func(t *testing.T) {
 		t.Parallel()
-		fake := newRecorder(t, answer{400, nil, `{"code": 21211, "message": "The 'To' number +919876543210 is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}`})
+		fake := fakeTwilio(t, providerfake.Reply{Status: 400, Body: `{"code": 21211, "message": "The 'To' number +919876543210 is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}`})
 		sms, err := twilio.New(twilio.Opts{AccountSID: "AC123", AuthToken: "token123", From: "+15005550006", BaseURL: fake.URL})
 		require.NoError(t, err)
 		b := setup(t, bundleOpts{deps: jobs.Deps{SMS: sms}})
@@ -186,9 +187,9 @@ func TestJobErrorsCarryNoRecipient(t *testing.T) {
 
 	t.Run("FailureAlert", func(t *testing.T) {
 		t.Parallel()
-		fake := newRecorder(t,
-			answer{500, nil, `{"statusCode": 500, "message": "Mailbox of tara@example.com (+919800000001) unavailable", "name": "internal_server_error"}`},
-			answer{200, nil, `{"id": "email-1"}`},
+		fake := fakeResendReplies(t,
+			providerfake.Reply{Status: 500, Body: `{"statusCode": 500, "message": "Mailbox of tara@example.com (+919800000001) unavailable", "name": "internal_server_error"}`},
+			providerfake.Reply{Status: 200, Body: `{"id": "email-1"}`},
 		)
 		mailer, err := resend.New(resend.Opts{APIKey: "re_test", From: "m@mohallamart.test", BaseURL: fake.URL})
 		require.NoError(t, err)

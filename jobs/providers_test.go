@@ -2,11 +2,7 @@ package jobs_test
 
 import (
 	"encoding/base64"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,61 +11,30 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/internal/providerfake"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/notify/onesignal"
 	"github.com/mohallamart/backend/notify/twilio"
 )
 
-// recorder is an httptest server that records requests and answers each
-// with the next of its scripted (status, headers, body) answers, the last
-// one repeating.
-type recorder struct {
-	*httptest.Server
+// The fakes of the tests that write the provider's answers themselves:
+// each records its requests and answers them with replies in turn (the
+// last repeating), with the credentials of the clients the tests build.
 
-	mu       sync.Mutex
-	answers  []answer
-	requests []recorded
+func fakeTwilio(t *testing.T, replies ...providerfake.Reply) *providerfake.Twilio {
+	return closed(t, providerfake.NewTwilio(providerfake.Options{Account: "AC123", Key: "token123", From: "+15005550006", Replies: replies, Record: true}))
 }
 
-type answer struct {
-	status int
-	header map[string]string
-	body   string
+func fakeOneSignal(t *testing.T, replies ...providerfake.Reply) *providerfake.OneSignal {
+	return closed(t, providerfake.NewOneSignal(providerfake.Options{Account: "app-1", Key: "os_key", Replies: replies, Record: true}))
 }
 
-type recorded struct {
-	Method, Path, Query string
-	Header              http.Header
-	Body                []byte
-	At                  time.Time
+func fakeResendReplies(t *testing.T, replies ...providerfake.Reply) *providerfake.Resend {
+	return closed(t, providerfake.NewResend(providerfake.Options{Key: "re_test", Replies: replies, Record: true}))
 }
 
-func newRecorder(t *testing.T, answers ...answer) *recorder {
-	r := &recorder{answers: answers}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.requests = append(r.requests, recorded{req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Clone(), body, time.Now()})
-		a := r.answers[0]
-		if len(r.answers) > 1 {
-			r.answers = r.answers[1:]
-		}
-		r.mu.Unlock()
-		for k, v := range a.header {
-			w.Header().Set(k, v)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(a.status)
-		_, _ = w.Write([]byte(a.body))
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *recorder) Requests() []recorded {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]recorded(nil), r.requests...)
+func fakeMixpanel(t *testing.T, replies ...providerfake.Reply) *providerfake.Mixpanel {
+	return closed(t, providerfake.NewMixpanel(providerfake.Options{Key: "mp_token", Replies: replies, Record: true}))
 }
 
 // TestSendNotificationSMSTwilio: Twilio rejecting the number cancels the
@@ -77,9 +42,9 @@ func (r *recorder) Requests() []recorded {
 // expects and recorded with the message's SID.
 func TestSendNotificationSMSTwilio(t *testing.T) {
 	t.Parallel()
-	fake := newRecorder(t,
-		answer{400, nil, `{"code": 21211, "message": "The 'To' number +1555 is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}`},
-		answer{201, nil, `{"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued", "to": "+919876543211", "from": "+15005550006", "body": "Your OTP is 4321"}`},
+	fake := fakeTwilio(t,
+		providerfake.Reply{Status: 400, Body: `{"code": 21211, "message": "The 'To' number +1555 is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}`},
+		providerfake.Reply{Status: 201, Body: `{"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued", "to": "+919876543211", "from": "+15005550006", "body": "Your OTP is 4321"}`},
 	)
 	sms, err := twilio.New(twilio.Opts{AccountSID: "AC123", AuthToken: "token123", From: "+15005550006", BaseURL: fake.URL})
 	require.NoError(t, err)
@@ -115,9 +80,9 @@ func TestSendNotificationSMSTwilio(t *testing.T) {
 func TestSendNotificationPushOneSignal(t *testing.T) {
 	t.Parallel()
 	pushUser := uuid.NewString() // OneSignal's external id for the user
-	fake := newRecorder(t,
-		answer{429, map[string]string{"Retry-After": "1"}, `{"errors": ["API rate limit exceeded"]}`},
-		answer{200, nil, `{"id": "b98881cc-1e94-4366-bbd9-db8f3429292b", "external_id": null}`},
+	fake := fakeOneSignal(t,
+		providerfake.Reply{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: `{"errors": ["API rate limit exceeded"]}`},
+		providerfake.Reply{Status: 200, Body: `{"id": "b98881cc-1e94-4366-bbd9-db8f3429292b", "external_id": null}`},
 	)
 	push, err := onesignal.New(onesignal.Opts{AppID: "app-1", APIKey: "os_key", BaseURL: fake.URL})
 	require.NoError(t, err)

@@ -9,14 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/internal/providerfake"
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/notify/resend"
 )
 
 // resendMailer is a Resend client sending to a fake Resend that answers
-// with script's statuses (then 200).
-func resendMailer(t *testing.T, script ...int) (*fakeResend, *resend.Mailer) {
+// with script's answers in turn (then OK).
+func resendMailer(t *testing.T, script ...providerfake.Answer) (*providerfake.Resend, *resend.Mailer) {
 	t.Helper()
 	fake := newFakeResend(t, script...)
 	mailer, err := resend.New(resend.Opts{APIKey: "re_test", From: "MohallaMart <orders@mohallamart.test>", BaseURL: fake.URL})
@@ -25,7 +26,7 @@ func resendMailer(t *testing.T, script ...int) (*fakeResend, *resend.Mailer) {
 }
 
 // resendBundle is a test bundle whose email goes to a fake Resend.
-func resendBundle(t *testing.T, script ...int) (*testBundle, *fakeResend) {
+func resendBundle(t *testing.T, script ...providerfake.Answer) (*testBundle, *providerfake.Resend) {
 	t.Helper()
 	fake, mailer := resendMailer(t, script...)
 	return setup(t, bundleOpts{deps: jobs.Deps{Mailer: mailer}}), fake
@@ -43,15 +44,15 @@ func TestSendWelcomeEmailResend(t *testing.T) {
 
 	res := b.run(t, "send-welcome-email", ev)
 	requireState(t, res, rivertype.JobStateCompleted)
-	reqs := fake.Requests()
+	reqs := fake.Emails()
 	require.Len(t, reqs, 1)
 	key := "send_welcome_email/" + ev.ID + "/" + to
 	require.Equal(t, key, reqs[0].Key)
-	require.Equal(t, []string{to}, reqs[0].Body.To)
-	require.Equal(t, "MohallaMart <orders@mohallamart.test>", reqs[0].Body.From)
-	require.Equal(t, "Welcome to MohallaMart, Asha!", reqs[0].Body.Subject)
-	contains(t, reqs[0].Body.HTML, "<h1>Welcome to MohallaMart, Asha!</h1>")
-	contains(t, reqs[0].Body.Text, "Hi Asha,")
+	require.Equal(t, []string{to}, reqs[0].To)
+	require.Equal(t, "MohallaMart <orders@mohallamart.test>", reqs[0].From)
+	require.Equal(t, "Welcome to MohallaMart, Asha!", reqs[0].Subject)
+	contains(t, reqs[0].HTML, "<h1>Welcome to MohallaMart, Asha!</h1>")
+	contains(t, reqs[0].Text, "Hi Asha,")
 
 	ds := deliveriesTo(t, b.tx, to)
 	require.Len(t, ds, 1)
@@ -78,7 +79,7 @@ func TestSendWelcomeEmailOncePerUser(t *testing.T) {
 // with a server error; the third attempt sends the email.
 func TestSendEmailRetriesServerErrors(t *testing.T) {
 	t.Parallel()
-	b, fake := resendBundle(t, 500, 500)
+	b, fake := resendBundle(t, providerfake.Fail, providerfake.Fail)
 
 	_, err := b.mart.CreateUser(t.Context(), mart.CreateUserParams{Email: "ravi@example.com", Name: "Ravi"})
 	require.NoError(t, err)
@@ -89,7 +90,7 @@ func TestSendEmailRetriesServerErrors(t *testing.T) {
 	require.Len(t, job.Errors, 2)
 	require.Contains(t, job.Errors[0].Error, "resend answered HTTP 500: An unexpected error occurred.")
 	require.Len(t, requestsTo(fake, "ravi@example.com"), 3)
-	require.Equal(t, 1, fake.Sent())
+	require.Equal(t, 1, fake.Counts().Delivered)
 	require.Len(t, deliveriesTo(t, b.pool, "ravi@example.com"), 1)
 }
 
@@ -97,7 +98,7 @@ func TestSendEmailRetriesServerErrors(t *testing.T) {
 // Retry-After without using up an attempt; its next run sends the email.
 func TestSendEmailSnoozesOnRateLimit(t *testing.T) {
 	t.Parallel()
-	fake, mailer := resendMailer(t, 429)
+	fake, mailer := resendMailer(t, providerfake.TooMany)
 	b := setupTx(t, jobs.Deps{Mailer: mailer})
 	to := "meera-" + uuid.NewString() + "@example.com"
 
@@ -109,7 +110,7 @@ func TestSendEmailSnoozesOnRateLimit(t *testing.T) {
 	requireState(t, res, rivertype.JobStateCompleted)
 	require.Equal(t, 1, res.Job.Attempt, "a snooze does not use up an attempt")
 	require.Empty(t, res.Job.Errors)
-	require.Len(t, fake.Requests(), 2)
+	require.Len(t, fake.Emails(), 2)
 	require.Len(t, deliveriesTo(t, b.tx, to), 1)
 }
 
@@ -118,7 +119,7 @@ func TestSendEmailSnoozesOnRateLimit(t *testing.T) {
 // run is final, so River never sends it again.
 func TestSendEmailCancelsOnPermanentError(t *testing.T) {
 	t.Parallel()
-	fake, mailer := resendMailer(t, 422)
+	fake, mailer := resendMailer(t, providerfake.Reject)
 	b := setupTx(t, jobs.Deps{Mailer: mailer})
 	to := "bad-" + uuid.NewString() + "@example.com"
 
@@ -127,7 +128,7 @@ func TestSendEmailCancelsOnPermanentError(t *testing.T) {
 	require.Equal(t, 1, res.Job.Attempt)
 	require.Len(t, res.Job.Errors, 1)
 	require.Contains(t, res.Job.Errors[0].Error, "resend rejected the message (HTTP 422): Invalid `to` field.")
-	require.Len(t, fake.Requests(), 1)
+	require.Len(t, fake.Emails(), 1)
 	require.Empty(t, deliveriesTo(t, b.tx, to))
 }
 
@@ -158,10 +159,10 @@ func TestSendEmailCrashBetweenSendAndCommit(t *testing.T) {
 	require.Equal(t, rivertype.JobStateCompleted, job.State)
 	require.Equal(t, 2, job.Attempt)
 	require.Contains(t, job.Errors[0].Error, "simulated crash before commit")
-	reqs := fake.Requests()
+	reqs := fake.Emails()
 	require.Len(t, reqs, 2, "the retry asked Resend again")
 	require.Equal(t, reqs[0].Key, reqs[1].Key)
-	require.Equal(t, 1, fake.Sent(), "but Resend sent one email")
+	require.Equal(t, 1, fake.Counts().Delivered, "but Resend sent one email")
 	ds := listDeliveries(t, b.pool)
 	require.Len(t, ds, 1)
 	require.Equal(t, "email-1", ds[0].ProviderMessageID)
@@ -181,6 +182,6 @@ func TestSendEmailRetryFindsDelivery(t *testing.T) {
 	require.NoError(t, err)
 
 	requireState(t, b.run(t, "send-welcome-email", ev), rivertype.JobStateCompleted)
-	require.Empty(t, fake.Requests())
+	require.Empty(t, fake.Emails())
 	require.Len(t, deliveriesTo(t, b.tx, to), 1)
 }

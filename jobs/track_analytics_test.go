@@ -16,6 +16,8 @@ import (
 	"github.com/mohallamart/backend/analytics/mixpanel"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/internal/providerfake"
+	"github.com/mohallamart/backend/internal/testserver"
 	"github.com/mohallamart/backend/jobs"
 )
 
@@ -25,7 +27,7 @@ type importBatch []struct {
 	Properties map[string]any `json:"properties"`
 }
 
-func decodeBatch(t *testing.T, r recorded) importBatch {
+func decodeBatch(t *testing.T, r providerfake.Request) importBatch {
 	t.Helper()
 	var b importBatch
 	require.NoError(t, json.Unmarshal(r.Body, &b))
@@ -113,7 +115,7 @@ func TestTrackAnalyticsPostgres(t *testing.T) {
 // next run at once), each event once with its own $insert_id.
 func TestTrackAnalyticsMixpanelBatches(t *testing.T) {
 	t.Parallel()
-	fake := newRecorder(t, answer{200, nil, `{"code": 200, "status": "OK"}`})
+	fake := fakeMixpanel(t, providerfake.Reply{Status: 200, Body: `{"code": 200, "status": "OK"}`})
 	b := setup(t, bundleOpts{deps: jobs.Deps{Analytics: mixpanelSink(t, fake.URL), AnalyticsBatchWait: 100 * time.Millisecond}})
 
 	const n = 4500
@@ -153,9 +155,9 @@ func TestTrackAnalyticsMixpanelBatches(t *testing.T) {
 // Mixpanel deduplicates.
 func TestTrackAnalyticsLostAnswer(t *testing.T) {
 	t.Parallel()
-	fake := newRecorder(t,
-		answer{503, nil, `{"code": 503, "error": "service unavailable", "status": "Service Unavailable"}`},
-		answer{200, nil, `{"code": 200, "status": "OK"}`},
+	fake := fakeMixpanel(t,
+		providerfake.Reply{Status: 503, Body: `{"code": 503, "error": "service unavailable", "status": "Service Unavailable"}`},
+		providerfake.Reply{Status: 200, Body: `{"code": 200, "status": "OK"}`},
 	)
 	b := setupTx(t, jobs.Deps{Analytics: mixpanelSink(t, fake.URL)})
 	userID := uuid.NewString()
@@ -183,11 +185,11 @@ func TestTrackAnalyticsLostAnswer(t *testing.T) {
 // (invalid events) drops the batch for good, logged, and completes the run.
 func TestTrackAnalyticsRateLimitAndRefusal(t *testing.T) {
 	t.Parallel()
-	fake := newRecorder(t,
-		answer{429, map[string]string{"Retry-After": "1"}, `{"code": 429, "error": "too many requests", "status": "Too Many Requests"}`},
-		answer{400, nil, `{"code": 400, "error": "some data points in the request failed validation", "failed_records": [{"index": 0, "$insert_id": "x", "field": "properties.time", "message": "'properties.time' is invalid"}], "status": "Bad Request"}`},
+	fake := fakeMixpanel(t,
+		providerfake.Reply{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: `{"code": 429, "error": "too many requests", "status": "Too Many Requests"}`},
+		providerfake.Reply{Status: 400, Body: `{"code": 400, "error": "some data points in the request failed validation", "failed_records": [{"index": 0, "$insert_id": "x", "field": "properties.time", "message": "'properties.time' is invalid"}], "status": "Bad Request"}`},
 	)
-	var logs syncBuffer
+	var logs testserver.Buffer
 	b := setupTx(t, jobs.Deps{Analytics: mixpanelSink(t, fake.URL), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 
 	before := time.Now()

@@ -3,6 +3,8 @@ package reliability
 import (
 	"fmt"
 	"testing"
+
+	"github.com/mohallamart/backend/internal/providerfake"
 )
 
 // audit is what one scenario's final SQL audit checks.
@@ -24,7 +26,7 @@ type audit struct {
 	// tracked is how many tracked events the fake Mixpanel must have
 	// received, by distinct $insert_id (mixpanel nil: not checked).
 	tracked  int
-	mixpanel *fakeMixpanel
+	mixpanel *providerfake.Mixpanel
 }
 
 // expect is what one fake must have seen: delivered distinct keys (sent
@@ -33,7 +35,7 @@ type audit struct {
 // is the deliveries channel its messages are recorded under ("" for
 // search, which records none).
 type expect struct {
-	fake      *fakeProvider
+	fake      provider
 	channel   string
 	delivered int
 	refused   int
@@ -102,7 +104,8 @@ func (a audit) run(t *testing.T, c *cluster) string {
 	if a.mixpanel != nil {
 		var pending int
 		q(&pending, "SELECT count(*) FROM analytics_pending")
-		distinct, received := a.mixpanel.distinct()
+		got := a.mixpanel.Imported()
+		distinct, received := got.Distinct, got.Events
 		if pending != 0 || distinct != a.tracked {
 			t.Errorf("audit: Mixpanel got %d distinct $insert_id (%d pending), want %d", distinct, pending, a.tracked)
 		}
@@ -115,13 +118,13 @@ func (a audit) run(t *testing.T, c *cluster) string {
 // channel, with e, and returns its figures.
 func (e expect) check(t *testing.T, c *cluster) string {
 	t.Helper()
-	fc := e.fake.counts()
-	name := e.fake.name
-	if fc.keys != e.delivered+e.refused || fc.delivered != e.delivered {
-		t.Errorf("audit: %s saw %d distinct keys and delivered %d, want %d and %d", name, fc.keys, fc.delivered, e.delivered+e.refused, e.delivered)
+	fc := e.fake.Counts()
+	name := e.fake.Name()
+	if fc.Keys != e.delivered+e.refused || fc.Delivered != e.delivered {
+		t.Errorf("audit: %s saw %d distinct keys and delivered %d, want %d and %d", name, fc.Keys, fc.Delivered, e.delivered+e.refused, e.delivered)
 	}
-	if fc.withoutKey != 0 {
-		t.Errorf("audit: %d %s requests without an idempotency key", fc.withoutKey, name)
+	if fc.WithoutKey != 0 {
+		t.Errorf("audit: %d %s requests without an idempotency key", fc.WithoutKey, name)
 	}
 	if e.channel != "" {
 		var sent, ids int
@@ -133,9 +136,9 @@ func (e expect) check(t *testing.T, c *cluster) string {
 			t.Errorf("audit: %d %s messages recorded sent with %d distinct %s ids, want %d", sent, e.channel, ids, name, e.delivered)
 		}
 	}
-	f := fmt.Sprintf("%s: %d requests, %d distinct keys, %d delivered, max %d requests per key", name, fc.requests, fc.keys, fc.delivered, fc.maxPerKey)
-	if fc.twice > 0 {
-		f += fmt.Sprintf(", %d delivered twice", fc.twice)
+	f := fmt.Sprintf("%s: %d requests, %d distinct keys, %d delivered, max %d requests per key", name, fc.Requests, fc.Keys, fc.Delivered, fc.MaxPerKey)
+	if fc.Twice > 0 {
+		f += fmt.Sprintf(", %d delivered twice", fc.Twice)
 	}
 	return f
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mohallamart/backend/internal/providerfake"
 )
 
 // TestIdenticalEvents sends the same event (same id) in 50 requests at once:
@@ -15,8 +17,8 @@ func TestIdenticalEvents(t *testing.T) {
 	t.Parallel()
 	var figures string
 	record(t, "2. 50 identical event POSTs at once", &figures)
-	resend := newFakeResend(t, nil)
-	c := newCluster(t, resendEnv(resend)...)
+	resend := newFakeResend(t, nil, false)
+	c := newCluster(t, resend.Env()...)
 	s := c.start("all")
 	const body = `{"name":"user/created","id":"signup-same","data":{"userId":"u-same","email":"same@example.com","name":"Same"}}`
 	start := make(chan struct{})
@@ -76,9 +78,9 @@ func TestShutdownUnderLoad(t *testing.T) {
 		inFlightFor     = 5 * time.Second
 		providerTimeout = 10 * time.Second
 	)
-	resend := newFakeResend(t, func(string, int) answer { return answerSlow })
-	resend.setSlow(inFlightFor)
-	c := newCluster(t, append(resendEnv(resend), "SHUTDOWN_TIMEOUT="+shutdownTimeout.String(), "PROVIDER_TIMEOUT="+providerTimeout.String())...)
+	resend := newFakeResend(t, providerfake.Always(providerfake.Slow), false)
+	resend.SetSlow(inFlightFor)
+	c := newCluster(t, append(resend.Env(), "SHUTDOWN_TIMEOUT="+shutdownTimeout.String(), "PROVIDER_TIMEOUT="+providerTimeout.String())...)
 	s := c.start("all")
 	var ids []string
 	for b := 0; b < termUsers; b += 100 {
@@ -112,7 +114,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	}
 	// The restarted server's sends are answered as slowly as usual, so the
 	// backlog drains in termUsers/40 × slowFor.
-	resend.setSlow(slowFor)
+	resend.SetSlow(slowFor)
 	c.start("all")
 	c.waitFor("every welcome email sent after the restart", `SELECT count(*) = $1 FROM river_job
 		WHERE kind = 'send_welcome_email' AND state = 'completed'`, termUsers)
@@ -125,7 +127,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	}
 	figures = fmt.Sprintf("exit after %s (SHUTDOWN_TIMEOUT %s), %d running, %d of %d sent before; after restart: ",
 		took.Round(10*time.Millisecond), shutdownTimeout, running, done, termUsers) + a.run(t, c)
-	if perKey := resend.counts().maxPerKey; perKey != 2 {
+	if perKey := resend.Counts().MaxPerKey; perKey != 2 {
 		t.Errorf("Resend saw at most %d requests with one Idempotency-Key, want 2: a send cancelled at SIGTERM, re-sent with its key", perKey)
 	}
 }

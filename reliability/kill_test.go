@@ -85,13 +85,12 @@ func TestWorkerKilled(t *testing.T) {
 	t.Parallel()
 	var figures string
 	record(t, fmt.Sprintf("1. %d orders, worker SIGKILLed %d times", killOrders, killCount), &figures)
-	resend := newFakeResend(t, nil)
-	mp := newFakeMixpanel(t, nil)
-	resend.keep, mp.keep = true, true // for the leak scan
+	resend := newFakeResend(t, nil, true) // keep: for the leak scan
+	mp := newFakeMixpanel(t, nil, true)
 	// Every kind times out as soon as a send (30 s): a maintenance job a
 	// kill left running (the hourly session cleanup, 5 min) is rescued as
 	// soon as the confirmations are, and the sends keep their own timeout.
-	c := newCluster(t, append(append(resendEnv(resend), mp.env()...), "TEST_MAX_JOB_TIMEOUT=30s")...)
+	c := newCluster(t, append(append(resend.Env(), mp.Env()...), "TEST_MAX_JOB_TIMEOUT=30s")...)
 	api := c.start("api")
 	worker := c.start("worker")
 	fx := newShop(c, api.base, 20)

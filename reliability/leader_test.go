@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
 // cleanupEvery is the scheduled cleanup's period in scenario 9
@@ -48,7 +50,7 @@ func TestPeriodicLeaderKilled(t *testing.T) {
 	// A run a killed leader left running times out, and is rescued, as
 	// soon as a period ends.
 	c := newCluster(t, "TEST_CLEANUP_EVERY="+cleanupEvery.String(), "TEST_MAX_JOB_TIMEOUT="+cleanupEvery.String(), "FETCH_POLL_INTERVAL=1s")
-	serverBin(t) // built before the clock starts
+	testserver.Binary(t) // built before the clock starts
 	began := time.Now()
 	c.startMany("worker", 3)
 	var (

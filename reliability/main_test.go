@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,18 +13,13 @@ import (
 	"time"
 
 	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
-// suite is the state every scenario shares: the server binary, built once
-// per test process in a directory TestMain removes, and each scenario's
-// line of figures, printed and written to results.md at the end. It is
-// package state because TestMain owns it and the tests share it.
+// suite is the state every scenario shares: each scenario's line of
+// figures, printed and written to results.md at the end. It is package
+// state because TestMain owns it and the tests share it.
 var suite struct { //nolint:gochecknoglobals
-	dir  string
-	once sync.Once
-	bin  string
-	err  error
-
 	mu      sync.Mutex
 	results []result
 }
@@ -39,15 +32,8 @@ type result struct {
 }
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "mohallamart-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "create directory for the server binary:", err)
-		os.Exit(1)
-	}
-	suite.dir = dir
 	start := time.Now()
-	code := dbtest.Run(m)
-	_ = os.RemoveAll(dir)
+	code := testserver.Run(m, dbtest.Run)
 	if err := report(time.Since(start)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
@@ -109,22 +95,4 @@ func record(t *testing.T, name string, figures *string) {
 		defer suite.mu.Unlock()
 		suite.results = append(suite.results, result{name: name, passed: !t.Failed(), figures: *figures})
 	})
-}
-
-// serverBin builds the server on the first call and returns its path.
-func serverBin(t *testing.T) string {
-	t.Helper()
-	suite.once.Do(func() {
-		bin := filepath.Join(suite.dir, "server")
-		out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "../cmd/server").CombinedOutput()
-		if err != nil {
-			suite.err = fmt.Errorf("go build: %w: %s", err, out)
-			return
-		}
-		suite.bin = bin
-	})
-	if suite.err != nil {
-		t.Fatal(suite.err)
-	}
-	return suite.bin
 }

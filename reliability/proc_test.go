@@ -7,20 +7,19 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
 // hungAfter only ends a hung scenario (a server that never serves, a
@@ -44,37 +43,13 @@ const (
 	typesenseKey = "ts_rel_secret_e27c55"
 )
 
-// logBuffer collects the output of every process of a scenario and tells
-// waiters when it grows.
-type logBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	written chan struct{}
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{written: make(chan struct{})} }
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	close(b.written)
-	b.written = make(chan struct{})
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // cluster is one scenario's database, the server processes on it, the
 // harness's pool and the output of every process.
 type cluster struct {
 	t     *testing.T
 	dbURL string
 	pool  *pgxpool.Pool
-	logs  *logBuffer
+	logs  *testserver.Buffer
 	env   []string
 	http  *http.Client
 	procs []*proc
@@ -90,7 +65,7 @@ func newCluster(t *testing.T, env ...string) *cluster {
 // newClusterOn is newCluster on the migrated database at dbURL.
 func newClusterOn(t *testing.T, dbURL string, env ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dbURL: dbURL, logs: newLogBuffer(), env: env,
+	c := &cluster{t: t, dbURL: dbURL, logs: &testserver.Buffer{}, env: env,
 		http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	pool, err := pgxpool.New(context.WithoutCancel(t.Context()), c.dbURL)
 	if err != nil {
@@ -125,17 +100,11 @@ func newClusterOn(t *testing.T, dbURL string, env ...string) *cluster {
 
 // proc is one server process.
 type proc struct {
-	role    string
-	tag     string // the prefix of its lines in the cluster's logs
-	base    string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	waitErr error
-	killed  bool
+	*testserver.Server
+	role string
+	tag  string // the prefix of its lines in the cluster's logs
+	base string
 }
-
-// serving is the pattern of a server's "Serving" line; its group is the address.
-const serving = `msg=Serving addr=(\S+)`
 
 // start runs the binary with role and waits until it serves.
 func (c *cluster) start(role string, extra ...string) *proc {
@@ -161,53 +130,27 @@ func (c *cluster) startMany(role string, n int) {
 // launch runs the binary with role.
 func (c *cluster) launch(role string, extra ...string) *proc {
 	c.t.Helper()
-	p := &proc{role: role, done: make(chan struct{})}
-	p.cmd = exec.Command(serverBin(c.t), "serve") //nolint:gosec // the binary just built
-	p.cmd.Env = append(append([]string{
-		"DATABASE_URL=" + c.dbURL, "ADDR=127.0.0.1:0", "ROLE=" + role, "APP_ENV=development",
-		"MIGRATE_ON_START=false", "EVENT_KEYS=" + eventKey, "API_KEYS=" + apiKey, "LOG_LEVEL=debug",
-		"ADMIN_USER=ops", "ADMIN_PASSWORD=" + adminPass, "RATE_LIMIT=0",
-	}, c.env...), extra...)
-	// Each process's lines are tagged so "Serving" is read from this one.
-	tag := fmt.Sprintf("[%s-%p] ", role, p)
-	p.tag = tag
-	lw := &linePrefixer{prefix: tag, w: c.logs}
-	p.cmd.Stdout, p.cmd.Stderr = lw, lw
-	if err := p.cmd.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.done)
-	}()
-	c.t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
+	p := &proc{role: role}
+	// Each process's lines are tagged in the cluster's logs.
+	p.tag = fmt.Sprintf("[%s-%p] ", role, p)
+	p.Server = testserver.Launch(c.t, testserver.Options{
+		Env: append(append([]string{
+			"DATABASE_URL=" + c.dbURL, "ADDR=127.0.0.1:0", "ROLE=" + role, "APP_ENV=development",
+			"MIGRATE_ON_START=false", "EVENT_KEYS=" + eventKey, "API_KEYS=" + apiKey, "LOG_LEVEL=debug",
+			"ADMIN_USER=ops", "ADMIN_PASSWORD=" + adminPass, "RATE_LIMIT=0",
+		}, c.env...), extra...),
+		Output: &linePrefixer{prefix: p.tag, w: c.logs},
+		Hung:   hungAfter,
+	})
 	c.procs = append(c.procs, p)
 	return p
 }
 
-// waitServing waits until p serves, and sets its base URL.
+// waitServing waits until p serves and is ready, and sets its base URL.
 func (c *cluster) waitServing(p *proc) {
 	c.t.Helper()
-	re := regexp.MustCompile(regexp.QuoteMeta(p.tag) + `.*` + serving)
-	hung := time.NewTimer(hungAfter)
-	defer hung.Stop()
-	for {
-		c.logs.mu.Lock()
-		m := re.FindStringSubmatch(c.logs.buf.String())
-		written := c.logs.written
-		c.logs.mu.Unlock()
-		if m != nil {
-			p.base = "http://" + m[1]
-			return
-		}
-		select {
-		case <-written:
-		case <-p.done:
-			c.t.Fatalf("%s server exited (%v) before serving", p.role, p.waitErr)
-		case <-hung.C:
-			c.t.Fatalf("%s server did not serve within %s", p.role, hungAfter)
-		}
-	}
+	p.WaitReady(c.t)
+	p.base = p.Base
 }
 
 // waitLogged waits until p logs a line with msg, stamped at since or
@@ -218,10 +161,7 @@ func (c *cluster) waitLogged(p *proc, msg string, since time.Time) time.Time {
 	hung := time.NewTimer(hungAfter)
 	defer hung.Stop()
 	for {
-		c.logs.mu.Lock()
-		matches := re.FindAllStringSubmatch(c.logs.buf.String(), -1)
-		written := c.logs.written
-		c.logs.mu.Unlock()
+		matches, written := c.logs.MatchAll(re)
 		for _, m := range matches {
 			if at, err := time.Parse(time.RFC3339Nano, m[1]); err == nil && !at.Before(since) {
 				return at
@@ -241,37 +181,18 @@ func (c *cluster) logged(p *proc, msg string) bool {
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
-func (p *proc) kill() {
-	p.killed = true
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
+func (p *proc) kill() { p.Kill() }
 
 // terminate sends SIGTERM and waits for the process to exit; it returns
 // how long that took and the exit error.
-func (p *proc) terminate() (time.Duration, error) {
-	start := time.Now()
-	select {
-	case <-p.done:
-		return 0, p.waitErr
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(hungAfter):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-	return time.Since(start), p.waitErr
-}
+func (p *proc) terminate() (time.Duration, error) { return p.Stop(hungAfter) }
 
 // stop terminates every process still running, so the audit sees what they
 // leave behind (a job a live worker is running is not left behind).
 func (c *cluster) stop() {
 	c.t.Helper()
 	for _, p := range c.procs {
-		if _, err := p.terminate(); err != nil && !p.killed {
+		if _, err := p.terminate(); err != nil && !p.Killed() {
 			c.t.Errorf("%s server exited with %v after SIGTERM", p.role, err)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mohallamart/backend/internal/providerfake"
 )
 
 // Scenario 3's settings: a failing job gets failAttempts attempts
@@ -30,15 +32,15 @@ const (
 // always refuses (a 4xx the client treats as permanent: the job is
 // cancelled); dead always fails (500), until the job is discarded after
 // its last attempt.
-var providerModes = map[string]answer{ //nolint:gochecknoglobals // a constant table
-	"t500":   answer500,
-	"t429":   answer429,
-	"tslow":  answerSlow,
-	"thang":  answerHang,
-	"treset": answerReset,
-	"tlost":  answerLost,
-	"reject": answerReject,
-	"dead":   answer500,
+var providerModes = map[string]providerfake.Answer{ //nolint:gochecknoglobals // a constant table
+	"t500":   providerfake.Fail,
+	"t429":   providerfake.TooMany,
+	"tslow":  providerfake.Slow,
+	"thang":  providerfake.Hang,
+	"treset": providerfake.Reset,
+	"tlost":  providerfake.Lost,
+	"reject": providerfake.Reject,
+	"dead":   providerfake.Fail,
 }
 
 // transientModes are the modes after which a message is delivered: all
@@ -48,16 +50,16 @@ var transientModes = slices.DeleteFunc(slices.Sorted(maps.Keys(providerModes)), 
 })
 
 // modeScript answers a label as its mode says.
-func modeScript(label string, n int) answer {
+func modeScript(label string, n int) providerfake.Answer {
 	mode, _, _ := strings.Cut(label, "-")
 	a, ok := providerModes[mode]
 	switch {
 	case !ok:
-		return answerOK
+		return providerfake.OK
 	case mode == "reject" || mode == "dead" || n == 1:
 		return a
 	}
-	return answerOK
+	return providerfake.OK
 }
 
 // TestProviderFailures sends through each provider, Resend (welcome
@@ -75,26 +77,27 @@ func TestProviderFailures(t *testing.T) {
 	var figures string
 	record(t, "3. every provider failing: 500, 429, slow, hung, reset, lost answer, rejected, failing until discarded", &figures)
 	var mixpanelHealed atomic.Bool
-	resend := newFakeResend(t, modeScript)
-	twilio := newFakeTwilio(t, modeScript)
-	onesignal := newFakeOneSignal(t, modeScript)
-	typesense := newFakeTypesense(t, modeScript)
-	mp := newFakeMixpanel(t, func(label string, n int) answer {
+	// Every fake keeps its requests, for the leak scan.
+	resend := newFakeResend(t, modeScript, true)
+	o := fakeOptions(modeScript, true)
+	o.Account, o.Key, o.From = twilioSID, twilioToken, twilioFrom
+	twilio := started(t, providerfake.NewTwilio(o))
+	o.Account, o.Key, o.From = oneSignalApp, oneSignalKey, ""
+	onesignal := started(t, providerfake.NewOneSignal(o))
+	o.Account, o.Key = "", typesenseKey
+	typesense := started(t, providerfake.NewTypesense(o))
+	mp := newFakeMixpanel(t, func(label string, n int) providerfake.Answer {
 		if label == "mp-dead" && mixpanelHealed.Load() {
-			return answerOK
+			return providerfake.OK
 		}
 		return modeScript(strings.TrimPrefix(label, "mp-"), n)
-	})
-	fakes := []*fakeProvider{resend, twilio, onesignal, typesense}
-	for _, f := range fakes {
-		f.keep = true // for the leak scan
-	}
-	mp.keep = true
+	}, true)
+	fakes := []provider{resend, twilio, onesignal, typesense}
 	env := []string{
 		"PROVIDER_TIMEOUT=" + failTimeout.String(), "INDEX_DEBOUNCE=0s", "OPS_EMAIL=" + opsEmail,
 		fmt.Sprintf("TEST_MAX_ATTEMPTS=%d", failAttempts), "TEST_RETRY_DELAY=" + failRetry.String(),
 	}
-	for _, e := range [][]string{resendEnv(resend), twilioEnv(twilio), oneSignalEnv(onesignal), typesenseEnv(typesense), mp.env()} {
+	for _, e := range [][]string{resend.Env(), twilio.Env(), onesignal.Env(), typesense.Env(), mp.Env()} {
 		env = append(env, e...)
 	}
 	c := newCluster(t, env...)
@@ -207,7 +210,7 @@ func TestProviderFailures(t *testing.T) {
 	if attempts != failAttempts {
 		t.Errorf("discarded after %d attempts, want %d (TEST_MAX_ATTEMPTS)", attempts, failAttempts)
 	}
-	twice := twilio.counts().twice
+	twice := twilio.Counts().Twice
 	if twice != u {
 		t.Errorf("%d SMS delivered twice, want %d (the lost answers: Twilio has no idempotency key)", twice, u)
 	}

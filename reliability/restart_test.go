@@ -140,12 +140,12 @@ func TestPostgresRestarted(t *testing.T) {
 	record(t, fmt.Sprintf("8. PostgreSQL restarted %d times (pg_ctl restart -m fast and immediate) under %d orders/s",
 		len(restartModes), restartRate), &figures)
 	pg, dbURL := privateDatabase(t)
-	resend := newFakeResend(t, nil)
-	mp := newFakeMixpanel(t, nil)
+	resend := newFakeResend(t, nil, false)
+	mp := newFakeMixpanel(t, nil, false)
 	// A job that fails during an outage is retried after a second
 	// (TEST_RETRY_DELAY), not River's attempt⁴ s: the scenario is not
 	// about waiting.
-	c := newClusterOn(t, dbURL, append(resendEnv(resend), append(mp.env(), "TEST_RETRY_DELAY=1s")...)...)
+	c := newClusterOn(t, dbURL, append(resend.Env(), append(mp.Env(), "TEST_RETRY_DELAY=1s")...)...)
 	api, worker := c.launch("api"), c.launch("worker")
 	c.waitServing(api)
 	c.waitServing(worker)

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/mohallamart/backend/internal/providerfake"
 )
 
 // personal matches an email address or an E.164 phone number.
@@ -20,7 +22,7 @@ const senderAddress = "orders@example.com"
 // outside the tables that need them (users, deliveries, events): in the
 // logs, River's job args and errors, the analytics rows and what Mixpanel
 // received.
-func scanForLeaks(t *testing.T, c *cluster, mp *fakeMixpanel, fakes ...*fakeProvider) string {
+func scanForLeaks(t *testing.T, c *cluster, mp *providerfake.Mixpanel, fakes ...provider) string {
 	t.Helper()
 	secrets := []string{eventKey, apiKey, resendKey, mixpanelTok, adminPass, twilioToken, oneSignalKey, typesenseKey}
 	places := map[string]string{"server logs": c.logs.String()}
@@ -37,9 +39,7 @@ func scanForLeaks(t *testing.T, c *cluster, mp *fakeMixpanel, fakes ...*fakeProv
 		places[q.name] = s
 	}
 	if mp != nil {
-		mp.mu.Lock()
-		places["Mixpanel requests"] = strings.Join(mp.bodies, "\n")
-		mp.mu.Unlock()
+		places["Mixpanel requests"] = mp.Bodies()
 	}
 	// Secrets must not be anywhere, the tables that hold personal data
 	// and the messages sent included.
@@ -55,7 +55,7 @@ func scanForLeaks(t *testing.T, c *cluster, mp *fakeMixpanel, fakes ...*fakeProv
 		withSecrets[table] = s
 	}
 	for _, f := range fakes {
-		withSecrets[f.name+" requests"] = f.requestBodies()
+		withSecrets[f.Name()+" requests"] = f.Bodies()
 	}
 	for where, text := range withSecrets {
 		for _, s := range secrets {

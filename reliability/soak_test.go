@@ -114,9 +114,9 @@ func TestSoak(t *testing.T) {
 	} // the full soak runs alone, before the other scenarios: their loads would move its figures
 	var figures string
 	record(t, fmt.Sprintf("10. soak: %d orders/s for %s", soakRate, soakFor), &figures)
-	resend := newFakeResend(t, nil)
-	mp := newFakeMixpanel(t, nil)
-	c := newCluster(t, append(resendEnv(resend), mp.env()...)...)
+	resend := newFakeResend(t, nil, false)
+	mp := newFakeMixpanel(t, nil, false)
+	c := newCluster(t, append(resend.Env(), mp.Env()...)...)
 	api, worker := c.launch("api"), c.launch("worker")
 	c.waitServing(api)
 	c.waitServing(worker)

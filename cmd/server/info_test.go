@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -12,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
 // TestHelp: `server help`, -h and --help list every command, one line each,
@@ -95,9 +96,8 @@ func TestBinaryVersion(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(dockerfile), "-X main.version=${VERSION}", "the Dockerfile stamps the version this test checks")
 
-	bin := filepath.Join(t.TempDir(), "server")
-	out, err := exec.CommandContext(t.Context(), "go", "build", "-ldflags", "-X main.version=v9.8.7-test", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bin, err := testserver.Build(t.Context(), t.TempDir(), "-ldflags", "-X main.version=v9.8.7-test")
+	require.NoError(t, err)
 
 	goMod, err := os.ReadFile("../../go.mod")
 	require.NoError(t, err)
@@ -106,7 +106,7 @@ func TestBinaryVersion(t *testing.T) {
 
 	cmd := exec.CommandContext(t.Context(), bin, "version") //nolint:gosec // the binary just built
 	cmd.Env = []string{"APP_ENV=production"}                // no DATABASE_URL or secrets: not needed
-	out, err = cmd.CombinedOutput()
+	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "server  v9.8.7-test\n")
 	require.Contains(t, string(out), "river   "+string(pinned[1])+"\n")

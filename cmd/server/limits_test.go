@@ -1,70 +1,25 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/internal/providerfake"
 )
-
-// arrivals is a fake Resend (POST /emails answering {"id"}, idempotent by
-// Idempotency-Key) that notes when each request arrived and tells waiters.
-type arrivals struct {
-	mu   sync.Mutex
-	at   []time.Time
-	keys map[string]int
-	more chan struct{} // closed, and replaced, by each request
-}
-
-func (a *arrivals) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if r.Method != http.MethodPost || r.URL.Path != "/emails" {
-		http.NotFound(w, r)
-		return
-	}
-	a.at = append(a.at, time.Now())
-	key := r.Header.Get("Idempotency-Key")
-	a.keys[key]++
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = fmt.Fprintf(w, `{"id":"email-%d"}`, len(a.keys))
-	close(a.more)
-	a.more = make(chan struct{})
-}
-
-// waitKeys waits until n distinct emails have arrived.
-func (a *arrivals) waitKeys(t *testing.T, n int) {
-	t.Helper()
-	hung := time.NewTimer(hungAfter)
-	defer hung.Stop()
-	for {
-		a.mu.Lock()
-		got, more := len(a.keys), a.more
-		a.mu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-more:
-		case <-hung.C:
-			t.Fatalf("%d of %d emails arrived after %s", got, n, hungAfter)
-		}
-	}
-}
 
 // mostInOneSecond is the largest number of requests that arrived within
 // one second of each other.
-func (a *arrivals) mostInOneSecond() int {
-	a.mu.Lock()
-	at := slices.Clone(a.at)
-	a.mu.Unlock()
+func mostInOneSecond(reqs []providerfake.Request) int {
+	at := make([]time.Time, len(reqs))
+	for i, r := range reqs {
+		at[i] = r.At
+	}
 	slices.SortFunc(at, func(x, y time.Time) int { return x.Compare(y) })
 	most := 0
 	for i := range at {
@@ -85,15 +40,11 @@ func (a *arrivals) mostInOneSecond() int {
 // (waiting for capacity uses none).
 func TestBinaryProviderRateLimitAcrossProcesses(t *testing.T) {
 	t.Parallel()
-	fake := &arrivals{keys: map[string]int{}, more: make(chan struct{})}
-	resend := httptest.NewServer(fake)
+	resend := providerfake.NewResend(providerfake.Options{Key: "re_test", From: "MohallaMart <orders@mohallamart.test>", Record: true})
 	t.Cleanup(resend.Close)
 
 	dbURL := dbtest.NewURL(t.Context(), t)
-	env := []string{
-		"RESEND_API_KEY=re_test", "RESEND_BASE_URL=" + resend.URL, "EMAIL_FROM=MohallaMart <orders@mohallamart.test>",
-		"PROVIDER_RATE_LIMITS=resend=5/s", "LOG_LEVEL=info",
-	}
+	env := append(resend.Env(), "PROVIDER_RATE_LIMITS=resend=5/s", "LOG_LEVEL=info")
 	api := startServerOn(t, dbURL, env...)
 	for range 2 {
 		startServerOn(t, dbURL, append(env, "ROLE=worker")...)
@@ -105,8 +56,10 @@ func TestBinaryProviderRateLimitAcrossProcesses(t *testing.T) {
 		evs = append(evs, fmt.Sprintf(`{"name":"notification/send","id":"limit-%d","data":{"channel":"email","to":"u%d@example.com","subject":"Hello","message":"Hi"}}`, i, i))
 	}
 	api.postEvents(t, evs)
-	fake.waitKeys(t, n)
-	most := fake.mostInOneSecond()
+	ctx, cancel := context.WithTimeout(t.Context(), hungAfter)
+	defer cancel()
+	require.NoError(t, resend.Wait(ctx, func(c providerfake.Counts) bool { return c.Keys >= n }), "%d emails arrived", n)
+	most := mostInOneSecond(resend.Requests())
 	require.LessOrEqual(t, most, 5, "Resend saw more than 5 requests within one second")
 
 	// The jobs complete just after their email arrives.
@@ -122,8 +75,6 @@ func TestBinaryProviderRateLimitAcrossProcesses(t *testing.T) {
 	var held int
 	require.NoError(t, api.pool.QueryRow(t.Context(), `SELECT count(*) FROM limit_slots WHERE key = 'resend' AND released_at IS NULL`).Scan(&held))
 	require.Zero(t, held, "every slot was released")
-	fake.mu.Lock()
-	defer fake.mu.Unlock()
-	require.Len(t, fake.at, n, "no email was sent twice")
+	require.Len(t, resend.Requests(), n, "no email was sent twice")
 	t.Logf("%d emails through 3 processes (%d worked them): at most %d within one second (limit 5)", n, workers, most)
 }

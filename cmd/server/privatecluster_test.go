@@ -58,7 +58,7 @@ func TestBinarySecondCommandSharesPrivateCluster(t *testing.T) {
 
 	out, err := runBinary(t, cmdEnv, "serve")
 	require.Error(t, err, "a second server on the same DATA_DIR refuses to run")
-	require.Contains(t, out, fmt.Sprintf("DATA_DIR %s is held by pid %d, the server at %s", dir, first.cmd.Process.Pid, first.base))
+	require.Contains(t, out, fmt.Sprintf("DATA_DIR %s is held by pid %d, the server at %s", dir, first.Cmd.Process.Pid, first.base))
 
 	out, err = runBinary(t, cmdEnv, "migrate", "status")
 	require.NoError(t, err, out)

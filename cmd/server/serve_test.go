@@ -1,20 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,94 +16,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/db/dbtest"
+	"github.com/mohallamart/backend/internal/providerfake"
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
 // hungAfter is how long a test waits for the server process (to serve, to
 // pick up jobs, to exit after SIGTERM) before it declares it hung, kills it
 // and fails. It only ends a hung test: a working server is done long before,
 // however loaded the machine; the tests wait on the server's own signals.
-const hungAfter = 2 * time.Minute
+const hungAfter = testserver.HungAfter
 
-// serverBinary is the server built once per test process, on first use, in
-// a directory TestMain removes. It is package state because TestMain owns
-// the directory and tests share the binary.
-var serverBinary struct { //nolint:gochecknoglobals
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "mohallamart-server-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "create directory for the server binary:", err)
-		os.Exit(1)
-	}
-	serverBinary.dir = dir
-	code := dbtest.Run(m)
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testserver.Run(m, dbtest.Run)) }
 
 // buildServer builds the server binary on the first call of the test
 // process and returns its path.
 func buildServer(t *testing.T) string {
 	t.Helper()
-	serverBinary.once.Do(func() {
-		bin := filepath.Join(serverBinary.dir, "server")
-		out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput()
-		if err != nil {
-			serverBinary.err = fmt.Errorf("go build: %w: %s", err, out)
-			return
-		}
-		serverBinary.path = bin
-	})
-	require.NoError(t, serverBinary.err)
-	return serverBinary.path
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's output goroutines
-// that tells waiters when it grows.
-type syncBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	written chan struct{} // closed, and replaced, by each Write
-}
-
-func newSyncBuffer() *syncBuffer { return &syncBuffer{written: make(chan struct{})} }
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	close(b.written)
-	b.written = make(chan struct{})
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// match returns re's submatches in the output so far, and a channel closed
-// at the next write.
-func (b *syncBuffer) match(re *regexp.Regexp) ([]string, <-chan struct{}) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return re.FindStringSubmatch(b.buf.String()), b.written
+	return testserver.Binary(t)
 }
 
 // runningServer is the built binary running against a test database.
 type runningServer struct {
-	base    string
-	dbURL   string
-	pool    *pgxpool.Pool
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	waitErr error         // the process's exit, set before done is closed
-	logs    *syncBuffer
+	*testserver.Server
+	base  string
+	dbURL string
+	pool  *pgxpool.Pool
+	logs  *testserver.Buffer
 }
 
 // startServer builds (once) and starts the server (ROLE=all) on a fresh
@@ -132,40 +64,15 @@ func startServerOn(t *testing.T, dbURL string, env ...string) *runningServer {
 
 // startServerEnv builds (once) and starts the server on the database at
 // dbURL with env and DATABASE_URL as its whole environment; env must give
-// an ADDR on port 0. It waits until the server logs that it serves.
+// an ADDR on port 0. It waits until the server logs that it serves and
+// /healthz answers (not /readyz: a test counts the requests to it).
 func startServerEnv(t *testing.T, dbURL string, env []string) *runningServer {
 	t.Helper()
-	bin := buildServer(t)
-	s := &runningServer{dbURL: dbURL, done: make(chan struct{}), logs: newSyncBuffer()}
-	pool, err := pgxpool.New(context.WithoutCancel(t.Context()), s.dbURL)
+	pool, err := pgxpool.New(context.WithoutCancel(t.Context()), dbURL)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	s.pool = pool
-	s.cmd = exec.Command(bin, "serve") //nolint:gosec // the binary just built
-	s.cmd.Env = append([]string{"DATABASE_URL=" + s.dbURL}, env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	require.NoError(t, s.cmd.Start())
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		if t.Failed() {
-			t.Logf("server output:\n%s", s.logs.String())
-		}
-	})
-
-	// The server logs its address once it listens.
-	s.base = "http://" + s.waitForLog(t, regexp.MustCompile(`(?:msg=Serving addr=|"msg":"Serving","addr":")([^\s"]+)`))[1]
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.base+"/healthz", nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	return s
+	srv := testserver.Start(t, testserver.Options{Env: append([]string{"DATABASE_URL=" + dbURL}, env...), ReadyPath: "/healthz"})
+	return &runningServer{Server: srv, base: srv.Base, dbURL: dbURL, pool: pool, logs: srv.Logs}
 }
 
 // waitForLog waits until the server logs a line matching re and returns
@@ -173,21 +80,7 @@ func startServerEnv(t *testing.T, dbURL string, env []string) *runningServer {
 // server that neither logs it nor exits within hungAfter.
 func (s *runningServer) waitForLog(t *testing.T, re *regexp.Regexp) []string {
 	t.Helper()
-	hung := time.NewTimer(hungAfter)
-	defer hung.Stop()
-	for {
-		m, written := s.logs.match(re)
-		if m != nil {
-			return m
-		}
-		select {
-		case <-written:
-		case <-s.done:
-			t.Fatalf("server exited (%v) before logging %q", s.waitErr, re)
-		case <-hung.C:
-			t.Fatalf("server hung: no %q after %s", re, hungAfter)
-		}
-	}
+	return s.WaitLog(t, re)
 }
 
 // postEvents sends a JSON array of events to the event API.
@@ -208,17 +101,12 @@ func (s *runningServer) postEvents(t *testing.T, evs []string) {
 // shutdown leaves behind.
 func (s *runningServer) terminate(t *testing.T) {
 	t.Helper()
-	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case <-s.done:
-		var exitErr *exec.ExitError
-		if errors.As(s.waitErr, &exitErr) {
-			t.Fatalf("server exited with %d", exitErr.ExitCode())
-		}
-		require.NoError(t, s.waitErr)
-	case <-time.After(hungAfter):
-		t.Fatalf("server hung: still running %s after SIGTERM", hungAfter)
+	_, err := s.Stop(hungAfter)
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		t.Fatalf("server exited with %d", exitErr.ExitCode())
 	}
+	require.NoError(t, err, "server hung: still running %s after SIGTERM, or failed", hungAfter)
 	require.Contains(t, s.logs.String(), "Shutting down")
 	require.Contains(t, s.logs.String(), "Stopped")
 }
@@ -314,37 +202,19 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 // running.
 func TestBinaryShutdownCancelsSlowJobs(t *testing.T) {
 	t.Parallel()
-	requests := make(chan struct{}, 3)
-	release := make(chan struct{})
-	resend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select { // a fourth request (none is expected) must not block
-		case requests <- struct{}{}:
-		default:
-		}
-		_, _ = io.Copy(io.Discard, r.Body) // after the body, a closed connection cancels r.Context()
-		select {                           // hang until the client gives up
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	t.Cleanup(func() { close(release); resend.Close() })
+	resend := providerfake.NewResend(providerfake.Options{Key: "re_test_key", Script: providerfake.Always(providerfake.Hang)})
+	t.Cleanup(resend.Close)
 
 	const shutdownTimeout = 500 * time.Millisecond
-	s := startServer(t, "SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
-		"RESEND_API_KEY=re_test_key", "RESEND_BASE_URL="+resend.URL, "EMAIL_FROM=MohallaMart <orders@example.com>")
+	s := startServer(t, append(resend.Env(), "SHUTDOWN_TIMEOUT="+shutdownTimeout.String())...)
 	var evs []string
 	for i := range 3 {
 		evs = append(evs, fmt.Sprintf(`{"name":"user/created","data":{"userId":"u%d","email":"u%d@example.com","name":"U"}}`, i, i))
 	}
 	s.postEvents(t, evs)
-	hung := time.After(hungAfter)
-	for i := range 3 {
-		select {
-		case <-requests:
-		case <-hung:
-			t.Fatalf("%d of the three welcome emails reached Resend after %s", i, hungAfter)
-		}
-	}
+	ctx, cancel := context.WithTimeout(t.Context(), hungAfter)
+	defer cancel()
+	require.NoError(t, resend.Wait(ctx, func(c providerfake.Counts) bool { return c.Requests >= 3 }), "the three welcome emails reached Resend")
 
 	// Resend never answers: the server exits only because it cancels the
 	// jobs at SHUTDOWN_TIMEOUT.
@@ -362,34 +232,18 @@ func TestBinaryShutdownCancelsSlowJobs(t *testing.T) {
 // scheduling slack), where draining one after the other took twice that.
 func TestBinaryShutdownOneDeadline(t *testing.T) {
 	t.Parallel()
-	hang := func(started chan<- struct{}) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			select {
-			case started <- struct{}{}:
-			default:
-			}
-			_, _ = io.Copy(io.Discard, r.Body)
-			<-r.Context().Done()
+	typesense := providerfake.NewTypesense(providerfake.Options{Key: "ts_test_key", Script: func(label string, _ int) providerfake.Answer {
+		if label == "search" {
+			return providerfake.Hang
 		}
-	}
-	searching := make(chan struct{}, 1)
-	typesense := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/documents/search") {
-			hang(searching)(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{}`))
-	}))
+		return providerfake.OK
+	}})
 	t.Cleanup(typesense.Close)
-	sending := make(chan struct{}, 1)
-	resend := httptest.NewServer(hang(sending))
+	resend := providerfake.NewResend(providerfake.Options{Key: "re_test_key", Script: providerfake.Always(providerfake.Hang)})
 	t.Cleanup(resend.Close)
 
 	const shutdownTimeout = 2 * time.Second
-	s := startServer(t, "SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
-		"RESEND_API_KEY=re_test_key", "RESEND_BASE_URL="+resend.URL, "EMAIL_FROM=MohallaMart <orders@example.com>",
-		"TYPESENSE_URL="+typesense.URL, "TYPESENSE_API_KEY=ts_test_key")
+	s := startServer(t, append(append(resend.Env(), typesense.Env()...), "SHUTDOWN_TIMEOUT="+shutdownTimeout.String())...)
 	s.postEvents(t, []string{`{"name":"user/created","data":{"userId":"u1","email":"u1@example.com","name":"U"}}`})
 	go func() {
 		req, err := http.NewRequestWithContext(context.WithoutCancel(t.Context()), http.MethodGet, s.base+"/v1/search/products?q=atta", nil)
@@ -400,13 +254,10 @@ func TestBinaryShutdownOneDeadline(t *testing.T) {
 			}
 		}
 	}()
-	for _, started := range []chan struct{}{searching, sending} {
-		select {
-		case <-started:
-		case <-time.After(hungAfter):
-			t.Fatalf("the search and the email did not both reach their provider in %s", hungAfter)
-		}
-	}
+	ctx, cancel := context.WithTimeout(t.Context(), hungAfter)
+	defer cancel()
+	require.NoError(t, typesense.Wait(ctx, func(c providerfake.Counts) bool { return c.Queries >= 1 }), "the search reached Typesense")
+	require.NoError(t, resend.Wait(ctx, func(c providerfake.Counts) bool { return c.Requests >= 1 }), "the email reached Resend")
 
 	s.terminate(t)
 	at := func(msg string) time.Time {

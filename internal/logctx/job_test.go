@@ -1,11 +1,9 @@
 package logctx_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/riverqueue/river"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/internal/logctx"
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -24,31 +23,13 @@ type logArgs struct{}
 
 func (logArgs) Kind() string { return "log_test" }
 
-// syncBuffer is a bytes.Buffer safe for the worker's goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestJobMiddleware works a job through a real River client with
 // JobMiddleware: the line its worker logs names the job's id and kind.
 func TestJobMiddleware(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	pool := dbtest.NewPool(ctx, t)
-	var buf syncBuffer
+	var buf testserver.Buffer
 	logger := slog.New(logctx.NewHandler(slog.NewTextHandler(&buf, nil)))
 
 	workers := river.NewWorkers()
