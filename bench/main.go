@@ -34,6 +34,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
 func main() {
@@ -113,8 +115,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (bool, er
 	progress := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "[%5.1fs] %s\n", time.Since(begin).Seconds(), fmt.Sprintf(format, a...))
 	}
-	root, err := moduleRoot()
-	if err != nil {
+	// The server is built from this module (package testserver).
+	if _, err := moduleRoot(); err != nil {
 		return false, err
 	}
 	tmp, err := os.MkdirTemp("", "mohallamart-bench-")
@@ -140,7 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (bool, er
 		progress("Building cmd/server")
 		go func() {
 			var err error
-			b.serverBin, err = buildServer(ctx, root, tmp)
+			b.serverBin, err = testserver.Build(ctx, tmp)
 			built <- err
 		}()
 	} else {

@@ -1,21 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/mohallamart/backend/internal/testserver"
 )
 
 // serverSetting is what the harness does with one of the server's
@@ -86,24 +83,11 @@ func tuningOf(env []string) map[string]string {
 	return out
 }
 
-// buildServer builds cmd/server of the module at root into dir.
-func buildServer(ctx context.Context, root, dir string) (string, error) {
-	bin := filepath.Join(dir, "server")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/server")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/server: %s: %w", strings.TrimSpace(string(out)), err)
-	}
-	return bin, nil
-}
-
-// serverProc is one running server process.
+// serverProc is one running server process, its output also in a log
+// file.
 type serverProc struct {
-	cmd     *exec.Cmd
-	base    string // http://127.0.0.1:port
+	*testserver.Server
 	logPath string
-	exited  chan struct{}
-	waitErr error
 }
 
 // serverOpts start a server.
@@ -128,16 +112,13 @@ const (
 )
 
 // startServer starts the server (with o.role, development, migrating at
-// start) on a free port of 127.0.0.1 and waits until /readyz answers 200.
+// start) on a port of 127.0.0.1 it picks, and waits until /readyz answers
+// 200 (package testserver, which the tests use too).
 func startServer(ctx context.Context, o serverOpts) (*serverProc, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	env := slices.Clone(o.env)
 	env = append(env,
 		"ROLE="+o.role, "APP_ENV=development", "MIGRATE_ON_START=true",
-		"ADDR=127.0.0.1:"+strconv.Itoa(port),
+		"ADDR=127.0.0.1:0",
 		"DATABASE_URL="+o.databaseURL,
 		"EVENT_KEYS="+o.eventKey,
 		"API_KEYS="+o.apiKey,
@@ -150,109 +131,38 @@ func startServer(ctx context.Context, o serverOpts) (*serverProc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create server log: %w", err)
 	}
-	cmd := exec.Command(o.bin, "serve") //nolint:gosec // our own freshly built binary
-	cmd.Env = env
 	// The server reads .env from its working directory for what the
 	// environment leaves unset, such as the deployment variables cleared
 	// above: it runs where no .env is.
-	cmd.Dir = o.logDir
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
+	srv, err := testserver.New(testserver.Options{Bin: o.bin, Env: env, Output: logFile, Dir: o.logDir, Hung: time.Minute})
+	if err != nil {
 		_ = logFile.Close()
-		return nil, fmt.Errorf("start server: %w", err)
-	}
-	p := &serverProc{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), logPath: logPath, exited: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		_ = logFile.Close()
-		close(p.exited)
-	}()
-	if err := p.waitReady(ctx, time.Minute); err != nil {
-		p.kill()
 		return nil, err
+	}
+	go func() {
+		<-srv.Done()
+		_ = logFile.Close()
+	}()
+	p := &serverProc{Server: srv, logPath: logPath}
+	if err := srv.Ready(ctx); err != nil {
+		p.Kill()
+		return nil, fmt.Errorf("%w; log %s:\n%s", err, logPath, p.logTail(20))
 	}
 	return p, nil
 }
 
-// waitReady polls /readyz until it answers 200, the process exits or
-// timeout passes.
-func (p *serverProc) waitReady(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		resp, err := client.Get(p.base + "/readyz")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-p.exited:
-			return fmt.Errorf("server exited before it was ready (%v); log %s:\n%s", p.waitErr, p.logPath, p.logTail(20))
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("server not ready within %s; log %s:\n%s", timeout, p.logPath, p.logTail(20))
-		}
-	}
-}
-
 // pid is the server's process id.
-func (p *serverProc) pid() int { return p.cmd.Process.Pid }
-
-// alive reports whether the process is still running.
-func (p *serverProc) alive() bool {
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (p *serverProc) pid() int { return p.Cmd.Process.Pid }
 
 // stop sends SIGTERM and waits up to grace for the server to exit, then
 // kills it. The database is thrown away after each run, so jobs a kill
 // interrupts do not matter.
-func (p *serverProc) stop(grace time.Duration) {
-	if !p.alive() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(grace):
-		p.kill()
-	}
-}
+func (p *serverProc) stop(grace time.Duration) { _, _ = p.Stop(grace) }
 
-// kill kills the server and waits for it to exit.
-func (p *serverProc) kill() {
-	if p.alive() {
-		_ = p.cmd.Process.Kill()
-	}
-	<-p.exited
-}
-
-// logTail returns the last n lines of the server log.
+// logTail returns the last n lines of the server's output.
 func (p *serverProc) logTail(n int) string {
-	f, err := os.Open(p.logPath)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if len(lines) > n {
-			lines = lines[1:]
-		}
-	}
-	return strings.Join(lines, "\n")
+	lines := strings.Split(strings.TrimRight(p.Logs.String(), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // rssSampler samples a process's resident set size (VmRSS) every interval
@@ -321,14 +231,4 @@ func readRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("read RSS: no VmRSS line")
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

@@ -77,7 +77,7 @@ func (r *serverRun) start(ctx context.Context, role string) error {
 		return err
 	}
 	r.proc = proc
-	r.api = newAPI(proc.base, r.eventKey, r.apiKey)
+	r.api = newAPI(proc.Base, r.eventKey, r.apiKey)
 	r.b.step("server %s ready (pid %d, log %s)", name, proc.pid(), proc.logPath)
 	return nil
 }
@@ -116,10 +116,10 @@ func (r *serverRun) close() {
 
 // checkAlive returns an error naming the server log when the server died.
 func (r *serverRun) checkAlive() error {
-	if r.proc.alive() {
+	if r.proc.Alive() {
 		return nil
 	}
-	return fmt.Errorf("server exited (%v); log %s:\n%s", r.proc.waitErr, r.proc.logPath, r.proc.logTail(20))
+	return fmt.Errorf("server exited (%v); log %s:\n%s", r.proc.Err(), r.proc.logPath, r.proc.logTail(20))
 }
 
 // catalog is the users, shops and products the load orders from.

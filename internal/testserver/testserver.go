@@ -1,7 +1,9 @@
-// Package testserver runs the server binary (cmd/server) for tests: it
-// builds the binary once per test process, starts it with an environment
-// on 127.0.0.1, waits until it is ready, captures its output and stops it
-// (SIGTERM, then SIGKILL).
+// Package testserver runs the server binary (cmd/server) for tests and the
+// benchmarks: it builds the binary (once per test process), starts it with
+// an environment on 127.0.0.1, waits until it is ready, captures its output
+// and stops it (SIGTERM, then SIGKILL). Start, Launch, WaitReady and
+// WaitLog fail a test; New and Ready return errors, for code outside go
+// test (bench).
 package testserver
 
 import (
@@ -96,6 +98,9 @@ type Options struct {
 	ReadyPath string
 	// Hung is how long to wait for the server to serve; HungAfter when 0.
 	Hung time.Duration
+	// Dir is the process's working directory (where it would read a .env);
+	// the caller's when empty.
+	Dir string
 }
 
 // Server is one server process.
@@ -127,11 +132,32 @@ func Start(t testing.TB, o Options) *Server {
 	return s
 }
 
-// Launch starts the server without waiting for it (WaitReady waits).
+// Launch starts the server without waiting for it (WaitReady waits). The
+// test's cleanup kills it and, when the test failed and no Output was
+// given, logs its output.
 func Launch(t testing.TB, o Options) *Server {
 	t.Helper()
 	if o.Bin == "" {
 		o.Bin = Binary(t)
+	}
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Kill()
+		if t.Failed() && o.Output == nil {
+			t.Logf("server output:\n%s", s.Logs.String())
+		}
+	})
+	return s
+}
+
+// New starts the server o.Bin (which is required) without waiting for it
+// (Ready waits); the caller stops or kills it.
+func New(o Options) (*Server, error) {
+	if o.Bin == "" {
+		return nil, errors.New("testserver: Options.Bin is required")
 	}
 	if len(o.Args) == 0 {
 		o.Args = []string{"serve"}
@@ -142,25 +168,20 @@ func Launch(t testing.TB, o Options) *Server {
 	s := &Server{Logs: &Buffer{}, opts: o, done: make(chan struct{})}
 	s.Cmd = exec.Command(o.Bin, o.Args...) //nolint:gosec // the binary under test
 	s.Cmd.Env = o.Env
+	s.Cmd.Dir = o.Dir
 	var out io.Writer = s.Logs
 	if o.Output != nil {
 		out = io.MultiWriter(s.Logs, o.Output)
 	}
 	s.Cmd.Stdout, s.Cmd.Stderr = out, out
 	if err := s.Cmd.Start(); err != nil {
-		t.Fatalf("start the server: %v", err)
+		return nil, fmt.Errorf("start the server: %w", err)
 	}
 	go func() {
 		s.waitErr = s.Cmd.Wait()
 		close(s.done)
 	}()
-	t.Cleanup(func() {
-		s.Kill()
-		if t.Failed() && o.Output == nil {
-			t.Logf("server output:\n%s", s.Logs.String())
-		}
-	})
-	return s
+	return s, nil
 }
 
 // WaitReady waits until the server logs that it serves (setting Base) and
@@ -168,9 +189,21 @@ func Launch(t testing.TB, o Options) *Server {
 // or hangs.
 func (s *Server) WaitReady(t testing.TB) {
 	t.Helper()
-	s.Base = "http://" + s.WaitLog(t, servingRe)[1]
+	if err := s.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Ready is WaitReady returning an error: the server exited first, hung
+// (Options.Hung) or ctx ended.
+func (s *Server) Ready(ctx context.Context) error {
+	m, err := s.waitLog(ctx, servingRe)
+	if err != nil {
+		return err
+	}
+	s.Base = "http://" + m[1]
 	if s.opts.ReadyPath == "-" {
-		return
+		return nil
 	}
 	path := s.opts.ReadyPath
 	if path == "" {
@@ -185,15 +218,17 @@ func (s *Server) WaitReady(t testing.TB) {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		select {
 		case <-time.After(20 * time.Millisecond):
 		case <-s.done:
-			t.Fatalf("server exited (%v) before %s answered 200", s.waitErr, path)
+			return fmt.Errorf("server exited (%v) before %s answered 200", s.waitErr, path)
 		case <-hung.C:
-			t.Fatalf("server hung: %s did not answer 200 within %s (last: %v)", path, s.opts.Hung, err)
+			return fmt.Errorf("server hung: %s did not answer 200 within %s (last: %v)", path, s.opts.Hung, err)
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
@@ -203,22 +238,32 @@ func (s *Server) WaitReady(t testing.TB) {
 // Hung time.
 func (s *Server) WaitLog(t testing.TB, re *regexp.Regexp) []string {
 	t.Helper()
+	m, err := s.waitLog(t.Context(), re)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func (s *Server) waitLog(ctx context.Context, re *regexp.Regexp) ([]string, error) {
 	hung := time.NewTimer(s.opts.Hung)
 	defer hung.Stop()
 	for {
 		m, written := s.Logs.Match(re)
 		if m != nil {
-			return m
+			return m, nil
 		}
 		select {
 		case <-written:
 		case <-s.done:
 			if m, _ := s.Logs.Match(re); m != nil {
-				return m
+				return m, nil
 			}
-			t.Fatalf("server exited (%v) before logging %q", s.waitErr, re)
+			return nil, fmt.Errorf("server exited (%v) before logging %q", s.waitErr, re)
 		case <-hung.C:
-			t.Fatalf("server hung: no %q after %s", re, s.opts.Hung)
+			return nil, fmt.Errorf("server hung: no %q after %s", re, s.opts.Hung)
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 }
