@@ -9,6 +9,7 @@ const (
 	fullRun        = true
 	killOrders     = 2000
 	killCount      = 10
+	killTimeout    = 30 * time.Second // TEST_MAX_JOB_TIMEOUT: the sends' own timeout, so the rescue takes as long as in production
 	termUsers      = 1000
 	failureUsers   = 5
 	rollbackWrites = 2000

@@ -28,6 +28,9 @@ type jobSetup struct {
 	alerter      *jobs.FailureAlerter
 	// retention is how long finished River jobs are kept.
 	retention time.Duration
+	// rescueAfter is River's RescueStuckJobsAfter: jobs.RescueAfter, or
+	// TEST_MAX_JOB_TIMEOUT when that is shorter.
+	rescueAfter time.Duration
 }
 
 // apply sets the workers, periodic jobs, failure alerts, stuck-job rescue
@@ -38,8 +41,8 @@ func (s *jobSetup) apply(c *river.Config) {
 	c.Middleware = append(c.Middleware, s.alerter)
 	// River refuses a RescueStuckJobsAfter below JobTimeout, the timeout of
 	// a worker without one of its own (every worker here has one).
-	c.RescueStuckJobsAfter = jobs.RescueAfter
-	c.JobTimeout = jobs.RescueAfter
+	c.RescueStuckJobsAfter = s.rescueAfter
+	c.JobTimeout = s.rescueAfter
 	c.CompletedJobRetentionPeriod = s.retention
 	c.CancelledJobRetentionPeriod = s.retention
 	c.DiscardedJobRetentionPeriod = s.retention
@@ -172,6 +175,7 @@ func buildJobs(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog
 		periodicJobs: periodic,
 		alerter:      alerter,
 		retention:    days(cfg.JobRetentionDays),
+		rescueAfter:  rescueAfter(cfg),
 	}, nil
 }
 
@@ -210,6 +214,16 @@ func registry(cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*fn.Registry
 		return nil, err
 	}
 	return jobs.NewRegistry(deps)
+}
+
+// rescueAfter is River's RescueStuckJobsAfter for cfg: jobs.RescueAfter,
+// or TEST_MAX_JOB_TIMEOUT when that is shorter (every job's timeout is then
+// at most that, so a killed worker's jobs can be rescued sooner).
+func rescueAfter(cfg Config) time.Duration {
+	if cfg.TestMaxTimeout > 0 && cfg.TestMaxTimeout < jobs.RescueAfter {
+		return cfg.TestMaxTimeout
+	}
+	return jobs.RescueAfter
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
