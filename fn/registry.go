@@ -138,6 +138,16 @@ func (f *Function) timeout() time.Duration {
 	return defaultAttemptTimeout
 }
 
+// keyedRun is the args and insert options of f's run for the debounce or
+// batch key value key, due at at (now when zero).
+func (f *Function) keyedRun(key string, at time.Time) (Args, *river.InsertOpts) {
+	args := f.args()
+	args.Key = key
+	opts := f.insertOpts(0)
+	opts.ScheduledAt = at
+	return args, opts
+}
+
 // nonFinal are the states of a run not finished: a singleton's unique
 // states.
 func nonFinal() []rivertype.JobState {

@@ -58,7 +58,7 @@ func (r *Registry) Replay(ctx context.Context, tx pgx.Tx, client *river.Client[p
 }
 
 func (r *Registry) route(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event, rr Reroute) (Routed, error) {
-	p := plan{Reroute: rr, routed: Routed{Enqueued: map[string]int{}, Skipped: map[string]int{}, Batched: map[string]int{}}}
+	p := plan{Reroute: rr, reg: r, routed: Routed{Enqueued: map[string]int{}, Skipped: map[string]int{}, Batched: map[string]int{}}}
 	for _, ev := range evs {
 		if ev.Name == InvokedEvent {
 			if f := r.byID[Field(ev, "data.function_id")]; f != nil {
@@ -105,6 +105,7 @@ type cancellation struct {
 // plan is what one Publish call's events trigger.
 type plan struct {
 	Reroute
+	reg        *Registry
 	candidates []candidate
 	cancels    []cancellation
 	routed     Routed
@@ -194,7 +195,7 @@ func (p *plan) apply(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx
 		}
 		for _, row := range rows {
 			if row.Marked { // the batch had no run scheduled
-				jobs = append(jobs, p.keyedRun(row.Function, row.Key, time.Now().Add(p.f(row.Function).opts.BatchEvents.Timeout)))
+				jobs = append(jobs, p.keyedRun(row.Function, row.Key, time.Now().Add(p.reg.byID[row.Function].opts.BatchEvents.Timeout)))
 			}
 		}
 	}
@@ -220,25 +221,12 @@ func (p *plan) opts(o *river.InsertOpts) *river.InsertOpts {
 	return o
 }
 
-// f returns the function with id among the plan's candidates.
-func (p *plan) f(id string) *Function {
-	for _, c := range p.candidates {
-		if c.f.ID() == id {
-			return c.f
-		}
-	}
-	panic("fn: no candidate function " + id) // every id comes from the candidates
-}
-
 // keyedRun is the run of a debounce or batch of function id, key value
 // key, scheduled at at.
 func (p *plan) keyedRun(id, key string, at time.Time) river.InsertManyParams {
-	f := p.f(id)
-	args := f.args()
-	args.Key = key
-	opts := p.opts(f.insertOpts(priority(f, events.Event{})))
-	opts.ScheduledAt = at
-	return river.InsertManyParams{Args: args, InsertOpts: opts}
+	f := p.reg.byID[id]
+	args, opts := f.keyedRun(key, at)
+	return river.InsertManyParams{Args: args, InsertOpts: p.opts(opts)}
 }
 
 // claimIdempotency returns the candidates that start a run: all but those

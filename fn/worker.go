@@ -44,10 +44,7 @@ func (r *Registry) AddWorkers(workers *river.Workers, rt Runtime) error {
 	if rt.DB == nil {
 		return errors.New("fn: Runtime.DB is required")
 	}
-	if rt.Logger == nil {
-		rt.Logger = slog.New(slog.DiscardHandler)
-	}
-	x := &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}
+	x := r.executor(rt)
 	for _, f := range r.fns {
 		args := Args{kind: f.Kind(), aliases: rt.Aliases[f.ID()]}
 		if err := addWorker(workers, args, &worker{x: x, f: f}); err != nil {
@@ -67,10 +64,7 @@ func (r *Registry) AddWorkers(workers *river.Workers, rt Runtime) error {
 // fntest, which works one run in a test's transaction. It is nil for a kind
 // no function has.
 func (r *Registry) Worker(kind string, rt Runtime) river.Worker[Args] {
-	if rt.Logger == nil {
-		rt.Logger = slog.New(slog.DiscardHandler)
-	}
-	x := &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}
+	x := r.executor(rt)
 	for _, f := range r.fns {
 		switch kind {
 		case f.Kind():
@@ -105,6 +99,15 @@ func addWorker(workers *river.Workers, args Args, w river.Worker[Args]) (err err
 }
 
 func failureKind(f *Function) string { return f.Kind() + "_on_failure" }
+
+// executor returns the executor of r's functions with rt (a discarding
+// logger when it has none).
+func (r *Registry) executor(rt Runtime) *executor {
+	if rt.Logger == nil {
+		rt.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}
+}
 
 // executor runs the functions of a registry.
 type executor struct {
@@ -291,9 +294,7 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 		if err != nil || len(ids) == 0 {
 			return in, err
 		}
-	case job.Args.Period != nil:
-		return in, nil
-	default:
+	default: // a scheduled run, which has no event
 		return in, nil
 	}
 	rows, err := db.New(x.rt.DB).FnEventsGet(ctx, ids)
@@ -318,13 +319,7 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 // requeue puts the events of a failed batch run back in its batch, and
 // schedules the batch's run if it has none, in one transaction.
 func (x *executor) requeue(ctx context.Context, f *Function, key string, ids []string) error {
-	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
-	if err != nil {
-		return fmt.Errorf("requeue batch: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	err = db.InTx(ctx, x.rt.DB, func(tx pgx.Tx) error {
+	err := x.inTx(ctx, func(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx]) error {
 		p := db.FnBatchAddParams{EventIds: ids}
 		for range ids {
 			p.Functions, p.Keys = append(p.Functions, f.ID()), append(p.Keys, key)
@@ -333,10 +328,7 @@ func (x *executor) requeue(ctx context.Context, f *Function, key string, ids []s
 		if err != nil || !slices.ContainsFunc(rows, func(r *db.FnBatchAddRow) bool { return r.Marked }) {
 			return err
 		}
-		args := f.args()
-		args.Key = key
-		opts := f.insertOpts(0)
-		opts.ScheduledAt = time.Now().Add(f.opts.BatchEvents.Timeout)
+		args, opts := f.keyedRun(key, time.Now().Add(f.opts.BatchEvents.Timeout))
 		_, err = client.InsertTx(ctx, tx, args, opts)
 		return err
 	})
@@ -367,9 +359,8 @@ func (x *executor) takeBatch(ctx context.Context, tx pgx.Tx, f *Function, key st
 	if err != nil {
 		return nil, fmt.Errorf("schedule next batch: %w", err)
 	}
-	args := f.args()
-	args.Key = key
-	if _, err := client.InsertTx(ctx, tx, args, f.insertOpts(0)); err != nil {
+	args, opts := f.keyedRun(key, time.Time{})
+	if _, err := client.InsertTx(ctx, tx, args, opts); err != nil {
 		return nil, fmt.Errorf("schedule next batch: %w", err)
 	}
 	return ids, nil
@@ -503,29 +494,34 @@ func (x *executor) finished(ctx context.Context, job *rivertype.JobRow, invocati
 
 // publish publishes evs in a transaction of their own.
 func (x *executor) publish(ctx context.Context, evs ...events.Event) error {
-	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return db.InTx(ctx, x.rt.DB, func(tx pgx.Tx) error {
+	err := x.inTx(ctx, func(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx]) error {
 		_, err := outbox.New(client, x.reg).Publish(ctx, tx, evs...)
 		return err
 	})
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction of its own on the run's database, with the
+// River client working the run, after the run: even when the run's
+// context has ended (its timeout), for at most 10 s.
+func (x *executor) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx]) error) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return db.InTx(ctx, x.rt.DB, func(tx pgx.Tx) error { return fn(ctx, tx, client) })
 }
 
 // enqueueFailure enqueues f's onFailure run for a run that failed for good;
 // its args are unique by the failed run, so it is enqueued once.
 func (x *executor) enqueueFailure(ctx context.Context, f *Function, job *river.Job[Args], runErr error) error {
-	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
-	if err != nil {
-		return fmt.Errorf("enqueue onFailure: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	args := Args{kind: failureKind(f), EventID: job.Args.EventID, Failed: &FailedRun{JobID: job.ID, Error: runErr.Error()}}
-	err = db.InTx(ctx, x.rt.DB, func(tx pgx.Tx) error {
+	err := x.inTx(ctx, func(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx]) error {
 		_, err := client.InsertTx(ctx, tx, args, &river.InsertOpts{
 			Queue: f.insertOpts(0).Queue, MaxAttempts: 5,
 			UniqueOpts: river.UniqueOpts{ByArgs: true},

@@ -178,13 +178,11 @@ func NewRegistry(deps Deps) (*fn.Registry, error) {
 }
 
 // AddWorkers registers a worker for every function of reg in workers.
+// Only deps' runtime settings are read (reg's functions hold the rest, from
+// NewRegistry): its providers are not built or checked a second time.
 func AddWorkers(workers *river.Workers, reg *fn.Registry, deps Deps) error {
-	d, err := deps.withDefaults()
-	if err != nil {
-		return err
-	}
 	return reg.AddWorkers(workers, fn.Runtime{
-		DB: d.DB, Logger: d.Logger, MaxTimeout: d.MaxTimeout, Dropped: d.Dropped,
+		DB: deps.DB, Logger: deps.Logger, MaxTimeout: deps.MaxTimeout, Dropped: deps.Dropped,
 		Aliases: map[string][]string{trackAnalyticsID: {"flush_analytics"}},
 	})
 }
