@@ -60,7 +60,7 @@ func TestJudge(t *testing.T) {
 	r.fail(latency, "did not drain")
 
 	byName := map[string]*figure{}
-	for _, f := range r.finish() {
+	for _, f := range r.finish(false) {
 		byName[f.Spec.key()] = f
 	}
 	require.Equal(t, statusRecorded, byName["raw/ceiling"].Status)
@@ -82,15 +82,46 @@ func TestReportMarkdown(t *testing.T) {
 	r.add(spec, 101)
 	r.fail(spec, "repeat 2: delivered 500 of 1000 events within 5s")
 	rep := report{
-		Info:      runInfo{Label: "quick", Repeats: 3, Command: "go run ./bench -quick"},
+		Info:      runInfo{Label: "quick", Repeats: 3, Command: "go run ./bench -quick", LoadStart: "0.42 0.30 0.20"},
 		Scenarios: []scenarioInfo{{Name: "analytics", How: "events through the API"}},
-		Figures:   r.finish(),
+		Figures:   r.finish(false),
 	}
 	md := rep.markdown()
 	require.Contains(t, md, "QUICK run")
 	require.Contains(t, md, "| analytics | events/s delivered | 99.5 / 100 / 101 events/s | — | — | ≥ 5000 events/s | **FAIL** |")
 	require.Contains(t, md, "FAIL: repeat 2: delivered 500 of 1000 events within 5s")
 	require.True(t, rep.anyFailed())
+	require.NotContains(t, md, "Machine busy")
+}
+
+func TestBusyMachineIsNotJudged(t *testing.T) {
+	t.Parallel()
+	r := newResults()
+	fast := figureSpec{Scenario: "pickup", Name: "p50", Unit: "ms", Target: atMost(5)}
+	slow := figureSpec{Scenario: "pickup", Name: "p99", Unit: "ms", Target: atMost(20)}
+	broken := figureSpec{Scenario: "analytics", Name: "events/s", Unit: "events/s", Target: atLeast(5000)}
+	recorded := figureSpec{Scenario: "pickup", Name: "jobs/s", Unit: "jobs/s"}
+	r.add(fast, 1)
+	r.add(slow, 50)
+	r.add(broken, 6000)
+	r.fail(broken, "repeat 1: the server exited")
+	r.add(recorded, 500)
+	rep := report{Info: runInfo{Label: "full", Repeats: 1, LoadStart: "3.10 2.00 1.00"}}
+	require.True(t, rep.Info.busy())
+	rep.Figures = r.finish(rep.Info.busy())
+	status := map[string]string{}
+	for _, f := range rep.Figures {
+		status[f.Spec.key()] = f.Status
+	}
+	require.Equal(t, map[string]string{
+		"pickup/p50": statusBusy, "pickup/p99": statusBusy, // neither PASS nor FAIL on a busy machine
+		"analytics/events/s": statusFail, // a failure to run is still one
+		"pickup/jobs/s":      statusRecorded,
+	}, status)
+	md := rep.markdown()
+	require.Contains(t, md, "**Machine busy**: the 1-minute load average was 3.10 at the start, above 1.0")
+	require.Contains(t, md, "| pickup | p99 | 50 / 50 / 50 ms | — | — | ≤ 20 ms | machine busy |")
+	require.False(t, (&runInfo{LoadStart: "0.95 3 3"}).busy(), "the 1-minute average decides")
 }
 
 func TestServerEnvironmentNeverPointsOutside(t *testing.T) {

@@ -47,11 +47,21 @@ type databases struct {
 
 // openDatabases connects to BENCH_DATABASE_URL or starts a private cluster
 // (with track_commit_timestamp on), and migrates a template database.
-func openDatabases(ctx context.Context, logger *slog.Logger) (*databases, error) {
+//
+// With statements, the private cluster loads pg_stat_statements and the
+// extension is created in the admin database (with BENCH_DATABASE_URL, the
+// server must load it already).
+func openDatabases(ctx context.Context, logger *slog.Logger, statements bool) (*databases, error) {
 	d := &databases{adminURL: os.Getenv("BENCH_DATABASE_URL"), prefix: "bench_" + randomHex(4) + "_"}
 	if d.adminURL == "" {
-		if err := d.startCluster(ctx, logger); err != nil {
+		if err := d.startCluster(ctx, logger, statements); err != nil {
 			return nil, err
+		}
+	}
+	if statements {
+		if err := d.exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+			d.close(ctx)
+			return nil, fmt.Errorf("-profile needs pg_stat_statements (shared_preload_libraries): %w", err)
 		}
 	}
 	conn, err := pgx.Connect(ctx, d.adminURL)
@@ -82,7 +92,7 @@ func openDatabases(ctx context.Context, logger *slog.Logger) (*databases, error)
 
 // startCluster starts a private cluster in a temporary directory, then
 // restarts it with track_commit_timestamp on (a setting read at start).
-func (d *databases) startCluster(ctx context.Context, logger *slog.Logger) error {
+func (d *databases) startCluster(ctx context.Context, logger *slog.Logger, statements bool) error {
 	var err error
 	d.tmpDir, err = os.MkdirTemp("", "mohallamart-bench-pg-")
 	if err != nil {
@@ -99,6 +109,9 @@ func (d *databases) startCluster(ctx context.Context, logger *slog.Logger) error
 		return fmt.Errorf("connect to private cluster: %w", err)
 	}
 	_, err = conn.Exec(ctx, "ALTER SYSTEM SET track_commit_timestamp = on")
+	if err == nil && statements {
+		_, err = conn.Exec(ctx, "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+	}
 	_ = conn.Close(ctx)
 	if err != nil {
 		d.close(ctx)

@@ -63,6 +63,7 @@ type options struct {
 	drainTimeout time.Duration
 	keepLogs     bool
 	verbose      bool
+	profile      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -77,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 0, "how long to wait for a job backlog to drain before failing (default 5m, quick 10s)")
 	fs.BoolVar(&o.keepLogs, "keep-logs", false, "keep the server logs (printed path) instead of removing them")
 	fs.BoolVar(&o.verbose, "v", false, "report each step of each repeat")
+	fs.BoolVar(&o.profile, "profile", false, "write, per scenario, CPU profiles of the servers and of bench and a pg_stat_statements top-10, in <out>/profiles")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -150,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (bool, er
 	}
 	progress("Preparing PostgreSQL")
 	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b.dbs, err = openDatabases(ctx, quiet)
+	b.dbs, err = openDatabases(ctx, quiet, opts.profile)
 	if err != nil {
 		<-built
 		return false, err
@@ -160,6 +162,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (bool, er
 		return false, err
 	}
 
+	if opts.profile {
+		b.prof = &profiler{dir: filepath.Join(opts.out, "profiles"), dbs: b.dbs, serverBin: b.serverBin}
+	}
+	// The builds above (and go run's own) raise the load average: give it
+	// time to fall back before the first measurement.
+	if load, settled := waitForIdle(ctx, idleWait, progress); !settled {
+		progress("The load average is still %.2f (above %.1f): other work is running, so the figures will be marked %q, not judged",
+			load, maxJudgedLoad, statusBusy)
+	}
 	info, err := collectRunInfo(ctx, b, opts, selected)
 	if err != nil {
 		return false, err
@@ -172,7 +183,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (bool, er
 	}
 	info.Duration = time.Since(begin).Round(time.Second).String()
 	info.LoadEnd = loadAverage()
-	figures := b.res.finish()
+	figures := b.res.finish(info.busy())
 	rep := report{Info: info, Scenarios: describeScenarios(selected), Figures: figures}
 	if err := rep.write(opts.out); err != nil {
 		return false, err

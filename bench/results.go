@@ -14,6 +14,10 @@ const (
 	statusFail     = "FAIL"
 	statusRecorded = "recorded"
 	statusNA       = "n/a"
+	// statusBusy replaces PASS and FAIL when the machine's load average
+	// was above maxJudgedLoad at the start: other work took CPU from the
+	// measured processes, so the figures say nothing about the targets.
+	statusBusy = "machine busy"
 )
 
 // target is what a figure must reach: its value (or, with ratio, its value
@@ -191,8 +195,9 @@ func oneLine(s string) string {
 }
 
 // finish computes every figure's spread, ratio and status, and returns the
-// figures in recording order.
-func (r *results) finish() []*figure {
+// figures in recording order. On a busy machine no figure is judged
+// against its target (a failure to run is still a FAIL).
+func (r *results) finish(busy bool) []*figure {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, f := range r.figures {
@@ -209,6 +214,9 @@ func (r *results) finish() []*figure {
 			f.Ratio = ratioOf(f.Values, f.Baseline.Values, f.Baseline.Ref != "")
 		}
 		f.Status = judge(f)
+		if busy && f.Target != nil && len(f.Failures) == 0 && (f.Status == statusPass || f.Status == statusFail) {
+			f.Status = statusBusy
+		}
 	}
 	return slices.Clone(r.figures)
 }

@@ -111,6 +111,8 @@ type bench struct {
 	// keepLogs is set when a scenario failed to run, so its server logs
 	// are kept for reading.
 	keepLogs bool
+	// prof writes -profile's profiles (nil without it).
+	prof *profiler
 }
 
 // scenario is one benchmark: it runs plan.Repeats times and records figures.
@@ -160,6 +162,18 @@ func runSpec(name string) figureSpec {
 func (b *bench) runScenario(ctx context.Context, s *scenario) {
 	for _, f := range s.figures {
 		b.res.declare(f)
+	}
+	if b.prof != nil {
+		end, err := b.prof.begin(ctx, s.name)
+		if err != nil {
+			b.progress("%s: %v", s.name, err)
+		} else {
+			defer func() {
+				if err := end(context.WithoutCancel(ctx)); err != nil {
+					b.progress("%s: %v", s.name, err)
+				}
+			}()
+		}
 	}
 	completed := 0
 	fail := func(rep int, err error) {

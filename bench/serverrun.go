@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -69,9 +70,17 @@ func (b *bench) startRun(ctx context.Context, name, template string, extraEnv ma
 func (r *serverRun) start(ctx context.Context, role string) error {
 	r.starts++
 	name := fmt.Sprintf("%s-%d-%s", r.name, r.starts, role)
+	env := r.extraEnv
+	if r.b.prof != nil {
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["CPU_PROFILE"] = r.b.prof.serverProfile(name)
+	}
 	proc, err := startServer(ctx, serverOpts{
 		bin: r.b.serverBin, env: r.b.serverEnv, databaseURL: r.dbURL, eventKey: r.eventKey, apiKey: r.apiKey,
-		extraEnv: r.extraEnv, logDir: r.b.logDir, name: name, role: role,
+		extraEnv: env, logDir: r.b.logDir, name: name, role: role,
 	})
 	if err != nil {
 		return err

@@ -61,6 +61,7 @@ var serverSettings = map[string]serverSetting{ //nolint:gochecknoglobals // a co
 	"JOB_RETENTION_DAYS":                 {tuning: true},
 	"DELIVERY_RETENTION_DAYS":            {},
 	"ANALYTICS_RETENTION_DAYS":           {},
+	"CPU_PROFILE":                        {deployment: true},
 	"TEST_MAX_ATTEMPTS":                  {},
 	"TEST_RETRY_DELAY":                   {},
 	"TEST_CLEANUP_EVERY":                 {},

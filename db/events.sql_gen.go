@@ -88,11 +88,17 @@ func (q *Queries) EventGet(ctx context.Context, id string) (*Event, error) {
 }
 
 const eventInsertMany = `-- name: EventInsertMany :many
-INSERT INTO events (id, name, data, ts, source)
-SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::jsonb[]),
-       unnest($4::timestamptz[]), unnest($5::text[])
-ON CONFLICT (id) DO NOTHING
-RETURNING id
+WITH inserted AS (
+    INSERT INTO events (id, name, data, ts, source)
+    SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::jsonb[]),
+           unnest($4::timestamptz[]), unnest($5::text[])
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, name
+)
+SELECT i.id, EXISTS (
+    SELECT 1 FROM flow_waits w WHERE w.event_name = i.name AND w.matched_event_id IS NULL
+) AS waited
+FROM inserted i
 `
 
 type EventInsertManyParams struct {
@@ -103,10 +109,20 @@ type EventInsertManyParams struct {
 	Sources []string          `json:"sources"`
 }
 
+type EventInsertManyRow struct {
+	ID     string `json:"id"`
+	Waited bool   `json:"waited"`
+}
+
 // Inserts a batch of events and returns the ids of the rows it inserted; an id
 // that is already stored (a duplicate) is skipped and not returned. A
 // concurrent transaction inserting the same id waits for this one to finish.
-func (q *Queries) EventInsertMany(ctx context.Context, arg EventInsertManyParams) ([]string, error) {
+// Waited says an open wait (flow_waits) is waiting for the event's name: the
+// publisher's look for waits, in this statement, whose snapshot follows its
+// lock on events (see flow_wait_for_publishers for why that closes the race
+// with a new wait). One index probe per event; nothing more when no wait is
+// open.
+func (q *Queries) EventInsertMany(ctx context.Context, arg EventInsertManyParams) ([]*EventInsertManyRow, error) {
 	rows, err := q.db.Query(ctx, eventInsertMany,
 		arg.IDs,
 		arg.Names,
@@ -118,13 +134,13 @@ func (q *Queries) EventInsertMany(ctx context.Context, arg EventInsertManyParams
 		return nil, err
 	}
 	defer rows.Close()
-	var items []string
+	var items []*EventInsertManyRow
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var i EventInsertManyRow
+		if err := rows.Scan(&i.ID, &i.Waited); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, &i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

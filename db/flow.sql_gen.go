@@ -69,18 +69,6 @@ func (q *Queries) FlowStepsInsert(ctx context.Context, arg FlowStepsInsertParams
 	return err
 }
 
-const flowWaitBarrier = `-- name: FlowWaitBarrier :exec
-SELECT pg_advisory_xact_lock(hashtextextended('flow_waits:' || $1::text, 0))
-`
-
-// Waits until every publisher of the event name in flight has committed or
-// rolled back (see flow_waited_names): a new wait's first look then sees
-// their events.
-func (q *Queries) FlowWaitBarrier(ctx context.Context, eventName string) error {
-	_, err := q.db.Exec(ctx, flowWaitBarrier, eventName)
-	return err
-}
-
 const flowWaitDelete = `-- name: FlowWaitDelete :exec
 DELETE FROM flow_waits WHERE job_id = $1 AND step = $2
 `
@@ -139,8 +127,23 @@ func (q *Queries) FlowWaitFindEvent(ctx context.Context, arg FlowWaitFindEventPa
 	return &i, err
 }
 
+const flowWaitForPublishers = `-- name: FlowWaitForPublishers :one
+SELECT flow_wait_for_publishers(make_interval(secs => $1::float8))::boolean AS settled
+`
+
+// Waits until every transaction that holds a lock on events (the publishers
+// in flight) has ended, for at most timeout, and reports whether they all
+// did: a new wait's first look then sees their events (see
+// flow_wait_for_publishers).
+func (q *Queries) FlowWaitForPublishers(ctx context.Context, timeoutSeconds float64) (bool, error) {
+	row := q.db.QueryRow(ctx, flowWaitForPublishers, timeoutSeconds)
+	var settled bool
+	err := row.Scan(&settled)
+	return settled, err
+}
+
 const flowWaitGet = `-- name: FlowWaitGet :one
-SELECT job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at, rejected_event_ids FROM flow_waits WHERE job_id = $1 AND step = $2
+SELECT job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at, rejected_event_ids, unsettled FROM flow_waits WHERE job_id = $1 AND step = $2
 `
 
 type FlowWaitGetParams struct {
@@ -163,6 +166,7 @@ func (q *Queries) FlowWaitGet(ctx context.Context, arg FlowWaitGetParams) (*Flow
 		&i.MatchedEventID,
 		&i.CreatedAt,
 		&i.RejectedEventIDs,
+		&i.Unsettled,
 	)
 	return &i, err
 }
@@ -171,7 +175,7 @@ const flowWaitInsert = `-- name: FlowWaitInsert :one
 INSERT INTO flow_waits (job_id, step, event_name, match_key, match_value, since, after_event_id, deadline)
 VALUES ($1, $2, $3, $4, $5,
         coalesce((SELECT received_at FROM events WHERE id = $6), now()), $6, $7)
-RETURNING job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at, rejected_event_ids
+RETURNING job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at, rejected_event_ids, unsettled
 `
 
 type FlowWaitInsertParams struct {
@@ -209,6 +213,7 @@ func (q *Queries) FlowWaitInsert(ctx context.Context, arg FlowWaitInsertParams) 
 		&i.MatchedEventID,
 		&i.CreatedAt,
 		&i.RejectedEventIDs,
+		&i.Unsettled,
 	)
 	return &i, err
 }
@@ -271,7 +276,7 @@ UPDATE flow_waits
 SET rejected_event_ids = array_append(rejected_event_ids, $1::text),
     matched_event_id = CASE WHEN matched_event_id = $1::text THEN NULL ELSE matched_event_id END
 WHERE job_id = $2 AND step = $3
-RETURNING job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at, rejected_event_ids
+RETURNING job_id, step, event_name, match_key, match_value, since, after_event_id, deadline, matched_event_id, created_at, rejected_event_ids, unsettled
 `
 
 type FlowWaitRejectParams struct {
@@ -298,36 +303,26 @@ func (q *Queries) FlowWaitReject(ctx context.Context, arg FlowWaitRejectParams) 
 		&i.MatchedEventID,
 		&i.CreatedAt,
 		&i.RejectedEventIDs,
+		&i.Unsettled,
 	)
 	return &i, err
 }
 
-const flowWaitedNames = `-- name: FlowWaitedNames :many
-SELECT name::text FROM flow_waited_names($1::text[]) AS name
+const flowWaitSetUnsettled = `-- name: FlowWaitSetUnsettled :exec
+UPDATE flow_waits SET unsettled = $1 WHERE job_id = $2 AND step = $3
 `
 
-// Which of the given event names some open wait is waiting for: Publish's
-// cheap first look (flow_waits_open_idx), so a batch no wait cares about
-// costs one index probe per name. It holds a shared lock on each name until
-// the publisher commits (see flow_waited_names).
-func (q *Queries) FlowWaitedNames(ctx context.Context, names []string) ([]string, error) {
-	rows, err := q.db.Query(ctx, flowWaitedNames, names)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		items = append(items, name)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+type FlowWaitSetUnsettledParams struct {
+	Unsettled bool   `json:"unsettled"`
+	JobID     int64  `json:"jobId"`
+	Step      string `json:"step"`
+}
+
+// Records whether a wait's first look is still to be made because the
+// publishers in flight had not all ended (FlowWaitForPublishers timed out).
+func (q *Queries) FlowWaitSetUnsettled(ctx context.Context, arg FlowWaitSetUnsettledParams) error {
+	_, err := q.db.Exec(ctx, flowWaitSetUnsettled, arg.Unsettled, arg.JobID, arg.Step)
+	return err
 }
 
 const flowWakeJobs = `-- name: FlowWakeJobs :exec

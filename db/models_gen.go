@@ -128,6 +128,7 @@ type FlowWait struct {
 	MatchedEventID   *string   `json:"matchedEventId"`
 	CreatedAt        time.Time `json:"createdAt"`
 	RejectedEventIDs []string  `json:"rejectedEventIds"`
+	Unsettled        bool      `json:"unsettled"`
 }
 
 type FnBatchEvent struct {

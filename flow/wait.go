@@ -88,6 +88,12 @@ func matchPath(key string) (string, bool) {
 	return path, true
 }
 
+// PublishersInFlightWait is how long a new wait's run waits for the
+// transactions in flight that write events (publishers that looked for
+// waits before it was committed) to end before its first look. Past it, the
+// job parks for a second and its next run waits and looks again.
+const PublishersInFlightWait = 10 * time.Second
+
 // WaitForEvent is a step that waits until an event matching w is published,
 // or w.Timeout has passed. It returns the event and true, or false at the
 // timeout. Until then it returns the error that parks the job (return it from
@@ -134,14 +140,29 @@ func WaitForEvent(ctx context.Context, name string, w Wait) (events.Event, bool,
 	if err != nil {
 		return events.Event{}, false, fmt.Errorf("flow: step %q: register wait: %w", name, err)
 	}
-	look := first // look for a matching event even if none matched the wait
+	// Look for a matching event even if none matched the wait: on the first
+	// run, and on a run after one that could not make its first look.
+	look := first || wait.Unsettled
 	for {
 		if look {
-			// The wait is committed (or open again): let the publishers of
-			// its event that may not have seen it open commit, so the look
-			// below sees their events.
-			if err := q.FlowWaitBarrier(ctx, wait.EventName); err != nil {
+			// The wait is committed (or open again): let the publishers that
+			// may not have seen it open commit, so the look below sees their
+			// events.
+			settled, err := q.FlowWaitForPublishers(ctx, PublishersInFlightWait.Seconds())
+			if err != nil {
 				return events.Event{}, false, fmt.Errorf("flow: step %q: wait for publishers in flight: %w", name, err)
+			}
+			if wait.Unsettled == settled { // the record is out of date
+				err := q.FlowWaitSetUnsettled(ctx, db.FlowWaitSetUnsettledParams{JobID: r.jobID, Step: name, Unsettled: !settled})
+				if err != nil {
+					return events.Event{}, false, fmt.Errorf("flow: step %q: record the look: %w", name, err)
+				}
+				wait.Unsettled = !settled
+			}
+			if !settled {
+				// A transaction that writes events has been open for
+				// longer than a publish takes: look again shortly.
+				return events.Event{}, false, park(min(time.Second, time.Until(wait.Deadline)))
 			}
 		}
 		timedOut := !time.Now().Before(wait.Deadline)
@@ -212,32 +233,20 @@ func (e *eventOutput) event() events.Event {
 	return events.Event{ID: e.ID, Name: e.Name, Data: e.Data, TS: e.TS}
 }
 
-// WakeTx matches the events just stored in tx (their ids, and names[i]
-// the name of ids[i]) against the open waits, and makes the jobs whose
-// wait matched available now, all in tx: if tx rolls back, no wait is
-// matched and no job woken. outbox.Publish calls it with the events it
-// stores. It first asks which of the names an open wait is waiting for (one
-// index probe per name), so a batch no wait cares about costs that one
-// statement; the events of the names waited for are then matched field by
-// field.
-func WakeTx(ctx context.Context, tx pgx.Tx, ids, names []string) error {
-	if len(ids) == 0 {
+// WakeTx matches the events just stored in tx (eventIDs: those whose name
+// an open wait is waiting for) against the open waits, and makes the jobs
+// whose wait matched available now, all in tx: if tx rolls back, no wait is
+// matched and no job woken. outbox.Publish calls it with the events whose
+// insert (db.EventInsertMany) found an open wait for their name; the look
+// for waits must be made that way, in the statement that inserts the
+// events, for a wait registered meanwhile to see them (WaitForEvent waits
+// for the transactions that hold a lock on events). The events are matched
+// field by field.
+func WakeTx(ctx context.Context, tx pgx.Tx, eventIDs []string) error {
+	if len(eventIDs) == 0 {
 		return nil
 	}
 	q := db.New(tx)
-	waited, err := q.FlowWaitedNames(ctx, names)
-	if err != nil {
-		return fmt.Errorf("match waiting jobs: %w", err)
-	}
-	if len(waited) == 0 {
-		return nil
-	}
-	var eventIDs []string
-	for i, id := range ids {
-		if slices.Contains(waited, names[i]) {
-			eventIDs = append(eventIDs, id)
-		}
-	}
 	jobIDs, err := q.FlowWaitMatch(ctx, eventIDs)
 	if err != nil {
 		return fmt.Errorf("match waiting jobs: %w", err)

@@ -110,24 +110,26 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		return nil, fmt.Errorf("insert events: %w", err)
 	}
 	isNew := make(map[string]bool, len(inserted))
-	for _, id := range inserted {
-		isNew[id] = true
+	var waited []string
+	for _, row := range inserted {
+		isNew[row.ID] = true
+		if row.Waited {
+			waited = append(waited, row.ID)
+		}
 	}
 	if err := checkDuplicates(ctx, q, params, isNew); err != nil {
 		return nil, err
 	}
 
 	stored := make([]events.Event, 0, len(inserted))
-	newIDs, newNames := make([]string, 0, len(inserted)), make([]string, 0, len(inserted))
 	for i, id := range params.IDs {
 		if !isNew[id] {
 			continue
 		}
 		delete(isNew, id) // a repeated id within evs is routed once
-		newIDs, newNames = append(newIDs, id), append(newNames, params.Names[i])
 		stored = append(stored, events.Event{ID: id, Name: params.Names[i], Data: params.Datas[i], TS: params.Tss[i], Source: params.Sources[i]})
 	}
-	if err := flow.WakeTx(ctx, tx, newIDs, newNames); err != nil {
+	if err := flow.WakeTx(ctx, tx, waited); err != nil {
 		return nil, err
 	}
 	if err := o.router.Route(ctx, tx, o.river, stored); err != nil {

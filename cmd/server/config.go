@@ -71,6 +71,7 @@ type Config struct {
 	MixpanelToken      string // MIXPANEL_TOKEN
 	MixpanelBaseURL    string // MIXPANEL_BASE_URL
 	OpsEmail           string // OPS_EMAIL
+	CPUProfile         string // CPU_PROFILE: where serve writes the process's CPU profile
 	CleanupAt          string // CLEANUP_AT: daily cleanup time of day, default 03:00
 	CleanupTimezone    string // CLEANUP_TIMEZONE, default Asia/Kolkata
 	LogRetentionDays   int    // LOG_RETENTION_DAYS, default 30

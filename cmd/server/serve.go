@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -52,6 +54,13 @@ const (
 // down. What a stage opens is closed, by the defers here, in the reverse
 // order.
 func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (err error) {
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(ctx, cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, stop()) }()
+	}
 	pools, err := openPools(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -98,6 +107,33 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) 
 		}
 	}
 	return runServers(ctx, cfg, servers, pools, rv, logger, out)
+}
+
+// startCPUProfile writes the process's CPU profile to path until ctx is
+// done (the signal, before the shutdown's own work) or stop is called,
+// whichever is first.
+func startCPUProfile(ctx context.Context, path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("CPU_PROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("CPU_PROFILE: %w", err)
+	}
+	var (
+		once     sync.Once
+		closeErr error
+	)
+	stop = func() error {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			closeErr = f.Close()
+		})
+		return closeErr
+	}
+	context.AfterFunc(ctx, func() { _ = stop() })
+	return stop, nil
 }
 
 // pools are the process's connection pools. Two in ROLE=all, so busy

@@ -313,6 +313,10 @@ func settingSections(c *Config) []settingSection {
 				doc: "Retention, in days, of `deliveries` rows (every message's recipient and whole body) and of `analytics_events` " +
 					"rows (the Postgres analytics sink)."},
 			{name: "ANALYTICS_RETENTION_DAYS", def: "90", bind: positiveInt(&c.AnalyticsRetentionDays)},
+			{name: "CPU_PROFILE", bind: text(&c.CPUProfile),
+				doc: "A file to write the process's CPU profile to (`go tool pprof`), from start until SIGTERM or SIGINT (unset: none); " +
+					"`make bench BENCH_FLAGS=-profile` sets it on the servers it measures.",
+				deployment: true},
 		}},
 		{"Tests only (the reliability suite; refused in production)", []setting{
 			{name: "TEST_MAX_ATTEMPTS", bind: positiveInt(&c.TestMaxAttempts), rules: testOnly,

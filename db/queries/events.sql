@@ -2,11 +2,22 @@
 -- Inserts a batch of events and returns the ids of the rows it inserted; an id
 -- that is already stored (a duplicate) is skipped and not returned. A
 -- concurrent transaction inserting the same id waits for this one to finish.
-INSERT INTO events (id, name, data, ts, source)
-SELECT unnest(@ids::text[]), unnest(@names::text[]), unnest(@datas::jsonb[]),
-       unnest(@tss::timestamptz[]), unnest(@sources::text[])
-ON CONFLICT (id) DO NOTHING
-RETURNING id;
+-- Waited says an open wait (flow_waits) is waiting for the event's name: the
+-- publisher's look for waits, in this statement, whose snapshot follows its
+-- lock on events (see flow_wait_for_publishers for why that closes the race
+-- with a new wait). One index probe per event; nothing more when no wait is
+-- open.
+WITH inserted AS (
+    INSERT INTO events (id, name, data, ts, source)
+    SELECT unnest(@ids::text[]), unnest(@names::text[]), unnest(@datas::jsonb[]),
+           unnest(@tss::timestamptz[]), unnest(@sources::text[])
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, name
+)
+SELECT i.id, EXISTS (
+    SELECT 1 FROM flow_waits w WHERE w.event_name = i.name AND w.matched_event_id IS NULL
+) AS waited
+FROM inserted i;
 
 -- name: EventGet :one
 SELECT * FROM events WHERE id = @id;

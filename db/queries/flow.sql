@@ -87,15 +87,14 @@ UPDATE river_job SET state = 'available', scheduled_at = now()
 WHERE id = ANY(@job_ids::bigint[])
   AND (state = 'scheduled' OR (state = 'available' AND scheduled_at > now()));
 
--- name: FlowWaitedNames :many
--- Which of the given event names some open wait is waiting for: Publish's
--- cheap first look (flow_waits_open_idx), so a batch no wait cares about
--- costs one index probe per name. It holds a shared lock on each name until
--- the publisher commits (see flow_waited_names).
-SELECT name::text FROM flow_waited_names(@names::text[]) AS name;
+-- name: FlowWaitForPublishers :one
+-- Waits until every transaction that holds a lock on events (the publishers
+-- in flight) has ended, for at most timeout, and reports whether they all
+-- did: a new wait's first look then sees their events (see
+-- flow_wait_for_publishers).
+SELECT flow_wait_for_publishers(make_interval(secs => @timeout_seconds::float8))::boolean AS settled;
 
--- name: FlowWaitBarrier :exec
--- Waits until every publisher of the event name in flight has committed or
--- rolled back (see flow_waited_names): a new wait's first look then sees
--- their events.
-SELECT pg_advisory_xact_lock(hashtextextended('flow_waits:' || @event_name::text, 0));
+-- name: FlowWaitSetUnsettled :exec
+-- Records whether a wait's first look is still to be made because the
+-- publishers in flight had not all ended (FlowWaitForPublishers timed out).
+UPDATE flow_waits SET unsettled = @unsettled WHERE job_id = @job_id AND step = @step;
