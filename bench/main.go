@@ -64,6 +64,7 @@ type options struct {
 	keepLogs     bool
 	verbose      bool
 	profile      bool
+	idleWait     time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -78,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 0, "how long to wait for a job backlog to drain before failing (default 5m, quick 10s)")
 	fs.BoolVar(&o.keepLogs, "keep-logs", false, "keep the server logs (printed path) instead of removing them")
 	fs.BoolVar(&o.verbose, "v", false, "report each step of each repeat")
+	fs.DurationVar(&o.idleWait, "idle-wait", 3*time.Minute, "how long to wait, before measuring, for the 1-minute load average to fall to 1.0 (above it the figures are not judged)")
 	fs.BoolVar(&o.profile, "profile", false, "write, per scenario, CPU profiles of the servers and of bench and a pg_stat_statements top-10, in <out>/profiles")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -167,7 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (bool, er
 	}
 	// The builds above (and go run's own) raise the load average: give it
 	// time to fall back before the first measurement.
-	if load, settled := waitForIdle(ctx, idleWait, progress); !settled {
+	if load, settled := waitForIdle(ctx, opts.idleWait, progress); !settled {
 		progress("The load average is still %.2f (above %.1f): other work is running, so the figures will be marked %q, not judged",
 			load, maxJudgedLoad, statusBusy)
 	}

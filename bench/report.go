@@ -119,11 +119,6 @@ func machine() machineInfo {
 // shares the two cores with the measured processes.
 const maxJudgedLoad = 1.0
 
-// idleWait is how long a run waits, before its first measurement, for the
-// load average to fall to maxJudgedLoad (the builds that precede it raise
-// it for a minute or two).
-const idleWait = 3 * time.Minute
-
 // busy reports whether the run started on a busy machine: a 1-minute load
 // average above maxJudgedLoad, or one that could not be read.
 func (in runInfo) busy() bool {
