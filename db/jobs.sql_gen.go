@@ -11,42 +11,6 @@ import (
 	"time"
 )
 
-const jobCancelPendingForOrder = `-- name: JobCancelPendingForOrder :execrows
-UPDATE river_job
-SET state = 'cancelled',
-    finalized_at = now(),
-    errors = array_append(errors, jsonb_build_object(
-        'at', now(), 'attempt', attempt, 'error', $1::text, 'trace', ''))
-WHERE kind = ANY($2::text[])
-  AND args ? 'order_id' AND args ->> 'order_id' = $3::text
-  AND args ->> 'event_id' <> $4::text
-  AND state IN ('available', 'scheduled', 'retryable', 'pending')
-`
-
-type JobCancelPendingForOrderParams struct {
-	Reason  string   `json:"reason"`
-	Kinds   []string `json:"kinds"`
-	OrderID string   `json:"orderId"`
-	EventID string   `json:"eventId"`
-}
-
-// Cancels the jobs of the given kinds whose args name the order and that
-// have not started (cancel-on: a cancelled order's pending emails),
-// recording why as their last error; the cancelling event's own jobs stay.
-// Uses river_job_order_id_idx.
-func (q *Queries) JobCancelPendingForOrder(ctx context.Context, arg JobCancelPendingForOrderParams) (int64, error) {
-	result, err := q.db.Exec(ctx, jobCancelPendingForOrder,
-		arg.Reason,
-		arg.Kinds,
-		arg.OrderID,
-		arg.EventID,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const jobFailedStats = `-- name: JobFailedStats :one
 SELECT coalesce(sum(CASE WHEN state = 'discarded' THEN 1 ELSE 0 END), 0)::bigint AS discarded,
        coalesce(sum(CASE WHEN state = 'cancelled' THEN 1 ELSE 0 END), 0)::bigint AS cancelled
