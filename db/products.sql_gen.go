@@ -125,15 +125,58 @@ func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (*
 	return &i, err
 }
 
+const productList = `-- name: ProductList :many
+SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at FROM products
+WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+`
+
+// An order's products, read without locking them.
+func (q *Queries) ProductList(ctx context.Context, ids []string) ([]*Product, error) {
+	rows, err := q.db.Query(ctx, productList, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*Product
+	for rows.Next() {
+		var i Product
+		if err := rows.Scan(
+			&i.ID,
+			&i.ShopID,
+			&i.Name,
+			&i.Description,
+			&i.Category,
+			&i.PricePaise,
+			&i.Stock,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+			&i.Version,
+			&i.ChangedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const productListForUpdate = `-- name: ProductListForUpdate :many
 SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at FROM products
 WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
 ORDER BY id
-FOR UPDATE
+FOR NO KEY UPDATE
 `
 
 // Locks the rows of an order's products in id order (a fixed order, so two
-// orders that share products cannot deadlock).
+// orders that share products cannot deadlock), for a change of their stock:
+// NO KEY UPDATE, which does not wait for the KEY SHARE locks that the
+// foreign keys of the orders' items took on the rows earlier in their
+// transactions (two orders holding those would otherwise each wait for the
+// other).
 func (q *Queries) ProductListForUpdate(ctx context.Context, ids []string) ([]*Product, error) {
 	rows, err := q.db.Query(ctx, productListForUpdate, ids)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -184,6 +185,55 @@ func TestPlaceOrderConcurrent(t *testing.T) {
 	require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM events WHERE name = 'product/out_of_stock'"))
 	require.Equal(t, 10, count(t, pool, "SELECT count(*) FROM river_job WHERE kind = 'send_order_confirmation' AND queue = 'email'"))
 	require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM river_job WHERE kind = 'process_out_of_stock_alert' AND queue = 'notifications'"))
+}
+
+// TestPlaceOrderPriceChangedWhileWaiting: an order that read a product's
+// price, then waited for the product's row while another transaction
+// changed that price, is placed at the new price, once: its first
+// transaction rolls back and it starts again.
+func TestPlaceOrderPriceChangedWhileWaiting(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	pool := dbtest.NewPool(ctx, t)
+	svc := mart.NewService(pool, newOutbox(t, pool))
+	f := newFixture(t, svc, 10)
+
+	// Another writer changes the price and holds the row until it commits.
+	repricer, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer repricer.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	_, err = repricer.Exec(ctx, "UPDATE products SET price_paise = 19900 WHERE id = $1", f.product.ID)
+	require.NoError(t, err)
+
+	placed := make(chan error, 1)
+	var order *mart.Order
+	go func() {
+		var err error
+		order, err = svc.PlaceOrder(ctx, mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
+			Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 2}}})
+		placed <- err
+	}()
+	// The order has read the old price and written its rows when it waits
+	// for the product's lock; only the database shows that.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for waiting := false; !waiting; {
+		require.NoError(t, pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ProductListForUpdate%')`).Scan(&waiting))
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the order never waited for the product's row")
+		}
+	}
+	require.NoError(t, repricer.Commit(ctx))
+
+	require.NoError(t, <-placed)
+	require.Equal(t, int64(2*19900), order.TotalPaise)
+	require.Equal(t, int64(19900), order.Items[0].PricePaise)
+	require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM orders"))
+	require.Equal(t, 1, count(t, pool, "SELECT count(*) FROM events WHERE name = 'order/created'"))
+	require.Equal(t, 8, count(t, pool, "SELECT stock FROM products WHERE id = $1", f.product.ID))
 }
 
 func TestPlaceOrder(t *testing.T) {

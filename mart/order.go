@@ -2,6 +2,7 @@ package mart
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -89,10 +90,10 @@ type PlaceOrderItem struct {
 }
 
 // PlaceOrder places an order at the products' current prices. In one
-// transaction it locks the products' rows (in id order, so concurrent orders
-// cannot deadlock), checks and decrements their stock, stores the order and
-// publishes order/created, plus product/out_of_stock (and product/updated, so
-// search shows it) for each product the order sells out. Not enough stock is
+// transaction it stores the order and publishes order/created, then locks
+// the products' rows, checks and decrements their stock, and publishes
+// product/out_of_stock (and product/updated, so search shows it) for each
+// product the order sells out (placeOrderTx). Not enough stock is
 // an apperr.Conflict error whose cause is an *InsufficientStockError, and
 // writes nothing. A line or an order total above events.MaxTotalPaise is
 // an invalid error naming items[i].quantity or totalPaise, and writes
@@ -131,6 +132,37 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 		return nil, err
 	}
 
+	// A product whose price changes between the two reads (placeOrderTx)
+	// makes the transaction start again with the new price.
+	for attempt := 1; ; attempt++ {
+		order, err := s.placeOrderTx(ctx, p)
+		if errors.Is(err, errPriceChanged) && attempt < placeOrderAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("place order: %w", err)
+		}
+		return order, nil
+	}
+}
+
+// placeOrderAttempts is how many times PlaceOrder starts its transaction
+// when products' prices keep changing under it.
+const placeOrderAttempts = 3
+
+// errPriceChanged says a product's price changed between placeOrderTx's
+// first read of it and its lock.
+var errPriceChanged = errors.New("a product's price changed while the order was placed")
+
+// placeOrderTx is PlaceOrder's transaction. It reads the products without
+// locking them, to check the order and price it; writes the order, its
+// items and order/created; and only then locks the products' rows (in id
+// order, so concurrent orders cannot deadlock), checks their price and stock
+// again and decrements the stock. So a product's row stays locked for the
+// last statements of the transaction only, not for all of it, and orders
+// that share a popular product wait for each other that much less. A price
+// that changed in between is errPriceChanged (nothing is written).
+func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order, error) {
 	var order *Order
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		if _, err := q.UserGet(ctx, p.UserID); err != nil {
@@ -143,26 +175,17 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 		for i, it := range p.Items {
 			ids[i] = it.ProductID
 		}
-		locked, err := q.ProductListForUpdate(ctx, ids)
+		read, err := q.ProductList(ctx, ids)
 		if err != nil {
-			return fmt.Errorf("lock products: %w", err)
+			return fmt.Errorf("read products: %w", err)
 		}
-		products := make(map[string]*db.Product, len(locked))
-		for _, pr := range locked {
-			products[pr.ID] = pr
+		products, err := checkItems(p, read)
+		if err != nil {
+			return err
 		}
-
 		var total int64
 		for i, it := range p.Items {
 			pr := products[it.ProductID]
-			if pr == nil || pr.ShopID != p.ShopID {
-				return invalid(FieldError{
-					Field: fmt.Sprintf("items[%d].productId", i), Message: "shop " + p.ShopID + " sells no product " + it.ProductID,
-				})
-			}
-			if int(pr.Stock) < it.Quantity {
-				return insufficientStock(pr.ID, it.Quantity, int(pr.Stock))
-			}
 			// A product's stored price is not trusted to be within
 			// events.MaxPricePaise (rows may predate that limit), so the
 			// line and the running total are checked before each step
@@ -189,7 +212,6 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 		}
 		created := &events.OrderCreated{OrderID: row.ID, UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total}
 		var items []*db.OrderItem
-		var soldOut []events.Payload
 		for _, it := range p.Items {
 			pr := products[it.ProductID]
 			item := db.OrderItemInsertParams{OrderID: row.ID, ProductID: pr.ID, Quantity: int32(it.Quantity), PricePaise: pr.PricePaise}
@@ -198,6 +220,27 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 			}
 			items = append(items, &db.OrderItem{OrderID: row.ID, ProductID: pr.ID, Quantity: item.Quantity, PricePaise: pr.PricePaise})
 			created.Items = append(created.Items, events.OrderItem{ProductID: pr.ID, Quantity: it.Quantity, PricePaise: pr.PricePaise})
+		}
+		if err := s.publish(ctx, tx, created); err != nil {
+			return err
+		}
+
+		// Now lock the rows, and check again what may have changed since
+		// the read.
+		locked, err := q.ProductListForUpdate(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("lock products: %w", err)
+		}
+		current, err := checkItems(p, locked)
+		if err != nil {
+			return err
+		}
+		var soldOut []events.Payload
+		for _, it := range p.Items {
+			pr := current[it.ProductID]
+			if pr.PricePaise != products[it.ProductID].PricePaise {
+				return errPriceChanged
+			}
 			after, err := q.ProductStockAdd(ctx, db.ProductStockAddParams{ID: pr.ID, Delta: -int32(it.Quantity)})
 			if err != nil {
 				return fmt.Errorf("decrement stock: %w", err)
@@ -210,12 +253,34 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 			}
 		}
 		order = orderFromRows(row, items)
-		return s.publish(ctx, tx, append([]events.Payload{created}, soldOut...)...)
+		if len(soldOut) == 0 {
+			return nil
+		}
+		return s.publish(ctx, tx, soldOut...)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("place order: %w", err)
+	return order, err
+}
+
+// checkItems returns the products of p's items by id from rows, or the
+// error for the first item whose product is not among them (or is another
+// shop's) or has less stock than the item asks for.
+func checkItems(p PlaceOrderParams, rows []*db.Product) (map[string]*db.Product, error) {
+	products := make(map[string]*db.Product, len(rows))
+	for _, pr := range rows {
+		products[pr.ID] = pr
 	}
-	return order, nil
+	for i, it := range p.Items {
+		pr := products[it.ProductID]
+		if pr == nil || pr.ShopID != p.ShopID {
+			return nil, invalid(FieldError{
+				Field: fmt.Sprintf("items[%d].productId", i), Message: "shop " + p.ShopID + " sells no product " + it.ProductID,
+			})
+		}
+		if int(pr.Stock) < it.Quantity {
+			return nil, insufficientStock(pr.ID, it.Quantity, int(pr.Stock))
+		}
+	}
+	return products, nil
 }
 
 // GetOrder returns an order with its items.

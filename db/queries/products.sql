@@ -10,13 +10,22 @@ SELECT * FROM products WHERE id = @id AND deleted_at IS NULL;
 SELECT * FROM products WHERE id = @id AND deleted_at IS NULL FOR UPDATE;
 
 
+-- name: ProductList :many
+-- An order's products, read without locking them.
+SELECT * FROM products
+WHERE id = ANY(@ids::uuid[]) AND deleted_at IS NULL;
+
 -- name: ProductListForUpdate :many
 -- Locks the rows of an order's products in id order (a fixed order, so two
--- orders that share products cannot deadlock).
+-- orders that share products cannot deadlock), for a change of their stock:
+-- NO KEY UPDATE, which does not wait for the KEY SHARE locks that the
+-- foreign keys of the orders' items took on the rows earlier in their
+-- transactions (two orders holding those would otherwise each wait for the
+-- other).
 SELECT * FROM products
 WHERE id = ANY(@ids::uuid[]) AND deleted_at IS NULL
 ORDER BY id
-FOR UPDATE;
+FOR NO KEY UPDATE;
 
 -- name: ProductUpdate :one
 UPDATE products SET
