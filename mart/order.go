@@ -151,8 +151,9 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 const placeOrderAttempts = 3
 
 // errPriceChanged says a product's price changed between placeOrderTx's
-// first read of it and its lock.
-var errPriceChanged = errors.New("a product's price changed while the order was placed")
+// first read of it and its lock; PlaceOrder returns it (a conflict) only when
+// prices changed under each of its placeOrderAttempts.
+var errPriceChanged = &apperr.Error{Code: apperr.Conflict, Message: "Product prices changed while the order was placed; place it again."}
 
 // placeOrderTx is PlaceOrder's transaction. It reads the products without
 // locking them, to check the order and price it; writes the order, its
