@@ -311,7 +311,7 @@ func (r *report) markdown() string {
 	if in.busy() {
 		fmt.Fprintf(&sb, "> **Machine busy**: the 1-minute load average was %s at the start, above %.1f: other work shared the "+
 			"cores with the measured processes, so no figure is judged against its target (they are marked %q). "+
-			"Run `make bench` again on an idle machine.\n\n", strings.Fields(in.LoadStart+" unknown")[0], maxJudgedLoad, statusBusy)
+			"Run `make bench` again on an idle machine.\n\n", strings.Fields(in.LoadStart + " unknown")[0], maxJudgedLoad, statusBusy)
 	}
 	sb.WriteString("| | |\n|---|---|\n")
 	fmt.Fprintf(&sb, "| machine | %s, %d cores, %s RAM |\n", in.Machine.CPU, in.Machine.Cores, in.Machine.RAM)
