@@ -150,6 +150,12 @@ type FnIdempotency struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+type FnPaused struct {
+	Function string    `json:"function"`
+	PausedAt time.Time `json:"pausedAt"`
+	PausedBy string    `json:"pausedBy"`
+}
+
 type LimitSlot struct {
 	ID         int64      `json:"id"`
 	Key        string     `json:"key"`
