@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/control"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/replay"
 )
 
 // TestOpenAPIDescribesEveryRoute checks openapi.json against routeTable,
@@ -26,7 +26,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	require.NoError(t, err)
 	pages, err := newMailboxPages()
 	require.NoError(t, err)
-	s := &server{Opts: Opts{Metrics: metrics, RiverUI: http.NotFoundHandler(), Replay: &replay.Service{}, DevMailbox: true}}
+	s := &server{Opts: Opts{Metrics: metrics, RiverUI: http.NotFoundHandler(), Control: &control.Service{}, DevMailbox: true}}
 
 	var doc struct {
 		OpenAPI string `json:"openapi"`

@@ -102,9 +102,10 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 		v1("POST /v1/orders/{id}/cancel", s.cancelOrder),
 		v1("GET /v1/search/products", s.searchProducts),
 	)
-	if s.Replay != nil {
-		// The operator routes (replay, dead letters); "Replay and dead
-		// letters" in docs/http-api.md tells how to use them.
+	if s.Control != nil {
+		// The operator routes (replay, dead letters, pause, cancel and
+		// retry); "Replay and dead letters" and "Operator actions" in
+		// docs/http-api.md tell how to use them.
 		admin := func(pattern string, h http.HandlerFunc) route {
 			return route{pattern: pattern, auth: authAdmin, handler: s.requireAdmin(h)}
 		}
@@ -112,6 +113,11 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 			admin("POST /admin/events/replay", s.replayEvents),
 			admin("GET /admin/jobs/failed", s.failedJobs),
 			admin("POST /admin/jobs/retry", s.retryJobs),
+			admin("GET /admin/functions/paused", s.pausedFunctions),
+			admin("POST /admin/functions/{id}/pause", s.pauseFunction),
+			admin("POST /admin/functions/{id}/resume", s.resumeFunction),
+			admin("POST /admin/runs/cancel", s.cancelRuns),
+			admin("POST /admin/runs/retry", s.retryRuns),
 		)
 	}
 	if s.RiverUI != nil {

@@ -16,10 +16,10 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/mohallamart/backend/apperr"
+	"github.com/mohallamart/backend/control"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
-	"github.com/mohallamart/backend/replay"
 )
 
 // Routes says whether events of a name start any function: fn.Registry.
@@ -73,9 +73,10 @@ type Opts struct {
 	// route does: every state-changing route refuses browsers'
 	// cross-origin requests (403).
 	CORSOrigins []string
-	// Replay, when set, serves the operator routes at /admin (replay
-	// events, list and retry failed jobs) behind admin basic auth.
-	Replay *replay.Service
+	// Control, when set, serves the operator routes at /admin behind admin
+	// basic auth: replay events, list and retry failed runs, pause and
+	// resume functions, cancel runs.
+	Control *control.Service
 	// DevMailbox serves the development mailbox at /dev/mailbox: every
 	// email, SMS and push in deliveries, and each email as its recipient
 	// saw it, behind admin basic auth when that is configured. For

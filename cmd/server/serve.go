@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/mohallamart/backend/control"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/httpapi"
@@ -26,7 +27,6 @@ import (
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
-	"github.com/mohallamart/backend/replay"
 	"github.com/mohallamart/backend/search"
 )
 
@@ -238,7 +238,7 @@ func buildHandlers(ctx, bgCtx context.Context, cfg Config, pool *pgxpool.Pool, m
 		ob := outbox.New(rv.client, rv.reg)
 		opts.Outbox, opts.Routes = ob, rv.reg
 		opts.Mart = mart.NewService(pool, ob)
-		opts.Replay = replay.New(pool, rv.client, rv.reg)
+		opts.Control = control.New(pool, rv.client, rv.reg)
 		var err error
 		if opts.Search, err = searchBackend(ctx, cfg, pool, logger); err != nil {
 			return nil, err
