@@ -179,7 +179,7 @@ func (q *Queries) ControlPausedList(ctx context.Context, arg ControlPausedListPa
 
 const controlRelease = `-- name: ControlRelease :execrows
 UPDATE river_job
-SET state = CASE WHEN scheduled_at > now() THEN 'scheduled'::river_job_state ELSE 'available'::river_job_state END
+SET state = CASE WHEN scheduled_at > clock_timestamp() THEN 'scheduled'::river_job_state ELSE 'available'::river_job_state END
 WHERE kind = $1::text AND state = 'pending'
 `
 

@@ -31,7 +31,7 @@ DELETE FROM fn_paused WHERE function = @function::text;
 -- 'pending') are available again, or scheduled when their time is still
 -- to come (a run held before its retry or its wake-up), in their order.
 UPDATE river_job
-SET state = CASE WHEN scheduled_at > now() THEN 'scheduled'::river_job_state ELSE 'available'::river_job_state END
+SET state = CASE WHEN scheduled_at > clock_timestamp() THEN 'scheduled'::river_job_state ELSE 'available'::river_job_state END
 WHERE kind = @kind::text AND state = 'pending';
 
 -- name: ControlHeldCount :one
