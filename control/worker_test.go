@@ -42,6 +42,12 @@ func (h heldSignal) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
+// started is a handler that started: its run's River kind and context.
+type started struct {
+	kind string
+	ctx  context.Context //nolint:containedctx // the test checks it was cancelled
+}
+
 // working is a River client working the test registry's functions on its
 // own database, with a control service, and the signals of its runs.
 type working struct {
@@ -49,11 +55,11 @@ type working struct {
 	client *river.Client[pgx.Tx]
 	reg    *fn.Registry
 	svc    *control.Service
-	held   chan int64           // runs held (the worker's log)
-	ran    chan string          // the event of each run whose handler ran
-	events <-chan *river.Event  // completed and cancelled runs
-	block  chan struct{}        // closed: the handlers return
-	runCtx chan context.Context // each handler's context, when it starts
+	held   chan int64          // runs held (the worker's log)
+	ran    chan string         // the event of each run whose handler ran
+	events <-chan *river.Event // completed and cancelled runs
+	block  chan struct{}       // closed: the handlers return
+	runCtx chan started        // each handler, when it starts
 }
 
 func startWorking(t *testing.T, blocking bool) *working {
@@ -61,13 +67,13 @@ func startWorking(t *testing.T, blocking bool) *working {
 	ctx := t.Context()
 	w := &working{
 		pool: dbtest.NewPool(ctx, t), held: make(chan int64, 100), ran: make(chan string, 100),
-		block: make(chan struct{}), runCtx: make(chan context.Context, 100),
+		block: make(chan struct{}), runCtx: make(chan started, 100),
 	}
 	if !blocking {
 		close(w.block)
 	}
 	w.reg = testRegistry(t, func(ctx context.Context, in fn.Input[json.RawMessage]) (any, error) {
-		w.runCtx <- ctx
+		w.runCtx <- started{kind: in.Job.Kind, ctx: ctx}
 		w.ran <- in.Event.ID
 		select {
 		case <-w.block:
@@ -174,8 +180,12 @@ func TestCancelStopsARunningRun(t *testing.T) {
 	w := startWorking(t, true)
 	ctx := t.Context()
 	w.publish(t, updated(t, orderA, "upd-1"))
-	runCtx := receive(t, w.runCtx, "a running run")
-	receive(t, w.runCtx, "a running run") // test-other's
+	var runCtx context.Context
+	for range 2 { // test-order's and test-other's
+		if s := receive(t, w.runCtx, "a running run"); s.kind == "test_order" {
+			runCtx = s.ctx
+		}
+	}
 
 	res, err := w.svc.Cancel(ctx, control.CancelRequest{Function: "test-order", Match: "data.orderId=" + orderA}, nil)
 	require.NoError(t, err)
