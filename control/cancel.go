@@ -73,10 +73,7 @@ func (s *Service) Cancel(ctx context.Context, req CancelRequest, progress replay
 	if req.Reason == "" {
 		req.Reason = defaultReason
 	}
-	path := m.Path
-	if path == nil {
-		path = []string{}
-	}
+	path := m.PathOrEmpty()
 	res := CancelResult{Function: f.ID(), DryRun: req.DryRun}
 	count, err := db.New(s.db).ControlRunCount(ctx, db.ControlRunCountParams{
 		Kind: f.Kind(), Since: req.Since, Until: req.Until, MatchPath: path, MatchValue: m.Value,

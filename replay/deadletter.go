@@ -100,13 +100,13 @@ func (s *Service) Retry(ctx context.Context, req RetryRequest, progress Progress
 	}
 	res := RetryResult{DryRun: req.DryRun}
 	total, err := db.New(s.db).DeadLetterCount(ctx, db.DeadLetterCountParams{
-		Kind: kind, Since: req.Since, Until: req.Until, ErrorLike: req.ErrorLike, MatchPath: m.pathOrEmpty(), MatchValue: m.Value,
+		Kind: kind, Since: req.Since, Until: req.Until, ErrorLike: req.ErrorLike, MatchPath: m.PathOrEmpty(), MatchValue: m.Value,
 	})
 	if err != nil {
 		return res, fmt.Errorf("count failed jobs: %w", err)
 	}
 	page := db.DeadLetterPageParams{
-		Kind: kind, Since: req.Since, Until: req.Until, ErrorLike: req.ErrorLike, MatchPath: m.pathOrEmpty(), MatchValue: m.Value,
+		Kind: kind, Since: req.Since, Until: req.Until, ErrorLike: req.ErrorLike, MatchPath: m.PathOrEmpty(), MatchValue: m.Value,
 		MaxRows: int32(s.batchSize()), //nolint:gosec // small
 	}
 	for {

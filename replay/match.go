@@ -37,12 +37,9 @@ func ParseMatch(field, s string) (Match, error) {
 	return Match{Path: parts, Value: value}, nil
 }
 
-// IsZero reports whether m matches every run.
-func (m Match) IsZero() bool { return len(m.Path) == 0 }
-
-// pathOrEmpty is m's path for the queries' match_path: an empty array
+// PathOrEmpty is m's path for the queries' match_path: an empty array
 // (never nil) when m matches every run.
-func (m Match) pathOrEmpty() []string {
+func (m Match) PathOrEmpty() []string {
 	if m.Path == nil {
 		return []string{}
 	}
