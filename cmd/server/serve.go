@@ -27,6 +27,7 @@ import (
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
 	"github.com/mohallamart/backend/replay"
+	"github.com/mohallamart/backend/runs"
 	"github.com/mohallamart/backend/search"
 )
 
@@ -192,7 +193,9 @@ func buildRiver(ctx context.Context, cfg Config, pool *pgxpool.Pool, jobMetrics 
 		Logger:            logger,
 		FetchCooldown:     cfg.FetchCooldown,
 		FetchPollInterval: cfg.FetchPoll,
-		Middleware:        append([]rivertype.Middleware{&logctx.JobMiddleware{}}, tr.jobMiddleware()...),
+		// The job's log attributes, then the capture of its lines for the
+		// operator's console (run_logs), then tracing.
+		Middleware: append([]rivertype.Middleware{&logctx.JobMiddleware{}, runs.NewLogMiddleware(pool, logger)}, tr.jobMiddleware()...),
 	}
 	applyTestSettings(ctx, cfg, riverCfg, logger)
 	var (

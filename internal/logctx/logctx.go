@@ -40,8 +40,12 @@ func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool {
 	return h.inner.Enabled(ctx, level)
 }
 
-// Handle adds the context's attributes to r and passes it on.
+// Handle adds the context's attributes to r and passes it on; a context
+// with a Capture (WithCapture) also keeps the line.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if c := captureOf(ctx); c != nil {
+		c.add(stamp(r))
+	}
 	if attrs := Attrs(ctx); len(attrs) > 0 {
 		r = r.Clone()
 		r.AddAttrs(attrs...)
