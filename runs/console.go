@@ -43,6 +43,8 @@ type EventFilter struct {
 	Since, Until time.Time
 	// Entity: events about this entity ("order:<id>", ...).
 	Entity string
+	// IDs: these events (not read from a query).
+	IDs []string
 }
 
 // Query is f as a query string of the console's events page.
@@ -97,7 +99,7 @@ func ParseEventFilter(q url.Values) (EventFilter, error) {
 // Events returns the newest events f selects (at most eventLimit), each
 // with its runs counted by function and status.
 func (s *Service) Events(ctx context.Context, f EventFilter) ([]*Event, error) {
-	params := db.RunEventListParams{MaxRows: eventLimit}
+	params := db.RunEventListParams{MaxRows: eventLimit, IDs: f.IDs}
 	if f.Name != "" {
 		params.Name = &f.Name
 	}
@@ -111,6 +113,9 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]*Event, error) {
 		ids, err := s.EntityEvents(ctx, f.Entity)
 		if err != nil {
 			return nil, err
+		}
+		if f.IDs != nil {
+			ids = slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(f.IDs, id) })
 		}
 		if len(ids) == 0 {
 			return []*Event{}, nil

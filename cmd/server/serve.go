@@ -242,6 +242,7 @@ func buildHandlers(ctx, bgCtx context.Context, cfg Config, pool *pgxpool.Pool, m
 		opts.Outbox, opts.Routes = ob, rv.reg
 		opts.Mart = mart.NewService(pool, ob)
 		opts.Replay = replay.New(pool, rv.client, rv.reg)
+		opts.Runs = runs.New(pool, rv.reg)
 		var err error
 		if opts.Search, err = searchBackend(ctx, cfg, pool, logger); err != nil {
 			return nil, err

@@ -16,7 +16,7 @@ func Allowed(field string) bool {
 	switch field {
 	case "id", "orderId", "userId", "shopId", "productId", "eventId", "jobId",
 		"type", "status", "kind", "channel", "provider", "providerMessageId",
-		"totalPaise", "pricePaise", "subtotalPaise", "lineCount", "itemCount", "quantity", "stock",
+		"totalPaise", "pricePaise", "subtotalPaise", "amountPaise", "lineCount", "itemCount", "quantity", "stock",
 		"hasPhone", "changedFields", "reason", "alreadyRecorded", "until", "ts", "event", "items", "attempt":
 		return true
 	}
