@@ -3,12 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -53,8 +53,14 @@ func newConsolePages() (*consolePages, error) {
 			}
 			return "—"
 		},
+		"pretty": func(raw []byte) string {
+			var b bytes.Buffer
+			if json.Indent(&b, raw, "", "  ") != nil {
+				return string(raw)
+			}
+			return b.String()
+		},
 		"pct":   func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
-		"query": func(kv ...string) string { return queryOf(kv...) },
 	}
 	parse := func(name string) (*template.Template, error) {
 		t, err := template.New(name).Funcs(funcs).ParseFS(consoleFiles, "console/layout.html", "console/"+name)
@@ -80,6 +86,8 @@ func newConsolePages() (*consolePages, error) {
 // fmtMs says a duration in milliseconds briefly: 12 ms, 1.4 s, 3.0 min.
 func fmtMs(ms float64) string {
 	switch {
+	case ms < 10:
+		return strconv.FormatFloat(ms, 'f', 1, 64) + " ms"
 	case ms < 1000:
 		return strconv.FormatFloat(math.Round(ms), 'f', 0, 64) + " ms"
 	case ms < 60_000:
@@ -88,20 +96,6 @@ func fmtMs(ms float64) string {
 		return strconv.FormatFloat(ms/60_000, 'f', 1, 64) + " min"
 	}
 	return strconv.FormatFloat(ms/3_600_000, 'f', 1, 64) + " h"
-}
-
-// queryOf is "?k=v&..." of the pairs whose value is not empty ("" when none).
-func queryOf(kv ...string) string {
-	v := url.Values{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] != "" {
-			v.Set(kv[i], kv[i+1])
-		}
-	}
-	if len(v) == 0 {
-		return ""
-	}
-	return "?" + v.Encode()
 }
 
 // wantsHTML reports whether a request is a browser's page load (its Accept

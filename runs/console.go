@@ -47,24 +47,6 @@ type EventFilter struct {
 	IDs []string
 }
 
-// Query is f as a query string of the console's events page.
-func (f EventFilter) Query() string {
-	v := url.Values{}
-	if f.Name != "" {
-		v.Set("name", f.Name)
-	}
-	if f.Entity != "" {
-		v.Set("entity", f.Entity)
-	}
-	if !f.Since.IsZero() {
-		v.Set("since", f.Since.UTC().Format(time.RFC3339))
-	}
-	if !f.Until.IsZero() {
-		v.Set("until", f.Until.UTC().Format(time.RFC3339))
-	}
-	return v.Encode()
-}
-
 // ParseEventFilter reads an EventFilter from a query: name, since, until
 // (RFC 3339) and entity. A value it cannot take is an Invalid error naming
 // each such field.

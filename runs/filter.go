@@ -39,21 +39,6 @@ func (f Filter) limit() int {
 	return min(f.Limit, MaxLimit)
 }
 
-// Query is f as a query string of GET /admin/runs (without cursor and
-// limit), "" when f selects every run.
-func (f Filter) Query() string {
-	v := url.Values{}
-	for k, x := range map[string]string{"event_id": f.EventID, "function": f.Function, "status": f.Status, "entity": f.Entity} {
-		if x != "" {
-			v.Set(k, x)
-		}
-	}
-	if !f.Since.IsZero() {
-		v.Set("since", f.Since.UTC().Format(time.RFC3339))
-	}
-	return v.Encode()
-}
-
 // ParseFilter reads a Filter from the query of GET /admin/runs:
 // event_id, function, status, entity, since (RFC 3339), cursor and limit.
 // A value it cannot take is an Invalid error naming each such field.
@@ -128,9 +113,6 @@ func ParseEntity(s string) (Entity, error) {
 	}
 	return Entity{}, &apperr.Error{Code: apperr.Invalid, Message: "The entity is invalid.", Details: []apperr.FieldError{entityError()}}
 }
-
-// String is e as ParseEntity reads it.
-func (e Entity) String() string { return e.Kind + ":" + e.ID }
 
 // field is the field of an event's data that names e: orderId, userId,
 // productId or shopId.
