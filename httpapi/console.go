@@ -60,7 +60,7 @@ func newConsolePages() (*consolePages, error) {
 			}
 			return b.String()
 		},
-		"pct":   func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+		"pct": func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
 	}
 	parse := func(name string) (*template.Template, error) {
 		t, err := template.New(name).Funcs(funcs).ParseFS(consoleFiles, "console/layout.html", "console/"+name)
