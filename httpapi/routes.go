@@ -120,6 +120,24 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 			admin("POST /admin/runs/retry", s.retryRuns),
 		)
 	}
+	if s.Runs != nil {
+		// The runs API and the operator's console (docs/console.md): the
+		// pages under /admin/, server-rendered. GET /admin/runs and GET
+		// /admin/runs/{id} answer JSON, or the page to a browser (Accept:
+		// text/html).
+		page := func(pattern string, h func(http.ResponseWriter, *http.Request, *consolePages)) route {
+			return route{pattern: pattern, auth: authAdmin, handler: s.requireAdmin(s.withDBTimeout(func(w http.ResponseWriter, r *http.Request) {
+				h(w, r, s.console)
+			}))}
+		}
+		routes = append(routes,
+			page("GET /admin/runs", s.listRuns),
+			page("GET /admin/runs/{id}", s.getRun),
+			page("GET /admin/{$}", s.consoleEvents),
+			page("GET /admin/events/{id}", s.consoleEvent),
+			page("GET /admin/functions", s.consoleFunctions),
+		)
+	}
 	if s.RiverUI != nil {
 		// Every method and path under /riverui/: the OpenAPI document
 		// describes it as one path (x-path-prefix).

@@ -27,6 +27,7 @@ import (
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
+	"github.com/mohallamart/backend/runs"
 	"github.com/mohallamart/backend/search"
 )
 
@@ -192,7 +193,9 @@ func buildRiver(ctx context.Context, cfg Config, pool *pgxpool.Pool, jobMetrics 
 		Logger:            logger,
 		FetchCooldown:     cfg.FetchCooldown,
 		FetchPollInterval: cfg.FetchPoll,
-		Middleware:        append([]rivertype.Middleware{&logctx.JobMiddleware{}}, tr.jobMiddleware()...),
+		// The job's log attributes, then the capture of its lines for the
+		// operator's console (run_logs), then tracing.
+		Middleware: append([]rivertype.Middleware{&logctx.JobMiddleware{}, runs.NewLogMiddleware(pool, logger)}, tr.jobMiddleware()...),
 	}
 	applyTestSettings(ctx, cfg, riverCfg, logger)
 	var (
@@ -239,6 +242,7 @@ func buildHandlers(ctx, bgCtx context.Context, cfg Config, pool *pgxpool.Pool, m
 		opts.Outbox, opts.Routes = ob, rv.reg
 		opts.Mart = mart.NewService(pool, ob)
 		opts.Control = control.New(pool, rv.client, rv.reg)
+		opts.Runs = runs.New(pool, rv.reg)
 		var err error
 		if opts.Search, err = searchBackend(ctx, cfg, pool, logger); err != nil {
 			return nil, err
