@@ -30,6 +30,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -118,4 +119,15 @@ func (s *Service) batchSize() int {
 		return DefaultBatchSize
 	}
 	return s.BatchSize
+}
+
+// Functions returns the ids of the functions the actions apply to, sorted
+// (for the console's choices).
+func (s *Service) Functions() []string {
+	ids := make([]string, 0, len(s.reg.Functions()))
+	for _, f := range s.reg.Functions() {
+		ids = append(ids, f.ID())
+	}
+	slices.Sort(ids)
+	return ids
 }

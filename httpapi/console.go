@@ -26,6 +26,7 @@ var consoleFiles embed.FS
 // "nav-actions" block).
 type consolePages struct {
 	events, event, runs, run, functions *template.Template
+	actions, action                     *template.Template
 }
 
 func newConsolePages() (*consolePages, error) {
@@ -73,7 +74,7 @@ func newConsolePages() (*consolePages, error) {
 	for _, x := range []struct {
 		name string
 		t    **template.Template
-	}{{"events.html", &p.events}, {"event.html", &p.event}, {"runs.html", &p.runs}, {"run.html", &p.run}, {"functions.html", &p.functions}} {
+	}{{"events.html", &p.events}, {"event.html", &p.event}, {"runs.html", &p.runs}, {"run.html", &p.run}, {"functions.html", &p.functions}, {"actions.html", &p.actions}, {"action.html", &p.action}} {
 		t, err := parse(x.name)
 		if err != nil {
 			return nil, err

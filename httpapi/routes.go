@@ -137,6 +137,19 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 			page("GET /admin/events/{id}", s.consoleEvent),
 			page("GET /admin/functions", s.consoleFunctions),
 		)
+		if s.Control != nil {
+			// The console's actions: forms, each confirmed with its dry
+			// run's count, acting through the same control.Service as
+			// the action routes above (a POST: other sites' pages are
+			// refused).
+			routes = append(routes,
+				page("GET /admin/actions", s.consoleActions),
+				// No DB_TIMEOUT: a bulk action takes as long as it takes.
+				route{pattern: "POST /admin/actions/{action}", auth: authAdmin, handler: s.requireAdmin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					s.consoleAct(w, r, s.console)
+				}))},
+			)
+		}
 	}
 	if s.RiverUI != nil {
 		// Every method and path under /riverui/: the OpenAPI document
