@@ -196,6 +196,15 @@ func (s *Service) List(ctx context.Context, f Filter) (*Page, error) {
 		}
 		params.EventIds = ids
 	}
+	if len(params.EventIds) > 0 {
+		took, err := s.tookEvents(ctx, params.EventIds)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range took {
+			params.JobIds = append(params.JobIds, t.JobID)
+		}
+	}
 	rows, err := db.New(s.db).RunList(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -424,4 +433,46 @@ func (s *Service) EntityEvents(ctx context.Context, entity string) ([]string, er
 		return nil, fmt.Errorf("find the events of %s: %w", entity, err)
 	}
 	return ids, nil
+}
+
+// unboundedDebounce is how far before an event RunTookEvents looks for the
+// debounced run that took it when the function's debounce has no Timeout.
+const unboundedDebounce = 24 * time.Hour
+
+// tookEvents returns the debounced and batched runs that took any of ids
+// (their args name no event). A run takes events received after it was
+// enqueued, or before by at most its function's debounce or batch timeout,
+// which bounds the scan.
+func (s *Service) tookEvents(ctx context.Context, ids []string) ([]*db.RunTookEventsRow, error) {
+	var kinds []string
+	var window time.Duration
+	for _, f := range s.byID {
+		o := f.Options()
+		switch {
+		case o.Debounce != nil:
+			w := o.Debounce.Timeout
+			if w <= 0 {
+				w = unboundedDebounce
+			}
+			window = max(window, w, o.Debounce.Period)
+		case o.BatchEvents != nil:
+			window = max(window, o.BatchEvents.Timeout)
+		default:
+			continue
+		}
+		kinds = append(kinds, f.Kind())
+	}
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	q := db.New(s.db)
+	first, err := q.RunEventsReceived(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find when the events were received: %w", err)
+	}
+	rows, err := q.RunTookEvents(ctx, db.RunTookEventsParams{EventIds: ids, Kinds: kinds, Since: first.Add(-window - time.Minute)})
+	if err != nil {
+		return nil, fmt.Errorf("find the debounced and batched runs of the events: %w", err)
+	}
+	return rows, nil
 }
