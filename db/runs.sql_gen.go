@@ -15,7 +15,7 @@ const runCountsByEvent = `-- name: RunCountsByEvent :many
 SELECT (j.args ->> 'event_id')::text AS event_id, j.kind,
        CASE j.state
            WHEN 'completed' THEN 'completed' WHEN 'discarded' THEN 'failed' WHEN 'cancelled' THEN 'cancelled'
-           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'queued'
+           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'paused'
            ELSE CASE WHEN j.attempt = 0 THEN 'queued' ELSE 'running' END
        END::text AS status,
        count(*)::int AS runs
@@ -33,7 +33,8 @@ type RunCountsByEventRow struct {
 
 // How many runs each of the given events started, by status (as RunList
 // says it, without the parked states: those are counted as queued or
-// running).
+// running). River's pending state is a run held while its function is
+// paused.
 func (q *Queries) RunCountsByEvent(ctx context.Context, eventIds []string) ([]*RunCountsByEventRow, error) {
 	rows, err := q.db.Query(ctx, runCountsByEvent, eventIds)
 	if err != nil {
@@ -300,7 +301,8 @@ SELECT id, kind, state, attempt, max_attempts, args, errors, created_at, schedul
                WHEN j.state = 'running' THEN 'running'
                WHEN EXISTS (SELECT 1 FROM flow_waits w WHERE w.job_id = j.id AND w.matched_event_id IS NULL) THEN 'waiting'
                WHEN j.state = 'scheduled' AND EXISTS (SELECT 1 FROM flow_steps s WHERE s.job_id = j.id AND s.completed_at > now()) THEN 'sleeping'
-               WHEN j.state = 'pending' OR j.attempt = 0 THEN 'queued'
+               WHEN j.state = 'pending' THEN 'paused'
+               WHEN j.attempt = 0 THEN 'queued'
                ELSE 'running'
            END::text AS status
     FROM river_job j
@@ -542,7 +544,7 @@ const runTookEvents = `-- name: RunTookEvents :many
 SELECT DISTINCT e.id::text AS event_id, j.id AS job_id, j.kind,
        CASE j.state
            WHEN 'completed' THEN 'completed' WHEN 'discarded' THEN 'failed' WHEN 'cancelled' THEN 'cancelled'
-           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'queued'
+           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'paused'
            ELSE CASE WHEN j.attempt = 0 THEN 'queued' ELSE 'running' END
        END::text AS status
 FROM river_job j

@@ -5,7 +5,8 @@
 //
 // A run's status is derived from River's state and its flow steps:
 //
-//	queued     not started (available, scheduled or pending, no attempt yet)
+//	queued     not started (available or scheduled, no attempt yet)
+//	paused     held because its function is paused (River's pending state)
 //	running    an attempt is running, or the run waits for its next attempt
 //	sleeping   parked by a sleep step until its wake time
 //	waiting    parked by a wait step until a matching event (an open flow_waits row)
@@ -38,6 +39,7 @@ import (
 // The statuses of a run.
 const (
 	StatusQueued    = "queued"
+	StatusPaused    = "paused"
 	StatusRunning   = "running"
 	StatusSleeping  = "sleeping"
 	StatusWaiting   = "waiting"
@@ -48,7 +50,7 @@ const (
 
 // Statuses are the statuses of a run, in the order a run goes through them.
 func Statuses() []string {
-	return []string{StatusQueued, StatusRunning, StatusSleeping, StatusWaiting, StatusCompleted, StatusFailed, StatusCancelled}
+	return []string{StatusQueued, StatusPaused, StatusRunning, StatusSleeping, StatusWaiting, StatusCompleted, StatusFailed, StatusCancelled}
 }
 
 // Step statuses besides the run's: a step that was recorded is completed;

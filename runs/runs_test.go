@@ -122,17 +122,18 @@ func TestStatus(t *testing.T) {
 	failed := insert(t, tx, job{kind: "send_receipt", state: "discarded", attempt: 10, errors: []string{"step send: no such mailbox asha@example.com"}})
 	step(t, tx, failed, "load", `{"orderId":"o1"}`, now.Add(-time.Second), now.Add(-time.Second+time.Millisecond))
 	cancelled := insert(t, tx, job{kind: "send_receipt", state: "cancelled", attempt: 1})
+	paused := insert(t, tx, job{kind: "send_receipt", state: "pending"})
 	insert(t, tx, job{kind: "not_a_function", state: "completed", attempt: 1})
 
 	want := map[string]int64{
-		runs.StatusQueued: queued, runs.StatusSleeping: sleeping, runs.StatusWaiting: waiting,
+		runs.StatusQueued: queued, runs.StatusPaused: paused, runs.StatusSleeping: sleeping, runs.StatusWaiting: waiting,
 		runs.StatusCompleted: completed, runs.StatusFailed: failed, runs.StatusCancelled: cancelled,
 	}
 	for status, id := range want {
 		require.Equal(t, []int64{id}, ids(list(t, s, "status="+status)), status)
 	}
 	require.Equal(t, []int64{retrying, running}, ids(list(t, s, "status=running")), "running, and between attempts")
-	require.Len(t, list(t, s, "").Runs, 8, "the jobs of declared functions only")
+	require.Len(t, list(t, s, "").Runs, 9, "the jobs of declared functions only")
 
 	run, err := s.Get(t.Context(), failed)
 	require.NoError(t, err)

@@ -17,7 +17,8 @@ SELECT * FROM (
                WHEN j.state = 'running' THEN 'running'
                WHEN EXISTS (SELECT 1 FROM flow_waits w WHERE w.job_id = j.id AND w.matched_event_id IS NULL) THEN 'waiting'
                WHEN j.state = 'scheduled' AND EXISTS (SELECT 1 FROM flow_steps s WHERE s.job_id = j.id AND s.completed_at > now()) THEN 'sleeping'
-               WHEN j.state = 'pending' OR j.attempt = 0 THEN 'queued'
+               WHEN j.state = 'pending' THEN 'paused'
+               WHEN j.attempt = 0 THEN 'queued'
                ELSE 'running'
            END::text AS status
     FROM river_job j
@@ -97,11 +98,12 @@ LIMIT @max_rows::int;
 -- name: RunCountsByEvent :many
 -- How many runs each of the given events started, by status (as RunList
 -- says it, without the parked states: those are counted as queued or
--- running).
+-- running). River's pending state is a run held while its function is
+-- paused.
 SELECT (j.args ->> 'event_id')::text AS event_id, j.kind,
        CASE j.state
            WHEN 'completed' THEN 'completed' WHEN 'discarded' THEN 'failed' WHEN 'cancelled' THEN 'cancelled'
-           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'queued'
+           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'paused'
            ELSE CASE WHEN j.attempt = 0 THEN 'queued' ELSE 'running' END
        END::text AS status,
        count(*)::int AS runs
@@ -132,7 +134,7 @@ GROUP BY kind;
 SELECT DISTINCT e.id::text AS event_id, j.id AS job_id, j.kind,
        CASE j.state
            WHEN 'completed' THEN 'completed' WHEN 'discarded' THEN 'failed' WHEN 'cancelled' THEN 'cancelled'
-           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'queued'
+           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'paused'
            ELSE CASE WHEN j.attempt = 0 THEN 'queued' ELSE 'running' END
        END::text AS status
 FROM river_job j
