@@ -358,9 +358,6 @@ func (r *Run) finish() {
 			r.StartedAt = &t
 		}
 	}
-	if r.Status == StatusQueued && r.Attempt == 0 {
-		r.StartedAt = nil
-	}
 	if r.StartedAt != nil && r.EndedAt != nil {
 		ms := r.EndedAt.Sub(*r.StartedAt).Milliseconds()
 		r.DurationMs = &ms
