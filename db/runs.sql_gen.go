@@ -15,7 +15,7 @@ const runCountsByEvent = `-- name: RunCountsByEvent :many
 SELECT (j.args ->> 'event_id')::text AS event_id, j.kind,
        CASE j.state
            WHEN 'completed' THEN 'completed' WHEN 'discarded' THEN 'failed' WHEN 'cancelled' THEN 'cancelled'
-           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'queued'
+           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'paused'
            ELSE CASE WHEN j.attempt = 0 THEN 'queued' ELSE 'running' END
        END::text AS status,
        count(*)::int AS runs
@@ -33,7 +33,8 @@ type RunCountsByEventRow struct {
 
 // How many runs each of the given events started, by status (as RunList
 // says it, without the parked states: those are counted as queued or
-// running).
+// running). River's pending state is a run held while its function is
+// paused.
 func (q *Queries) RunCountsByEvent(ctx context.Context, eventIds []string) ([]*RunCountsByEventRow, error) {
 	rows, err := q.db.Query(ctx, runCountsByEvent, eventIds)
 	if err != nil {
@@ -220,6 +221,18 @@ func (q *Queries) RunEventList(ctx context.Context, arg RunEventListParams) ([]*
 	return items, nil
 }
 
+const runEventsReceived = `-- name: RunEventsReceived :one
+SELECT coalesce(min(received_at), now())::timestamptz AS received_at FROM events WHERE id = ANY($1::text[])
+`
+
+// When the first of the given events was received (to bound RunTookEvents).
+func (q *Queries) RunEventsReceived(ctx context.Context, ids []string) (time.Time, error) {
+	row := q.db.QueryRow(ctx, runEventsReceived, ids)
+	var received_at time.Time
+	err := row.Scan(&received_at)
+	return received_at, err
+}
+
 const runFunctionStats = `-- name: RunFunctionStats :many
 SELECT kind, count(*)::int AS runs,
        count(*) FILTER (WHERE state = 'discarded')::int AS failed,
@@ -288,25 +301,28 @@ SELECT id, kind, state, attempt, max_attempts, args, errors, created_at, schedul
                WHEN j.state = 'running' THEN 'running'
                WHEN EXISTS (SELECT 1 FROM flow_waits w WHERE w.job_id = j.id AND w.matched_event_id IS NULL) THEN 'waiting'
                WHEN j.state = 'scheduled' AND EXISTS (SELECT 1 FROM flow_steps s WHERE s.job_id = j.id AND s.completed_at > now()) THEN 'sleeping'
-               WHEN j.state = 'pending' OR j.attempt = 0 THEN 'queued'
+               WHEN j.state = 'pending' THEN 'paused'
+               WHEN j.attempt = 0 THEN 'queued'
                ELSE 'running'
            END::text AS status
     FROM river_job j
     WHERE j.kind = ANY($1::text[])
-      AND ($2::text[] IS NULL OR j.args ->> 'event_id' = ANY($2::text[]))
-      AND ($3::timestamptz IS NULL OR j.created_at >= $3::timestamptz)
-      AND ($4::bigint IS NULL OR j.id < $4::bigint)
-      AND ($5::bigint IS NULL OR j.id = $5::bigint)
+      AND ($2::text[] IS NULL OR j.args ->> 'event_id' = ANY($2::text[])
+           OR j.id = ANY($3::bigint[]))
+      AND ($4::timestamptz IS NULL OR j.created_at >= $4::timestamptz)
+      AND ($5::bigint IS NULL OR j.id < $5::bigint)
+      AND ($6::bigint IS NULL OR j.id = $6::bigint)
     ORDER BY j.id DESC
 ) r
-WHERE $6::text IS NULL OR r.status = $6::text
+WHERE $7::text IS NULL OR r.status = $7::text
 ORDER BY r.id DESC
-LIMIT $7::int
+LIMIT $8::int
 `
 
 type RunListParams struct {
 	Kinds    []string   `json:"kinds"`
 	EventIds []string   `json:"eventIds"`
+	JobIds   []int64    `json:"jobIds"`
 	Since    *time.Time `json:"since"`
 	BeforeID *int64     `json:"beforeId"`
 	ID       *int64     `json:"id"`
@@ -331,7 +347,9 @@ type RunListRow struct {
 
 // The runs of the console (package runs), newest first: River jobs of the
 // given kinds (the declared functions), narrowed by the optional filters,
-// before the id before_id (the keyset cursor). status is the run's status as
+// before the id before_id (the keyset cursor). event_ids selects the runs
+// those events triggered, and the runs job_ids names (debounced and batched
+// runs that took one of them: RunTookEvents). status is the run's status as
 // the console says it (runs.Status): River's state, and for a job parked by
 // a flow step, whether it waits for an event (an open flow_waits row) or
 // sleeps (a step whose completed_at, its wake time, is still to come).
@@ -339,6 +357,7 @@ func (q *Queries) RunList(ctx context.Context, arg RunListParams) ([]*RunListRow
 	rows, err := q.db.Query(ctx, runList,
 		arg.Kinds,
 		arg.EventIds,
+		arg.JobIds,
 		arg.Since,
 		arg.BeforeID,
 		arg.ID,
@@ -510,6 +529,61 @@ func (q *Queries) RunSteps(ctx context.Context, jobIds []int64) ([]*RunStepsRow,
 			&i.Output,
 			&i.StartedAt,
 			&i.CompletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const runTookEvents = `-- name: RunTookEvents :many
+SELECT DISTINCT e.id::text AS event_id, j.id AS job_id, j.kind,
+       CASE j.state
+           WHEN 'completed' THEN 'completed' WHEN 'discarded' THEN 'failed' WHEN 'cancelled' THEN 'cancelled'
+           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'paused'
+           ELSE CASE WHEN j.attempt = 0 THEN 'queued' ELSE 'running' END
+       END::text AS status
+FROM river_job j
+JOIN flow_steps s ON s.job_id = j.id AND s.step IN ('$debounce', '$batch')
+CROSS JOIN unnest($1::text[]) AS e (id)
+WHERE j.kind = ANY($2::text[]) AND j.created_at >= $3::timestamptz AND s.output ? e.id
+`
+
+type RunTookEventsParams struct {
+	EventIds []string  `json:"eventIds"`
+	Kinds    []string  `json:"kinds"`
+	Since    time.Time `json:"since"`
+}
+
+type RunTookEventsRow struct {
+	EventID string `json:"eventId"`
+	JobID   int64  `json:"jobId"`
+	Kind    string `json:"kind"`
+	Status  string `json:"status"`
+}
+
+// The debounced and batched runs (of the given kinds, enqueued since since)
+// that took one of the given events: their $debounce or $batch step's
+// output (an event id, or an array of them) names it. Each kind's runs are
+// found by river_job's kind index and their step by flow_steps' key.
+func (q *Queries) RunTookEvents(ctx context.Context, arg RunTookEventsParams) ([]*RunTookEventsRow, error) {
+	rows, err := q.db.Query(ctx, runTookEvents, arg.EventIds, arg.Kinds, arg.Since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*RunTookEventsRow
+	for rows.Next() {
+		var i RunTookEventsRow
+		if err := rows.Scan(
+			&i.EventID,
+			&i.JobID,
+			&i.Kind,
+			&i.Status,
 		); err != nil {
 			return nil, err
 		}

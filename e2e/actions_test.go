@@ -126,7 +126,7 @@ func TestConsolePausesAndResumesAFunction(t *testing.T) {
 	require.NoError(t, err)
 	screenshot(t, "console-paused.png", png)
 	runs := getText(t, base, "/admin/runs?"+url.Values{"entity": {"order:" + orderID}, "function": {"send-order-update"}}.Encode())
-	require.Contains(t, runs, `"status":"queued"`, "the held run has not run")
+	require.Contains(t, runs, `"status":"paused"`, "the held run reads as paused: it has not run")
 	require.NotContains(t, getText(t, base, "/dev/mailbox?"+url.Values{"recipient": {"farah@example.com"}}.Encode()), updateSubject)
 
 	// 6. Resume it, confirmed, and see the update sent.

@@ -125,6 +125,15 @@ func TestConsoleShowsAnOrdersConfirmationRun(t *testing.T) {
 	require.NoError(t, err)
 	screenshot(t, "console-run.png", png)
 
+	// The functions page: each declared function with its runs.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/admin/functions"), chromedp.WaitVisible(chromedp.CSS("table"))))
+	fns, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	require.NoError(t, err)
+	require.Regexp(t, `send-order-confirmation\s+v1 · queue email\s+order/created`, fns)
+	png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	screenshot(t, "console-functions.png", png)
+
 	// On a phone: no page is wider than the screen.
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)))
 	runURL := base + "/admin/runs/" + strconv.FormatInt(runID, 10)

@@ -61,6 +61,12 @@ func newConsolePages() (*consolePages, error) {
 			}
 			return b.String()
 		},
+		"span": func(from, to *time.Time) string {
+			if from == nil || to == nil {
+				return "—"
+			}
+			return fmtMs(float64(to.Sub(*from).Microseconds()) / 1000)
+		},
 		"pct": func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
 	}
 	parse := func(name string) (*template.Template, error) {

@@ -48,6 +48,13 @@ func TestRunsAPI(t *testing.T) {
 	requireError(t, b.admin(t, "GET", "/admin/runs/999999999", nil), http.StatusNotFound)
 	requireError(t, b.admin(t, "GET", "/admin/runs/x", nil), http.StatusNotFound)
 
+	// A step and a logged line, as a worker would have written them.
+	_, err := b.pool.Exec(t.Context(), `INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+		VALUES ($1, 'render', '{"userId":"u1","email":"runs@example.com"}', now() - interval '20 ms', now())`, run["id"])
+	require.NoError(t, err)
+	_, err = b.pool.Exec(t.Context(), `INSERT INTO run_logs (job_id, attempt, lines) VALUES ($1, 1, ARRAY['12:00:00.000 INFO Rendered template=welcome'])`, run["id"])
+	require.NoError(t, err)
+
 	html := func(path string) response {
 		return b.doAuth(t, "GET", path, nil, func(req *http.Request) {
 			req.SetBasicAuth(adminUser, adminPass)
@@ -68,6 +75,11 @@ func TestRunsAPI(t *testing.T) {
 		require.NotContains(t, string(r.body), "runs@example.com", "%s shows no personal data", path)
 		require.Contains(t, string(r.body), `href="/admin/functions"`, "%s has the console's nav", path)
 	}
+	runPage := string(html("/admin/runs/" + id).body)
+	require.Contains(t, runPage, `data-step="render"`, "the step's bar")
+	require.Contains(t, runPage, "20 ms")
+	require.Contains(t, runPage, "INFO Rendered template=welcome")
+	require.Contains(t, runPage, "&#34;[hidden]&#34;", "the email, hidden")
 	r = html("/admin/?entity=order:42")
 	require.Equal(t, http.StatusBadRequest, r.status)
 	require.Contains(t, string(r.body), "entity: must be order:")

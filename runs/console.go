@@ -123,12 +123,23 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("count the events' runs: %w", err)
 	}
+	took, err := s.tookEvents(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range took {
+		counts = append(counts, &db.RunCountsByEventRow{EventID: t.EventID, Kind: t.Kind, Status: t.Status, Runs: 1})
+	}
 	for _, c := range counts {
 		name := strings.ReplaceAll(c.Kind, "_", "-")
 		if f := s.byKind[c.Kind]; f != nil {
 			name = f.ID()
 		}
 		e := byID[c.EventID]
+		if i := slices.IndexFunc(e.Runs, func(r RunCount) bool { return r.Function == name && r.Status == c.Status }); i >= 0 {
+			e.Runs[i].Runs += int(c.Runs)
+			continue
+		}
 		e.Runs = append(e.Runs, RunCount{Function: name, Status: c.Status, Runs: int(c.Runs)})
 	}
 	for _, e := range out {

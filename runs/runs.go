@@ -5,7 +5,8 @@
 //
 // A run's status is derived from River's state and its flow steps:
 //
-//	queued     not started (available, scheduled or pending, no attempt yet)
+//	queued     not started (available or scheduled, no attempt yet)
+//	paused     held because its function is paused (River's pending state)
 //	running    an attempt is running, or the run waits for its next attempt
 //	sleeping   parked by a sleep step until its wake time
 //	waiting    parked by a wait step until a matching event (an open flow_waits row)
@@ -38,6 +39,7 @@ import (
 // The statuses of a run.
 const (
 	StatusQueued    = "queued"
+	StatusPaused    = "paused"
 	StatusRunning   = "running"
 	StatusSleeping  = "sleeping"
 	StatusWaiting   = "waiting"
@@ -48,7 +50,7 @@ const (
 
 // Statuses are the statuses of a run, in the order a run goes through them.
 func Statuses() []string {
-	return []string{StatusQueued, StatusRunning, StatusSleeping, StatusWaiting, StatusCompleted, StatusFailed, StatusCancelled}
+	return []string{StatusQueued, StatusPaused, StatusRunning, StatusSleeping, StatusWaiting, StatusCompleted, StatusFailed, StatusCancelled}
 }
 
 // Step statuses besides the run's: a step that was recorded is completed;
@@ -195,6 +197,15 @@ func (s *Service) List(ctx context.Context, f Filter) (*Page, error) {
 			return &Page{Runs: []*Run{}}, nil
 		}
 		params.EventIds = ids
+	}
+	if len(params.EventIds) > 0 {
+		took, err := s.tookEvents(ctx, params.EventIds)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range took {
+			params.JobIds = append(params.JobIds, t.JobID)
+		}
 	}
 	rows, err := db.New(s.db).RunList(ctx, params)
 	if err != nil {
@@ -347,9 +358,6 @@ func (r *Run) finish() {
 			r.StartedAt = &t
 		}
 	}
-	if r.Status == StatusQueued && r.Attempt == 0 {
-		r.StartedAt = nil
-	}
 	if r.StartedAt != nil && r.EndedAt != nil {
 		ms := r.EndedAt.Sub(*r.StartedAt).Milliseconds()
 		r.DurationMs = &ms
@@ -424,4 +432,46 @@ func (s *Service) EntityEvents(ctx context.Context, entity string) ([]string, er
 		return nil, fmt.Errorf("find the events of %s: %w", entity, err)
 	}
 	return ids, nil
+}
+
+// unboundedDebounce is how far before an event RunTookEvents looks for the
+// debounced run that took it when the function's debounce has no Timeout.
+const unboundedDebounce = 24 * time.Hour
+
+// tookEvents returns the debounced and batched runs that took any of ids
+// (their args name no event). A run takes events received after it was
+// enqueued, or before by at most its function's debounce or batch timeout,
+// which bounds the scan.
+func (s *Service) tookEvents(ctx context.Context, ids []string) ([]*db.RunTookEventsRow, error) {
+	var kinds []string
+	var window time.Duration
+	for _, f := range s.byID {
+		o := f.Options()
+		switch {
+		case o.Debounce != nil:
+			w := o.Debounce.Timeout
+			if w <= 0 {
+				w = unboundedDebounce
+			}
+			window = max(window, w, o.Debounce.Period)
+		case o.BatchEvents != nil:
+			window = max(window, o.BatchEvents.Timeout)
+		default:
+			continue
+		}
+		kinds = append(kinds, f.Kind())
+	}
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	q := db.New(s.db)
+	first, err := q.RunEventsReceived(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find when the events were received: %w", err)
+	}
+	rows, err := q.RunTookEvents(ctx, db.RunTookEventsParams{EventIds: ids, Kinds: kinds, Since: first.Add(-window - time.Minute)})
+	if err != nil {
+		return nil, fmt.Errorf("find the debounced and batched runs of the events: %w", err)
+	}
+	return rows, nil
 }

@@ -32,6 +32,8 @@ func service(t *testing.T, tx pgx.Tx) *runs.Service {
 			func(context.Context, fn.Input[events.OrderCreated]) (any, error) { return nil, nil }),
 		fn.New(fn.Options{ID: "index-product"}, fn.On(events.NameSearchIndex),
 			func(context.Context, fn.Input[events.SearchIndex]) (any, error) { return nil, nil }),
+		fn.New(fn.Options{ID: "count-orders", BatchEvents: &fn.BatchEvents{MaxSize: 10, Timeout: time.Minute}}, fn.On(events.NameOrderCreated),
+			func(context.Context, fn.Input[events.OrderCreated]) (any, error) { return nil, nil }),
 	)
 	require.NoError(t, err)
 	return runs.New(tx, reg)
@@ -120,17 +122,18 @@ func TestStatus(t *testing.T) {
 	failed := insert(t, tx, job{kind: "send_receipt", state: "discarded", attempt: 10, errors: []string{"step send: no such mailbox asha@example.com"}})
 	step(t, tx, failed, "load", `{"orderId":"o1"}`, now.Add(-time.Second), now.Add(-time.Second+time.Millisecond))
 	cancelled := insert(t, tx, job{kind: "send_receipt", state: "cancelled", attempt: 1})
+	paused := insert(t, tx, job{kind: "send_receipt", state: "pending"})
 	insert(t, tx, job{kind: "not_a_function", state: "completed", attempt: 1})
 
 	want := map[string]int64{
-		runs.StatusQueued: queued, runs.StatusSleeping: sleeping, runs.StatusWaiting: waiting,
+		runs.StatusQueued: queued, runs.StatusPaused: paused, runs.StatusSleeping: sleeping, runs.StatusWaiting: waiting,
 		runs.StatusCompleted: completed, runs.StatusFailed: failed, runs.StatusCancelled: cancelled,
 	}
 	for status, id := range want {
 		require.Equal(t, []int64{id}, ids(list(t, s, "status="+status)), status)
 	}
 	require.Equal(t, []int64{retrying, running}, ids(list(t, s, "status=running")), "running, and between attempts")
-	require.Len(t, list(t, s, "").Runs, 8, "the jobs of declared functions only")
+	require.Len(t, list(t, s, "").Runs, 9, "the jobs of declared functions only")
 
 	run, err := s.Get(t.Context(), failed)
 	require.NoError(t, err)
@@ -181,19 +184,27 @@ func TestEntity(t *testing.T) {
 	indexed := insert(t, tx, job{kind: "index_product", state: "completed", attempt: 1,
 		eventID: event("ev-index", "search/index", map[string]any{"type": "product", "id": productID})})
 
+	// A batched run names no event in its args: its $batch step names
+	// the events it took.
+	batch := insert(t, tx, job{kind: "count_orders", state: "completed", attempt: 1})
+	now := time.Now()
+	step(t, tx, batch, "$batch", `["ev-other","ev-mine"]`, now, now)
+
 	page := list(t, s, "entity=order:"+orderID)
-	require.Equal(t, []int64{mine}, ids(page))
-	require.Equal(t, []string{"ev-mine"}, page.Runs[0].EventIDs)
+	require.Equal(t, []int64{batch, mine}, ids(page))
+	require.Equal(t, []string{"ev-other", "ev-mine"}, page.Runs[0].EventIDs)
+	require.Equal(t, []string{"ev-mine"}, page.Runs[1].EventIDs)
 	require.Equal(t, []int64{indexed}, ids(list(t, s, "entity=product:"+productID)))
-	require.Len(t, list(t, s, "entity=user:"+userID).Runs, 2, "both orders name the user")
+	require.Len(t, list(t, s, "entity=user:"+userID).Runs, 3, "both orders name the user")
 	require.Empty(t, list(t, s, "entity=order:00000000-0000-4000-8000-000000000000").Runs, "no such order")
-	require.Equal(t, []int64{mine}, ids(list(t, s, "event_id=ev-mine")))
+	require.Equal(t, []int64{batch, mine}, ids(list(t, s, "event_id=ev-mine")))
+	require.Equal(t, []int64{batch}, ids(list(t, s, "event_id=ev-other&function=count-orders")))
 	require.Equal(t, []int64{indexed}, ids(list(t, s, "function=index-product")))
 
 	evs, err := s.Events(t.Context(), runs.EventFilter{Entity: "order:" + orderID})
 	require.NoError(t, err)
 	require.Len(t, evs, 1)
-	require.Equal(t, []runs.RunCount{{Function: "send-receipt", Status: "completed", Runs: 1}}, evs[0].Runs)
+	require.Equal(t, []runs.RunCount{{Function: "count-orders", Status: "completed", Runs: 1}, {Function: "send-receipt", Status: "completed", Runs: 1}}, evs[0].Runs)
 	require.Contains(t, string(evs[0].Data), `"[hidden]"`, "no personal data in the event's data")
 }
 

@@ -1,7 +1,9 @@
 -- name: RunList :many
 -- The runs of the console (package runs), newest first: River jobs of the
 -- given kinds (the declared functions), narrowed by the optional filters,
--- before the id before_id (the keyset cursor). status is the run's status as
+-- before the id before_id (the keyset cursor). event_ids selects the runs
+-- those events triggered, and the runs job_ids names (debounced and batched
+-- runs that took one of them: RunTookEvents). status is the run's status as
 -- the console says it (runs.Status): River's state, and for a job parked by
 -- a flow step, whether it waits for an event (an open flow_waits row) or
 -- sleeps (a step whose completed_at, its wake time, is still to come).
@@ -15,12 +17,14 @@ SELECT * FROM (
                WHEN j.state = 'running' THEN 'running'
                WHEN EXISTS (SELECT 1 FROM flow_waits w WHERE w.job_id = j.id AND w.matched_event_id IS NULL) THEN 'waiting'
                WHEN j.state = 'scheduled' AND EXISTS (SELECT 1 FROM flow_steps s WHERE s.job_id = j.id AND s.completed_at > now()) THEN 'sleeping'
-               WHEN j.state = 'pending' OR j.attempt = 0 THEN 'queued'
+               WHEN j.state = 'pending' THEN 'paused'
+               WHEN j.attempt = 0 THEN 'queued'
                ELSE 'running'
            END::text AS status
     FROM river_job j
     WHERE j.kind = ANY(@kinds::text[])
-      AND (sqlc.narg('event_ids')::text[] IS NULL OR j.args ->> 'event_id' = ANY(sqlc.narg('event_ids')::text[]))
+      AND (sqlc.narg('event_ids')::text[] IS NULL OR j.args ->> 'event_id' = ANY(sqlc.narg('event_ids')::text[])
+           OR j.id = ANY(@job_ids::bigint[]))
       AND (sqlc.narg('since')::timestamptz IS NULL OR j.created_at >= sqlc.narg('since')::timestamptz)
       AND (sqlc.narg('before_id')::bigint IS NULL OR j.id < sqlc.narg('before_id')::bigint)
       AND (sqlc.narg('id')::bigint IS NULL OR j.id = sqlc.narg('id')::bigint)
@@ -94,11 +98,12 @@ LIMIT @max_rows::int;
 -- name: RunCountsByEvent :many
 -- How many runs each of the given events started, by status (as RunList
 -- says it, without the parked states: those are counted as queued or
--- running).
+-- running). River's pending state is a run held while its function is
+-- paused.
 SELECT (j.args ->> 'event_id')::text AS event_id, j.kind,
        CASE j.state
            WHEN 'completed' THEN 'completed' WHEN 'discarded' THEN 'failed' WHEN 'cancelled' THEN 'cancelled'
-           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'queued'
+           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'paused'
            ELSE CASE WHEN j.attempt = 0 THEN 'queued' ELSE 'running' END
        END::text AS status,
        count(*)::int AS runs
@@ -120,3 +125,23 @@ SELECT kind, count(*)::int AS runs,
 FROM river_job
 WHERE kind = ANY(@kinds::text[]) AND created_at >= @since::timestamptz
 GROUP BY kind;
+
+-- name: RunTookEvents :many
+-- The debounced and batched runs (of the given kinds, enqueued since since)
+-- that took one of the given events: their $debounce or $batch step's
+-- output (an event id, or an array of them) names it. Each kind's runs are
+-- found by river_job's kind index and their step by flow_steps' key.
+SELECT DISTINCT e.id::text AS event_id, j.id AS job_id, j.kind,
+       CASE j.state
+           WHEN 'completed' THEN 'completed' WHEN 'discarded' THEN 'failed' WHEN 'cancelled' THEN 'cancelled'
+           WHEN 'running' THEN 'running' WHEN 'pending' THEN 'paused'
+           ELSE CASE WHEN j.attempt = 0 THEN 'queued' ELSE 'running' END
+       END::text AS status
+FROM river_job j
+JOIN flow_steps s ON s.job_id = j.id AND s.step IN ('$debounce', '$batch')
+CROSS JOIN unnest(@event_ids::text[]) AS e (id)
+WHERE j.kind = ANY(@kinds::text[]) AND j.created_at >= @since::timestamptz AND s.output ? e.id;
+
+-- name: RunEventsReceived :one
+-- When the first of the given events was received (to bound RunTookEvents).
+SELECT coalesce(min(received_at), now())::timestamptz AS received_at FROM events WHERE id = ANY(@ids::text[]);
