@@ -55,8 +55,9 @@ psql:
 seed:
 	$(GO) run ./cmd/server seed
 
-## e2e: the browser test (installs Chromium if none is found): builds the server, places an order through
-## the REST API and checks its confirmation in the dev mailbox in headless Chromium; screenshots in e2e/screenshots
+## e2e: the browser tests (installs Chromium if none is found): builds the server, places an order through
+## the REST API and checks its confirmation in the dev mailbox and its run in the operator's console in
+## headless Chromium; screenshots in e2e/screenshots
 e2e: build chromium
 	E2E_SERVER=$(CURDIR)/bin/server $(GO) test -tags e2e -count=1 -timeout 5m -v ./e2e/
 

@@ -13,8 +13,8 @@ import (
 
 const deliveryClaim = `-- name: DeliveryClaim :one
 WITH steps AS (
-    INSERT INTO flow_steps (job_id, step, output, completed_at)
-    SELECT $1, unnest($9::text[]), unnest($10::jsonb[]), unnest($11::timestamptz[])
+    INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+    SELECT $1, unnest($9::text[]), unnest($10::jsonb[]), unnest($11::timestamptz[]), unnest($12::timestamptz[])
 )
 INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, html, provider, status, idempotency_key)
 VALUES ($1, $2, $3, $4, $5, $6, $7, '', 'sending', $8)
@@ -33,6 +33,7 @@ type DeliveryClaimParams struct {
 	IdempotencyKey string            `json:"idempotencyKey"`
 	Steps          []string          `json:"steps"`
 	Outputs        []json.RawMessage `json:"outputs"`
+	StartedAts     []time.Time       `json:"startedAts"`
 	CompletedAts   []time.Time       `json:"completedAts"`
 }
 
@@ -41,7 +42,7 @@ type DeliveryClaimParams struct {
 // 'sent' or 'captured': nothing to send; still 'sending': that attempt may
 // or may not have reached the provider). A job written with package flow
 // writes its finished steps' records in the same statement (steps,
-// outputs, completed_ats: flow.Flush; empty otherwise).
+// outputs, started_ats, completed_ats: flow.Flush; empty otherwise).
 func (q *Queries) DeliveryClaim(ctx context.Context, arg DeliveryClaimParams) (*Delivery, error) {
 	row := q.db.QueryRow(ctx, deliveryClaim,
 		arg.JobID,
@@ -54,6 +55,7 @@ func (q *Queries) DeliveryClaim(ctx context.Context, arg DeliveryClaimParams) (*
 		arg.IdempotencyKey,
 		arg.Steps,
 		arg.Outputs,
+		arg.StartedAts,
 		arg.CompletedAts,
 	)
 	var i Delivery
@@ -230,8 +232,8 @@ func (q *Queries) DeliveryListByEvent(ctx context.Context, eventID string) ([]*D
 
 const deliveryRecordSent = `-- name: DeliveryRecordSent :execrows
 WITH steps AS (
-    INSERT INTO flow_steps (job_id, step, output, completed_at)
-    SELECT $5, unnest($6::text[]), unnest($7::jsonb[]), unnest($8::timestamptz[])
+    INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+    SELECT $5, unnest($6::text[]), unnest($7::jsonb[]), unnest($8::timestamptz[]), unnest($9::timestamptz[])
 )
 UPDATE deliveries SET
     status = $1,
@@ -249,12 +251,13 @@ type DeliveryRecordSentParams struct {
 	JobID             *int64            `json:"jobId"`
 	Steps             []string          `json:"steps"`
 	Outputs           []json.RawMessage `json:"outputs"`
+	StartedAts        []time.Time       `json:"startedAts"`
 	CompletedAts      []time.Time       `json:"completedAts"`
 }
 
 // Records the provider's answer for a claimed message. A job written with
 // package flow writes step records of job_id in the same statement (steps,
-// outputs, completed_ats: flow.RunWrite; empty otherwise).
+// outputs, started_ats, completed_ats: flow.RunWrite; empty otherwise).
 func (q *Queries) DeliveryRecordSent(ctx context.Context, arg DeliveryRecordSentParams) (int64, error) {
 	result, err := q.db.Exec(ctx, deliveryRecordSent,
 		arg.Status,
@@ -264,6 +267,7 @@ func (q *Queries) DeliveryRecordSent(ctx context.Context, arg DeliveryRecordSent
 		arg.JobID,
 		arg.Steps,
 		arg.Outputs,
+		arg.StartedAts,
 		arg.CompletedAts,
 	)
 	if err != nil {

@@ -43,14 +43,15 @@ func (q *Queries) FlowStepList(ctx context.Context, jobID int64) ([]*FlowStepLis
 }
 
 const flowStepsInsert = `-- name: FlowStepsInsert :exec
-INSERT INTO flow_steps (job_id, step, output, completed_at)
-SELECT $1, unnest($2::text[]), unnest($3::jsonb[]), unnest($4::timestamptz[])
+INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+SELECT $1, unnest($2::text[]), unnest($3::jsonb[]), unnest($4::timestamptz[]), unnest($5::timestamptz[])
 `
 
 type FlowStepsInsertParams struct {
 	JobID        int64             `json:"jobId"`
 	Steps        []string          `json:"steps"`
 	Outputs      []json.RawMessage `json:"outputs"`
+	StartedAts   []time.Time       `json:"startedAts"`
 	CompletedAts []time.Time       `json:"completedAts"`
 }
 
@@ -58,12 +59,14 @@ type FlowStepsInsertParams struct {
 // flow writes a run's records in one statement, with the next write the run
 // makes. A second record of the same step fails (primary key), so a step
 // recorded with its effect in one transaction (RunTx) cannot take effect
-// twice. completed_at is when the step finished (a sleep gives its wake time).
+// twice. started_at is when the step began, completed_at when it finished
+// (a sleep gives its wake time).
 func (q *Queries) FlowStepsInsert(ctx context.Context, arg FlowStepsInsertParams) error {
 	_, err := q.db.Exec(ctx, flowStepsInsert,
 		arg.JobID,
 		arg.Steps,
 		arg.Outputs,
+		arg.StartedAts,
 		arg.CompletedAts,
 	)
 	return err

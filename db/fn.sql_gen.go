@@ -386,13 +386,15 @@ func (q *Queries) FnIdempotencyDeleteExpired(ctx context.Context) (int64, error)
 const fnRunEvent = `-- name: FnRunEvent :one
 SELECT e.id, e.name, e.data, e.ts, e.source,
        coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'output', s.output, 'completedAt', s.completed_at))
-                 FROM flow_steps AS s WHERE s.job_id = $1::bigint), '[]')::jsonb AS steps
+                 FROM flow_steps AS s WHERE s.job_id = $1::bigint), '[]')::jsonb AS steps,
+       EXISTS (SELECT 1 FROM fn_paused AS p WHERE p.function = $2::text)::bool AS paused
 FROM events AS e
-WHERE e.id = $2::text
+WHERE e.id = $3::text
 `
 
 type FnRunEventParams struct {
 	JobID   int64  `json:"jobId"`
+	Fn      string `json:"fn"`
 	EventID string `json:"eventId"`
 }
 
@@ -403,13 +405,14 @@ type FnRunEventRow struct {
 	Ts     time.Time       `json:"ts"`
 	Source string          `json:"source"`
 	Steps  json.RawMessage `json:"steps"`
+	Paused bool            `json:"paused"`
 }
 
 // A run's trigger event, with the steps earlier runs of its job recorded
-// (flow_steps, as FlowStepList reads them): the one read a run starts
-// with.
+// (flow_steps, as FlowStepList reads them) and whether its function is
+// paused (fn_paused): the one read a run starts with.
 func (q *Queries) FnRunEvent(ctx context.Context, arg FnRunEventParams) (*FnRunEventRow, error) {
-	row := q.db.QueryRow(ctx, fnRunEvent, arg.JobID, arg.EventID)
+	row := q.db.QueryRow(ctx, fnRunEvent, arg.JobID, arg.Fn, arg.EventID)
 	var i FnRunEventRow
 	err := row.Scan(
 		&i.ID,
@@ -418,6 +421,62 @@ func (q *Queries) FnRunEvent(ctx context.Context, arg FnRunEventParams) (*FnRunE
 		&i.Ts,
 		&i.Source,
 		&i.Steps,
+		&i.Paused,
 	)
+	return &i, err
+}
+
+const fnRunHold = `-- name: FnRunHold :execrows
+WITH paused AS (
+    SELECT p.function FROM fn_paused AS p WHERE p.function = $2::text FOR SHARE
+)
+UPDATE river_job
+SET state = 'pending', attempt = greatest(river_job.attempt - 1, 0)
+WHERE river_job.id = $1::bigint AND river_job.state = 'running'
+  AND EXISTS (SELECT 1 FROM paused)
+`
+
+type FnRunHoldParams struct {
+	JobID int64  `json:"jobId"`
+	Fn    string `json:"fn"`
+}
+
+// A run of a paused function holds itself: its job, running, goes to
+// River's 'pending' state (River never fetches it; its completer finds the
+// job no longer running and leaves it) with the attempt it began given
+// back. The function's fn_paused row is read FOR SHARE, so a resume that
+// deletes it either waits for this hold (and then releases the run) or
+// has committed before (and the run is not held: 0 rows, it runs).
+func (q *Queries) FnRunHold(ctx context.Context, arg FnRunHoldParams) (int64, error) {
+	result, err := q.db.Exec(ctx, fnRunHold, arg.JobID, arg.Fn)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const fnRunStart = `-- name: FnRunStart :one
+SELECT coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'output', s.output, 'completedAt', s.completed_at))
+                 FROM flow_steps AS s WHERE s.job_id = $1::bigint), '[]')::jsonb AS steps,
+       EXISTS (SELECT 1 FROM fn_paused AS p WHERE p.function = $2::text)::bool AS paused
+`
+
+type FnRunStartParams struct {
+	JobID int64  `json:"jobId"`
+	Fn    string `json:"fn"`
+}
+
+type FnRunStartRow struct {
+	Steps  json.RawMessage `json:"steps"`
+	Paused bool            `json:"paused"`
+}
+
+// What a run without a trigger event (a debounce's, a batch's, a cron
+// trigger's) starts with: the steps earlier runs of its job recorded, which
+// its first step would read anyway, and whether its function is paused.
+func (q *Queries) FnRunStart(ctx context.Context, arg FnRunStartParams) (*FnRunStartRow, error) {
+	row := q.db.QueryRow(ctx, fnRunStart, arg.JobID, arg.Fn)
+	var i FnRunStartRow
+	err := row.Scan(&i.Steps, &i.Paused)
 	return &i, err
 }

@@ -114,6 +114,7 @@ type FlowStep struct {
 	Step        string          `json:"step"`
 	Output      json.RawMessage `json:"output"`
 	CompletedAt time.Time       `json:"completedAt"`
+	StartedAt   *time.Time      `json:"startedAt"`
 }
 
 type FlowWait struct {
@@ -149,6 +150,12 @@ type FnIdempotency struct {
 	Function  string    `json:"function"`
 	Key       string    `json:"key"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+type FnPaused struct {
+	Function string    `json:"function"`
+	PausedAt time.Time `json:"pausedAt"`
+	PausedBy string    `json:"pausedBy"`
 }
 
 type LimitSlot struct {
@@ -247,6 +254,14 @@ type RiverQueue struct {
 	Metadata  json.RawMessage `json:"metadata"`
 	PausedAt  *time.Time      `json:"pausedAt"`
 	UpdatedAt time.Time       `json:"updatedAt"`
+}
+
+type RunLog struct {
+	JobID     int64     `json:"jobId"`
+	Attempt   int16     `json:"attempt"`
+	LoggedAt  time.Time `json:"loggedAt"`
+	Lines     []string  `json:"lines"`
+	Truncated int32     `json:"truncated"`
 }
 
 type SearchDocument struct {

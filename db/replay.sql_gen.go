@@ -14,21 +14,36 @@ import (
 const deadLetterCount = `-- name: DeadLetterCount :one
 SELECT count(*) FROM river_job
 WHERE kind = $1 AND state IN ('discarded', 'cancelled')
-  AND finalized_at >= $2::timestamptz
-  AND coalesce(errors[array_length(errors, 1)] ->> 'error', '') ILIKE '%' || $3::text || '%'
+  AND finalized_at >= $2::timestamptz AND finalized_at < $3::timestamptz
+  AND coalesce(errors[array_length(errors, 1)] ->> 'error', '') ILIKE '%' || $4::text || '%'
+  AND (cardinality($5::text[]) = 0 OR EXISTS (
+      SELECT 1 FROM events AS e
+      WHERE e.id = river_job.args ->> 'event_id' AND e.data #>> $5::text[] = $6::text))
 `
 
 type DeadLetterCountParams struct {
-	Kind      string    `json:"kind"`
-	Since     time.Time `json:"since"`
-	ErrorLike string    `json:"errorLike"`
+	Kind       string    `json:"kind"`
+	Since      time.Time `json:"since"`
+	Until      time.Time `json:"until"`
+	ErrorLike  string    `json:"errorLike"`
+	MatchPath  []string  `json:"matchPath"`
+	MatchValue string    `json:"matchValue"`
 }
 
-// How many discarded or cancelled jobs of @kind, finalized since @since,
-// have a last error containing @error_like (any case; empty matches all): the
-// total a bulk retry reports progress against.
+// How many discarded or cancelled jobs of @kind, finalized in [@since,
+// @until), have a last error containing @error_like (any case; empty
+// matches all) and, unless @match_path is empty, a trigger event whose data
+// holds @match_value at @match_path: the total a bulk retry reports
+// progress against.
 func (q *Queries) DeadLetterCount(ctx context.Context, arg DeadLetterCountParams) (int64, error) {
-	row := q.db.QueryRow(ctx, deadLetterCount, arg.Kind, arg.Since, arg.ErrorLike)
+	row := q.db.QueryRow(ctx, deadLetterCount,
+		arg.Kind,
+		arg.Since,
+		arg.Until,
+		arg.ErrorLike,
+		arg.MatchPath,
+		arg.MatchValue,
+	)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -109,19 +124,25 @@ func (q *Queries) DeadLetterGroups(ctx context.Context, arg DeadLetterGroupsPara
 const deadLetterPage = `-- name: DeadLetterPage :many
 SELECT id FROM river_job
 WHERE kind = $1 AND state IN ('discarded', 'cancelled')
-  AND finalized_at >= $2::timestamptz
-  AND coalesce(errors[array_length(errors, 1)] ->> 'error', '') ILIKE '%' || $3::text || '%'
-  AND id > $4::bigint
+  AND finalized_at >= $2::timestamptz AND finalized_at < $3::timestamptz
+  AND coalesce(errors[array_length(errors, 1)] ->> 'error', '') ILIKE '%' || $4::text || '%'
+  AND (cardinality($5::text[]) = 0 OR EXISTS (
+      SELECT 1 FROM events AS e
+      WHERE e.id = river_job.args ->> 'event_id' AND e.data #>> $5::text[] = $6::text))
+  AND id > $7::bigint
 ORDER BY id
-LIMIT $5::int
+LIMIT $8::int
 `
 
 type DeadLetterPageParams struct {
-	Kind      string    `json:"kind"`
-	Since     time.Time `json:"since"`
-	ErrorLike string    `json:"errorLike"`
-	AfterID   int64     `json:"afterId"`
-	MaxRows   int32     `json:"maxRows"`
+	Kind       string    `json:"kind"`
+	Since      time.Time `json:"since"`
+	Until      time.Time `json:"until"`
+	ErrorLike  string    `json:"errorLike"`
+	MatchPath  []string  `json:"matchPath"`
+	MatchValue string    `json:"matchValue"`
+	AfterID    int64     `json:"afterId"`
+	MaxRows    int32     `json:"maxRows"`
 }
 
 // The next @max_rows ids of the jobs DeadLetterCount counts, after
@@ -130,7 +151,10 @@ func (q *Queries) DeadLetterPage(ctx context.Context, arg DeadLetterPageParams) 
 	rows, err := q.db.Query(ctx, deadLetterPage,
 		arg.Kind,
 		arg.Since,
+		arg.Until,
 		arg.ErrorLike,
+		arg.MatchPath,
+		arg.MatchValue,
 		arg.AfterID,
 		arg.MaxRows,
 	)

@@ -15,7 +15,7 @@
 //	}
 //
 // Each finished step is a row of flow_steps (job_id, step, output,
-// completed_at) with its output as JSON. When River runs the job again (a
+// started_at, completed_at) with its output as JSON. When River runs the job again (a
 // retry, or the run after a Sleep or WaitForEvent parked it), Work runs from
 // the top and every step already recorded returns its recorded output
 // without running; the first step not recorded runs. Code between steps runs
@@ -103,23 +103,28 @@ type recorded struct {
 }
 
 // Records are step records of a run's job, column by column: step i is
-// Steps[i], finished at CompletedAt[i] with output Outputs[i] (JSON). A
+// Steps[i], begun at StartedAt[i] and finished at CompletedAt[i] with
+// output Outputs[i] (JSON). A
 // statement inserts them into flow_steps with unnest, as
 // db.FlowStepsInsert does (and db.DeliveryClaim and db.DeliveryRecordSent
 // in a CTE, for package jobs).
 type Records struct {
 	Steps       []string
 	Outputs     []json.RawMessage
+	StartedAt   []time.Time
 	CompletedAt []time.Time
 }
 
 // Len is the number of records.
 func (rs Records) Len() int { return len(rs.Steps) }
 
-// record is the one record of step name, finished at completedAt with
-// output.
-func record(name string, output json.RawMessage, completedAt time.Time) Records {
-	return Records{Steps: []string{name}, Outputs: []json.RawMessage{output}, CompletedAt: []time.Time{completedAt}}
+// record is the one record of step name, begun at startedAt and finished
+// at completedAt with output.
+func record(name string, output json.RawMessage, startedAt, completedAt time.Time) Records {
+	return Records{
+		Steps: []string{name}, Outputs: []json.RawMessage{output},
+		StartedAt: []time.Time{startedAt}, CompletedAt: []time.Time{completedAt},
+	}
 }
 
 // concat returns rs followed by more, sharing neither's arrays.
@@ -127,6 +132,7 @@ func (rs Records) concat(more Records) Records {
 	return Records{
 		Steps:       slices.Concat(rs.Steps, more.Steps),
 		Outputs:     slices.Concat(rs.Outputs, more.Outputs),
+		StartedAt:   slices.Concat(rs.StartedAt, more.StartedAt),
 		CompletedAt: slices.Concat(rs.CompletedAt, more.CompletedAt),
 	}
 }
@@ -261,12 +267,12 @@ func (r *run) load(ctx context.Context) error {
 	return nil
 }
 
-// keep keeps the record of step name, finished now with output, for the
-// run's next write.
-func (r *run) keep(name string, output json.RawMessage) {
+// keep keeps the record of step name, begun at started and finished now
+// with output, for the run's next write.
+func (r *run) keep(name string, output json.RawMessage, started time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.pending = r.pending.concat(record(name, output, now()))
+	r.pending = r.pending.concat(record(name, output, started, now()))
 }
 
 // take returns the records not written yet and leaves none: the caller
@@ -308,7 +314,7 @@ func (r *run) writeIn(ctx context.Context, q db.DBTX, own Records) error {
 // step's work) in one statement.
 func (r *run) insert(ctx context.Context, q db.DBTX, rs Records) error {
 	err := db.New(q).FlowStepsInsert(ctx, db.FlowStepsInsertParams{
-		JobID: r.jobID, Steps: rs.Steps, Outputs: rs.Outputs, CompletedAts: rs.CompletedAt,
+		JobID: r.jobID, Steps: rs.Steps, Outputs: rs.Outputs, StartedAts: rs.StartedAt, CompletedAts: rs.CompletedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("flow: record steps %q: %w", rs.Steps, err)
@@ -341,6 +347,7 @@ func Run[T any](ctx context.Context, name string, fn func(ctx context.Context) (
 	if done != nil {
 		return decode[T](name, done.output)
 	}
+	started := now()
 	out, err := fn(ctx)
 	if err != nil {
 		return zero, fmt.Errorf("step %s: %w", name, err)
@@ -349,7 +356,7 @@ func Run[T any](ctx context.Context, name string, fn func(ctx context.Context) (
 	if err != nil {
 		return zero, err
 	}
-	r.keep(name, raw)
+	r.keep(name, raw, started)
 	return decode[T](name, raw)
 }
 
@@ -370,6 +377,7 @@ func RunTx[T any](ctx context.Context, name string, fn func(ctx context.Context,
 		return decode[T](name, done.output)
 	}
 	var raw json.RawMessage
+	started := now()
 	err = db.InTx(ctx, r.db, func(tx pgx.Tx) error {
 		out, err := fn(ctx, tx)
 		if err != nil {
@@ -378,7 +386,7 @@ func RunTx[T any](ctx context.Context, name string, fn func(ctx context.Context,
 		if raw, err = encode(name, out); err != nil {
 			return err
 		}
-		return r.writeIn(ctx, tx, record(name, raw, now()))
+		return r.writeIn(ctx, tx, record(name, raw, started, now()))
 	})
 	if err != nil {
 		return zero, err
@@ -407,7 +415,8 @@ func RunWrite[T any](ctx context.Context, name string, out T, write func(ctx con
 	if err != nil {
 		return zero, err
 	}
-	if err := r.write(record(name, raw, now()), func(rs Records) error { return write(ctx, rs) }); err != nil {
+	at := now()
+	if err := r.write(record(name, raw, at, at), func(rs Records) error { return write(ctx, rs) }); err != nil {
 		return zero, fmt.Errorf("step %s: %w", name, err)
 	}
 	return decode[T](name, raw)
@@ -466,11 +475,12 @@ func SleepUntil(ctx context.Context, name string, t time.Time) error {
 	if err != nil {
 		return err
 	}
-	if !until.After(time.Now()) {
-		r.keep(name, raw)
+	started := now()
+	if !until.After(started) {
+		r.keep(name, raw, started)
 		return nil
 	}
-	if err := r.writeIn(ctx, r.db, record(name, raw, until)); err != nil {
+	if err := r.writeIn(ctx, r.db, record(name, raw, started, until)); err != nil {
 		return err
 	}
 	return park(time.Until(until))

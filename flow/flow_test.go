@@ -627,3 +627,43 @@ func TestConcurrentRunSteps(t *testing.T) {
 	require.EqualValues(t, n, calls.Load(), "the second run ran none of them")
 	require.Equal(t, want, steps(t, tx, res.Job.ID))
 }
+
+// TestStepsRecordWhenTheyBegan: a step's record holds when it began and
+// when it finished (a sleep: when it began and its wake time), as the
+// operator's console draws them, with no statement of its own.
+func TestStepsRecordWhenTheyBegan(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tx := dbtest.TestTx(ctx, t)
+	w := txWorker(t, tx, func(ctx context.Context, _ *river.Job[testArgs]) error {
+		if _, err := flow.Run(ctx, "slow", func(ctx context.Context) (int, error) {
+			// A step whose work takes 20 ms (a timer stands for it), so
+			// its recorded start and end are that far apart.
+			<-time.After(20 * time.Millisecond)
+			return 1, nil
+		}); err != nil {
+			return err
+		}
+		return flow.Sleep(ctx, "nap", time.Hour)
+	})
+	before := time.Now()
+	res, err := w.Work(ctx, t, tx, testArgs{}, nil)
+	require.NoError(t, err)
+	rows, err := tx.Query(ctx, `SELECT step, started_at, completed_at FROM flow_steps WHERE job_id = $1 ORDER BY started_at`, res.Job.ID)
+	require.NoError(t, err)
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([3]any, error) {
+		var name string
+		var started, completed time.Time
+		err := r.Scan(&name, &started, &completed)
+		return [3]any{name, started, completed}, err
+	})
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, "slow", got[0][0])
+	started, completed := got[0][1].(time.Time), got[0][2].(time.Time)
+	require.WithinRange(t, started, before.Truncate(time.Microsecond), time.Now())
+	require.GreaterOrEqual(t, completed.Sub(started), 20*time.Millisecond, "the step's duration")
+	require.Equal(t, "nap", got[1][0])
+	require.False(t, got[1][1].(time.Time).Before(completed), "the sleep began after the step")
+	require.WithinRange(t, got[1][2].(time.Time), before.Add(time.Hour), time.Now().Add(time.Hour), "its wake time")
+}

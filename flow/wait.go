@@ -192,11 +192,11 @@ func WaitForEvent(ctx context.Context, name string, w Wait) (events.Event, bool,
 			if !timedOut {
 				return events.Event{}, false, park(time.Until(wait.Deadline))
 			}
-			return finishWait(ctx, r, name, nil)
+			return finishWait(ctx, r, name, wait.CreatedAt, nil)
 		}
 		out := &eventOutput{ID: ev.ID, Name: ev.Name, Data: ev.Data, TS: ev.Ts.UTC()}
 		if w.If == nil || w.If(out.event()) {
-			return finishWait(ctx, r, name, out)
+			return finishWait(ctx, r, name, wait.CreatedAt, out)
 		}
 		wait, err = q.FlowWaitReject(ctx, db.FlowWaitRejectParams{JobID: r.jobID, Step: name, EventID: ev.ID})
 		if err != nil {
@@ -206,16 +206,17 @@ func WaitForEvent(ctx context.Context, name string, w Wait) (events.Event, bool,
 	}
 }
 
-// finishWait records wait step name as finished with event ev (nil: it
-// timed out) and removes its wait, in one transaction.
-func finishWait(ctx context.Context, r *run, name string, ev *eventOutput) (events.Event, bool, error) {
+// finishWait records wait step name, registered at started, as finished
+// with event ev (nil: it timed out) and removes its wait, in one
+// transaction.
+func finishWait(ctx context.Context, r *run, name string, started time.Time, ev *eventOutput) (events.Event, bool, error) {
 	out := waitOutput{Event: ev}
 	raw, err := encode(name, out)
 	if err != nil {
 		return events.Event{}, false, err
 	}
 	err = db.InTx(ctx, r.db, func(tx pgx.Tx) error {
-		if err := r.writeIn(ctx, tx, record(name, raw, now())); err != nil {
+		if err := r.writeIn(ctx, tx, record(name, raw, started, now())); err != nil {
 			return err
 		}
 		if err := db.New(tx).FlowWaitDelete(ctx, db.FlowWaitDeleteParams{JobID: r.jobID, Step: name}); err != nil {

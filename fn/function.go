@@ -241,6 +241,9 @@ type rawInput struct {
 	job          *rivertype.JobRow
 	version      int
 	scheduledFor time.Time
+	// held: the function is paused and the run held itself (it runs
+	// nothing).
+	held bool
 }
 
 // New declares a function: its options, its triggers and its handler, which

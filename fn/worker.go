@@ -178,8 +178,8 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	)
 	err := flow.Do(ctx, w.x.rt.DB, job.JobRow, func(ctx context.Context) error {
 		in, err := w.x.input(ctx, w.f, job)
-		if err != nil || in.events == nil && in.scheduledFor.IsZero() {
-			return err // nil: nothing to do (a debounce or batch another run took)
+		if err != nil || in.held || in.events == nil && in.scheduledFor.IsZero() {
+			return err // nil: held (its function is paused), or nothing to do (a debounce or batch another run took)
 		}
 		if w.f.opts.BatchEvents != nil {
 			for _, ev := range in.events {
@@ -254,23 +254,42 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 		in.scheduledFor = *job.Args.Period
 	}
 	var ids []string
-	switch {
-	case job.Args.EventID != "":
-		// One read: the event, and the steps earlier runs recorded.
-		row, err := db.New(x.rt.DB).FnRunEvent(ctx, db.FnRunEventParams{JobID: job.ID, EventID: job.Args.EventID})
+	if job.Args.EventID != "" {
+		// One read: the event, the steps earlier runs recorded, and whether
+		// the function is paused.
+		row, err := db.New(x.rt.DB).FnRunEvent(ctx, db.FnRunEventParams{JobID: job.ID, Fn: f.ID(), EventID: job.Args.EventID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return in, river.JobCancel(fmt.Errorf("event %s not found", job.Args.EventID))
 		}
 		if err != nil {
 			return in, fmt.Errorf("load event: %w", err)
 		}
-		var steps []*db.FlowStepListRow
-		if err := json.Unmarshal(row.Steps, &steps); err != nil {
-			return in, fmt.Errorf("load steps: %w", err)
+		if err := preload(ctx, row.Steps); err != nil {
+			return in, err
 		}
-		flow.Preload(ctx, steps)
+		if row.Paused {
+			if in.held, err = x.hold(ctx, f, job.JobRow); in.held || err != nil {
+				return in, err
+			}
+		}
 		in.events = []events.Event{{ID: row.ID, Name: row.Name, Data: row.Data, TS: row.Ts, Source: row.Source}}
 		return in, nil
+	}
+	// A run without an event reads its recorded steps (which its first step
+	// would) and whether the function is paused, in one read.
+	row, err := db.New(x.rt.DB).FnRunStart(ctx, db.FnRunStartParams{JobID: job.ID, Fn: f.ID()})
+	if err != nil {
+		return in, fmt.Errorf("load steps: %w", err)
+	}
+	if err := preload(ctx, row.Steps); err != nil {
+		return in, err
+	}
+	if row.Paused {
+		if in.held, err = x.hold(ctx, f, job.JobRow); in.held || err != nil {
+			return in, err
+		}
+	}
+	switch {
 	case f.opts.Debounce != nil:
 		id, err := flow.RunTx(ctx, "$debounce", func(ctx context.Context, tx pgx.Tx) (string, error) {
 			row, err := db.New(tx).FnDebounceTake(ctx, db.FnDebounceTakeParams{Fn: f.ID(), Key: job.Args.Key})
@@ -314,6 +333,33 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 		return in, river.JobCancel(fmt.Errorf("events %v not found", ids))
 	}
 	return in, nil
+}
+
+// preload gives the run in ctx the steps its job recorded (steps: JSON, as
+// FnRunEvent and FnRunStart read them).
+func preload(ctx context.Context, raw json.RawMessage) error {
+	var steps []*db.FlowStepListRow
+	if err := json.Unmarshal(raw, &steps); err != nil {
+		return fmt.Errorf("load steps: %w", err)
+	}
+	flow.Preload(ctx, steps)
+	return nil
+}
+
+// hold holds a run of f, whose function is paused, before it runs any
+// of its code: its job goes to River's pending state until the function
+// is resumed (see package control). False when the function was resumed
+// meanwhile: the run goes on.
+func (x *executor) hold(ctx context.Context, f *Function, job *rivertype.JobRow) (bool, error) {
+	n, err := db.New(x.rt.DB).FnRunHold(ctx, db.FnRunHoldParams{Fn: f.ID(), JobID: job.ID})
+	if err != nil {
+		return false, fmt.Errorf("hold run of paused function: %w", err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	x.rt.Logger.InfoContext(ctx, "Run held: its function is paused", slog.String("function", f.ID()), slog.Int64("job_id", job.ID))
+	return true, nil
 }
 
 // requeue puts the events of a failed batch run back in its batch, and

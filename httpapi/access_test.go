@@ -10,9 +10,9 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/control"
 	"github.com/mohallamart/backend/httpapi"
 	"github.com/mohallamart/backend/jobs/jobstest"
-	"github.com/mohallamart/backend/replay"
 )
 
 const trackEvent = `{"name":"analytics/track","data":{"event":"page_view"}}`
@@ -145,7 +145,7 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 		o.EventKeys, o.APIKeys, o.AdminUser, o.AdminPassword = nil, nil, "", ""
 		client, err := river.NewClient(riverpgxv5.New(o.DB), &river.Config{})
 		require.NoError(t, err)
-		o.Replay = replay.New(o.DB, client, jobstest.Registry(t, o.DB))
+		o.Control = control.New(o.DB, client, jobstest.Registry(t, o.DB))
 	})
 	post := func(path, body string, header ...string) response {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, b.srv.URL+path, strings.NewReader(body))
@@ -170,7 +170,12 @@ func TestCrossSiteRequestsRefused(t *testing.T) {
 		requireError(t, post("/v1/events", relay, site...), http.StatusForbidden)
 		requireError(t, post("/e/any", relay, site...), http.StatusForbidden)
 		requireError(t, post("/admin/jobs/retry", `{"kind":"send_welcome_email","since":"2026-01-01T00:00:00Z"}`, site...), http.StatusForbidden)
+		requireError(t, post("/admin/functions/send-welcome-email/pause", `{}`, site...), http.StatusForbidden)
+		requireError(t, post("/admin/functions/send-welcome-email/resume", `{}`, site...), http.StatusForbidden)
+		requireError(t, post("/admin/runs/cancel", `{"function":"send-welcome-email"}`, site...), http.StatusForbidden)
+		requireError(t, post("/admin/runs/retry", `{"function":"send-welcome-email","since":"2026-01-01T00:00:00Z"}`, site...), http.StatusForbidden)
 	}
+	require.Zero(t, b.count(t, "SELECT count(*) FROM fn_paused"), "a page of another site paused nothing")
 	require.Zero(t, b.count(t, "SELECT count(*) FROM users WHERE email = 'csrf@example.com'"))
 	require.Equal(t, events, b.count(t, "SELECT count(*) FROM events"))
 

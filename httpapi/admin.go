@@ -16,7 +16,7 @@ func (s *server) replayEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.Replay.Replay(r.Context(), req, nil)
+	res, err := s.Control.Replay(r.Context(), req, nil)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -36,7 +36,7 @@ func (s *server) failedJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		since = t
 	}
-	groups, err := s.Replay.Failed(r.Context(), since, r.URL.Query().Get("kind"))
+	groups, err := s.Control.Failed(r.Context(), since, r.URL.Query().Get("kind"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -52,7 +52,7 @@ func (s *server) retryJobs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.Replay.Retry(r.Context(), req, nil)
+	res, err := s.Control.Retry(r.Context(), req, nil)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

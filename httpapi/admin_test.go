@@ -12,9 +12,9 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/control"
 	"github.com/mohallamart/backend/httpapi"
 	"github.com/mohallamart/backend/jobs/jobstest"
-	"github.com/mohallamart/backend/replay"
 )
 
 // doAuth sends a request with a JSON body (none when body is nil),
@@ -121,6 +121,6 @@ func setupAdmin(t *testing.T) *testBundle {
 	return setup(t, func(o *httpapi.Opts) {
 		client, err := river.NewClient(riverpgxv5.New(o.DB), &river.Config{})
 		require.NoError(t, err)
-		o.Replay = replay.New(o.DB, client, jobstest.Registry(t, o.DB))
+		o.Control = control.New(o.DB, client, jobstest.Registry(t, o.DB))
 	})
 }

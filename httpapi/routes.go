@@ -102,9 +102,10 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 		v1("POST /v1/orders/{id}/cancel", s.cancelOrder),
 		v1("GET /v1/search/products", s.searchProducts),
 	)
-	if s.Replay != nil {
-		// The operator routes (replay, dead letters); "Replay and dead
-		// letters" in docs/http-api.md tells how to use them.
+	if s.Control != nil {
+		// The operator routes (replay, dead letters, pause, cancel and
+		// retry); "Replay and dead letters" and "Operator actions" in
+		// docs/http-api.md tell how to use them.
 		admin := func(pattern string, h http.HandlerFunc) route {
 			return route{pattern: pattern, auth: authAdmin, handler: s.requireAdmin(h)}
 		}
@@ -112,7 +113,43 @@ func (s *server) routeTable(pages *mailboxPages) []route {
 			admin("POST /admin/events/replay", s.replayEvents),
 			admin("GET /admin/jobs/failed", s.failedJobs),
 			admin("POST /admin/jobs/retry", s.retryJobs),
+			admin("GET /admin/functions/paused", s.pausedFunctions),
+			admin("POST /admin/functions/{id}/pause", s.pauseFunction),
+			admin("POST /admin/functions/{id}/resume", s.resumeFunction),
+			admin("POST /admin/runs/cancel", s.cancelRuns),
+			admin("POST /admin/runs/retry", s.retryRuns),
 		)
+	}
+	if s.Runs != nil {
+		// The runs API and the operator's console (docs/console.md): the
+		// pages under /admin/, server-rendered. GET /admin/runs and GET
+		// /admin/runs/{id} answer JSON, or the page to a browser (Accept:
+		// text/html).
+		page := func(pattern string, h func(http.ResponseWriter, *http.Request, *consolePages)) route {
+			return route{pattern: pattern, auth: authAdmin, handler: s.requireAdmin(s.withDBTimeout(func(w http.ResponseWriter, r *http.Request) {
+				h(w, r, s.console)
+			}))}
+		}
+		routes = append(routes,
+			page("GET /admin/runs", s.listRuns),
+			page("GET /admin/runs/{id}", s.getRun),
+			page("GET /admin/{$}", s.consoleEvents),
+			page("GET /admin/events/{id}", s.consoleEvent),
+			page("GET /admin/functions", s.consoleFunctions),
+		)
+		if s.Control != nil {
+			// The console's actions: forms, each confirmed with its dry
+			// run's count, acting through the same control.Service as
+			// the action routes above (a POST: other sites' pages are
+			// refused).
+			routes = append(routes,
+				page("GET /admin/actions", s.consoleActions),
+				// No DB_TIMEOUT: a bulk action takes as long as it takes.
+				route{pattern: "POST /admin/actions/{action}", auth: authAdmin, handler: s.requireAdmin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					s.consoleAct(w, r, s.console)
+				}))},
+			)
+		}
 	}
 	if s.RiverUI != nil {
 		// Every method and path under /riverui/: the OpenAPI document

@@ -16,10 +16,11 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/mohallamart/backend/apperr"
+	"github.com/mohallamart/backend/control"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
-	"github.com/mohallamart/backend/replay"
+	"github.com/mohallamart/backend/runs"
 )
 
 // Routes says whether events of a name start any function: fn.Registry.
@@ -73,9 +74,14 @@ type Opts struct {
 	// route does: every state-changing route refuses browsers'
 	// cross-origin requests (403).
 	CORSOrigins []string
-	// Replay, when set, serves the operator routes at /admin (replay
-	// events, list and retry failed jobs) behind admin basic auth.
-	Replay *replay.Service
+	// Control, when set, serves the operator routes at /admin behind admin
+	// basic auth: replay events, list and retry failed runs, pause and
+	// resume functions, cancel runs.
+	Control *control.Service
+	// Runs, when set, serves the runs API (GET /admin/runs, GET
+	// /admin/runs/{id}) and the operator's console at /admin/ behind admin
+	// basic auth (docs/console.md).
+	Runs *runs.Service
 	// DevMailbox serves the development mailbox at /dev/mailbox: every
 	// email, SMS and push in deliveries, and each email as its recipient
 	// saw it, behind admin basic auth when that is configured. For
@@ -157,6 +163,7 @@ type server struct {
 	limiter      *limiter // requests per key
 	authFailures *limiter // failed authentication attempts per client address and credential
 	addrFailures *limiter // failed authentication attempts per client address
+	console      *consolePages
 }
 
 // NewHandler returns the whole HTTP handler stack: the routes
@@ -187,6 +194,11 @@ func NewHandler(opts Opts) (http.Handler, error) {
 	fromPages, err := s.crossOriginProtection(opts.CORSOrigins)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Runs != nil && !opts.OpsOnly {
+		if s.console, err = newConsolePages(); err != nil {
+			return nil, err
+		}
 	}
 	var pages *mailboxPages
 	if opts.DevMailbox && !opts.OpsOnly {

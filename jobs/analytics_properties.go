@@ -24,12 +24,15 @@ func analyticsEvent(id, name string, data json.RawMessage, ts time.Time) (analyt
 		ev.Name, ev.UserID, ev.Properties = t.Event, t.UserID, t.Properties
 		return ev, nil
 	}
-	ev.UserID, ev.Properties = analyticsProperties(p)
+	var props map[string]any
+	ev.UserID, props = analyticsProperties(p)
+	ev.Properties = redact.Properties(props)
 	return ev, nil
 }
 
-// analyticsProperties is the allow-list of what analytics receives of each
-// tracked catalog event (docs/guarantees.md lists it): ids, amounts and counts,
+// analyticsProperties is what analytics receives of each tracked catalog
+// event (docs/guarantees.md lists it), each field on the personal-data
+// allow-list (redact.Allowed, which analyticsEvent applies): ids, amounts and counts,
 // never an email address, name or phone number. userId is the event's
 // user; user/updated names the fields that changed, not their values; a
 // cancellation's reason, typed by a person, has any address or number it

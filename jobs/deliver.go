@@ -180,7 +180,7 @@ func claim(ctx context.Context, d db.DBTX, job *rivertype.JobRow, m message, ste
 	row, err := db.New(d).DeliveryClaim(ctx, db.DeliveryClaimParams{
 		JobID: &job.ID, EventID: eventID, Channel: m.channel, Recipient: m.recipient,
 		Subject: m.subject, Body: m.body, HTML: m.html, IdempotencyKey: m.key,
-		Steps: steps.Steps, Outputs: steps.Outputs, CompletedAts: steps.CompletedAt,
+		Steps: steps.Steps, Outputs: steps.Outputs, StartedAts: steps.StartedAt, CompletedAts: steps.CompletedAt,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim delivery %s: %w", m.key, err)
@@ -207,7 +207,7 @@ func unclaimIfPermanent(ctx context.Context, d db.DBTX, key string, outcome erro
 func record(ctx context.Context, q db.DBTX, jobID int64, key string, r notify.Receipt, steps flow.Records) error {
 	_, err := db.New(q).DeliveryRecordSent(ctx, db.DeliveryRecordSentParams{
 		Status: r.Status, Provider: r.Provider, ProviderMessageID: r.MessageID, IdempotencyKey: key,
-		JobID: &jobID, Steps: steps.Steps, Outputs: steps.Outputs, CompletedAts: steps.CompletedAt,
+		JobID: &jobID, Steps: steps.Steps, Outputs: steps.Outputs, StartedAts: steps.StartedAt, CompletedAts: steps.CompletedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("record delivery %s: %w", key, err)

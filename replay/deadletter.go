@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/db"
 )
 
@@ -46,15 +45,24 @@ func (s *Service) Failed(ctx context.Context, since time.Time, kind string) ([]F
 	return out, nil
 }
 
-// RetryRequest selects the dead letters to retry.
+// RetryRequest selects the dead letters (the runs that failed for good:
+// discarded, or cancelled) to retry.
 type RetryRequest struct {
-	// Kind is the job kind. Required.
-	Kind string `json:"kind"`
-	// Since bounds finalized_at from below. Required.
+	// Kind is the job kind, such as "send_order_confirmation"; Function
+	// names it by the function's id instead ("send-order-confirmation").
+	// One of them is required.
+	Kind     string `json:"kind"`
+	Function string `json:"function"`
+	// Since and Until bound finalized_at (when the run failed): Since <= t
+	// < Until. Since is required; a zero Until means now.
 	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
 	// ErrorLike, when set, keeps the jobs whose last error contains it
 	// (any case; % and _ are LIKE wildcards).
 	ErrorLike string `json:"errorLike"`
+	// Match, when set, keeps the runs whose trigger event's data has a
+	// value: "data.orderId=ord_123" (see ParseMatch).
+	Match string `json:"match"`
 	// DryRun counts the jobs without retrying them.
 	DryRun bool `json:"dryRun"`
 }
@@ -73,18 +81,34 @@ type RetryResult struct {
 // keeps its attempts and errors, and River gives one more attempt to a job
 // that used all of its own.
 func (s *Service) Retry(ctx context.Context, req RetryRequest, progress Progress) (RetryResult, error) {
-	if req.Kind == "" {
-		return RetryResult{}, apperr.Errorf(apperr.Invalid, "retry: a job kind is required")
+	kind, err := s.KindOf(req.Kind, req.Function)
+	if err != nil {
+		return RetryResult{}, err
 	}
 	if req.Since.IsZero() {
-		return RetryResult{}, apperr.Errorf(apperr.Invalid, "retry: since is required")
+		return RetryResult{}, invalid("since", "is required")
+	}
+	if req.Until.IsZero() {
+		req.Until = time.Now()
+	}
+	if !req.Since.Before(req.Until) {
+		return RetryResult{}, invalid("until", "must be after since")
+	}
+	m, err := ParseMatch("match", req.Match)
+	if err != nil {
+		return RetryResult{}, err
 	}
 	res := RetryResult{DryRun: req.DryRun}
-	total, err := db.New(s.db).DeadLetterCount(ctx, db.DeadLetterCountParams{Kind: req.Kind, Since: req.Since, ErrorLike: req.ErrorLike})
+	total, err := db.New(s.db).DeadLetterCount(ctx, db.DeadLetterCountParams{
+		Kind: kind, Since: req.Since, Until: req.Until, ErrorLike: req.ErrorLike, MatchPath: m.PathOrEmpty(), MatchValue: m.Value,
+	})
 	if err != nil {
 		return res, fmt.Errorf("count failed jobs: %w", err)
 	}
-	page := db.DeadLetterPageParams{Kind: req.Kind, Since: req.Since, ErrorLike: req.ErrorLike, MaxRows: int32(s.batchSize())} //nolint:gosec // small
+	page := db.DeadLetterPageParams{
+		Kind: kind, Since: req.Since, Until: req.Until, ErrorLike: req.ErrorLike, MatchPath: m.PathOrEmpty(), MatchValue: m.Value,
+		MaxRows: int32(s.batchSize()), //nolint:gosec // small
+	}
 	for {
 		var n int
 		err := s.inTx(ctx, req.DryRun, func(tx pgx.Tx) error {
@@ -122,4 +146,24 @@ func (s *Service) Retry(ctx context.Context, req RetryRequest, progress Progress
 		}
 	}
 	return res, nil
+}
+
+// KindOf is the River kind a request names: kind as it is, or the kind of
+// the function whose id is function (which must be one); exactly one of
+// them is required. A kind is taken as it is: a renamed function's old
+// kind, or a function's onFailure runs (<kind>_on_failure), are kinds too.
+func (s *Service) KindOf(kind, function string) (string, error) {
+	switch {
+	case kind == "" && function == "":
+		return "", invalid("function", "is required")
+	case kind != "" && function != "":
+		return "", invalid("kind", "must not be given with function")
+	case function != "":
+		f := s.reg.Function(function)
+		if f == nil {
+			return "", invalid("function", fmt.Sprintf("is %q, which is not a function", function))
+		}
+		return f.Kind(), nil
+	}
+	return kind, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/apperr"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/replay"
 )
@@ -75,7 +76,57 @@ func TestFailedAndRetry(t *testing.T) {
 	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM river_job WHERE state = 'cancelled' AND kind = 'test_user'`), "another error")
 
 	_, err = e.svc.Retry(ctx, replay.RetryRequest{Since: day}, nil)
-	require.ErrorContains(t, err, "kind is required")
+	require.ErrorContains(t, err, "function is required")
+}
+
+// TestRetryByFunctionAndMatch: a retry names the function by its id and
+// keeps, with match, the runs whose event has a value at a field of its
+// data, and with until those that failed before a time; bad input is
+// refused naming the field, and changes nothing.
+func TestRetryByFunctionAndMatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	day := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	const orderA, orderB = "6f1c2b9e-8a4d-4c1e-9b7a-2d3e4f5a6b7a", "6f1c2b9e-8a4d-4c1e-9b7a-2d3e4f5a6b7b"
+	for i, order := range []string{orderA, orderB, orderA} {
+		id := "upd-" + order[len(order)-1:] + "-" + string(rune('0'+i))
+		e.publish(t, events.OrderUpdated{OrderID: order, UserID: "10000000-0000-4000-8000-000000000005", PreviousStatus: "placed", Status: "confirmed"}, id)
+		e.fail(t, id, "discarded", "smtp down", day.Add(time.Duration(i)*time.Hour))
+	}
+	req := replay.RetryRequest{Function: "test-order", Since: day.Add(-time.Hour), Match: "data.orderId=" + orderA, DryRun: true}
+	res, err := e.svc.Retry(ctx, req, nil)
+	require.NoError(t, err)
+	require.Equal(t, replay.RetryResult{DryRun: true, Matched: 2}, res)
+
+	req.Until = day.Add(time.Hour)
+	res, err = e.svc.Retry(ctx, req, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Matched, "the first failed before until")
+
+	req.Until, req.DryRun = time.Time{}, false
+	res, err = e.svc.Retry(ctx, req, nil)
+	require.NoError(t, err)
+	require.Equal(t, replay.RetryResult{Matched: 2, Retried: 2}, res)
+	require.Equal(t, 2, e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'test_order' AND state = 'available'`))
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'test_order' AND state = 'discarded' AND args ->> 'event_id' LIKE 'upd-b%'`))
+
+	for _, bad := range []struct {
+		req   replay.RetryRequest
+		field string
+	}{
+		{replay.RetryRequest{Function: "no-such", Since: day}, "function"},
+		{replay.RetryRequest{Function: "test-order", Kind: "test_order", Since: day}, "kind"},
+		{replay.RetryRequest{Function: "test-order"}, "since"},
+		{replay.RetryRequest{Function: "test-order", Since: day, Until: day.Add(-time.Hour)}, "until"},
+		{replay.RetryRequest{Function: "test-order", Since: day, Match: "orderId=" + orderB}, "match"},
+		{replay.RetryRequest{Function: "test-order", Since: day, Match: "data..x=1"}, "match"},
+	} {
+		_, err := e.svc.Retry(ctx, bad.req, nil)
+		require.Error(t, err)
+		require.Equal(t, bad.field, apperr.DetailsOf(err)[0].Field, "%+v", bad.req)
+	}
+	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'test_order' AND state = 'discarded'`), "bad input changes nothing")
 }
 
 func utc(groups []replay.FailedGroup) []replay.FailedGroup {

@@ -1,9 +1,12 @@
 // Package replay re-runs work that already happened once: it replays
 // stored events (the runs the function registry gives them are enqueued
 // again) and lists and retries the jobs that failed for good (the
-// dead letters: discarded and cancelled jobs). `server events replay`,
-// `server jobs failed`, `server jobs retry` and the admin routes of httpapi
-// all call it; "Replay and dead letters" in docs/http-api.md tells how to use them.
+// dead letters: discarded and cancelled jobs), selected by kind or
+// function, time, last error and a field of their event (Match). Package
+// control gives its Replay and Retry to `server events replay`, `server
+// jobs failed|retry`, `server runs retry`, the admin routes of httpapi and
+// the console; "Replay and dead letters" in docs/http-api.md tells how to
+// use them.
 package replay
 
 import (

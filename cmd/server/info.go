@@ -30,7 +30,12 @@ Commands:
   db-url            print the database URL: DATABASE_URL, or the running private cluster's under DATA_DIR
   events replay     --name N --since T [--until T] [--function KIND] [--dry-run]: enqueue stored events' functions again
   jobs failed       [--since T] [--kind KIND]: failed jobs (discarded, cancelled) grouped by kind and error
-  jobs retry        --kind KIND --since T [--error-like S] [--dry-run]: retry failed jobs in bulk
+  jobs retry        --kind KIND --since T [--until T] [--error-like S] [--match data.F=V] [--dry-run]: retry failed jobs in bulk
+  functions pause   ID [--dry-run]: hold the function's runs (every process) until it is resumed
+  functions resume  ID [--dry-run]: release a paused function's held runs
+  functions paused  the paused functions and how many runs each holds
+  runs cancel       --function ID [--since T] [--until T] [--match data.F=V] [--reason R] [--dry-run]: cancel runs not finished
+  runs retry        --function ID --since T [--until T] [--match data.F=V] [--error-like S] [--dry-run]: retry failed runs
   version           print the server's, River's and Go's versions
   help              print this help (also -h, --help)
 

@@ -23,7 +23,7 @@ func TestHelp(t *testing.T) {
 		var out bytes.Buffer
 		require.NoError(t, run(t.Context(), []string{arg}, envFunc("APP_ENV", "production"), &out), arg)
 		lines := strings.Split(out.String(), "\n")
-		for _, cmd := range []string{"serve", "migrate up", "migrate down", "migrate reset", "migrate status", "events replay", "jobs failed", "jobs retry", "version", "help"} {
+		for _, cmd := range []string{"serve", "migrate up", "migrate down", "migrate reset", "migrate status", "events replay", "jobs failed", "jobs retry", "functions pause", "functions resume", "functions paused", "runs cancel", "runs retry", "version", "help"} {
 			n := 0
 			for _, l := range lines {
 				if strings.HasPrefix(strings.TrimSpace(l), cmd+" ") {
@@ -35,7 +35,7 @@ func TestHelp(t *testing.T) {
 	}
 
 	err := run(t.Context(), []string{"nonsense"}, envFunc(), &bytes.Buffer{})
-	require.ErrorContains(t, err, `unknown command "nonsense" (want serve, migrate, seed, db-url, events, jobs, version or help)`)
+	require.ErrorContains(t, err, `unknown command "nonsense" (want serve, migrate, seed, db-url, events, jobs, functions, runs, version or help)`)
 }
 
 // TestVersionCommand: `server version` needs no configuration and prints

@@ -86,8 +86,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return eventsCmd(ctx, cfg, logger, args, stdout)
 	case "jobs":
 		return jobsCmd(ctx, cfg, logger, args, stdout)
+	case "functions":
+		return functionsCmd(ctx, cfg, logger, args, stdout)
+	case "runs":
+		return runsCmd(ctx, cfg, logger, args, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate, seed, db-url, events, jobs, version or help)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, seed, db-url, events, jobs, functions, runs, version or help)", cmd)
 	}
 }
 

@@ -56,6 +56,7 @@ func printReady(w io.Writer, cfg Config, addr, opsAddr string, pool *pgxpool.Poo
 	fmt.Fprintf(w, `
 MohallaMart is ready (development):
   API          %[1]s/v1   (%[2]s; routes in docs/http-api.md)
+  Console      %[1]s/admin/   (events, runs and their steps, functions; %[3]s)
   River UI     %[1]s/riverui/   (%[3]s)
   Dev mailbox  %[1]s/dev/mailbox   (every email, SMS and push the workers sent or captured)
   Metrics      %[5]s/metrics

@@ -16,20 +16,21 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/mohallamart/backend/control"
 	"github.com/mohallamart/backend/internal/progress"
 	"github.com/mohallamart/backend/replay"
 )
 
 var (
 	errEventsUsage = errors.New("usage: server events replay --name N --since T [--until T] [--function ID] [--dry-run]")
-	errJobsUsage   = errors.New("usage: server jobs failed [--since T] [--kind KIND] | server jobs retry --kind KIND --since T [--error-like S] [--dry-run]")
+	errJobsUsage   = errors.New("usage: server jobs failed [--since T] [--kind KIND] | server jobs retry --kind KIND --since T [--until T] [--error-like S] [--match data.F=V] [--dry-run]")
 )
 
-// withReplay connects like `server seed` (DATABASE_URL, or the private
-// cluster, left running when `make run` has it) and calls fn with a replay
-// service on an insert-only River client: the server's workers do the
-// jobs.
-func withReplay(ctx context.Context, cfg Config, logger *slog.Logger, fn func(*replay.Service) error) error {
+// withControl connects like `server seed` (DATABASE_URL, or the private
+// cluster, left running when `make run` has it) and calls fn with the
+// operator's actions (package control) on an insert-only River client:
+// the server's workers do the jobs.
+func withControl(ctx context.Context, cfg Config, logger *slog.Logger, fn func(*control.Service) error) error {
 	d, err := openDatabase(ctx, cfg, logger, 4, shareCluster)
 	if err != nil {
 		return err
@@ -43,7 +44,7 @@ func withReplay(ctx context.Context, cfg Config, logger *slog.Logger, fn func(*r
 	if err != nil {
 		return err
 	}
-	return fn(replay.New(d.pool, client, reg))
+	return fn(control.New(d.pool, client, reg))
 }
 
 // eventsCmd runs `server events replay`.
@@ -75,7 +76,7 @@ func eventsCmd(ctx context.Context, cfg Config, logger *slog.Logger, args []stri
 			return fmt.Errorf("--until: %w", err)
 		}
 	}
-	return withReplay(ctx, cfg, logger, func(s *replay.Service) error {
+	return withControl(ctx, cfg, logger, func(s *control.Service) error {
 		bar := progress.New(out, "events", progress.IsTerminal(out))
 		res, err := s.Replay(ctx, req, bar.Report)
 		bar.Finish()
@@ -140,7 +141,7 @@ func jobsCmd(ctx context.Context, cfg Config, logger *slog.Logger, args []string
 				return fmt.Errorf("--since: %w", err)
 			}
 		}
-		return withReplay(ctx, cfg, logger, func(s *replay.Service) error {
+		return withControl(ctx, cfg, logger, func(s *control.Service) error {
 			groups, err := s.Failed(ctx, from, *kind)
 			if err != nil {
 				return err
@@ -149,33 +150,19 @@ func jobsCmd(ctx context.Context, cfg Config, logger *slog.Logger, args []string
 			return nil
 		})
 	case "retry":
-		errorLike := fs.String("error-like", "", "only jobs whose last error contains this (any case)")
-		dry := fs.Bool("dry-run", false, "count the jobs, retry none")
+		req := replay.RetryRequest{}
+		until, match := retryFlags(fs, &req)
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		if fs.NArg() != 0 || *kind == "" || *since == "" {
 			return errJobsUsage
 		}
-		from, err := parseTime(*since, time.Now())
-		if err != nil {
-			return fmt.Errorf("--since: %w", err)
+		req.Kind, req.Match = *kind, *match
+		if err := parseRange(&req.Since, &req.Until, *since, *until); err != nil {
+			return err
 		}
-		req := replay.RetryRequest{Kind: *kind, Since: from, ErrorLike: *errorLike, DryRun: *dry}
-		return withReplay(ctx, cfg, logger, func(s *replay.Service) error {
-			bar := progress.New(out, "jobs", progress.IsTerminal(out))
-			res, err := s.Retry(ctx, req, bar.Report)
-			bar.Finish()
-			if err != nil {
-				return err
-			}
-			if res.DryRun {
-				fmt.Fprintf(out, "Would retry %d %s jobs. Dry run: nothing was changed.\n", res.Matched, req.Kind)
-			} else {
-				fmt.Fprintf(out, "Retried %d %s jobs.\n", res.Retried, req.Kind)
-			}
-			return nil
-		})
+		return retry(ctx, cfg, logger, req, req.Kind, out)
 	default:
 		return errJobsUsage
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/mohallamart/backend/control"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/fn"
 	"github.com/mohallamart/backend/httpapi"
@@ -28,7 +29,7 @@ import (
 	"github.com/mohallamart/backend/jobs"
 	"github.com/mohallamart/backend/mart"
 	"github.com/mohallamart/backend/outbox"
-	"github.com/mohallamart/backend/replay"
+	"github.com/mohallamart/backend/runs"
 	"github.com/mohallamart/backend/search"
 )
 
@@ -228,7 +229,9 @@ func buildRiver(ctx context.Context, cfg Config, pool *pgxpool.Pool, jobMetrics 
 		Logger:            logger,
 		FetchCooldown:     cfg.FetchCooldown,
 		FetchPollInterval: cfg.FetchPoll,
-		Middleware:        append([]rivertype.Middleware{&logctx.JobMiddleware{}}, tr.jobMiddleware()...),
+		// The job's log attributes, then the capture of its lines for the
+		// operator's console (run_logs), then tracing.
+		Middleware: append([]rivertype.Middleware{&logctx.JobMiddleware{}, runs.NewLogMiddleware(pool, logger)}, tr.jobMiddleware()...),
 	}
 	applyTestSettings(ctx, cfg, riverCfg, logger)
 	var (
@@ -274,7 +277,8 @@ func buildHandlers(ctx, bgCtx context.Context, cfg Config, pool *pgxpool.Pool, m
 		ob := outbox.New(rv.client, rv.reg)
 		opts.Outbox, opts.Routes = ob, rv.reg
 		opts.Mart = mart.NewService(pool, ob)
-		opts.Replay = replay.New(pool, rv.client, rv.reg)
+		opts.Control = control.New(pool, rv.client, rv.reg)
+		opts.Runs = runs.New(pool, rv.reg)
 		var err error
 		if opts.Search, err = searchBackend(ctx, cfg, pool, logger); err != nil {
 			return nil, err

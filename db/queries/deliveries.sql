@@ -4,10 +4,10 @@
 -- 'sent' or 'captured': nothing to send; still 'sending': that attempt may
 -- or may not have reached the provider). A job written with package flow
 -- writes its finished steps' records in the same statement (steps,
--- outputs, completed_ats: flow.Flush; empty otherwise).
+-- outputs, started_ats, completed_ats: flow.Flush; empty otherwise).
 WITH steps AS (
-    INSERT INTO flow_steps (job_id, step, output, completed_at)
-    SELECT sqlc.narg('job_id'), unnest(@steps::text[]), unnest(@outputs::jsonb[]), unnest(@completed_ats::timestamptz[])
+    INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+    SELECT sqlc.narg('job_id'), unnest(@steps::text[]), unnest(@outputs::jsonb[]), unnest(@started_ats::timestamptz[]), unnest(@completed_ats::timestamptz[])
 )
 INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, html, provider, status, idempotency_key)
 VALUES (sqlc.narg('job_id'), sqlc.narg('event_id'), @channel, @recipient, @subject, @body, @html, '', 'sending', @idempotency_key)
@@ -17,10 +17,10 @@ RETURNING *;
 -- name: DeliveryRecordSent :execrows
 -- Records the provider's answer for a claimed message. A job written with
 -- package flow writes step records of job_id in the same statement (steps,
--- outputs, completed_ats: flow.RunWrite; empty otherwise).
+-- outputs, started_ats, completed_ats: flow.RunWrite; empty otherwise).
 WITH steps AS (
-    INSERT INTO flow_steps (job_id, step, output, completed_at)
-    SELECT sqlc.narg('job_id'), unnest(@steps::text[]), unnest(@outputs::jsonb[]), unnest(@completed_ats::timestamptz[])
+    INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+    SELECT sqlc.narg('job_id'), unnest(@steps::text[]), unnest(@outputs::jsonb[]), unnest(@started_ats::timestamptz[]), unnest(@completed_ats::timestamptz[])
 )
 UPDATE deliveries SET
     status = @status,

@@ -7,9 +7,10 @@ SELECT step, output, completed_at FROM flow_steps WHERE job_id = @job_id;
 -- flow writes a run's records in one statement, with the next write the run
 -- makes. A second record of the same step fails (primary key), so a step
 -- recorded with its effect in one transaction (RunTx) cannot take effect
--- twice. completed_at is when the step finished (a sleep gives its wake time).
-INSERT INTO flow_steps (job_id, step, output, completed_at)
-SELECT @job_id, unnest(@steps::text[]), unnest(@outputs::jsonb[]), unnest(@completed_ats::timestamptz[]);
+-- twice. started_at is when the step began, completed_at when it finished
+-- (a sleep gives its wake time).
+INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+SELECT @job_id, unnest(@steps::text[]), unnest(@outputs::jsonb[]), unnest(@started_ats::timestamptz[]), unnest(@completed_ats::timestamptz[]);
 
 -- name: FlowWaitGet :one
 SELECT * FROM flow_waits WHERE job_id = @job_id AND step = @step;

@@ -115,10 +115,34 @@ SELECT * FROM events WHERE id = ANY(@ids::text[]);
 
 -- name: FnRunEvent :one
 -- A run's trigger event, with the steps earlier runs of its job recorded
--- (flow_steps, as FlowStepList reads them): the one read a run starts
--- with.
+-- (flow_steps, as FlowStepList reads them) and whether its function is
+-- paused (fn_paused): the one read a run starts with.
 SELECT e.id, e.name, e.data, e.ts, e.source,
        coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'output', s.output, 'completedAt', s.completed_at))
-                 FROM flow_steps AS s WHERE s.job_id = @job_id::bigint), '[]')::jsonb AS steps
+                 FROM flow_steps AS s WHERE s.job_id = @job_id::bigint), '[]')::jsonb AS steps,
+       EXISTS (SELECT 1 FROM fn_paused AS p WHERE p.function = @fn::text)::bool AS paused
 FROM events AS e
 WHERE e.id = @event_id::text;
+
+-- name: FnRunStart :one
+-- What a run without a trigger event (a debounce's, a batch's, a cron
+-- trigger's) starts with: the steps earlier runs of its job recorded, which
+-- its first step would read anyway, and whether its function is paused.
+SELECT coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'output', s.output, 'completedAt', s.completed_at))
+                 FROM flow_steps AS s WHERE s.job_id = @job_id::bigint), '[]')::jsonb AS steps,
+       EXISTS (SELECT 1 FROM fn_paused AS p WHERE p.function = @fn::text)::bool AS paused;
+
+-- name: FnRunHold :execrows
+-- A run of a paused function holds itself: its job, running, goes to
+-- River's 'pending' state (River never fetches it; its completer finds the
+-- job no longer running and leaves it) with the attempt it began given
+-- back. The function's fn_paused row is read FOR SHARE, so a resume that
+-- deletes it either waits for this hold (and then releases the run) or
+-- has committed before (and the run is not held: 0 rows, it runs).
+WITH paused AS (
+    SELECT p.function FROM fn_paused AS p WHERE p.function = @fn::text FOR SHARE
+)
+UPDATE river_job
+SET state = 'pending', attempt = greatest(river_job.attempt - 1, 0)
+WHERE river_job.id = @job_id::bigint AND river_job.state = 'running'
+  AND EXISTS (SELECT 1 FROM paused);

@@ -43,21 +43,29 @@ GROUP BY kind, error
 ORDER BY jobs DESC, kind, error;
 
 -- name: DeadLetterCount :one
--- How many discarded or cancelled jobs of @kind, finalized since @since,
--- have a last error containing @error_like (any case; empty matches all): the
--- total a bulk retry reports progress against.
+-- How many discarded or cancelled jobs of @kind, finalized in [@since,
+-- @until), have a last error containing @error_like (any case; empty
+-- matches all) and, unless @match_path is empty, a trigger event whose data
+-- holds @match_value at @match_path: the total a bulk retry reports
+-- progress against.
 SELECT count(*) FROM river_job
 WHERE kind = @kind AND state IN ('discarded', 'cancelled')
-  AND finalized_at >= @since::timestamptz
-  AND coalesce(errors[array_length(errors, 1)] ->> 'error', '') ILIKE '%' || @error_like::text || '%';
+  AND finalized_at >= @since::timestamptz AND finalized_at < @until::timestamptz
+  AND coalesce(errors[array_length(errors, 1)] ->> 'error', '') ILIKE '%' || @error_like::text || '%'
+  AND (cardinality(@match_path::text[]) = 0 OR EXISTS (
+      SELECT 1 FROM events AS e
+      WHERE e.id = river_job.args ->> 'event_id' AND e.data #>> @match_path::text[] = @match_value::text));
 
 -- name: DeadLetterPage :many
 -- The next @max_rows ids of the jobs DeadLetterCount counts, after
 -- @after_id: one bulk retry batch.
 SELECT id FROM river_job
 WHERE kind = @kind AND state IN ('discarded', 'cancelled')
-  AND finalized_at >= @since::timestamptz
+  AND finalized_at >= @since::timestamptz AND finalized_at < @until::timestamptz
   AND coalesce(errors[array_length(errors, 1)] ->> 'error', '') ILIKE '%' || @error_like::text || '%'
+  AND (cardinality(@match_path::text[]) = 0 OR EXISTS (
+      SELECT 1 FROM events AS e
+      WHERE e.id = river_job.args ->> 'event_id' AND e.data #>> @match_path::text[] = @match_value::text))
   AND id > @after_id::bigint
 ORDER BY id
 LIMIT @max_rows::int;

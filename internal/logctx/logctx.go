@@ -35,13 +35,24 @@ type Handler struct {
 // NewHandler wraps inner.
 func NewHandler(inner slog.Handler) *Handler { return &Handler{inner: inner} }
 
-// Enabled reports whether the wrapped handler handles level.
+// Enabled reports whether the wrapped handler handles level, or ctx has a
+// Capture (WithCapture) and level is Info or above: a run's lines are kept
+// at Info whatever the logger's level.
 func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool {
-	return h.inner.Enabled(ctx, level)
+	return h.inner.Enabled(ctx, level) || (level >= slog.LevelInfo && captureOf(ctx) != nil)
 }
 
-// Handle adds the context's attributes to r and passes it on.
+// Handle adds the context's attributes to r and passes it on; a context
+// with a Capture (WithCapture) also keeps the line.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if c := captureOf(ctx); c != nil {
+		if r.Level >= slog.LevelInfo {
+			c.add(stamp(r))
+		}
+		if !h.inner.Enabled(ctx, r.Level) {
+			return nil
+		}
+	}
 	if attrs := Attrs(ctx); len(attrs) > 0 {
 		r = r.Clone()
 		r.AddAttrs(attrs...)
