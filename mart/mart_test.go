@@ -29,12 +29,14 @@ type testBundle struct {
 	svc *mart.Service
 }
 
-// setup gives a Service whose transactions are savepoints of a test
-// transaction that is rolled back when the test ends.
+// setup gives a Service on a database of the test's own. (A rolled-back
+// transaction on a shared database would hide each test's rows from the
+// others, but not its locks: parallel tests that store the same email, or
+// both start an analytics batch, would wait for each other's whole test.)
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	tx := dbtest.TestTx(t.Context(), t)
-	return &testBundle{db: tx, svc: mart.NewService(tx, newOutbox(t, tx))}
+	pool := dbtest.NewPool(t.Context(), t)
+	return &testBundle{db: pool, svc: mart.NewService(pool, newOutbox(t, pool))}
 }
 
 // newOutbox returns an Outbox with an insert-only River client that routes

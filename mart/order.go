@@ -90,8 +90,8 @@ type PlaceOrderItem struct {
 }
 
 // PlaceOrder places an order at the products' current prices. In one
-// transaction it stores the order and publishes order/created, then locks
-// the products' rows, checks and decrements their stock, and publishes
+// transaction it stores the order, then locks the products' rows, checks
+// and decrements their stock, and publishes order/created, plus
 // product/out_of_stock (and product/updated, so search shows it) for each
 // product the order sells out (placeOrderTx). Not enough stock is
 // an apperr.Conflict error whose cause is an *InsufficientStockError, and
@@ -156,13 +156,13 @@ const placeOrderAttempts = 3
 var errPriceChanged = &apperr.Error{Code: apperr.Conflict, Message: "Product prices changed while the order was placed; place it again."}
 
 // placeOrderTx is PlaceOrder's transaction. It reads the products without
-// locking them, to check the order and price it; writes the order, its
-// items and order/created; and only then locks the products' rows (in id
-// order, so concurrent orders cannot deadlock), checks their price and stock
-// again and decrements the stock. So a product's row stays locked for the
-// last statements of the transaction only, not for all of it, and orders
-// that share a popular product wait for each other that much less. A price
-// that changed in between is errPriceChanged (nothing is written).
+// locking them, to check the order and price it, and writes the order and
+// its items; only then it locks the products' rows (in id order, so
+// concurrent orders cannot deadlock), checks their price and stock again,
+// decrements the stock and publishes the events. So a product's row stays
+// locked for the last statements of the transaction only, and orders that
+// share a popular product wait for each other that much less. A price that
+// changed in between is errPriceChanged (nothing is written).
 func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order, error) {
 	var order *Order
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
@@ -222,10 +222,6 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 			items = append(items, &db.OrderItem{OrderID: row.ID, ProductID: pr.ID, Quantity: item.Quantity, PricePaise: pr.PricePaise})
 			created.Items = append(created.Items, events.OrderItem{ProductID: pr.ID, Quantity: it.Quantity, PricePaise: pr.PricePaise})
 		}
-		if err := s.publish(ctx, tx, created); err != nil {
-			return err
-		}
-
 		// Now lock the rows, and check again what may have changed since
 		// the read.
 		locked, err := q.ProductListForUpdate(ctx, ids)
@@ -254,10 +250,11 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 			}
 		}
 		order = orderFromRows(row, items)
-		if len(soldOut) == 0 {
-			return nil
-		}
-		return s.publish(ctx, tx, soldOut...)
+		// Published last, after the rows' locks: every write that locks
+		// products publishes after it, so none holds what an event's
+		// publishing waits for (a batch's first event, say) while it waits
+		// for a product.
+		return s.publish(ctx, tx, append([]events.Payload{created}, soldOut...)...)
 	})
 	return order, err
 }
