@@ -46,8 +46,7 @@ type orderCase struct {
 
 // confirmedOrder places an order of two Toor Dal 1kg (₹298.00) at Gupta
 // Kirana, owned by Lakshmi, for Arjun, and confirms it, through svc. The
-// email addresses are the test's own: tests in a shared database's
-// transactions cannot take each other's.
+// email addresses are unique, so a test may place several such orders.
 func confirmedOrder(t *testing.T, svc *mart.Service) orderCase {
 	t.Helper()
 	ctx := t.Context()

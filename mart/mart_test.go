@@ -29,10 +29,8 @@ type testBundle struct {
 	svc *mart.Service
 }
 
-// setup gives a Service on a database of the test's own. (A rolled-back
-// transaction on a shared database would hide each test's rows from the
-// others, but not its locks: parallel tests that store the same email, or
-// both start an analytics batch, would wait for each other's whole test.)
+// setup gives a Service on a database of the test's own, whose
+// transactions commit as the application's do.
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	pool := dbtest.NewPool(t.Context(), t)

@@ -51,11 +51,6 @@ var server struct { //nolint:gochecknoglobals
 	dropLater  bool
 	drops      sync.WaitGroup
 	dropFailed atomic.Bool
-
-	sharedOnce sync.Once
-	sharedErr  error
-	sharedName string
-	shared     *pgxpool.Pool
 }
 
 // Main runs a package's tests and then stops the cluster Main's tests may
@@ -67,8 +62,7 @@ func Main(m *testing.M) {
 }
 
 // Run is Main for a TestMain that has more to clean up: it runs the tests,
-// waits for their databases to be dropped, drops the shared database and
-// stops the cluster, and returns the exit code for os.Exit (1 if a database
+// waits for their databases to be dropped and stops the cluster, and returns the exit code for os.Exit (1 if a database
 // could not be dropped).
 func Run(m *testing.M) int {
 	server.dropLater = true
@@ -76,12 +70,6 @@ func Run(m *testing.M) int {
 	server.drops.Wait()
 	if server.dropFailed.Load() && code == 0 {
 		code = 1
-	}
-	if server.shared != nil {
-		server.shared.Close()
-		if err := dropDatabase(context.Background(), server.sharedName); err != nil {
-			fmt.Fprintln(os.Stderr, "dbtest:", err)
-		}
 	}
 	if server.inUse != nil {
 		_ = server.inUse.Close(context.Background())
@@ -292,26 +280,23 @@ func NewPoolURL(ctx context.Context, t testing.TB, url string) *pgxpool.Pool {
 	return pool
 }
 
-// TestTx begins a transaction in a migrated database shared by the test
-// process and rolls it back when the test ends, so a test sees only its own
-// writes and leaves nothing behind. Code under test that begins transactions
-// of its own gets savepoints when handed tx.Begin or tx itself.
+// TestTx begins a transaction in a fresh, migrated database of the test's
+// own (NewURL) and rolls it back when the test ends, so a test sees only its
+// own writes and leaves nothing behind. Code under test that begins
+// transactions of its own gets savepoints when handed tx.Begin or tx itself.
+// (The database is the test's own, not one shared by parallel tests: rolled
+// back or not, their transactions' locks would make them wait for one
+// another, say on an analytics batch's first event, and a new wait's look
+// for publishers in flight would wait for all of them.)
 func TestTx(ctx context.Context, t testing.TB) pgx.Tx {
 	t.Helper()
-	start(t)
-	server.sharedOnce.Do(func() {
-		// One database for the test process, dropped by Main.
-		server.sharedName, server.sharedErr = createDatabase(ctx, "mm_shared_")
-		if server.sharedErr != nil {
-			return
-		}
-		server.shared, server.sharedErr = pgxpool.New(context.WithoutCancel(ctx), withDatabase(server.adminURL, server.sharedName))
-	})
-	if server.sharedErr != nil {
-		t.Fatalf("dbtest: shared database: %v", server.sharedErr)
-	}
-	tx, err := server.shared.Begin(ctx)
+	conn, err := pgx.Connect(ctx, NewURL(ctx, t))
 	if err != nil {
+		t.Fatalf("dbtest: connect: %v", err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
 		t.Fatalf("dbtest: begin: %v", err)
 	}
 	t.Cleanup(func() {
@@ -319,6 +304,7 @@ func TestTx(ctx context.Context, t testing.TB) pgx.Tx {
 		if err != nil && !errors.Is(err, pgx.ErrTxClosed) {
 			t.Errorf("dbtest: rollback: %v", err)
 		}
+		_ = conn.Close(context.WithoutCancel(ctx))
 	})
 	return tx
 }

@@ -8,9 +8,11 @@
 -- takes nothing more: it looks for open waits in the statement that inserts
 -- its events (EventInsertMany), whose snapshot is taken after it has locked
 -- the events table. A new wait, once committed, calls
--- flow_wait_for_publishers: it lists the transactions that hold a lock on
--- events in this database (pg_locks, fast-path locks included) and waits
--- until each has ended (pg_stat_activity's xact_start changes). A publisher
+-- flow_wait_for_publishers: it lists the transactions that hold a write lock
+-- (RowExclusiveLock) on events in this database (pg_locks, fast-path locks
+-- included; readers, such as a pg_dump, are not waited for) and waits until
+-- each has ended (pg_stat_activity's xact_start changes), looking every
+-- millisecond at first, then less often, up to every 50 ms. A publisher
 -- whose look could not see the wait had locked events before the wait
 -- committed, so it is on that list, and the wait's first look, after it,
 -- sees its event.
@@ -21,17 +23,19 @@ CREATE FUNCTION flow_wait_for_publishers(timeout interval) RETURNS boolean LANGU
 DECLARE
     inflight text[];
     deadline timestamptz := clock_timestamp() + timeout;
+    pause float8 := 0.001;
 BEGIN
     SELECT array_agg(DISTINCT a.pid::text || '@' || a.xact_start::text) INTO inflight
     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-    WHERE l.locktype = 'relation' AND l.relation = 'events'::regclass
+    WHERE l.locktype = 'relation' AND l.relation = 'events'::regclass AND l.mode = 'RowExclusiveLock'
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND l.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL;
     WHILE inflight IS NOT NULL LOOP
         IF clock_timestamp() >= deadline THEN
             RETURN false;
         END IF;
-        PERFORM pg_sleep(0.001);
+        PERFORM pg_sleep(pause);
+        pause := least(pause * 2, 0.05);
         -- pg_stat_activity is read once per transaction unless cleared.
         PERFORM pg_stat_clear_snapshot();
         SELECT array_agg(k) INTO inflight FROM unnest(inflight) AS k
