@@ -78,24 +78,25 @@ func (q *Queries) OrderInsert(ctx context.Context, arg OrderInsertParams) (*Orde
 	return &i, err
 }
 
-const orderItemInsert = `-- name: OrderItemInsert :exec
+const orderItemInsertMany = `-- name: OrderItemInsertMany :exec
 INSERT INTO order_items (order_id, product_id, quantity, price_paise)
-VALUES ($1, $2, $3, $4)
+SELECT $1, unnest($2::uuid[]), unnest($3::integer[]), unnest($4::bigint[])
 `
 
-type OrderItemInsertParams struct {
-	OrderID    string `json:"orderId"`
-	ProductID  string `json:"productId"`
-	Quantity   int32  `json:"quantity"`
-	PricePaise int64  `json:"pricePaise"`
+type OrderItemInsertManyParams struct {
+	OrderID     string   `json:"orderId"`
+	ProductIds  []string `json:"productIds"`
+	Quantities  []int32  `json:"quantities"`
+	PricesPaise []int64  `json:"pricesPaise"`
 }
 
-func (q *Queries) OrderItemInsert(ctx context.Context, arg OrderItemInsertParams) error {
-	_, err := q.db.Exec(ctx, orderItemInsert,
+// Inserts an order's items in one statement.
+func (q *Queries) OrderItemInsertMany(ctx context.Context, arg OrderItemInsertManyParams) error {
+	_, err := q.db.Exec(ctx, orderItemInsertMany,
 		arg.OrderID,
-		arg.ProductID,
-		arg.Quantity,
-		arg.PricePaise,
+		arg.ProductIds,
+		arg.Quantities,
+		arg.PricesPaise,
 	)
 	return err
 }

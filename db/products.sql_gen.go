@@ -164,52 +164,6 @@ func (q *Queries) ProductList(ctx context.Context, ids []string) ([]*Product, er
 	return items, nil
 }
 
-const productListForUpdate = `-- name: ProductListForUpdate :many
-SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at FROM products
-WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
-ORDER BY id
-FOR NO KEY UPDATE
-`
-
-// Locks the rows of an order's products in id order (a fixed order, so two
-// orders that share products cannot deadlock), for a change of their stock:
-// NO KEY UPDATE, which does not wait for the KEY SHARE locks that the
-// foreign keys of the orders' items took on the rows earlier in their
-// transactions (two orders holding those would otherwise each wait for the
-// other).
-func (q *Queries) ProductListForUpdate(ctx context.Context, ids []string) ([]*Product, error) {
-	rows, err := q.db.Query(ctx, productListForUpdate, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []*Product
-	for rows.Next() {
-		var i Product
-		if err := rows.Scan(
-			&i.ID,
-			&i.ShopID,
-			&i.Name,
-			&i.Description,
-			&i.Category,
-			&i.PricePaise,
-			&i.Stock,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.DeletedAt,
-			&i.Version,
-			&i.ChangedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, &i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const productSoftDelete = `-- name: ProductSoftDelete :one
 UPDATE products SET deleted_at = now(), version = version + 1, changed_at = now(), updated_at = now()
 WHERE id = $1 AND deleted_at IS NULL
@@ -271,6 +225,72 @@ func (q *Queries) ProductStockAdd(ctx context.Context, arg ProductStockAddParams
 		&i.ChangedAt,
 	)
 	return &i, err
+}
+
+const productStockTake = `-- name: ProductStockTake :many
+WITH locked AS (
+    SELECT l.id FROM products l
+    WHERE l.id = ANY($1::uuid[]) AND l.deleted_at IS NULL
+    ORDER BY l.id
+    FOR NO KEY UPDATE
+)
+UPDATE products AS p SET
+    stock = p.stock - t.quantity,
+    version = p.version + CASE WHEN (p.stock = 0) <> (p.stock - t.quantity = 0) THEN 1 ELSE 0 END,
+    changed_at = CASE WHEN (p.stock = 0) <> (p.stock - t.quantity = 0) THEN now() ELSE p.changed_at END,
+    updated_at = now()
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::integer[]) AS quantity, unnest($3::bigint[]) AS price_paise) AS t
+WHERE p.id = t.id AND p.id IN (SELECT id FROM locked)
+  AND p.stock >= t.quantity AND p.price_paise = t.price_paise
+RETURNING p.id, p.shop_id, p.name, p.description, p.category, p.price_paise, p.stock, p.created_at, p.updated_at, p.deleted_at, p.version, p.changed_at
+`
+
+type ProductStockTakeParams struct {
+	IDs         []string `json:"ids"`
+	Quantities  []int32  `json:"quantities"`
+	PricesPaise []int64  `json:"pricesPaise"`
+}
+
+// Takes an order's quantities from its products' stock, in one statement:
+// it locks the rows in id order (a fixed order, so two orders that share
+// products cannot deadlock) for a change of their stock (NO KEY UPDATE,
+// which does not wait for the KEY SHARE locks that the foreign keys of
+// orders' items take on the rows), then decrements each row whose stock
+// covers its quantity and whose price is still the one the order was
+// priced at, and returns those rows. A product it does not return was
+// deleted, repriced or short of stock: the caller reads why and rolls back.
+// The version changes only when a product sells out (see ProductStockAdd).
+func (q *Queries) ProductStockTake(ctx context.Context, arg ProductStockTakeParams) ([]*Product, error) {
+	rows, err := q.db.Query(ctx, productStockTake, arg.IDs, arg.Quantities, arg.PricesPaise)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*Product
+	for rows.Next() {
+		var i Product
+		if err := rows.Scan(
+			&i.ID,
+			&i.ShopID,
+			&i.Name,
+			&i.Description,
+			&i.Category,
+			&i.PricePaise,
+			&i.Stock,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+			&i.Version,
+			&i.ChangedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const productUpdate = `-- name: ProductUpdate :one

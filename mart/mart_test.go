@@ -219,7 +219,7 @@ func TestPlaceOrderPriceChangedWhileWaiting(t *testing.T) {
 	defer tick.Stop()
 	for waiting := false; !waiting; {
 		require.NoError(t, pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ProductListForUpdate%')`).Scan(&waiting))
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ProductStockTake%')`).Scan(&waiting))
 		select {
 		case <-tick.C:
 		case <-ctx.Done():

@@ -155,14 +155,15 @@ const placeOrderAttempts = 3
 // prices changed under each of its placeOrderAttempts.
 var errPriceChanged = &apperr.Error{Code: apperr.Conflict, Message: "Product prices changed while the order was placed; place it again."}
 
-// placeOrderTx is PlaceOrder's transaction. It reads the products without
-// locking them, to check the order and price it, and writes the order and
-// its items; only then it locks the products' rows (in id order, so
-// concurrent orders cannot deadlock), checks their price and stock again,
-// decrements the stock and publishes the events. So a product's row stays
-// locked for the last statements of the transaction only, and orders that
-// share a popular product wait for each other that much less. A price that
-// changed in between is errPriceChanged (nothing is written).
+// placeOrderTx is PlaceOrder's transaction, in seven statements before the
+// events' own: it reads the user, the shop and the products (without
+// locking them), to check the order and price it, and writes the order and
+// its items; only then it locks the products' rows and takes the stock, in
+// one statement (db.ProductStockTake), and publishes the events. So a
+// product's row stays locked for the last statements of the transaction
+// only, and orders that share a popular product wait for each other that
+// much less. A price that changed in between is errPriceChanged (nothing is
+// written).
 func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order, error) {
 	var order *Order
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
@@ -212,37 +213,34 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 			return fmt.Errorf("insert order: %w", err)
 		}
 		created := &events.OrderCreated{OrderID: row.ID, UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total}
-		var items []*db.OrderItem
+		lines := db.OrderItemInsertManyParams{OrderID: row.ID}
+		take := db.ProductStockTakeParams{}
+		items := make([]*db.OrderItem, 0, len(p.Items))
 		for _, it := range p.Items {
 			pr := products[it.ProductID]
-			item := db.OrderItemInsertParams{OrderID: row.ID, ProductID: pr.ID, Quantity: int32(it.Quantity), PricePaise: pr.PricePaise}
-			if err := q.OrderItemInsert(ctx, item); err != nil {
-				return fmt.Errorf("insert order item: %w", err)
-			}
-			items = append(items, &db.OrderItem{OrderID: row.ID, ProductID: pr.ID, Quantity: item.Quantity, PricePaise: pr.PricePaise})
+			lines.ProductIds = append(lines.ProductIds, pr.ID)
+			lines.Quantities = append(lines.Quantities, int32(it.Quantity))
+			lines.PricesPaise = append(lines.PricesPaise, pr.PricePaise)
+			items = append(items, &db.OrderItem{OrderID: row.ID, ProductID: pr.ID, Quantity: int32(it.Quantity), PricePaise: pr.PricePaise})
 			created.Items = append(created.Items, events.OrderItem{ProductID: pr.ID, Quantity: it.Quantity, PricePaise: pr.PricePaise})
 		}
-		// Now lock the rows, and check again what may have changed since
-		// the read.
-		locked, err := q.ProductListForUpdate(ctx, ids)
-		if err != nil {
-			return fmt.Errorf("lock products: %w", err)
+		take.IDs, take.Quantities, take.PricesPaise = lines.ProductIds, lines.Quantities, lines.PricesPaise
+		if err := q.OrderItemInsertMany(ctx, lines); err != nil {
+			return fmt.Errorf("insert order items: %w", err)
 		}
-		current, err := checkItems(p, locked)
+
+		// Now lock the rows and take the stock, if the stock and the
+		// prices are still what the read found enough and used.
+		taken, err := q.ProductStockTake(ctx, take)
 		if err != nil {
-			return err
+			return fmt.Errorf("take stock: %w", err)
+		}
+		if len(taken) < len(p.Items) {
+			return whyNotTaken(ctx, q, p, products)
 		}
 		var soldOut []events.Payload
-		for _, it := range p.Items {
-			pr := current[it.ProductID]
-			if pr.PricePaise != products[it.ProductID].PricePaise {
-				return errPriceChanged
-			}
-			after, err := q.ProductStockAdd(ctx, db.ProductStockAddParams{ID: pr.ID, Delta: -int32(it.Quantity)})
-			if err != nil {
-				return fmt.Errorf("decrement stock: %w", err)
-			}
-			if after.Stock == 0 {
+		for _, pr := range taken {
+			if pr.Stock == 0 {
 				zero := 0
 				soldOut = append(soldOut,
 					&events.ProductOutOfStock{ProductID: pr.ID, ShopID: pr.ShopID, Name: pr.Name},
@@ -257,6 +255,30 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 		return s.publish(ctx, tx, append([]events.Payload{created}, soldOut...)...)
 	})
 	return order, err
+}
+
+// whyNotTaken returns why ProductStockTake did not take an item's stock:
+// the product is gone (or another shop's), its stock is short, or its price
+// is not the one read (errPriceChanged), which it reads again.
+func whyNotTaken(ctx context.Context, q *db.Queries, p PlaceOrderParams, read map[string]*db.Product) error {
+	ids := make([]string, len(p.Items))
+	for i, it := range p.Items {
+		ids[i] = it.ProductID
+	}
+	rows, err := q.ProductList(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("read products: %w", err)
+	}
+	current, err := checkItems(p, rows)
+	if err != nil {
+		return err
+	}
+	for id, pr := range current {
+		if pr.PricePaise != read[id].PricePaise {
+			return errPriceChanged
+		}
+	}
+	return errPriceChanged // changed and changed back: read again
 }
 
 // checkItems returns the products of p's items by id from rows, or the

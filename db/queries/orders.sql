@@ -3,9 +3,10 @@ INSERT INTO orders (user_id, shop_id, total_paise)
 VALUES (@user_id, @shop_id, @total_paise)
 RETURNING *;
 
--- name: OrderItemInsert :exec
+-- name: OrderItemInsertMany :exec
+-- Inserts an order's items in one statement.
 INSERT INTO order_items (order_id, product_id, quantity, price_paise)
-VALUES (@order_id, @product_id, @quantity, @price_paise);
+SELECT @order_id, unnest(@product_ids::uuid[]), unnest(@quantities::integer[]), unnest(@prices_paise::bigint[]);
 
 -- name: OrderGet :one
 SELECT * FROM orders WHERE id = @id;
