@@ -165,7 +165,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (bool, er
 	}
 
 	if opts.profile {
-		b.prof = &profiler{dir: filepath.Join(opts.out, "profiles"), dbs: b.dbs, serverBin: b.serverBin}
+		// Absolute: the servers, which write their own profiles, run in
+		// another directory.
+		dir, err := filepath.Abs(filepath.Join(opts.out, "profiles"))
+		if err != nil {
+			return false, fmt.Errorf("-profile: %w", err)
+		}
+		b.prof = &profiler{dir: dir, dbs: b.dbs, serverBin: b.serverBin}
 	}
 	// The builds above (and go run's own) raise the load average: give it
 	// time to fall back before the first measurement.
