@@ -377,6 +377,7 @@ func pipelineScenario(p plan) *scenario {
 		rssLoad = figureSpec{Scenario: scenarioMemory, Name: "server RSS max under order load", Unit: "MiB", Target: atMost(250)}
 	)
 	maxPh.orders.Target = atLeast(600)
+	drain.pgCPU.Target = atMost(0.8) // an order is one confirmation and one analytics event
 	figures := append(drain.list(), maxPh.list()...)
 	figures = append(figures, maxP50, maxP99)
 	figures = append(figures, fixed.list()...)

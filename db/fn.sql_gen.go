@@ -79,18 +79,7 @@ func (q *Queries) FnBatchReopen(ctx context.Context, arg FnBatchReopenParams) (b
 }
 
 const fnBatchTake = `-- name: FnBatchTake :many
-WITH open AS (
-    DELETE FROM fn_batch_events AS b WHERE b.function = $1::text AND b.key = $2::text AND b.event_id = ''
-), pick AS (
-    SELECT p.event_id FROM fn_batch_events AS p
-    WHERE p.function = $1::text AND p.key = $2::text AND p.event_id <> ''
-    ORDER BY p.event_id LIMIT $3::int FOR UPDATE SKIP LOCKED
-), taken AS (
-    DELETE FROM fn_batch_events AS d USING pick
-    WHERE d.function = $1::text AND d.key = $2::text AND d.event_id = pick.event_id
-    RETURNING d.event_id
-)
-SELECT t.event_id FROM taken AS t ORDER BY t.event_id
+SELECT event_id::text AS event_id FROM fn_batch_take($1::text, $2::text, $3::integer) AS event_id ORDER BY 1
 `
 
 type FnBatchTakeParams struct {
@@ -101,9 +90,8 @@ type FnBatchTakeParams struct {
 
 // A batch run takes up to max_size events of its batch, oldest first by
 // id (a ULID, unless the sender chose it), and removes the batch's mark,
-// so the next event schedules a new run. The events are picked once, in a
-// CTE of their own: as a semi-join's inner side, LIMIT … SKIP LOCKED would
-// be scanned again for every row and pick more.
+// so the next event schedules a new run (fn_batch_take: a plan that does
+// not depend on the queue's statistics).
 func (q *Queries) FnBatchTake(ctx context.Context, arg FnBatchTakeParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, fnBatchTake, arg.Fn, arg.Key, arg.MaxSize)
 	if err != nil {

@@ -52,21 +52,9 @@ RETURNING function, key, (event_id = '')::bool AS marked;
 -- name: FnBatchTake :many
 -- A batch run takes up to max_size events of its batch, oldest first by
 -- id (a ULID, unless the sender chose it), and removes the batch's mark,
--- so the next event schedules a new run. The events are picked once, in a
--- CTE of their own: as a semi-join's inner side, LIMIT … SKIP LOCKED would
--- be scanned again for every row and pick more.
-WITH open AS (
-    DELETE FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id = ''
-), pick AS (
-    SELECT p.event_id FROM fn_batch_events AS p
-    WHERE p.function = @fn::text AND p.key = @key::text AND p.event_id <> ''
-    ORDER BY p.event_id LIMIT @max_size::int FOR UPDATE SKIP LOCKED
-), taken AS (
-    DELETE FROM fn_batch_events AS d USING pick
-    WHERE d.function = @fn::text AND d.key = @key::text AND d.event_id = pick.event_id
-    RETURNING d.event_id
-)
-SELECT t.event_id FROM taken AS t ORDER BY t.event_id;
+-- so the next event schedules a new run (fn_batch_take: a plan that does
+-- not depend on the queue's statistics).
+SELECT event_id::text AS event_id FROM fn_batch_take(@fn::text, @key::text, @max_size::integer) AS event_id ORDER BY 1;
 
 -- name: FnBatchReopen :one
 -- Marks a batch as having a run scheduled again (a full batch left more
