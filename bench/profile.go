@@ -117,17 +117,20 @@ func (p *profiler) writeStatements(ctx context.Context) error {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	rows, err := conn.Query(ctx, `
-		SELECT regexp_replace(left(query, 160), '\s+', ' ', 'g'), calls, total_exec_time, total_exec_time / greatest(calls, 1),
-		       rows, 100 * total_exec_time / greatest(sum(total_exec_time) OVER (), 1e-9)
-		FROM pg_stat_statements
-		ORDER BY total_exec_time DESC
-		LIMIT 10`)
+		WITH s AS ( -- one row per statement, over the repeats' databases
+			SELECT regexp_replace(left(query, 160), '\s+', ' ', 'g') AS query, sum(calls) AS calls,
+			       sum(total_exec_time) AS total, sum(rows) AS rows
+			FROM pg_stat_statements GROUP BY 1
+		)
+		SELECT query, calls::bigint, total, total / greatest(calls, 1), rows::bigint,
+		       100 * total / greatest(sum(total) OVER (), 1e-9)
+		FROM s ORDER BY total DESC LIMIT 10`)
 	if err != nil {
 		return fmt.Errorf("profile: read pg_stat_statements: %w", err)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: the ten statements that took the most time\n\n", p.scenario)
-	b.WriteString("From pg_stat_statements, reset when the scenario started (every repeat, the harness's own queries included).\n\n")
+	b.WriteString("From pg_stat_statements, reset when the scenario started: every repeat (each on its own database, summed), the harness's own queries included.\n\n")
 	b.WriteString("| statement | calls | total ms | ms per call | rows | share of all statement time |\n|---|---|---|---|---|---|\n")
 	for rows.Next() {
 		var (
