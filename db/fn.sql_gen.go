@@ -468,3 +468,18 @@ func (q *Queries) FnRunStart(ctx context.Context, arg FnRunStartParams) (*FnRunS
 	err := row.Scan(&i.Steps, &i.Paused)
 	return &i, err
 }
+
+const fnRunsAvailableWhenDue = `-- name: FnRunsAvailableWhenDue :exec
+UPDATE river_job SET state = 'available'
+WHERE id = ANY($1::bigint[]) AND state = 'scheduled'
+`
+
+// Makes runs inserted for later (a batch's, due when its batch is) available
+// with their scheduled time kept: River's producers fetch an available job
+// once its scheduled_at has passed, at their next fetch (every
+// FETCH_POLL_INTERVAL at the latest), where River's scheduler would make a
+// scheduled one available only at its next round, every 5 s.
+func (q *Queries) FnRunsAvailableWhenDue(ctx context.Context, ids []int64) error {
+	_, err := q.db.Exec(ctx, fnRunsAvailableWhenDue, ids)
+	return err
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
@@ -188,6 +189,7 @@ func (p *plan) apply(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx
 			}
 		}
 	}
+	batchRuns := len(jobs) // jobs[batchRuns:] are batches' runs
 	if len(batch.Functions) > 0 {
 		rows, err := q.FnBatchAdd(ctx, batch)
 		if err != nil {
@@ -204,11 +206,22 @@ func (p *plan) apply(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx
 		if err != nil {
 			return fmt.Errorf("insert runs: %w", err)
 		}
-		for _, r := range res {
+		var due []int64
+		for i, r := range res {
 			if r.UniqueSkippedAsDuplicate {
 				p.routed.Skipped[r.Job.Kind]++
-			} else {
-				p.routed.Enqueued[r.Job.Kind]++
+				continue
+			}
+			p.routed.Enqueued[r.Job.Kind]++
+			if i >= batchRuns && r.Job.State == rivertype.JobStateScheduled {
+				due = append(due, r.Job.ID)
+			}
+		}
+		// A batch's run starts when its batch is due, not at River's
+		// scheduler's next round: see FnRunsAvailableWhenDue.
+		if len(due) > 0 {
+			if err := q.FnRunsAvailableWhenDue(ctx, due); err != nil {
+				return fmt.Errorf("batch runs: %w", err)
 			}
 		}
 	}

@@ -49,6 +49,15 @@ SELECT m.f, m.k, '' FROM (SELECT unnest(@functions::text[]) AS f, unnest(@keys::
 ON CONFLICT (function, key, event_id) DO NOTHING
 RETURNING function, key, (event_id = '')::bool AS marked;
 
+-- name: FnRunsAvailableWhenDue :exec
+-- Makes runs inserted for later (a batch's, due when its batch is) available
+-- with their scheduled time kept: River's producers fetch an available job
+-- once its scheduled_at has passed, at their next fetch (every
+-- FETCH_POLL_INTERVAL at the latest), where River's scheduler would make a
+-- scheduled one available only at its next round, every 5 s.
+UPDATE river_job SET state = 'available'
+WHERE id = ANY(@ids::bigint[]) AND state = 'scheduled';
+
 -- name: FnBatchTake :many
 -- A batch run takes up to max_size events of its batch, oldest first by
 -- id (a ULID, unless the sender chose it), and removes the batch's mark,
