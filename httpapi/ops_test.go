@@ -43,10 +43,11 @@ func TestRiverUI(t *testing.T) {
 	require.Contains(t, page.header.Get("Content-Type"), "text/html")
 	require.Contains(t, string(page.body), "<div id=\"root\"")
 
-	jobs := get("/riverui/api/jobs?state=available", true)
+	jobs := get("/riverui/api/jobs?state=available&kinds=send_welcome_email", true)
 	require.Equal(t, http.StatusOK, jobs.status, "%s", jobs.body)
 	data := jobs.json(t)["data"].([]any)
 	require.Len(t, data, 1, "the welcome email job")
+	require.Equal(t, "send_welcome_email", data[0].(map[string]any)["kind"])
 
 	// A cross-site state-changing request is refused even with credentials.
 	req, err = http.NewRequestWithContext(t.Context(), http.MethodPost, b.srv.URL+"/riverui/api/jobs/cancel", strings.NewReader(`{"ids":["1"]}`))
