@@ -264,13 +264,8 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 		if err != nil {
 			return in, fmt.Errorf("load event: %w", err)
 		}
-		if err := preload(ctx, row.Steps); err != nil {
+		if in.held, err = x.start(ctx, f, job.JobRow, row.Steps, row.Paused); in.held || err != nil {
 			return in, err
-		}
-		if row.Paused {
-			if in.held, err = x.hold(ctx, f, job.JobRow); in.held || err != nil {
-				return in, err
-			}
 		}
 		in.events = []events.Event{{ID: row.ID, Name: row.Name, Data: row.Data, TS: row.Ts, Source: row.Source}}
 		return in, nil
@@ -281,13 +276,8 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 	if err != nil {
 		return in, fmt.Errorf("load steps: %w", err)
 	}
-	if err := preload(ctx, row.Steps); err != nil {
+	if in.held, err = x.start(ctx, f, job.JobRow, row.Steps, row.Paused); in.held || err != nil {
 		return in, err
-	}
-	if row.Paused {
-		if in.held, err = x.hold(ctx, f, job.JobRow); in.held || err != nil {
-			return in, err
-		}
 	}
 	switch {
 	case f.opts.Debounce != nil:
@@ -335,15 +325,19 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 	return in, nil
 }
 
-// preload gives the run in ctx the steps its job recorded (steps: JSON, as
-// FnRunEvent and FnRunStart read them).
-func preload(ctx context.Context, raw json.RawMessage) error {
+// start gives the run in ctx the steps its job recorded (steps: JSON, as
+// FnRunEvent and FnRunStart read them) and, when its function is paused,
+// holds it (hold), reporting whether it did.
+func (x *executor) start(ctx context.Context, f *Function, job *rivertype.JobRow, raw json.RawMessage, paused bool) (bool, error) {
 	var steps []*db.FlowStepListRow
 	if err := json.Unmarshal(raw, &steps); err != nil {
-		return fmt.Errorf("load steps: %w", err)
+		return false, fmt.Errorf("load steps: %w", err)
 	}
 	flow.Preload(ctx, steps)
-	return nil
+	if !paused {
+		return false, nil
+	}
+	return x.hold(ctx, f, job)
 }
 
 // hold holds a run of f, whose function is paused, before it runs any

@@ -236,7 +236,7 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 			return fmt.Errorf("take stock: %w", err)
 		}
 		if len(taken) < len(p.Items) {
-			return whyNotTaken(ctx, q, p, products)
+			return whyNotTaken(ctx, q, p, ids, products)
 		}
 		var soldOut []events.Payload
 		for _, pr := range taken {
@@ -259,12 +259,8 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 
 // whyNotTaken returns why ProductStockTake did not take an item's stock:
 // the product is gone (or another shop's), its stock is short, or its price
-// is not the one read (errPriceChanged), which it reads again.
-func whyNotTaken(ctx context.Context, q *db.Queries, p PlaceOrderParams, read map[string]*db.Product) error {
-	ids := make([]string, len(p.Items))
-	for i, it := range p.Items {
-		ids[i] = it.ProductID
-	}
+// is not the one read (errPriceChanged); ids are the items' products.
+func whyNotTaken(ctx context.Context, q *db.Queries, p PlaceOrderParams, ids []string, read map[string]*db.Product) error {
 	rows, err := q.ProductList(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("read products: %w", err)
