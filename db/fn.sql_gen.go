@@ -371,6 +371,115 @@ func (q *Queries) FnIdempotencyDeleteExpired(ctx context.Context) (int64, error)
 	return result.RowsAffected(), nil
 }
 
+const fnPublish = `-- name: FnPublish :one
+WITH ev AS (
+    INSERT INTO events (id, name, data, ts, source)
+    SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::jsonb[]),
+           unnest($4::timestamptz[]), unnest($5::text[])
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, name
+), runs AS (
+    INSERT INTO river_job (args, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags)
+    SELECT r.args, r.kind, r.max_attempts, '{}', r.priority, r.queue, now(), 'available', '{}'
+    FROM (SELECT unnest($6::text[]) AS event_id, unnest($7::jsonb[]) AS args,
+                 unnest($8::text[]) AS kind, unnest($9::smallint[]) AS max_attempts,
+                 unnest($10::smallint[]) AS priority, unnest($11::text[]) AS queue) AS r
+    WHERE r.event_id IN (SELECT id FROM ev)
+    RETURNING id
+), batched AS (
+    INSERT INTO fn_batch_events (function, key, event_id)
+    SELECT b.f, b.k, b.e
+    FROM (SELECT unnest($12::text[]) AS f, unnest($13::text[]) AS k,
+                 unnest($14::text[]) AS e) AS b
+    WHERE b.e IN (SELECT id FROM ev)
+    UNION
+    SELECT b.f, b.k, ''
+    FROM (SELECT unnest($12::text[]) AS f, unnest($13::text[]) AS k,
+                 unnest($14::text[]) AS e) AS b
+    WHERE b.e IN (SELECT id FROM ev)
+    ON CONFLICT (function, key, event_id) DO NOTHING
+    RETURNING function, key, event_id = '' AS marked
+), notified AS (
+    SELECT pg_notify(concat(current_schema(), '.river_insert'), json_build_object('queue', q)::text)
+    FROM unnest($15::text[]) AS q
+)
+SELECT
+    ARRAY(SELECT id FROM ev)::text[] AS inserted,
+    ARRAY(SELECT i.id FROM ev i WHERE EXISTS (
+        SELECT 1 FROM flow_waits w WHERE w.event_name = i.name AND w.matched_event_id IS NULL
+    ))::text[] AS waited,
+    ARRAY(SELECT function FROM batched WHERE marked ORDER BY function, key)::text[] AS marked_functions,
+    ARRAY(SELECT key FROM batched WHERE marked ORDER BY function, key)::text[] AS marked_keys,
+    (SELECT count(*) FROM runs)::bigint AS runs,
+    (SELECT count(*) FROM notified)::bigint AS notified
+`
+
+type FnPublishParams struct {
+	IDs            []string          `json:"ids"`
+	Names          []string          `json:"names"`
+	Datas          []json.RawMessage `json:"datas"`
+	Tss            []time.Time       `json:"tss"`
+	Sources        []string          `json:"sources"`
+	RunEventIds    []string          `json:"runEventIds"`
+	RunArgs        []json.RawMessage `json:"runArgs"`
+	RunKinds       []string          `json:"runKinds"`
+	RunMaxAttempts []int16           `json:"runMaxAttempts"`
+	RunPriorities  []int16           `json:"runPriorities"`
+	RunQueues      []string          `json:"runQueues"`
+	BatchFunctions []string          `json:"batchFunctions"`
+	BatchKeys      []string          `json:"batchKeys"`
+	BatchEventIds  []string          `json:"batchEventIds"`
+	NotifyQueues   []string          `json:"notifyQueues"`
+}
+
+type FnPublishRow struct {
+	Inserted        []string `json:"inserted"`
+	Waited          []string `json:"waited"`
+	MarkedFunctions []string `json:"markedFunctions"`
+	MarkedKeys      []string `json:"markedKeys"`
+	Runs            int64    `json:"runs"`
+	Notified        int64    `json:"notified"`
+}
+
+// A whole publish in one statement, when its runs need nothing but the
+// events themselves (fn.Registry.Store): inserts the events, skipping ids
+// already stored; inserts the runs and batch rows of the events it
+// inserted (each run and batch row names its event); marks each batch
+// that had no run scheduled (its run is inserted next); and sends River's
+// insert notification for notify_queues. A run is inserted as River's own
+// insert would insert a job without unique options, available now.
+// Returns the ids inserted, those an open wait waits for (as
+// EventInsertMany), and the batches marked, in (function, key) order.
+func (q *Queries) FnPublish(ctx context.Context, arg FnPublishParams) (*FnPublishRow, error) {
+	row := q.db.QueryRow(ctx, fnPublish,
+		arg.IDs,
+		arg.Names,
+		arg.Datas,
+		arg.Tss,
+		arg.Sources,
+		arg.RunEventIds,
+		arg.RunArgs,
+		arg.RunKinds,
+		arg.RunMaxAttempts,
+		arg.RunPriorities,
+		arg.RunQueues,
+		arg.BatchFunctions,
+		arg.BatchKeys,
+		arg.BatchEventIds,
+		arg.NotifyQueues,
+	)
+	var i FnPublishRow
+	err := row.Scan(
+		&i.Inserted,
+		&i.Waited,
+		&i.MarkedFunctions,
+		&i.MarkedKeys,
+		&i.Runs,
+		&i.Notified,
+	)
+	return &i, err
+}
+
 const fnRunEvent = `-- name: FnRunEvent :one
 SELECT e.id, e.name, e.data, e.ts, e.source,
        coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'output', s.output, 'completedAt', s.completed_at))

@@ -30,8 +30,8 @@ type Options struct {
 	Version int
 	// Queue is the River queue of its runs (default QueueDefault).
 	Queue string
-	// Retries is how many times a failed run is retried (default 9: ten
-	// attempts); NoRetries makes one attempt.
+	// Retries is how many times a failed run is retried, at most 20
+	// (default 9: ten attempts); NoRetries makes one attempt.
 	Retries   int
 	NoRetries bool
 	// Backoff returns the wait before attempt+1; nil is River's
@@ -316,6 +316,9 @@ func decodeAs[P any](ev events.Event) (P, error) {
 }
 
 // check reports what is wrong with f's declaration.
+// maxRetries bounds Options.Retries, as Inngest's retries option.
+const maxRetries = 20
+
 func (f *Function) check() error {
 	o := f.opts
 	var errs []error
@@ -325,6 +328,9 @@ func (f *Function) check() error {
 	}
 	if len(f.triggers) == 0 {
 		bad("no trigger")
+	}
+	if o.Retries < 0 || o.Retries > maxRetries {
+		bad("retries must be between 0 and %d", maxRetries)
 	}
 	for _, t := range f.triggers {
 		if (t.Event == "") == (t.Schedule == nil) {

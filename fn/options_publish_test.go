@@ -23,6 +23,7 @@ func TestDeclarationsAreChecked(t *testing.T) {
 	}{
 		{"bad id", fn.New(fn.Options{ID: "Send Email"}, fn.On("test/thing"), noop), `id "Send Email"`},
 		{"no trigger", fn.New(fn.Options{ID: "t"}, nil, noop), "no trigger"},
+		{"too many retries", fn.New(fn.Options{ID: "t", Retries: 21}, fn.On("test/thing"), noop), "retries must be between 0 and 20"},
 		{"key a catalog event lacks", fn.New(fn.Options{ID: "t", Concurrency: []fn.Concurrency{{Key: "data.shopId", Limit: 1}}},
 			fn.On(events.NameUserCreated), noop), "concurrency[0].key: user/created has no field data.shopId"},
 		{"nested key a catalog event lacks", fn.New(fn.Options{ID: "t", Debounce: &fn.Debounce{Key: "data.items.sku", Period: time.Second}},

@@ -34,6 +34,9 @@ type Registry struct {
 	byKind  map[string]*Function
 	byEvent map[string][]route
 	cancels map[string][]cancelRule
+
+	insert InsertOptions
+	notify notifyLimiter
 }
 
 // route is one function listening to one event name.
@@ -55,6 +58,7 @@ func NewRegistry(fns ...*Function) (*Registry, error) {
 	r := &Registry{
 		byID: map[string]*Function{}, byKind: map[string]*Function{},
 		byEvent: map[string][]route{}, cancels: map[string][]cancelRule{},
+		insert: InsertOptions{NotifyCooldown: defaultNotifyCooldown},
 	}
 	var errs []error
 	for _, f := range fns {

@@ -14,19 +14,6 @@ import (
 	"github.com/mohallamart/backend/events"
 )
 
-// Route enqueues what evs trigger, in tx: it is the outbox.Router that
-// Publish calls with the events it has just stored (new ones only). In
-// order, it claims idempotency keys (an event whose key is taken starts
-// nothing), records debounced events and batch events (a run is inserted
-// only for a debounce or batch that had none), cancels the waiting runs of
-// a singleton in cancel mode, inserts the runs in one InsertManyTx, then
-// applies cancelOn: a batch may hold an order's creation and its
-// cancellation together.
-func (r *Registry) Route(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) error {
-	_, err := r.route(ctx, tx, client, evs, Reroute{})
-	return err
-}
-
 // Reroute says how Replay enqueues stored events' runs again.
 type Reroute struct {
 	// Function, when set, is the one function (by id or River kind) whose
@@ -59,7 +46,18 @@ func (r *Registry) Replay(ctx context.Context, tx pgx.Tx, client *river.Client[p
 }
 
 func (r *Registry) route(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event, rr Reroute) (Routed, error) {
-	p := plan{Reroute: rr, reg: r, routed: Routed{Enqueued: map[string]int{}, Skipped: map[string]int{}, Batched: map[string]int{}}}
+	p := r.plan(evs, rr)
+	if len(p.candidates) == 0 && len(p.cancels) == 0 {
+		return p.routed, nil
+	}
+	err := p.apply(ctx, tx, client)
+	return p.routed, err
+}
+
+// plan returns what evs trigger, as rr says: the runs they may start and
+// the cancelOn rules they apply.
+func (r *Registry) plan(evs []events.Event, rr Reroute) *plan {
+	p := &plan{Reroute: rr, reg: r, routed: Routed{Enqueued: map[string]int{}, Skipped: map[string]int{}, Batched: map[string]int{}}}
 	for _, ev := range evs {
 		if ev.Name == InvokedEvent {
 			if f := r.byID[Field(ev, "data.function_id")]; f != nil {
@@ -84,11 +82,7 @@ func (r *Registry) route(ctx context.Context, tx pgx.Tx, client *river.Client[pg
 			}
 		}
 	}
-	if len(p.candidates) == 0 && len(p.cancels) == 0 {
-		return p.routed, nil
-	}
-	err := p.apply(ctx, tx, client)
-	return p.routed, err
+	return p
 }
 
 // candidate is a run an event may start.
@@ -197,35 +191,51 @@ func (p *plan) apply(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx
 		}
 		for _, row := range rows {
 			if row.Marked { // the batch had no run scheduled
-				jobs = append(jobs, p.keyedRun(row.Function, row.Key, time.Now().Add(p.reg.byID[row.Function].opts.BatchEvents.Timeout)))
+				jobs = append(jobs, p.batchRun(row.Function, row.Key))
 			}
 		}
 	}
-	if len(jobs) > 0 {
-		res, err := client.InsertManyTx(ctx, tx, jobs)
-		if err != nil {
-			return fmt.Errorf("insert runs: %w", err)
-		}
-		var due []int64
-		for i, r := range res {
-			if r.UniqueSkippedAsDuplicate {
-				p.routed.Skipped[r.Job.Kind]++
-				continue
-			}
-			p.routed.Enqueued[r.Job.Kind]++
-			if i >= batchRuns && r.Job.State == rivertype.JobStateScheduled {
-				due = append(due, r.Job.ID)
-			}
-		}
-		// A batch's run starts when its batch is due, not at River's
-		// scheduler's next round: see FnRunsAvailableWhenDue.
-		if len(due) > 0 {
-			if err := q.FnRunsAvailableWhenDue(ctx, due); err != nil {
-				return fmt.Errorf("batch runs: %w", err)
-			}
-		}
+	if err := p.insert(ctx, q, tx, client, jobs, batchRuns); err != nil {
+		return err
 	}
 	return applyCancels(ctx, q, p.cancels)
+}
+
+// insert inserts jobs with River's InsertManyTx and counts them;
+// jobs[batchRuns:] are batches' runs.
+func (p *plan) insert(ctx context.Context, q *db.Queries, tx pgx.Tx, client *river.Client[pgx.Tx], jobs []river.InsertManyParams, batchRuns int) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	res, err := client.InsertManyTx(ctx, tx, jobs)
+	if err != nil {
+		return fmt.Errorf("insert runs: %w", err)
+	}
+	var due []int64
+	for i, r := range res {
+		if r.UniqueSkippedAsDuplicate {
+			p.routed.Skipped[r.Job.Kind]++
+			continue
+		}
+		p.routed.Enqueued[r.Job.Kind]++
+		if i >= batchRuns && r.Job.State == rivertype.JobStateScheduled {
+			due = append(due, r.Job.ID)
+		}
+	}
+	// A batch's run starts when its batch is due, not at River's
+	// scheduler's next round: see FnRunsAvailableWhenDue.
+	if len(due) > 0 {
+		if err := q.FnRunsAvailableWhenDue(ctx, due); err != nil {
+			return fmt.Errorf("batch runs: %w", err)
+		}
+	}
+	return nil
+}
+
+// batchRun is the run of function id's batch of key value key, which had
+// none: due when the batch times out.
+func (p *plan) batchRun(id, key string) river.InsertManyParams {
+	return p.keyedRun(id, key, time.Now().Add(p.reg.byID[id].opts.BatchEvents.Timeout))
 }
 
 // opts adds a replay's metadata and tags to o.

@@ -15,15 +15,17 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
-	"github.com/mohallamart/backend/flow"
 )
 
-// Router says what stored events trigger and enqueues it: the routing
-// table, derived from the declared functions (fn.Registry). Route is called
-// in the publisher's transaction with the events Publish has just stored,
-// new ones only, in order; it inserts their runs with client, in tx.
+// Router stores events and enqueues what they trigger: the routing table,
+// derived from the declared functions (fn.Registry). Store is called in
+// the publisher's transaction with the validated events of one Publish
+// call, in order, their ids set (an id may repeat). In tx, it inserts into
+// the event log those whose id is not stored yet (the first occurrence of
+// a repeated id), wakes the waits they match (flow.WakeTx), enqueues their
+// runs with client, and returns the ids it inserted.
 type Router interface {
-	Route(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) error
+	Store(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) ([]string, error)
 }
 
 // Outbox publishes events and their jobs in the caller's transaction.
@@ -81,6 +83,7 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 	}
 
 	now := o.NowFunc().UTC()
+	stored := make([]events.Event, len(evs))
 	params := db.EventInsertManyParams{
 		IDs:     make([]string, len(evs)),
 		Names:   make([]string, len(evs)),
@@ -102,37 +105,18 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 			data = []byte("{}")
 		}
 		params.IDs[i], params.Names[i], params.Datas[i], params.Tss[i], params.Sources[i] = id, ev.Name, data, ts, ev.Source
+		stored[i] = events.Event{ID: id, Name: ev.Name, Data: data, TS: ts, Source: ev.Source}
 	}
 
-	q := db.New(tx)
-	inserted, err := q.EventInsertMany(ctx, params)
+	inserted, err := o.router.Store(ctx, tx, o.river, stored)
 	if err != nil {
-		return nil, fmt.Errorf("insert events: %w", err)
+		return nil, err
 	}
 	isNew := make(map[string]bool, len(inserted))
-	var waited []string
-	for _, row := range inserted {
-		isNew[row.ID] = true
-		if row.Waited {
-			waited = append(waited, row.ID)
-		}
+	for _, id := range inserted {
+		isNew[id] = true
 	}
-	if err := checkDuplicates(ctx, q, params, isNew); err != nil {
-		return nil, err
-	}
-
-	stored := make([]events.Event, 0, len(inserted))
-	for i, id := range params.IDs {
-		if !isNew[id] {
-			continue
-		}
-		delete(isNew, id) // a repeated id within evs is routed once
-		stored = append(stored, events.Event{ID: id, Name: params.Names[i], Data: params.Datas[i], TS: params.Tss[i], Source: params.Sources[i]})
-	}
-	if err := flow.WakeTx(ctx, tx, waited); err != nil {
-		return nil, err
-	}
-	if err := o.router.Route(ctx, tx, o.river, stored); err != nil {
+	if err := checkDuplicates(ctx, db.New(tx), params, isNew); err != nil {
 		return nil, err
 	}
 	return params.IDs, nil

@@ -62,40 +62,44 @@ func testRegistry(t testing.TB) *fn.Registry {
 	return reg
 }
 
-// recorder is a Router that records the events of each call, checks they
-// are stored in the caller's transaction, then routes them with next (if
-// set) or fails with err.
+// recorder is a Router that records the events of each call, stores them
+// with next (if set) and checks they are then in the caller's
+// transaction, or fails with err.
 type recorder struct {
 	next outbox.Router
 	err  error
 
 	mu     sync.Mutex
 	calls  [][]events.Event
-	stored []int // how many of each call's events tx held when Route ran
+	stored []int // how many of each call's events tx held after next stored them
 }
 
-func (r *recorder) Route(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) error {
+func (r *recorder) Store(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) ([]string, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	var inserted []string
+	if r.next != nil {
+		var err error
+		if inserted, err = r.next.Store(ctx, tx, client, evs); err != nil {
+			return nil, err
+		}
+	}
 	ids := make([]string, len(evs))
 	for i, ev := range evs {
 		ids[i] = ev.ID
 	}
 	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM events WHERE id = ANY($1)`, ids).Scan(&n); err != nil {
-		return err
+	if err := tx.QueryRow(ctx, `SELECT count(DISTINCT id) FROM events WHERE id = ANY($1)`, ids).Scan(&n); err != nil {
+		return nil, err
 	}
 	r.mu.Lock()
 	r.calls, r.stored = append(r.calls, evs), append(r.stored, n)
 	r.mu.Unlock()
-	if r.err != nil {
-		return r.err
-	}
-	if r.next != nil {
-		return r.next.Route(ctx, tx, client, evs)
-	}
-	return nil
+	return inserted, nil
 }
 
-// routed returns every event given to Route, in order.
+// routed returns every event given to Store, in order.
 func (r *recorder) routed() []events.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -231,7 +235,7 @@ func TestPublish(t *testing.T) {
 		require.Equal(t, []string{"dup-1"}, ids)
 
 		require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM events WHERE id = 'dup-1'"))
-		require.Len(t, rec.routed(), 1)
+		require.Len(t, rec.calls, 2, "one Store per Publish")
 		require.Equal(t, []jobRow{{"test_thing", "things"}}, jobsOf(ctx, t, tx, "dup-1"))
 	})
 
@@ -259,9 +263,9 @@ func TestPublish(t *testing.T) {
 }
 
 // TestPublishRoutesNewEventsInOrder: the router gets, in one call in the
-// publisher's transaction, exactly the events the call stored, in the
-// call's order, as stored (ids given to those without one): not an event
-// stored before, nor an id repeated in the call a second time.
+// publisher's transaction, the call's events in order, each with its id
+// and ts; it stores them there, and only the events not stored before
+// start runs, once for an id repeated in the call, in the call's order.
 func TestPublishRoutesNewEventsInOrder(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -277,15 +281,21 @@ func TestPublishRoutesNewEventsInOrder(t *testing.T) {
 
 	require.Len(t, rec.calls, 1, "one call per Publish")
 	got := rec.calls[0]
-	require.Equal(t, []int{3}, rec.stored, "the events are stored, in the caller's transaction, before they are routed")
+	require.Equal(t, []int{4}, rec.stored, "the call's four ids are stored in the caller's transaction")
 	names := make([][2]string, len(got))
 	for i, ev := range got {
 		names[i] = [2]string{ev.ID, ev.Name}
 		require.False(t, ev.TS.IsZero(), "%s has its ts", ev.ID)
 	}
-	require.Equal(t, [][2]string{{"b", thingEvent}, {ids[2], "cart/abandoned"}, {"a", thingEvent}}, names)
-	require.JSONEq(t, `{"thingId":"t-2","colour":"blue"}`, string(got[2].Data))
-	require.Equal(t, "http", got[1].Source)
+	require.Equal(t, [][2]string{{"b", thingEvent}, {"old", thingEvent}, {ids[2], "cart/abandoned"}, {"b", thingEvent}, {"a", thingEvent}}, names)
+	require.JSONEq(t, `{"thingId":"t-2","colour":"blue"}`, string(got[4].Data))
+	require.Equal(t, "http", got[2].Source)
+
+	rows, err := tx.Query(ctx, `SELECT args->>'event_id' FROM river_job WHERE kind = 'test_thing' ORDER BY id`)
+	require.NoError(t, err)
+	runs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"old", "b", "a"}, runs, "one run per new event, in the call's order; none again for old")
 }
 
 // TestPublishFailsWhenTheRouterFails: an error routing the events fails the

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"time"
 
@@ -249,6 +250,16 @@ func buildRiver(ctx context.Context, cfg Config, pool *pgxpool.Pool, jobMetrics 
 	} else if reg, err = registry(cfg, pool, logger); err != nil {
 		return riverSide{}, err
 	}
+	// Runs are inserted with River's insert when the client has insert
+	// middleware (tracing writes each run's trace context, TEST_MAX_ATTEMPTS
+	// caps attempts); notifications are spaced as River spaces its own.
+	reg.SetInsertOptions(fn.InsertOptions{
+		ThroughRiver: slices.ContainsFunc(riverCfg.Middleware, func(m rivertype.Middleware) bool {
+			_, ok := m.(rivertype.JobInsertMiddleware)
+			return ok
+		}),
+		NotifyCooldown: cfg.FetchCooldown,
+	})
 	// Without Workers the client is insert-only: ROLE=api enqueues jobs and
 	// works none.
 	client, err := river.NewClient(riverpgxv5.New(pool), riverCfg)

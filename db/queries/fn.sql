@@ -143,3 +143,54 @@ UPDATE river_job
 SET state = 'pending', attempt = greatest(river_job.attempt - 1, 0)
 WHERE river_job.id = @job_id::bigint AND river_job.state = 'running'
   AND EXISTS (SELECT 1 FROM paused);
+
+-- name: FnPublish :one
+-- A whole publish in one statement, when its runs need nothing but the
+-- events themselves (fn.Registry.Store): inserts the events, skipping ids
+-- already stored; inserts the runs and batch rows of the events it
+-- inserted (each run and batch row names its event); marks each batch
+-- that had no run scheduled (its run is inserted next); and sends River's
+-- insert notification for notify_queues. A run is inserted as River's own
+-- insert would insert a job without unique options, available now.
+-- Returns the ids inserted, those an open wait waits for (as
+-- EventInsertMany), and the batches marked, in (function, key) order.
+WITH ev AS (
+    INSERT INTO events (id, name, data, ts, source)
+    SELECT unnest(@ids::text[]), unnest(@names::text[]), unnest(@datas::jsonb[]),
+           unnest(@tss::timestamptz[]), unnest(@sources::text[])
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, name
+), runs AS (
+    INSERT INTO river_job (args, kind, max_attempts, metadata, priority, queue, scheduled_at, state, tags)
+    SELECT r.args, r.kind, r.max_attempts, '{}', r.priority, r.queue, now(), 'available', '{}'
+    FROM (SELECT unnest(@run_event_ids::text[]) AS event_id, unnest(@run_args::jsonb[]) AS args,
+                 unnest(@run_kinds::text[]) AS kind, unnest(@run_max_attempts::smallint[]) AS max_attempts,
+                 unnest(@run_priorities::smallint[]) AS priority, unnest(@run_queues::text[]) AS queue) AS r
+    WHERE r.event_id IN (SELECT id FROM ev)
+    RETURNING id
+), batched AS (
+    INSERT INTO fn_batch_events (function, key, event_id)
+    SELECT b.f, b.k, b.e
+    FROM (SELECT unnest(@batch_functions::text[]) AS f, unnest(@batch_keys::text[]) AS k,
+                 unnest(@batch_event_ids::text[]) AS e) AS b
+    WHERE b.e IN (SELECT id FROM ev)
+    UNION
+    SELECT b.f, b.k, ''
+    FROM (SELECT unnest(@batch_functions::text[]) AS f, unnest(@batch_keys::text[]) AS k,
+                 unnest(@batch_event_ids::text[]) AS e) AS b
+    WHERE b.e IN (SELECT id FROM ev)
+    ON CONFLICT (function, key, event_id) DO NOTHING
+    RETURNING function, key, event_id = '' AS marked
+), notified AS (
+    SELECT pg_notify(concat(current_schema(), '.river_insert'), json_build_object('queue', q)::text)
+    FROM unnest(@notify_queues::text[]) AS q
+)
+SELECT
+    ARRAY(SELECT id FROM ev)::text[] AS inserted,
+    ARRAY(SELECT i.id FROM ev i WHERE EXISTS (
+        SELECT 1 FROM flow_waits w WHERE w.event_name = i.name AND w.matched_event_id IS NULL
+    ))::text[] AS waited,
+    ARRAY(SELECT function FROM batched WHERE marked ORDER BY function, key)::text[] AS marked_functions,
+    ARRAY(SELECT key FROM batched WHERE marked ORDER BY function, key)::text[] AS marked_keys,
+    (SELECT count(*) FROM runs)::bigint AS runs,
+    (SELECT count(*) FROM notified)::bigint AS notified;

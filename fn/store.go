@@ -1,0 +1,248 @@
+package fn
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/flow"
+)
+
+// InsertOptions say how Store inserts the runs it enqueues.
+type InsertOptions struct {
+	// ThroughRiver has every run inserted with River's InsertManyTx, so
+	// that the River client's insert middleware and hooks see it (tracing
+	// writes the inserting span into each job's metadata). Without it, a
+	// publish whose runs need nothing but their events (no idempotency,
+	// debounce or singleton) is one statement, and River's insert
+	// middleware does not see those runs.
+	ThroughRiver bool
+	// NotifyCooldown is the least time between two of Store's insert
+	// notifications of one queue: the River client's FetchCooldown, as
+	// River's own insert waits. Zero means River's default, 100 ms.
+	NotifyCooldown time.Duration
+}
+
+// defaultNotifyCooldown is River's default FetchCooldown.
+const defaultNotifyCooldown = 100 * time.Millisecond
+
+// SetInsertOptions sets how Store inserts runs. Call it before the
+// registry is used.
+func (r *Registry) SetInsertOptions(o InsertOptions) {
+	if o.NotifyCooldown <= 0 {
+		o.NotifyCooldown = defaultNotifyCooldown
+	}
+	r.insert = o
+}
+
+// Store is the outbox.Router that Publish calls in the publisher's
+// transaction, with validated events whose ids are set. It inserts into the
+// event log those whose id is not stored yet (a repeated id's first
+// occurrence), wakes the waits they match (flow.WakeTx), and enqueues what
+// they trigger: in order, it claims idempotency keys (an event whose key is
+// taken starts nothing), records debounced and batched events (a run is
+// inserted only for a debounce or batch that had none), cancels the
+// waiting runs of a singleton in cancel mode, inserts the runs, then
+// applies cancelOn: a batch may hold an order's creation and its
+// cancellation together. It returns the ids it inserted.
+//
+// When the runs need nothing but the events (no idempotency, debounce or
+// singleton) the events, their runs and their batch rows are one statement
+// (db.FnPublish), plus one to schedule a batch that had no run.
+func (r *Registry) Store(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) ([]string, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	firsts := firstOfEachID(evs)
+	if !r.insert.ThroughRiver {
+		if p := r.plan(firsts, Reroute{}); p.direct() {
+			return p.publish(ctx, tx, client, evs)
+		}
+	}
+	q := db.New(tx)
+	inserted, waited, err := storeEvents(ctx, q, evs)
+	if err != nil {
+		return nil, err
+	}
+	if err := flow.WakeTx(ctx, tx, waited); err != nil {
+		return nil, err
+	}
+	if _, err := r.route(ctx, tx, client, only(firsts, inserted), Reroute{}); err != nil {
+		return nil, err
+	}
+	return inserted, nil
+}
+
+// storeEvents inserts evs into the event log, skipping ids already stored,
+// and returns the ids it inserted and those an open wait waits for.
+func storeEvents(ctx context.Context, q *db.Queries, evs []events.Event) (inserted, waited []string, err error) {
+	p := db.EventInsertManyParams{
+		IDs: make([]string, len(evs)), Names: make([]string, len(evs)), Datas: make([]json.RawMessage, len(evs)),
+		Tss: make([]time.Time, len(evs)), Sources: make([]string, len(evs)),
+	}
+	for i, ev := range evs {
+		p.IDs[i], p.Names[i], p.Datas[i], p.Tss[i], p.Sources[i] = ev.ID, ev.Name, ev.Data, ev.TS, ev.Source
+	}
+	rows, err := q.EventInsertMany(ctx, p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert events: %w", err)
+	}
+	for _, row := range rows {
+		inserted = append(inserted, row.ID)
+		if row.Waited {
+			waited = append(waited, row.ID)
+		}
+	}
+	return inserted, waited, nil
+}
+
+// firstOfEachID returns evs without the later occurrences of a repeated
+// id: the one an insert stores.
+func firstOfEachID(evs []events.Event) []events.Event {
+	seen := make(map[string]bool, len(evs))
+	out := make([]events.Event, 0, len(evs))
+	for _, ev := range evs {
+		if !seen[ev.ID] {
+			seen[ev.ID] = true
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// only returns the events of evs whose id is in ids, in order.
+func only(evs []events.Event, ids []string) []events.Event {
+	keep := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		keep[id] = true
+	}
+	out := make([]events.Event, 0, len(ids))
+	for _, ev := range evs {
+		if keep[ev.ID] {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// direct reports whether p's runs need nothing but their events: none has
+// an idempotency key, a debounce or a singleton key.
+func (p *plan) direct() bool {
+	for _, c := range p.candidates {
+		if o := c.f.opts; o.Idempotency != nil || o.Debounce != nil || o.Singleton != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// publish stores evs, their runs and their batch rows in one statement,
+// then wakes the waits the new events match, inserts the runs of batches
+// that had none, and applies cancelOn: what apply does for a direct plan.
+func (p *plan) publish(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) ([]string, error) {
+	params := db.FnPublishParams{
+		IDs: make([]string, len(evs)), Names: make([]string, len(evs)), Datas: make([]json.RawMessage, len(evs)),
+		Tss: make([]time.Time, len(evs)), Sources: make([]string, len(evs)),
+	}
+	for i, ev := range evs {
+		params.IDs[i], params.Names[i], params.Datas[i], params.Tss[i], params.Sources[i] = ev.ID, ev.Name, ev.Data, ev.TS, ev.Source
+	}
+	var queues []string
+	for _, c := range p.candidates {
+		o := c.f.opts
+		if o.BatchEvents != nil {
+			params.BatchFunctions = append(params.BatchFunctions, c.f.ID())
+			params.BatchKeys = append(params.BatchKeys, keyOf(c.ev, o.BatchEvents.Key))
+			params.BatchEventIds = append(params.BatchEventIds, c.ev.ID)
+			continue
+		}
+		args := c.f.args()
+		args.EventID = c.ev.ID
+		if len(o.CancelOn) > 0 {
+			args.CK = Field(c.ev, o.CancelOn[0].Match)
+		}
+		encoded, err := json.Marshal(args)
+		if err != nil {
+			return nil, fmt.Errorf("encode run of %s: %w", c.f.ID(), err)
+		}
+		opts := c.f.insertOpts(priority(c.f, c.ev))
+		if opts.Priority == 0 {
+			opts.Priority = 1 // River's default
+		}
+		params.RunEventIds = append(params.RunEventIds, c.ev.ID)
+		params.RunArgs = append(params.RunArgs, encoded)
+		params.RunKinds = append(params.RunKinds, c.f.Kind())
+		params.RunMaxAttempts = append(params.RunMaxAttempts, int16(opts.MaxAttempts)) //nolint:gosec // at most 21: checked at declaration
+		params.RunPriorities = append(params.RunPriorities, int16(opts.Priority))      //nolint:gosec // 1 to 4
+		params.RunQueues = append(params.RunQueues, opts.Queue)
+		queues = append(queues, opts.Queue)
+	}
+	params.NotifyQueues = p.reg.notify.due(queues, p.reg.insert.NotifyCooldown)
+
+	q := db.New(tx)
+	row, err := q.FnPublish(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	if err := flow.WakeTx(ctx, tx, row.Waited); err != nil {
+		return nil, err
+	}
+	var jobs []river.InsertManyParams
+	for i, id := range row.MarkedFunctions {
+		jobs = append(jobs, p.batchRun(id, row.MarkedKeys[i]))
+	}
+	if err := p.insert(ctx, q, tx, client, jobs, 0); err != nil {
+		return nil, err
+	}
+	inserted := make(map[string]bool, len(row.Inserted))
+	for _, id := range row.Inserted {
+		inserted[id] = true
+	}
+	cancels := p.cancels[:0:0]
+	for _, c := range p.cancels {
+		if inserted[c.ev.ID] {
+			cancels = append(cancels, c)
+		}
+	}
+	if err := applyCancels(ctx, q, cancels); err != nil {
+		return nil, err
+	}
+	return row.Inserted, nil
+}
+
+// notifyLimiter spaces the insert notifications Store sends, per queue, as
+// River's client spaces its own: a producer woken by one fetches every
+// job available in its queue.
+type notifyLimiter struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// due returns the queues of queues (repeats allowed) not notified within
+// cooldown, and records them as notified now.
+func (l *notifyLimiter) due(queues []string, cooldown time.Duration) []string {
+	if len(queues) == 0 {
+		return nil
+	}
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last = map[string]time.Time{}
+	}
+	var out []string
+	for _, q := range queues {
+		if now.Sub(l.last[q]) >= cooldown {
+			l.last[q] = now
+			out = append(out, q)
+		}
+	}
+	return out
+}
