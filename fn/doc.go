@@ -15,8 +15,10 @@
 // A Registry of functions is the only wiring. It derives everything else from
 // the declarations:
 //
-//   - the routing table: Registry.Route is the outbox.Router that Publish
-//     calls with the events it stores, in the publisher's transaction;
+//   - the routing table: Registry.Store is the outbox.Router that Publish
+//     calls in the publisher's transaction: it stores the events and
+//     inserts their runs (one statement when no run needs more than its
+//     event);
 //   - one River kind per function (the id with '-' as '_'), its queue,
 //     attempts and priority;
 //   - one worker per function (Registry.AddWorkers), which applies the

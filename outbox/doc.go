@@ -16,18 +16,19 @@
 //
 //   - validates every event (one invalid event: an *events.ValidationError,
 //     nothing written) and puts the UUIDs of its data in lower case;
-//   - inserts one row per event into the events table, skipping ids already
-//     stored with the same name and data (deduplication: a concurrent
+//   - gives the events, in order, to its Router (the fn.Registry of the
+//     declared functions), which inserts one row per event into the events
+//     table, skipping ids already stored (deduplication: a concurrent
 //     transaction publishing the same id waits on the primary key until the
-//     first commits or rolls back); an id stored with another name or other
-//     data fails the call with an *IDConflictError;
-//   - wakes the jobs waiting for the new events (flow.WakeTx: jobs parked
-//     by flow.WaitForEvent), so a rolled-back event wakes none;
-//   - gives the new events, in order, to its Router (the fn.Registry of the
-//     declared functions), which inserts, in tx, the runs they trigger
-//     (their River jobs' args carry event_id) and applies the options that
-//     act on publishing: idempotency, debounce, batches, singletons,
-//     cancelOn.
+//     first commits or rolls back); wakes the jobs waiting for the new
+//     events (flow.WakeTx: jobs parked by flow.WaitForEvent), so a
+//     rolled-back event wakes none; and inserts the runs the new events
+//     trigger (their River jobs' args carry event_id), applying the options
+//     that act on publishing: idempotency, debounce, batches, singletons,
+//     cancelOn. When no run needs more than its event, that is one
+//     statement;
+//   - fails the call with an *IDConflictError when an id was stored before
+//     with another name or other data.
 //
 // So the domain rows, the event rows and the jobs commit together or not at
 // all: no event is lost, and none is emitted for a write that rolled back.
