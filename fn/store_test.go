@@ -35,10 +35,10 @@ func storeFunctions() []*fn.Function {
 // jobRow is what a job row holds, but its id and times.
 type jobRow struct {
 	Kind, Queue, State, Args, Metadata string
-	Priority, MaxAttempts               int
-	Tags                                []string
-	UniqueKey                           []byte
-	Due                                 bool // scheduled_at ahead of created_at
+	Priority, MaxAttempts              int
+	Tags                               []string
+	UniqueKey                          []byte
+	Due                                bool // scheduled_at ahead of created_at
 }
 
 // jobRows returns tx's job rows, oldest first.
