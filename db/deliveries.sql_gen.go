@@ -78,6 +78,91 @@ func (q *Queries) DeliveryClaim(ctx context.Context, arg DeliveryClaimParams) (*
 	return &i, err
 }
 
+const deliveryClaimMany = `-- name: DeliveryClaimMany :many
+WITH steps AS (
+    INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+    SELECT unnest($9::bigint[]), unnest($10::text[]), unnest($11::jsonb[]),
+           unnest($12::timestamptz[]), unnest($13::timestamptz[])
+)
+INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, html, provider, status, idempotency_key)
+SELECT nullif(m.job_id, 0), nullif(m.event_id, ''), m.channel, m.recipient, m.subject, m.body, m.html, '', 'sending', m.idempotency_key
+FROM (SELECT unnest($1::bigint[]) AS job_id, unnest($2::text[]) AS event_id,
+             unnest($3::text[]) AS channel, unnest($4::text[]) AS recipient,
+             unnest($5::text[]) AS subject, unnest($6::text[]) AS body, unnest($7::text[]) AS html,
+             unnest($8::text[]) AS idempotency_key) AS m
+ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = deliveries.idempotency_key
+RETURNING id, job_id, event_id, channel, recipient, subject, body, provider, provider_message_id, status, idempotency_key, created_at, sent_at, html
+`
+
+type DeliveryClaimManyParams struct {
+	JobIds          []int64           `json:"jobIds"`
+	EventIds        []string          `json:"eventIds"`
+	Channels        []string          `json:"channels"`
+	Recipients      []string          `json:"recipients"`
+	Subjects        []string          `json:"subjects"`
+	Bodies          []string          `json:"bodies"`
+	Htmls           []string          `json:"htmls"`
+	IdempotencyKeys []string          `json:"idempotencyKeys"`
+	StepJobIds      []int64           `json:"stepJobIds"`
+	Steps           []string          `json:"steps"`
+	Outputs         []json.RawMessage `json:"outputs"`
+	StartedAts      []time.Time       `json:"startedAts"`
+	CompletedAts    []time.Time       `json:"completedAts"`
+}
+
+// DeliveryClaim for many messages at once (of many jobs: a group commit),
+// each with its own key; the steps' records name their job (step_job_ids).
+// Returns a row per key. Two messages with one key fail the statement
+// (the caller then claims each alone).
+func (q *Queries) DeliveryClaimMany(ctx context.Context, arg DeliveryClaimManyParams) ([]*Delivery, error) {
+	rows, err := q.db.Query(ctx, deliveryClaimMany,
+		arg.JobIds,
+		arg.EventIds,
+		arg.Channels,
+		arg.Recipients,
+		arg.Subjects,
+		arg.Bodies,
+		arg.Htmls,
+		arg.IdempotencyKeys,
+		arg.StepJobIds,
+		arg.Steps,
+		arg.Outputs,
+		arg.StartedAts,
+		arg.CompletedAts,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*Delivery
+	for rows.Next() {
+		var i Delivery
+		if err := rows.Scan(
+			&i.ID,
+			&i.JobID,
+			&i.EventID,
+			&i.Channel,
+			&i.Recipient,
+			&i.Subject,
+			&i.Body,
+			&i.Provider,
+			&i.ProviderMessageID,
+			&i.Status,
+			&i.IdempotencyKey,
+			&i.CreatedAt,
+			&i.SentAt,
+			&i.HTML,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const deliveryDeleteOlderThan = `-- name: DeliveryDeleteOlderThan :execrows
 DELETE FROM deliveries WHERE id IN (
     SELECT d.id FROM deliveries d
@@ -274,6 +359,68 @@ func (q *Queries) DeliveryRecordSent(ctx context.Context, arg DeliveryRecordSent
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const deliveryRecordSentMany = `-- name: DeliveryRecordSentMany :many
+WITH steps AS (
+    INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+    SELECT unnest($5::bigint[]), unnest($6::text[]), unnest($7::jsonb[]),
+           unnest($8::timestamptz[]), unnest($9::timestamptz[])
+)
+UPDATE deliveries d SET
+    status = s.status,
+    provider = s.provider,
+    provider_message_id = s.provider_message_id,
+    sent_at = now()
+FROM (SELECT unnest($1::text[]) AS idempotency_key, unnest($2::text[]) AS status,
+             unnest($3::text[]) AS provider, unnest($4::text[]) AS provider_message_id) AS s
+WHERE d.idempotency_key = s.idempotency_key AND d.status = 'sending'
+RETURNING d.idempotency_key
+`
+
+type DeliveryRecordSentManyParams struct {
+	IdempotencyKeys    []string          `json:"idempotencyKeys"`
+	Statuses           []string          `json:"statuses"`
+	Providers          []string          `json:"providers"`
+	ProviderMessageIds []string          `json:"providerMessageIds"`
+	StepJobIds         []int64           `json:"stepJobIds"`
+	Steps              []string          `json:"steps"`
+	Outputs            []json.RawMessage `json:"outputs"`
+	StartedAts         []time.Time       `json:"startedAts"`
+	CompletedAts       []time.Time       `json:"completedAts"`
+}
+
+// DeliveryRecordSent for many claimed messages at once (a group commit);
+// the steps' records name their job (step_job_ids). Returns the keys of
+// the rows it marked.
+func (q *Queries) DeliveryRecordSentMany(ctx context.Context, arg DeliveryRecordSentManyParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, deliveryRecordSentMany,
+		arg.IdempotencyKeys,
+		arg.Statuses,
+		arg.Providers,
+		arg.ProviderMessageIds,
+		arg.StepJobIds,
+		arg.Steps,
+		arg.Outputs,
+		arg.StartedAts,
+		arg.CompletedAts,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var idempotency_key string
+		if err := rows.Scan(&idempotency_key); err != nil {
+			return nil, err
+		}
+		items = append(items, idempotency_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const deliveryUnclaim = `-- name: DeliveryUnclaim :execrows

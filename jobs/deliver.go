@@ -111,14 +111,15 @@ func (d *Deps) limited(channel string, jobID int64, send func(ctx context.Contex
 // recipients are in idempotency keys, and providers echo them in their
 // answers.
 func (d *Deps) send(ctx context.Context, job *rivertype.JobRow, msgs ...message) error {
-	return redact.Error(deliver(ctx, d.DB, job, msgs...))
+	return redact.Error(deliver(ctx, d.ledger, job, msgs...))
 }
 
 // deliver sends msgs once each and completes job, holding no transaction,
 // lock or connection while a provider is called. For each message:
 //
-//  1. claim: one statement writes its deliveries row as 'sending' under its
-//     idempotency key, or returns the row an earlier attempt wrote. A row
+//  1. claim: one statement (shared with other jobs' claims: ledger) writes
+//     its deliveries row as 'sending' under its idempotency key, or returns
+//     the row an earlier attempt wrote. A row
 //     already 'sent' or 'captured' means the message went out: skip it.
 //  2. send, outside any transaction, with the idempotency key. A row still
 //     'sending' from an earlier attempt (one that died or timed out after
@@ -133,9 +134,10 @@ func (d *Deps) send(ctx context.Context, job *rivertype.JobRow, msgs ...message)
 // provider's Retry-After (no attempt used), a permanent rejection cancels it
 // with the provider's message, and anything else is returned for a retry
 // with backoff.
-func deliver(ctx context.Context, d db.DB, job *rivertype.JobRow, msgs ...message) error {
+func deliver(ctx context.Context, l *ledger, job *rivertype.JobRow, msgs ...message) error {
+	d := l.db
 	for i, m := range msgs {
-		row, err := claim(ctx, d, job, m, flow.Records{})
+		row, err := l.claim(ctx, job.ID, m, flow.Records{})
 		if err != nil {
 			return err
 		}
@@ -170,15 +172,15 @@ func deliver(ctx context.Context, d db.DB, job *rivertype.JobRow, msgs ...messag
 }
 
 // claim writes m's deliveries row as 'sending', or returns the row an
-// earlier attempt wrote under its key; steps are records of job's flow
-// steps written in the same statement (flow.Flush), or none.
-func claim(ctx context.Context, d db.DBTX, job *rivertype.JobRow, m message, steps flow.Records) (*db.Delivery, error) {
+// earlier attempt wrote under its key; steps are records of job jobID's
+// flow steps written in the same statement (flow.Flush), or none.
+func claim(ctx context.Context, d db.DBTX, jobID int64, m message, steps flow.Records) (*db.Delivery, error) {
 	var eventID *string
 	if m.origin.eventID != "" {
 		eventID = &m.origin.eventID
 	}
 	row, err := db.New(d).DeliveryClaim(ctx, db.DeliveryClaimParams{
-		JobID: &job.ID, EventID: eventID, Channel: m.channel, Recipient: m.recipient,
+		JobID: &jobID, EventID: eventID, Channel: m.channel, Recipient: m.recipient,
 		Subject: m.subject, Body: m.body, HTML: m.html, IdempotencyKey: m.key,
 		Steps: steps.Steps, Outputs: steps.Outputs, StartedAts: steps.StartedAt, CompletedAts: steps.CompletedAt,
 	})

@@ -39,6 +39,6 @@ func (d *Deps) remindStalledOrder() *fn.Function {
 			if err != nil {
 				return nil, err
 			}
-			return nil, redact.Error(sendSteps(ctx, d.DB, in.Job, d.email(originOf(in.Job, in.Event.ID), order.OwnerEmail, email)))
+			return nil, redact.Error(sendSteps(ctx, d.ledger, in.Job, d.email(originOf(in.Job, in.Event.ID), order.OwnerEmail, email)))
 		})
 }

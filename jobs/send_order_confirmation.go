@@ -34,6 +34,6 @@ func (d *Deps) sendOrderConfirmation() *fn.Function {
 		if err != nil {
 			return nil, err
 		}
-		return nil, redact.Error(sendSteps(ctx, d.DB, in.Job, d.email(originOf(in.Job, in.Event.ID), receipt.Email, email)))
+		return nil, redact.Error(sendSteps(ctx, d.ledger, in.Job, d.email(originOf(in.Job, in.Event.ID), receipt.Email, email)))
 	})
 }

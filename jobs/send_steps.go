@@ -21,7 +21,8 @@ type sendOutput struct {
 }
 
 // sendSteps is deliver for a function written with package flow (run by
-// flow.Do): it sends m once as two steps, in two statements.
+// flow.Do): it sends m once as two steps, in two statements, each shared
+// with other jobs' (ledger).
 //
 //   - "send" claims m's deliveries row (as deliver does) in the statement
 //     that writes the records of the steps finished before it (flow.Flush),
@@ -35,11 +36,11 @@ type sendOutput struct {
 // a crash between the provider's answer and that record sends again with the
 // same idempotency key, as deliver does. Errors are deliver's: a rate limit
 // snoozes, a permanent rejection removes the claim and cancels.
-func sendSteps(ctx context.Context, d db.DB, job *rivertype.JobRow, m message) error {
+func sendSteps(ctx context.Context, l *ledger, job *rivertype.JobRow, m message) error {
 	sent, err := flow.Run(ctx, "send", func(ctx context.Context) (sendOutput, error) {
 		var row *db.Delivery
 		err := flow.Flush(ctx, func(ctx context.Context, steps flow.Records) (err error) {
-			row, err = claim(ctx, d, job, m, steps)
+			row, err = l.claim(ctx, job.ID, m, steps)
 			return err
 		})
 		if err != nil {
@@ -50,7 +51,7 @@ func sendSteps(ctx context.Context, d db.DB, job *rivertype.JobRow, m message) e
 		}
 		r, err := m.send(ctx)
 		if err != nil {
-			return sendOutput{}, unclaimIfPermanent(ctx, d, m.key, providerOutcome(fmt.Errorf("send %s: %w", m.channel, err)))
+			return sendOutput{}, unclaimIfPermanent(ctx, l.db, m.key, providerOutcome(fmt.Errorf("send %s: %w", m.channel, err)))
 		}
 		return sendOutput{Provider: r.Provider, ProviderMessageID: r.MessageID, Status: r.Status}, nil
 	})
@@ -62,7 +63,7 @@ func sendSteps(ctx context.Context, d db.DB, job *rivertype.JobRow, m message) e
 		return err
 	}
 	_, err = flow.RunWrite(ctx, "record", true, func(ctx context.Context, steps flow.Records) error {
-		return record(ctx, d, job.ID, m.key, notify.Receipt{Provider: sent.Provider, MessageID: sent.ProviderMessageID, Status: sent.Status}, steps)
+		return l.record(ctx, job.ID, m.key, notify.Receipt{Provider: sent.Provider, MessageID: sent.ProviderMessageID, Status: sent.Status}, steps)
 	})
 	return err
 }

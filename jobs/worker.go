@@ -81,6 +81,7 @@ type Deps struct {
 
 	tmpl    *emailTemplates
 	limiter *limit.Limiter
+	ledger  *ledger
 }
 
 // Retention says how long old rows are kept.
@@ -158,6 +159,7 @@ func (d *Deps) withDefaults() (*Deps, error) {
 		out.SendLimits[channel] = rule
 	}
 	out.limiter = limit.New(out.DB, out.Logger)
+	out.ledger = newLedger(out.DB)
 	tmpl, err := newEmailTemplates()
 	if err != nil {
 		return nil, err

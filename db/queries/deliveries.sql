@@ -61,3 +61,41 @@ SELECT * FROM deliveries WHERE id = @id;
 SELECT id, channel, recipient, subject, status, provider, created_at FROM deliveries
 WHERE event_id = @event_id::text
 ORDER BY id;
+
+-- name: DeliveryClaimMany :many
+-- DeliveryClaim for many messages at once (of many jobs: a group commit),
+-- each with its own key; the steps' records name their job (step_job_ids).
+-- Returns a row per key. Two messages with one key fail the statement
+-- (the caller then claims each alone).
+WITH steps AS (
+    INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+    SELECT unnest(@step_job_ids::bigint[]), unnest(@steps::text[]), unnest(@outputs::jsonb[]),
+           unnest(@started_ats::timestamptz[]), unnest(@completed_ats::timestamptz[])
+)
+INSERT INTO deliveries (job_id, event_id, channel, recipient, subject, body, html, provider, status, idempotency_key)
+SELECT nullif(m.job_id, 0), nullif(m.event_id, ''), m.channel, m.recipient, m.subject, m.body, m.html, '', 'sending', m.idempotency_key
+FROM (SELECT unnest(@job_ids::bigint[]) AS job_id, unnest(@event_ids::text[]) AS event_id,
+             unnest(@channels::text[]) AS channel, unnest(@recipients::text[]) AS recipient,
+             unnest(@subjects::text[]) AS subject, unnest(@bodies::text[]) AS body, unnest(@htmls::text[]) AS html,
+             unnest(@idempotency_keys::text[]) AS idempotency_key) AS m
+ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = deliveries.idempotency_key
+RETURNING *;
+
+-- name: DeliveryRecordSentMany :many
+-- DeliveryRecordSent for many claimed messages at once (a group commit);
+-- the steps' records name their job (step_job_ids). Returns the keys of
+-- the rows it marked.
+WITH steps AS (
+    INSERT INTO flow_steps (job_id, step, output, started_at, completed_at)
+    SELECT unnest(@step_job_ids::bigint[]), unnest(@steps::text[]), unnest(@outputs::jsonb[]),
+           unnest(@started_ats::timestamptz[]), unnest(@completed_ats::timestamptz[])
+)
+UPDATE deliveries d SET
+    status = s.status,
+    provider = s.provider,
+    provider_message_id = s.provider_message_id,
+    sent_at = now()
+FROM (SELECT unnest(@idempotency_keys::text[]) AS idempotency_key, unnest(@statuses::text[]) AS status,
+             unnest(@providers::text[]) AS provider, unnest(@provider_message_ids::text[]) AS provider_message_id) AS s
+WHERE d.idempotency_key = s.idempotency_key AND d.status = 'sending'
+RETURNING d.idempotency_key;

@@ -1,0 +1,134 @@
+// Package groupcommit runs many callers' small writes as one statement:
+// the requests that arrive while a batch is being written wait, and are
+// written together as the next batch, by one of them. Under load this
+// turns a statement (and a commit) per request into one per batch; alone,
+// a request is written at once, as its own batch of one.
+package groupcommit
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// batchTimeout bounds a batch's write, which runs on behalf of many
+// callers and so without any one caller's cancellation.
+const batchTimeout = 30 * time.Second
+
+// Batcher writes requests of type Req in batches, each request getting its
+// own result of type Res.
+type Batcher[Req, Res any] struct {
+	many func(ctx context.Context, reqs []Req) ([]Res, error)
+	one  func(ctx context.Context, req Req) (Res, error)
+	max  int
+
+	mu    sync.Mutex
+	queue []*call[Req, Res]
+	busy  bool // a caller leads: writes the batch at the queue's head
+}
+
+// call is one request waiting in a Batcher.
+type call[Req, Res any] struct {
+	req  Req
+	res  Res
+	err  error
+	wake chan bool // true: lead the next batch; false: done
+	lead bool      // promoted to lead (under the Batcher's lock)
+}
+
+// New returns a Batcher that writes batches of at most max requests with
+// many, which returns one result per request, in order. When many fails,
+// each request of the batch is written again alone with one, so that a
+// request that cannot be written fails alone.
+func New[Req, Res any](max int, many func(ctx context.Context, reqs []Req) ([]Res, error), one func(ctx context.Context, req Req) (Res, error)) *Batcher[Req, Res] {
+	return &Batcher[Req, Res]{many: many, one: one, max: max}
+}
+
+// Do writes req, in a batch with the requests that wait with it, and
+// returns its result. It returns ctx's error if ctx ends while req still
+// waits; once req's batch is being written it waits for its result.
+func (b *Batcher[Req, Res]) Do(ctx context.Context, req Req) (Res, error) {
+	c := &call[Req, Res]{req: req, wake: make(chan bool, 1)}
+	b.mu.Lock()
+	b.queue = append(b.queue, c)
+	if !b.busy {
+		b.busy, c.lead = true, true
+		b.mu.Unlock()
+		b.lead(ctx, c)
+		return c.res, c.err
+	}
+	b.mu.Unlock()
+	select {
+	case lead := <-c.wake:
+		if lead {
+			b.lead(ctx, c)
+		}
+		return c.res, c.err
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	for i, q := range b.queue {
+		if q == c && !c.lead { // still waiting: leave
+			b.queue = append(b.queue[:i], b.queue[i+1:]...)
+			b.mu.Unlock()
+			var zero Res
+			return zero, ctx.Err()
+		}
+	}
+	b.mu.Unlock()
+	// Promoted, or in a batch being written: see it through.
+	if <-c.wake {
+		b.lead(ctx, c)
+	}
+	return c.res, c.err
+}
+
+// lead writes the batch at the head of the queue, which holds self, then
+// hands the lead to the next waiting request, if any.
+func (b *Batcher[Req, Res]) lead(ctx context.Context, self *call[Req, Res]) {
+	b.mu.Lock()
+	n := min(len(b.queue), b.max)
+	batch := make([]*call[Req, Res], n)
+	copy(batch, b.queue)
+	b.queue = b.queue[n:]
+	b.mu.Unlock()
+
+	b.write(ctx, batch)
+	for _, c := range batch {
+		if c != self {
+			c.wake <- false
+		}
+	}
+
+	b.mu.Lock()
+	if len(b.queue) == 0 {
+		b.busy = false
+		b.mu.Unlock()
+		return
+	}
+	next := b.queue[0]
+	next.lead = true
+	b.mu.Unlock()
+	next.wake <- true
+}
+
+// write writes batch with many, or each request with one when many fails.
+func (b *Batcher[Req, Res]) write(ctx context.Context, batch []*call[Req, Res]) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+	defer cancel()
+	reqs := make([]Req, len(batch))
+	for i, c := range batch {
+		reqs[i] = c.req
+	}
+	if len(batch) > 1 {
+		if res, err := b.many(ctx, reqs); err == nil && len(res) == len(batch) {
+			for i, c := range batch {
+				c.res = res[i]
+			}
+			return
+		}
+	}
+	for _, c := range batch {
+		c.res, c.err = b.one(ctx, c.req)
+	}
+}

@@ -1,0 +1,200 @@
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// recorder is a Batcher's writes: many and one double a request, one
+// fails for the requests in fail, and the first write waits for release.
+type recorder struct {
+	mu      sync.Mutex
+	batches [][]int // what many was given, in order
+	ones    []int   // what one was given, in order
+	manyErr error
+	fail    map[int]bool
+	release chan struct{}
+	held    chan struct{} // closed when the first write is waiting for release
+	holding bool          // the first write has begun
+}
+
+func newRecorder() *recorder {
+	return &recorder{release: make(chan struct{}), held: make(chan struct{}), fail: map[int]bool{}}
+}
+
+func (r *recorder) hold() {
+	r.mu.Lock()
+	first := !r.holding
+	r.holding = true
+	r.mu.Unlock()
+	if first {
+		close(r.held)
+		<-r.release
+	}
+}
+
+func (r *recorder) many(_ context.Context, reqs []int) ([]int, error) {
+	r.hold()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batches = append(r.batches, append([]int(nil), reqs...))
+	if r.manyErr != nil {
+		return nil, r.manyErr
+	}
+	out := make([]int, len(reqs))
+	for i, q := range reqs {
+		out[i] = 2 * q
+	}
+	return out, nil
+}
+
+func (r *recorder) one(_ context.Context, req int) (int, error) {
+	r.hold()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ones = append(r.ones, req)
+	if r.fail[req] {
+		return 0, fmt.Errorf("request %d cannot be written", req)
+	}
+	return 2 * req, nil
+}
+
+// queued waits until n requests wait in b's queue (behind the write that
+// holds the lead).
+func queued(b *Batcher[int, int], n int) {
+	for {
+		b.mu.Lock()
+		l := len(b.queue)
+		b.mu.Unlock()
+		if l >= n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// start runs Do(req) for each of reqs in its own goroutine and returns
+// their results, by request, once all have returned.
+func start(ctx context.Context, b *Batcher[int, int], reqs ...int) func() map[int]error {
+	type result struct {
+		req, res int
+		err      error
+	}
+	out := make(chan result, len(reqs))
+	for _, q := range reqs {
+		go func() {
+			res, err := b.Do(ctx, q)
+			if err == nil && res != 2*q {
+				err = fmt.Errorf("request %d got %d", q, res)
+			}
+			out <- result{q, res, err}
+		}()
+	}
+	return func() map[int]error {
+		errs := map[int]error{}
+		for range reqs {
+			r := <-out
+			errs[r.req] = r.err
+		}
+		return errs
+	}
+}
+
+// TestRequestsThatWaitAreWrittenTogether: a request alone is written at
+// once, alone (one); the requests that arrive while it is written wait and
+// are written as one batch (many), each getting its own result.
+func TestRequestsThatWaitAreWrittenTogether(t *testing.T) {
+	t.Parallel()
+	r := newRecorder()
+	b := New(10, r.many, r.one)
+	first := start(t.Context(), b, 1)
+	<-r.held
+	rest := start(t.Context(), b, 2, 3, 4, 5)
+	queued(b, 4)
+	close(r.release)
+	require.Equal(t, map[int]error{1: nil}, first())
+	require.Equal(t, map[int]error{2: nil, 3: nil, 4: nil, 5: nil}, rest())
+	require.Equal(t, []int{1}, r.ones)
+	require.Len(t, r.batches, 1)
+	require.ElementsMatch(t, []int{2, 3, 4, 5}, r.batches[0])
+}
+
+// TestBatchesAreBounded: no batch holds more than max requests; the rest
+// are the next batch.
+func TestBatchesAreBounded(t *testing.T) {
+	t.Parallel()
+	r := newRecorder()
+	b := New(3, r.many, r.one)
+	first := start(t.Context(), b, 1)
+	<-r.held
+	rest := start(t.Context(), b, 2, 3, 4, 5, 6)
+	queued(b, 5)
+	close(r.release)
+	first()
+	for q, err := range rest() {
+		require.NoError(t, err, "request %d", q)
+	}
+	require.Len(t, r.batches, 2)
+	require.Len(t, r.batches[0], 3)
+	require.Len(t, r.batches[1], 2)
+}
+
+// TestFailedBatchIsWrittenOneByOne: when a batch's statement fails, each
+// of its requests is written alone, so only the one that cannot be written
+// fails.
+func TestFailedBatchIsWrittenOneByOne(t *testing.T) {
+	t.Parallel()
+	r := newRecorder()
+	r.manyErr = errors.New("duplicate key")
+	r.fail[3] = true
+	b := New(10, r.many, r.one)
+	first := start(t.Context(), b, 1)
+	<-r.held
+	rest := start(t.Context(), b, 2, 3, 4)
+	queued(b, 3)
+	close(r.release)
+	first()
+	errs := rest()
+	require.NoError(t, errs[2])
+	require.EqualError(t, errs[3], "request 3 cannot be written")
+	require.NoError(t, errs[4])
+	require.ElementsMatch(t, []int{1, 2, 3, 4}, r.ones)
+}
+
+// TestWaitingRequestLeavesWhenItsContextEnds: a request whose context ends
+// while it waits returns the context's error and is not written; the
+// others are.
+func TestWaitingRequestLeavesWhenItsContextEnds(t *testing.T) {
+	t.Parallel()
+	r := newRecorder()
+	b := New(10, r.many, r.one)
+	first := start(t.Context(), b, 1)
+	<-r.held
+	ctx, cancel := context.WithCancel(t.Context())
+	leaving := start(ctx, b, 2)
+	queued(b, 1)
+	cancel()
+	require.ErrorIs(t, leaving()[2], context.Canceled)
+	rest := start(t.Context(), b, 3, 4)
+	queued(b, 2)
+	close(r.release)
+	first()
+	require.Equal(t, map[int]error{3: nil, 4: nil}, rest())
+	require.Equal(t, [][]int{{3, 4}}, sorted(r.batches))
+	require.NotContains(t, r.ones, 2)
+}
+
+func sorted(batches [][]int) [][]int {
+	for _, b := range batches {
+		if len(b) == 2 && b[0] > b[1] {
+			b[0], b[1] = b[1], b[0]
+		}
+	}
+	return batches
+}
