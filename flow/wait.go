@@ -237,8 +237,9 @@ func (e *eventOutput) event() events.Event {
 // WakeTx matches the events just stored in tx (eventIDs: those whose name
 // an open wait is waiting for) against the open waits, and makes the jobs
 // whose wait matched available now, all in tx: if tx rolls back, no wait is
-// matched and no job woken. outbox.Publish calls it with the events whose
-// insert (db.EventInsertMany) found an open wait for their name; the look
+// matched and no job woken. The outbox's router (fn.Registry.Store) calls
+// it with the events whose insert (db.FnPublish or db.EventInsertMany)
+// found an open wait for their name; the look
 // for waits must be made that way, in the statement that inserts the
 // events, for a wait registered meanwhile to see them (WaitForEvent waits
 // for the transactions that hold a lock on events). The events are matched

@@ -315,10 +315,10 @@ func decodeAs[P any](ev events.Event) (P, error) {
 	return out, nil
 }
 
-// check reports what is wrong with f's declaration.
 // maxRetries bounds Options.Retries, as Inngest's retries option.
 const maxRetries = 20
 
+// check reports what is wrong with f's declaration.
 func (f *Function) check() error {
 	o := f.opts
 	var errs []error

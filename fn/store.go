@@ -18,7 +18,8 @@ import (
 // InsertOptions say how Store inserts the runs it enqueues.
 type InsertOptions struct {
 	// ThroughRiver has every run inserted with River's InsertManyTx, so
-	// that the River client's insert middleware and hooks see it (tracing
+	// that the River client's insert middleware and InsertBegin hooks see
+	// it (tracing
 	// writes the inserting span into each job's metadata). Without it, a
 	// publish whose runs need nothing but their events (no idempotency,
 	// debounce or singleton) is one statement, and River's insert
@@ -55,7 +56,8 @@ func (r *Registry) SetInsertOptions(o InsertOptions) {
 //
 // When the runs need nothing but the events (no idempotency, debounce or
 // singleton) the events, their runs and their batch rows are one statement
-// (db.FnPublish), plus one to schedule a batch that had no run.
+// (db.FnPublish); more follow only when needed: to wake the waits the
+// events match, to schedule a batch that had no run, to apply cancelOn.
 func (r *Registry) Store(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) ([]string, error) {
 	if len(evs) == 0 {
 		return nil, nil

@@ -57,7 +57,11 @@ func newLedger(d db.DB) *ledger {
 // claim writes m's deliveries row as 'sending', or returns the row an
 // earlier attempt wrote under its key (claim), in a group commit.
 func (l *ledger) claim(ctx context.Context, jobID int64, m message, steps flow.Records) (*db.Delivery, error) {
-	return l.claims.Do(ctx, claimReq{jobID: jobID, m: m, steps: steps})
+	row, err := l.claims.Do(ctx, claimReq{jobID: jobID, m: m, steps: steps})
+	if err == nil && row == nil {
+		err = fmt.Errorf("claim delivery %s: no row returned", m.key)
+	}
+	return row, err
 }
 
 // record stores the provider's answer for a claimed message (record), in a
@@ -93,9 +97,7 @@ func (l *ledger) claimMany(ctx context.Context, reqs []claimReq) ([]*db.Delivery
 	}
 	out := make([]*db.Delivery, len(reqs))
 	for i, r := range reqs {
-		if out[i] = byKey[r.m.key]; out[i] == nil {
-			return nil, fmt.Errorf("claim delivery %s: no row returned", r.m.key)
-		}
+		out[i] = byKey[r.m.key] // nil if none came back: claim fails that one alone
 	}
 	return out, nil
 }

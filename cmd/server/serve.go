@@ -251,11 +251,15 @@ func buildRiver(ctx context.Context, cfg Config, pool *pgxpool.Pool, jobMetrics 
 		return riverSide{}, err
 	}
 	// Runs are inserted with River's insert when the client has insert
-	// middleware (tracing writes each run's trace context, TEST_MAX_ATTEMPTS
-	// caps attempts); notifications are spaced as River spaces its own.
+	// middleware or hooks (tracing writes each run's trace context,
+	// TEST_MAX_ATTEMPTS caps attempts); notifications are spaced as River
+	// spaces its own.
 	reg.SetInsertOptions(fn.InsertOptions{
 		ThroughRiver: slices.ContainsFunc(riverCfg.Middleware, func(m rivertype.Middleware) bool {
 			_, ok := m.(rivertype.JobInsertMiddleware)
+			return ok
+		}) || slices.ContainsFunc(riverCfg.Hooks, func(h rivertype.Hook) bool {
+			_, ok := h.(rivertype.HookInsertBegin)
 			return ok
 		}),
 		NotifyCooldown: cfg.FetchCooldown,

@@ -7,12 +7,14 @@ package groupcommit
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
 
-// batchTimeout bounds a batch's write, which runs on behalf of many
-// callers and so without any one caller's cancellation.
+// batchTimeout bounds a write (a batch's, or one request's), which runs on
+// behalf of many callers and so without any one caller's cancellation.
 const batchTimeout = 30 * time.Second
 
 // Batcher writes requests of type Req in batches, each request getting its
@@ -37,7 +39,8 @@ type call[Req, Res any] struct {
 }
 
 // New returns a Batcher that writes batches of at most max requests with
-// many, which returns one result per request, in order. When many fails,
+// many, which returns one result per request, in order. When many returns
+// an error (it must then have written nothing: one statement that failed),
 // each request of the batch is written again alone with one, so that a
 // request that cannot be written fails alone.
 func New[Req, Res any](max int, many func(ctx context.Context, reqs []Req) ([]Res, error), one func(ctx context.Context, req Req) (Res, error)) *Batcher[Req, Res] {
@@ -84,7 +87,8 @@ func (b *Batcher[Req, Res]) Do(ctx context.Context, req Req) (Res, error) {
 }
 
 // lead writes the batch at the head of the queue, which holds self, then
-// hands the lead to the next waiting request, if any.
+// hands the lead to the next waiting request, if any. The hand-off runs
+// even if a write panics, so that one bad request cannot stall the others.
 func (b *Batcher[Req, Res]) lead(ctx context.Context, self *call[Req, Res]) {
 	b.mu.Lock()
 	n := min(len(b.queue), b.max)
@@ -93,13 +97,20 @@ func (b *Batcher[Req, Res]) lead(ctx context.Context, self *call[Req, Res]) {
 	b.queue = b.queue[n:]
 	b.mu.Unlock()
 
-	b.write(ctx, batch)
-	for _, c := range batch {
-		if c != self {
-			c.wake <- false
+	defer b.handOff()
+	defer func() {
+		for _, c := range batch {
+			if c != self {
+				c.wake <- false
+			}
 		}
-	}
+	}()
+	b.write(ctx, batch)
+}
 
+// handOff gives the lead to the request at the head of the queue, or ends
+// the lead when none waits.
+func (b *Batcher[Req, Res]) handOff() {
 	b.mu.Lock()
 	if len(b.queue) == 0 {
 		b.busy = false
@@ -112,23 +123,61 @@ func (b *Batcher[Req, Res]) lead(ctx context.Context, self *call[Req, Res]) {
 	next.wake <- true
 }
 
+// errPanicked is the result of a request whose write panicked.
+var errPanicked = errors.New("groupcommit: the write panicked")
+
 // write writes batch with many, or each request with one when many fails.
+// A result list of the wrong length fails every request of the batch;
+// a panic fails the request (or batch) being written, and is not
+// propagated.
 func (b *Batcher[Req, Res]) write(ctx context.Context, batch []*call[Req, Res]) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
-	defer cancel()
-	reqs := make([]Req, len(batch))
-	for i, c := range batch {
-		reqs[i] = c.req
+	ctx = context.WithoutCancel(ctx)
+	for _, c := range batch {
+		c.err = errPanicked // until written
 	}
 	if len(batch) > 1 {
-		if res, err := b.many(ctx, reqs); err == nil && len(res) == len(batch) {
+		res, err := b.writeMany(ctx, batch)
+		if err == nil {
 			for i, c := range batch {
-				c.res = res[i]
+				if len(res) == len(batch) {
+					c.res, c.err = res[i], nil
+				} else {
+					c.err = fmt.Errorf("groupcommit: %d results for %d requests", len(res), len(batch))
+				}
 			}
 			return
 		}
 	}
 	for _, c := range batch {
-		c.res, c.err = b.one(ctx, c.req)
+		c.res, c.err = b.writeOne(ctx, c.req)
 	}
+}
+
+// writeMany runs many for batch, within batchTimeout, recovering a panic.
+func (b *Batcher[Req, Res]) writeMany(ctx context.Context, batch []*call[Req, Res]) (res []Res, err error) {
+	defer func() {
+		if recover() != nil {
+			res, err = nil, errPanicked
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	defer cancel()
+	reqs := make([]Req, len(batch))
+	for i, c := range batch {
+		reqs[i] = c.req
+	}
+	return b.many(ctx, reqs)
+}
+
+// writeOne runs one for req, within batchTimeout, recovering a panic.
+func (b *Batcher[Req, Res]) writeOne(ctx context.Context, req Req) (res Res, err error) {
+	defer func() {
+		if recover() != nil {
+			var zero Res
+			res, err = zero, errPanicked
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	defer cancel()
+	return b.one(ctx, req)
 }

@@ -198,3 +198,33 @@ func sorted(batches [][]int) [][]int {
 	}
 	return batches
 }
+
+// TestPanickingWriteFailsOnlyItsRequest: a batch whose write panics is
+// written again one request at a time; the request whose write panics
+// fails with an error, the others are written, and the Batcher goes on
+// writing later requests.
+func TestPanickingWriteFailsOnlyItsRequest(t *testing.T) {
+	t.Parallel()
+	r := newRecorder()
+	b := New(10,
+		func(context.Context, []int) ([]int, error) { panic("many") },
+		func(ctx context.Context, req int) (int, error) {
+			if req == 3 {
+				panic("one")
+			}
+			return r.one(ctx, req)
+		})
+	first := start(t.Context(), b, 1)
+	<-r.held
+	rest := start(t.Context(), b, 2, 3, 4)
+	queued(b, 3)
+	close(r.release)
+	require.Equal(t, map[int]error{1: nil}, first())
+	errs := rest()
+	require.NoError(t, errs[2])
+	require.ErrorIs(t, errs[3], errPanicked)
+	require.NoError(t, errs[4])
+	res, err := b.Do(t.Context(), 5)
+	require.NoError(t, err, "the Batcher still writes")
+	require.Equal(t, 10, res)
+}
