@@ -85,13 +85,8 @@ func (r *Registry) Store(ctx context.Context, tx pgx.Tx, client *river.Client[pg
 // storeEvents inserts evs into the event log, skipping ids already stored,
 // and returns the ids it inserted and those an open wait waits for.
 func storeEvents(ctx context.Context, q *db.Queries, evs []events.Event) (inserted, waited []string, err error) {
-	p := db.EventInsertManyParams{
-		IDs: make([]string, len(evs)), Names: make([]string, len(evs)), Datas: make([]json.RawMessage, len(evs)),
-		Tss: make([]time.Time, len(evs)), Sources: make([]string, len(evs)),
-	}
-	for i, ev := range evs {
-		p.IDs[i], p.Names[i], p.Datas[i], p.Tss[i], p.Sources[i] = ev.ID, ev.Name, ev.Data, ev.TS, ev.Source
-	}
+	var p db.EventInsertManyParams
+	p.IDs, p.Names, p.Datas, p.Tss, p.Sources = eventColumns(evs)
 	rows, err := q.EventInsertMany(ctx, p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("insert events: %w", err)
@@ -103,6 +98,16 @@ func storeEvents(ctx context.Context, q *db.Queries, evs []events.Event) (insert
 		}
 	}
 	return inserted, waited, nil
+}
+
+// eventColumns are evs as the columns of a statement that inserts them.
+func eventColumns(evs []events.Event) (ids, names []string, datas []json.RawMessage, tss []time.Time, sources []string) {
+	ids, names, datas = make([]string, len(evs)), make([]string, len(evs)), make([]json.RawMessage, len(evs))
+	tss, sources = make([]time.Time, len(evs)), make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i], names[i], datas[i], tss[i], sources[i] = ev.ID, ev.Name, ev.Data, ev.TS, ev.Source
+	}
+	return ids, names, datas, tss, sources
 }
 
 // firstOfEachID returns evs without the later occurrences of a repeated
@@ -149,13 +154,8 @@ func (p *plan) direct() bool {
 // then wakes the waits the new events match, inserts the runs of batches
 // that had none, and applies cancelOn: what apply does for a direct plan.
 func (p *plan) publish(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) ([]string, error) {
-	params := db.FnPublishParams{
-		IDs: make([]string, len(evs)), Names: make([]string, len(evs)), Datas: make([]json.RawMessage, len(evs)),
-		Tss: make([]time.Time, len(evs)), Sources: make([]string, len(evs)),
-	}
-	for i, ev := range evs {
-		params.IDs[i], params.Names[i], params.Datas[i], params.Tss[i], params.Sources[i] = ev.ID, ev.Name, ev.Data, ev.TS, ev.Source
-	}
+	var params db.FnPublishParams
+	params.IDs, params.Names, params.Datas, params.Tss, params.Sources = eventColumns(evs)
 	var queues []string
 	for _, c := range p.candidates {
 		o := c.f.opts

@@ -3,7 +3,6 @@ package outbox
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -84,13 +83,7 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 
 	now := o.NowFunc().UTC()
 	stored := make([]events.Event, len(evs))
-	params := db.EventInsertManyParams{
-		IDs:     make([]string, len(evs)),
-		Names:   make([]string, len(evs)),
-		Datas:   make([]json.RawMessage, len(evs)),
-		Tss:     make([]time.Time, len(evs)),
-		Sources: make([]string, len(evs)),
-	}
+	ids := make([]string, len(evs))
 	for i, ev := range evs {
 		id := ev.ID
 		if id == "" {
@@ -104,7 +97,7 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		if len(data) == 0 || bytes.Equal(data, []byte("null")) {
 			data = []byte("{}")
 		}
-		params.IDs[i], params.Names[i], params.Datas[i], params.Tss[i], params.Sources[i] = id, ev.Name, data, ts, ev.Source
+		ids[i] = id
 		stored[i] = events.Event{ID: id, Name: ev.Name, Data: data, TS: ts, Source: ev.Source}
 	}
 
@@ -116,10 +109,10 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 	for _, id := range inserted {
 		isNew[id] = true
 	}
-	if err := checkDuplicates(ctx, db.New(tx), params, isNew); err != nil {
+	if err := checkDuplicates(ctx, db.New(tx), stored, isNew); err != nil {
 		return nil, err
 	}
-	return params.IDs, nil
+	return ids, nil
 }
 
 // normalize returns evs with their UUIDs in lower case (events.Normalize),
@@ -132,24 +125,24 @@ func normalize(evs []events.Event) []events.Event {
 	return out
 }
 
-// checkDuplicates returns an *IDConflictError for the events of params that
+// checkDuplicates returns an *IDConflictError for the events of evs that
 // were not inserted (isNew holds the ids that were) and whose id is stored
 // with another name or other data. A repeated id's first occurrence in
-// params is the inserted one when its id is new.
-func checkDuplicates(ctx context.Context, q *db.Queries, params db.EventInsertManyParams, isNew map[string]bool) error {
+// evs is the inserted one when its id is new.
+func checkDuplicates(ctx context.Context, q *db.Queries, evs []events.Event, isNew map[string]bool) error {
 	var (
 		dups db.EventConflictingParams
 		at   []int
 		seen = make(map[string]bool, len(isNew))
 	)
-	for i, id := range params.IDs {
-		if isNew[id] && !seen[id] {
-			seen[id] = true
+	for i, ev := range evs {
+		if isNew[ev.ID] && !seen[ev.ID] {
+			seen[ev.ID] = true
 			continue
 		}
-		dups.IDs = append(dups.IDs, id)
-		dups.Names = append(dups.Names, params.Names[i])
-		dups.Datas = append(dups.Datas, params.Datas[i])
+		dups.IDs = append(dups.IDs, ev.ID)
+		dups.Names = append(dups.Names, ev.Name)
+		dups.Datas = append(dups.Datas, ev.Data)
 		at = append(at, i)
 	}
 	if len(at) == 0 {
