@@ -191,7 +191,6 @@ func TestWaitingRequestLeavesWhenItsContextEnds(t *testing.T) {
 	require.NotContains(t, r.ones, 2)
 }
 
-
 // TestPanickingWriteFailsOnlyItsRequest: a batch whose write panics is
 // written again one request at a time; the request whose write panics
 // fails with an error, the others are written, and the Batcher goes on
