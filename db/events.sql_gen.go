@@ -119,7 +119,7 @@ type EventInsertManyRow struct {
 // concurrent transaction inserting the same id waits for this one to finish.
 // Waited says an open wait (flow_waits) is waiting for the event's name: the
 // publisher's look for waits, in this statement, whose snapshot follows its
-// lock on events (see flow_wait_for_publishers for why that closes the race
+// lock on events (see wait_for_writers for why that closes the race
 // with a new wait). One index probe per event; nothing more when no wait is
 // open.
 func (q *Queries) EventInsertMany(ctx context.Context, arg EventInsertManyParams) ([]*EventInsertManyRow, error) {

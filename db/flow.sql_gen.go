@@ -131,13 +131,13 @@ func (q *Queries) FlowWaitFindEvent(ctx context.Context, arg FlowWaitFindEventPa
 }
 
 const flowWaitForPublishers = `-- name: FlowWaitForPublishers :one
-SELECT flow_wait_for_publishers(make_interval(secs => $1::float8))::boolean AS settled
+SELECT wait_for_writers('events'::regclass, make_interval(secs => $1::float8))::boolean AS settled
 `
 
-// Waits until every transaction that holds a lock on events (the publishers
-// in flight) has ended, for at most timeout, and reports whether they all
-// did: a new wait's first look then sees their events (see
-// flow_wait_for_publishers).
+// Waits until every transaction that holds a write lock on events (the
+// publishers in flight) has ended, for at most timeout, and reports whether
+// they all did: a new wait's first look then sees their events (see
+// wait_for_writers).
 func (q *Queries) FlowWaitForPublishers(ctx context.Context, timeoutSeconds float64) (bool, error) {
 	row := q.db.QueryRow(ctx, flowWaitForPublishers, timeoutSeconds)
 	var settled bool

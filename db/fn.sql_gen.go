@@ -56,6 +56,24 @@ func (q *Queries) FnBatchAdd(ctx context.Context, arg FnBatchAddParams) ([]*FnBa
 	return items, nil
 }
 
+const fnBatchClose = `-- name: FnBatchClose :exec
+DELETE FROM fn_batch_events WHERE function = $1::text AND key = $2::text AND event_id = ''
+`
+
+type FnBatchCloseParams struct {
+	Fn  string `json:"fn"`
+	Key string `json:"key"`
+}
+
+// A batch run's first statement, committed on its own: removes the batch's
+// mark, so the next event schedules a new run. The run then waits for the
+// publishers in flight (FnBatchWaitForPublishers) before it takes the
+// events.
+func (q *Queries) FnBatchClose(ctx context.Context, arg FnBatchCloseParams) error {
+	_, err := q.db.Exec(ctx, fnBatchClose, arg.Fn, arg.Key)
+	return err
+}
+
 const fnBatchReopen = `-- name: FnBatchReopen :one
 WITH ins AS (
     INSERT INTO fn_batch_events (function, key, event_id) VALUES ($1::text, $2::text, '')
@@ -89,9 +107,9 @@ type FnBatchTakeParams struct {
 }
 
 // A batch run takes up to max_size events of its batch, oldest first by
-// id (a ULID, unless the sender chose it), and removes the batch's mark,
-// so the next event schedules a new run (fn_batch_take: a plan that does
-// not depend on the queue's statistics).
+// id (a ULID, unless the sender chose it), once it has closed the batch
+// (FnBatchClose) and waited for its publishers in flight (fn_batch_take: a
+// plan that does not depend on the queue's statistics).
 func (q *Queries) FnBatchTake(ctx context.Context, arg FnBatchTakeParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, fnBatchTake, arg.Fn, arg.Key, arg.MaxSize)
 	if err != nil {
@@ -110,6 +128,22 @@ func (q *Queries) FnBatchTake(ctx context.Context, arg FnBatchTakeParams) ([]str
 		return nil, err
 	}
 	return items, nil
+}
+
+const fnBatchWaitForPublishers = `-- name: FnBatchWaitForPublishers :one
+SELECT wait_for_writers('fn_batch_events'::regclass, make_interval(secs => $1::float8))::boolean AS settled
+`
+
+// Waits until every transaction that holds a write lock on fn_batch_events
+// has ended, for at most timeout, and reports whether they all did. A
+// publisher that found a batch's mark before FnBatchClose committed, and
+// so scheduled no run, is one of them: the take that follows sees its
+// events (see wait_for_writers).
+func (q *Queries) FnBatchWaitForPublishers(ctx context.Context, timeoutSeconds float64) (bool, error) {
+	row := q.db.QueryRow(ctx, fnBatchWaitForPublishers, timeoutSeconds)
+	var settled bool
+	err := row.Scan(&settled)
+	return settled, err
 }
 
 const fnCancelKey = `-- name: FnCancelKey :many

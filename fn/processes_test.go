@@ -20,10 +20,42 @@ import (
 	"github.com/mohallamart/backend/outbox"
 )
 
+// cluster is n River clients working a registry's functions on one
+// database, as processes would.
+type cluster struct {
+	pool   *pgxpool.Pool     // a pool of the test's own on the database
+	outbox *outbox.Outbox    // publishes with the registry's routing
+	events chan *river.Event // the job events of all clients
+}
+
+// publish publishes evs in a transaction of its own.
+func (c *cluster) publish(t *testing.T, evs ...events.Event) {
+	t.Helper()
+	require.NoError(t, db.InTx(t.Context(), c.pool, func(tx pgx.Tx) error {
+		_, err := c.outbox.Publish(t.Context(), tx, evs...)
+		return err
+	}))
+}
+
 // processes starts n River clients working reg's functions, each on a pool
 // of its own as separate processes would be, on one new database, and
 // returns a publisher and the job events of all of them.
 func processes(t *testing.T, reg *fn.Registry, n int) (func(evs ...events.Event), <-chan *river.Event) {
+	t.Helper()
+	c := startCluster(t, reg, n)
+	return func(evs ...events.Event) { t.Helper(); c.publish(t, evs...) }, c.events
+}
+
+// startCluster starts n River clients working reg's functions, each on a
+// pool of its own, on one new database.
+func startCluster(t *testing.T, reg *fn.Registry, n int) *cluster {
+	t.Helper()
+	return startClusterWith(t, reg, n, fn.Runtime{})
+}
+
+// startClusterWith is startCluster with rt's settings (its DB is the
+// cluster's).
+func startClusterWith(t *testing.T, reg *fn.Registry, n int, rt fn.Runtime) *cluster {
 	t.Helper()
 	ctx := t.Context()
 	url := dbtest.NewURL(ctx, t)
@@ -34,7 +66,8 @@ func processes(t *testing.T, reg *fn.Registry, n int) (func(evs ...events.Event)
 		require.NoError(t, err)
 		t.Cleanup(pool.Close)
 		workers := river.NewWorkers()
-		require.NoError(t, reg.AddWorkers(workers, fn.Runtime{DB: pool}))
+		rt.DB = pool
+		require.NoError(t, reg.AddWorkers(workers, rt))
 		client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 			Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 5}},
 			FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
@@ -52,15 +85,7 @@ func processes(t *testing.T, reg *fn.Registry, n int) (func(evs ...events.Event)
 		t.Cleanup(func() { _ = client.Stop(context.WithoutCancel(ctx)) })
 		clients = append(clients, client)
 	}
-	pool := dbtest.NewPoolURL(ctx, t, url)
-	publish := func(evs ...events.Event) {
-		t.Helper()
-		require.NoError(t, db.InTx(ctx, pool, func(tx pgx.Tx) error {
-			_, err := outbox.New(clients[0], reg).Publish(ctx, tx, evs...)
-			return err
-		}))
-	}
-	return publish, all
+	return &cluster{pool: dbtest.NewPoolURL(ctx, t, url), outbox: outbox.New(clients[0], reg), events: all}
 }
 
 // next returns the next job event of kind.
@@ -197,4 +222,101 @@ func TestInvoke(t *testing.T) {
 	publish(thing(nil))
 	require.Equal(t, 42, <-results, "the invoking run gets the invoked function's result")
 	next(t, evs, river.EventKindJobCompleted)
+}
+
+// TestBatchTakeWaitsForPublisherInFlight: a publisher that added an event
+// to a batch whose run was scheduled (so it scheduled none) and had not
+// committed when that run began to take the batch: the run waits for it
+// and takes its event too. Nothing is left behind with no run to take it.
+func TestBatchTakeWaitsForPublisherInFlight(t *testing.T) {
+	t.Parallel()
+	b := startBatchInFlight(t, fn.Runtime{})
+	require.NoError(t, b.tx.Commit(t.Context()))
+
+	require.Equal(t, []string{"e0", "e1"}, <-b.batches, "the run took the event of the publisher in flight")
+	next(t, b.events, river.EventKindJobCompleted)
+	require.Zero(t, b.count(t, `SELECT count(*) FROM fn_batch_events`), "nothing is left in the batch")
+}
+
+// TestBatchTakeOutlastedByPublisher: a publisher in flight that outlasts
+// the run's wait for it: the run takes what it sees and schedules the next
+// run, which takes the publisher's event once committed.
+func TestBatchTakeOutlastedByPublisher(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := startBatchInFlight(t, fn.Runtime{PublishersWait: time.Millisecond})
+	require.Equal(t, []string{"e0"}, <-b.batches, "the run takes what it sees")
+	next(t, b.events, river.EventKindJobCompleted)
+	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch'`), "and schedules the next run")
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`), "the batch is marked again")
+
+	require.NoError(t, b.tx.Commit(ctx))
+	_, err := b.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now(), state = 'available' WHERE kind = 'batch' AND state = 'scheduled'`)
+	require.NoError(t, err)
+	require.Equal(t, []string{"e1"}, <-b.batches, "the next run takes the publisher's event")
+	next(t, b.events, river.EventKindJobCompleted)
+	require.Zero(t, b.count(t, `SELECT count(*) FROM fn_batch_events`), "nothing is left in the batch")
+}
+
+// batchInFlight is a cluster working a batch function whose run has closed
+// its batch while a publisher (tx) that counted on that run is in flight.
+type batchInFlight struct {
+	*cluster
+	tx      pgx.Tx        // the publisher, not committed
+	batches chan []string // the event ids of each batch the function runs
+}
+
+// startBatchInFlight starts a batch function with rt's settings, publishes
+// event e0 (its batch's first: the batch is marked and its run scheduled),
+// then e1 in a transaction left open, then makes the run due, and returns
+// once the run has closed the batch.
+func startBatchInFlight(t *testing.T, rt fn.Runtime) *batchInFlight {
+	t.Helper()
+	ctx := t.Context()
+	b := &batchInFlight{batches: make(chan []string, 4)}
+	reg := registry(t, fn.New(fn.Options{ID: "batch", BatchEvents: &fn.BatchEvents{MaxSize: 10, Timeout: time.Hour}},
+		fn.On("test/thing"), func(_ context.Context, in fn.Input[json.RawMessage]) (any, error) {
+			var ids []string
+			for _, ev := range in.Events {
+				ids = append(ids, ev.ID)
+			}
+			b.batches <- ids
+			return nil, nil
+		}))
+	b.cluster = startClusterWith(t, reg, 1, rt)
+	b.publish(t, thingWithID("e0", nil))
+
+	var err error
+	b.tx, err = b.pool.Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.tx.Rollback(context.WithoutCancel(ctx)) }) // a no-op after Commit
+	_, err = b.outbox.Publish(ctx, b.tx, thingWithID("e1", nil))
+	require.NoError(t, err)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch'`), "the batch has its run: the publisher schedules none")
+
+	_, err = b.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE kind = 'batch'`)
+	require.NoError(t, err)
+	// The run has closed its batch (its mark is gone, committed) while the
+	// publisher has not committed; or, if it could not wait for the
+	// publisher, it may have marked the batch again since, with the next
+	// run. Only the database shows that, so the test looks until it does.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for b.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''
+		AND (SELECT count(*) FROM river_job WHERE kind = 'batch') = 1`) > 0 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the run never closed its batch")
+		}
+	}
+	return b
+}
+
+// count runs a count query on the cluster's database.
+func (c *cluster) count(t *testing.T, query string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, c.pool.QueryRow(t.Context(), query).Scan(&n))
+	return n
 }

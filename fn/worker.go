@@ -36,6 +36,10 @@ type Runtime struct {
 	// Dropped, when set, counts each run a rateLimit dropped, by function
 	// id (a metric); the run is logged either way.
 	Dropped func(function string)
+	// PublishersWait, when positive, replaces flow.PublishersInFlightWait
+	// as the bound on a batch's run's wait for its publishers in flight (a
+	// test setting).
+	PublishersWait time.Duration
 }
 
 // AddWorkers registers a worker for every function (and one for the
@@ -298,7 +302,11 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 	case f.opts.BatchEvents != nil:
 		var err error
 		ids, err = flow.RunTx(ctx, "$batch", func(ctx context.Context, tx pgx.Tx) ([]string, error) {
-			return x.takeBatch(ctx, tx, f, job.Args.Key)
+			settled, err := x.closeBatch(ctx, f, job.Args.Key)
+			if err != nil {
+				return nil, err
+			}
+			return x.takeBatch(ctx, tx, f, job.Args.Key, !settled)
 		})
 		if err != nil || len(ids) == 0 {
 			return in, err
@@ -380,15 +388,40 @@ func (x *executor) requeue(ctx context.Context, f *Function, key string, ids []s
 	return nil
 }
 
-// takeBatch takes up to MaxSize events of a batch in tx; when it took a
-// full batch, more may wait, so it schedules the next run at once.
-func (x *executor) takeBatch(ctx context.Context, tx pgx.Tx, f *Function, key string) ([]string, error) {
+// closeBatch removes a batch's mark, committed at once on its own
+// connection, so that the next event schedules a new run, then waits for
+// the publishers in flight: one that found the mark before it was removed
+// scheduled no run and counts on this one, which must see its events. It
+// reports whether they all ended within flow.PublishersInFlightWait (or
+// Runtime.PublishersWait).
+func (x *executor) closeBatch(ctx context.Context, f *Function, key string) (bool, error) {
+	q := db.New(x.rt.DB)
+	if err := q.FnBatchClose(ctx, db.FnBatchCloseParams{Fn: f.ID(), Key: key}); err != nil {
+		return false, fmt.Errorf("close batch: %w", err)
+	}
+	wait := flow.PublishersInFlightWait
+	if x.rt.PublishersWait > 0 {
+		wait = x.rt.PublishersWait
+	}
+	settled, err := q.FnBatchWaitForPublishers(ctx, wait.Seconds())
+	if err != nil {
+		return false, fmt.Errorf("wait for the batch's publishers in flight: %w", err)
+	}
+	return settled, nil
+}
+
+// takeBatch takes up to MaxSize events of a batch in tx. When it took a
+// full batch, more may wait; when its publishers in flight had not all
+// ended (unsettled), some may still commit events that counted on this
+// run. Either way it schedules the next run, at once for a full batch.
+func (x *executor) takeBatch(ctx context.Context, tx pgx.Tx, f *Function, key string, unsettled bool) ([]string, error) {
 	q := db.New(tx)
 	ids, err := q.FnBatchTake(ctx, db.FnBatchTakeParams{Fn: f.ID(), Key: key, MaxSize: int32(f.opts.BatchEvents.MaxSize)}) //nolint:gosec // a batch size fits
 	if err != nil {
 		return nil, fmt.Errorf("take batch: %w", err)
 	}
-	if len(ids) < f.opts.BatchEvents.MaxSize {
+	full := len(ids) >= f.opts.BatchEvents.MaxSize
+	if !full && !unsettled {
 		return ids, nil
 	}
 	reopened, err := q.FnBatchReopen(ctx, db.FnBatchReopenParams{Fn: f.ID(), Key: key})
@@ -399,7 +432,11 @@ func (x *executor) takeBatch(ctx context.Context, tx pgx.Tx, f *Function, key st
 	if err != nil {
 		return nil, fmt.Errorf("schedule next batch: %w", err)
 	}
-	args, opts := f.keyedRun(key, time.Time{})
+	at := time.Time{}
+	if !full {
+		at = time.Now().Add(f.opts.BatchEvents.Timeout)
+	}
+	args, opts := f.keyedRun(key, at)
 	if _, err := client.InsertTx(ctx, tx, args, opts); err != nil {
 		return nil, fmt.Errorf("schedule next batch: %w", err)
 	}

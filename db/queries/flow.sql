@@ -89,11 +89,11 @@ WHERE id = ANY(@job_ids::bigint[])
   AND (state = 'scheduled' OR (state = 'available' AND scheduled_at > now()));
 
 -- name: FlowWaitForPublishers :one
--- Waits until every transaction that holds a lock on events (the publishers
--- in flight) has ended, for at most timeout, and reports whether they all
--- did: a new wait's first look then sees their events (see
--- flow_wait_for_publishers).
-SELECT flow_wait_for_publishers(make_interval(secs => @timeout_seconds::float8))::boolean AS settled;
+-- Waits until every transaction that holds a write lock on events (the
+-- publishers in flight) has ended, for at most timeout, and reports whether
+-- they all did: a new wait's first look then sees their events (see
+-- wait_for_writers).
+SELECT wait_for_writers('events'::regclass, make_interval(secs => @timeout_seconds::float8))::boolean AS settled;
 
 -- name: FlowWaitSetUnsettled :exec
 -- Records whether a wait's first look is still to be made because the

@@ -58,11 +58,26 @@ RETURNING function, key, (event_id = '')::bool AS marked;
 UPDATE river_job SET state = 'available'
 WHERE id = ANY(@ids::bigint[]) AND state = 'scheduled';
 
+-- name: FnBatchClose :exec
+-- A batch run's first statement, committed on its own: removes the batch's
+-- mark, so the next event schedules a new run. The run then waits for the
+-- publishers in flight (FnBatchWaitForPublishers) before it takes the
+-- events.
+DELETE FROM fn_batch_events WHERE function = @fn::text AND key = @key::text AND event_id = '';
+
+-- name: FnBatchWaitForPublishers :one
+-- Waits until every transaction that holds a write lock on fn_batch_events
+-- has ended, for at most timeout, and reports whether they all did. A
+-- publisher that found a batch's mark before FnBatchClose committed, and
+-- so scheduled no run, is one of them: the take that follows sees its
+-- events (see wait_for_writers).
+SELECT wait_for_writers('fn_batch_events'::regclass, make_interval(secs => @timeout_seconds::float8))::boolean AS settled;
+
 -- name: FnBatchTake :many
 -- A batch run takes up to max_size events of its batch, oldest first by
--- id (a ULID, unless the sender chose it), and removes the batch's mark,
--- so the next event schedules a new run (fn_batch_take: a plan that does
--- not depend on the queue's statistics).
+-- id (a ULID, unless the sender chose it), once it has closed the batch
+-- (FnBatchClose) and waited for its publishers in flight (fn_batch_take: a
+-- plan that does not depend on the queue's statistics).
 SELECT event_id::text AS event_id FROM fn_batch_take(@fn::text, @key::text, @max_size::integer) AS event_id ORDER BY 1;
 
 -- name: FnBatchReopen :one
