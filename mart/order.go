@@ -155,22 +155,15 @@ const placeOrderAttempts = 3
 // prices changed under each of its placeOrderAttempts.
 var errPriceChanged = &apperr.Error{Code: apperr.Conflict, Message: "Product prices changed while the order was placed; place it again."}
 
-// placeOrderTx is PlaceOrder's transaction: it reads the user, the shop
-// and the products (without locking them), to check the order and price
-// it, writes the order and its items and publishes order/created; only then
-// it locks the products' rows and takes the stock, in one statement
-// (db.ProductStockTake), and publishes the sold-out events, if any. So a
-// product's row stays locked from its take to the commit only, and orders
-// that share a popular product wait for each other that much less. A price
-// that changed in between is errPriceChanged (nothing is written, nor
-// published: the transaction rolls back).
-//
-// Lock order: a write publishes the events that can wait on another
-// publisher (a batch's first event waits for a concurrent first event of
-// the same batch to commit) before it locks products, as CancelOrder does,
-// so no transaction waits for a product while another that holds it waits
-// for the first one's event. The sold-out events come after the take: they
-// start no batch.
+// placeOrderTx is PlaceOrder's transaction, in seven statements before the
+// events' own: it reads the user, the shop and the products (without
+// locking them), to check the order and price it, and writes the order and
+// its items; only then it locks the products' rows and takes the stock, in
+// one statement (db.ProductStockTake), and publishes the events. So a
+// product's row stays locked for the last statements of the transaction
+// only, and orders that share a popular product wait for each other that
+// much less. A price that changed in between is errPriceChanged (nothing is
+// written).
 func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order, error) {
 	var order *Order
 	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
@@ -235,9 +228,6 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 		if err := q.OrderItemInsertMany(ctx, lines); err != nil {
 			return fmt.Errorf("insert order items: %w", err)
 		}
-		if err := s.publish(ctx, tx, created); err != nil {
-			return err
-		}
 
 		// Now lock the rows and take the stock, if the stock and the
 		// prices are still what the read found enough and used.
@@ -258,10 +248,11 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 			}
 		}
 		order = orderFromRows(row, items)
-		if len(soldOut) == 0 {
-			return nil
-		}
-		return s.publish(ctx, tx, soldOut...)
+		// Published last, after the rows' locks: every write that locks
+		// products publishes after it, so none holds what an event's
+		// publishing waits for (a batch's first event, say) while it waits
+		// for a product.
+		return s.publish(ctx, tx, append([]events.Payload{created}, soldOut...)...)
 	})
 	return order, err
 }
@@ -391,12 +382,6 @@ func (s *Service) CancelOrder(ctx context.Context, id, reason string) (*Order, e
 		if err != nil {
 			return fmt.Errorf("load order items: %w", err)
 		}
-		// Published before the products are locked (see placeOrderTx's lock
-		// order): order/cancelled starts a batch.
-		cancelled := &events.OrderCancelled{OrderID: id, UserID: cur.UserID, Reason: reason}
-		if err := s.publish(ctx, tx, cancelled); err != nil {
-			return err
-		}
 		var restocked []events.Payload
 		for _, it := range items { // items are in product id order: the same lock order as PlaceOrder
 			after, err := q.ProductStockAdd(ctx, db.ProductStockAddParams{ID: it.ProductID, Delta: it.Quantity})
@@ -413,10 +398,8 @@ func (s *Service) CancelOrder(ctx context.Context, id, reason string) (*Order, e
 			return fmt.Errorf("set status: %w", err)
 		}
 		order = orderFromRows(row, items)
-		if len(restocked) == 0 {
-			return nil
-		}
-		return s.publish(ctx, tx, restocked...)
+		cancelled := &events.OrderCancelled{OrderID: id, UserID: row.UserID, Reason: reason}
+		return s.publish(ctx, tx, append([]events.Payload{cancelled}, restocked...)...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cancel order: %w", err)
