@@ -96,6 +96,31 @@ func (q *Queries) FnBatchReopen(ctx context.Context, arg FnBatchReopenParams) (b
 	return reopened, err
 }
 
+const fnBatchReopenWaiting = `-- name: FnBatchReopenWaiting :one
+WITH ins AS (
+    INSERT INTO fn_batch_events (function, key, event_id)
+    SELECT $1::text, $2::text, ''
+    WHERE EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = $1::text AND b.key = $2::text AND b.event_id > '')
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened
+`
+
+type FnBatchReopenWaitingParams struct {
+	Fn  string `json:"fn"`
+	Key string `json:"key"`
+}
+
+// Marks a batch as having a run scheduled again when events wait in it and
+// it has no mark (a take failed after its run had closed the batch); false
+// otherwise.
+func (q *Queries) FnBatchReopenWaiting(ctx context.Context, arg FnBatchReopenWaitingParams) (bool, error) {
+	row := q.db.QueryRow(ctx, fnBatchReopenWaiting, arg.Fn, arg.Key)
+	var reopened bool
+	err := row.Scan(&reopened)
+	return reopened, err
+}
+
 const fnBatchTake = `-- name: FnBatchTake :many
 SELECT event_id::text AS event_id FROM fn_batch_take($1::text, $2::text, $3::integer) AS event_id ORDER BY 1
 `

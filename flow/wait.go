@@ -92,7 +92,7 @@ func matchPath(key string) (string, bool) {
 // transactions in flight that write events (publishers that looked for
 // waits before it was committed) to end before its first look. Past it, the
 // job parks for a second and its next run waits and looks again. A batch's
-// run waits as long for the publishers of its batch (package fn).
+// run waits as long for the transactions that write batches (package fn).
 const PublishersInFlightWait = 10 * time.Second
 
 // WaitForEvent is a step that waits until an event matching w is published,

@@ -230,7 +230,7 @@ func TestInvoke(t *testing.T) {
 // and takes its event too. Nothing is left behind with no run to take it.
 func TestBatchTakeWaitsForPublisherInFlight(t *testing.T) {
 	t.Parallel()
-	b := startBatchInFlight(t, fn.Runtime{})
+	b := startBatchInFlight(t, fn.Options{}, fn.Runtime{})
 	require.NoError(t, b.tx.Commit(t.Context()))
 
 	require.Equal(t, []string{"e0", "e1"}, <-b.batches, "the run took the event of the publisher in flight")
@@ -244,18 +244,50 @@ func TestBatchTakeWaitsForPublisherInFlight(t *testing.T) {
 func TestBatchTakeOutlastedByPublisher(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	b := startBatchInFlight(t, fn.Runtime{PublishersWait: time.Millisecond})
+	b := startBatchInFlight(t, fn.Options{}, fn.Runtime{PublishersWait: time.Millisecond})
 	require.Equal(t, []string{"e0"}, <-b.batches, "the run takes what it sees")
 	next(t, b.events, river.EventKindJobCompleted)
-	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch'`), "and schedules the next run")
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state = 'available'
+		AND scheduled_at > now() + interval '50 minutes'`), "and schedules the next run, due when a new batch would be")
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`), "the batch is marked again")
 
 	require.NoError(t, b.tx.Commit(ctx))
-	_, err := b.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now(), state = 'available' WHERE kind = 'batch' AND state = 'scheduled'`)
+	_, err := b.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE kind = 'batch' AND state = 'available'`)
 	require.NoError(t, err)
 	require.Equal(t, []string{"e1"}, <-b.batches, "the next run takes the publisher's event")
 	next(t, b.events, river.EventKindJobCompleted)
 	require.Zero(t, b.count(t, `SELECT count(*) FROM fn_batch_events`), "nothing is left in the batch")
+}
+
+// TestFullBatchRunsNextAtOnce: a run that takes a full batch schedules the
+// next run at once, even when a publisher marked the batch (with a run due
+// a batch's timeout later) while the run waited for the publishers in
+// flight.
+func TestFullBatchRunsNextAtOnce(t *testing.T) {
+	t.Parallel()
+	b := startBatchInFlight(t, fn.Options{BatchEvents: &fn.BatchEvents{MaxSize: 2, Timeout: time.Hour}}, fn.Runtime{})
+	b.publish(t, thingWithID("e2", nil)) // the batch is closed: e2 marks it, its run due in an hour
+	require.NoError(t, b.tx.Commit(t.Context()))
+	require.Equal(t, []string{"e0", "e1"}, <-b.batches, "a full batch")
+	require.Equal(t, []string{"e2"}, <-b.batches, "the next run, at once")
+}
+
+// TestBatchTakeFailedAfterClose: a run whose take fails for good once it
+// has closed its batch (here its attempt times out while it waits for a
+// publisher in flight) marks the batch again with a run, which takes the
+// events.
+func TestBatchTakeFailedAfterClose(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := startBatchInFlight(t, fn.Options{NoRetries: true}, fn.Runtime{MaxTimeout: 50 * time.Millisecond})
+	next(t, b.events, river.EventKindJobFailed)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`), "the batch is marked again")
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state IN ('available', 'scheduled')`), "with a run")
+
+	require.NoError(t, b.tx.Commit(ctx))
+	_, err := b.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE kind = 'batch' AND state = 'available'`)
+	require.NoError(t, err)
+	require.Equal(t, []string{"e0", "e1"}, <-b.batches, "which takes the events")
 }
 
 // batchInFlight is a cluster working a batch function whose run has closed
@@ -266,15 +298,20 @@ type batchInFlight struct {
 	batches chan []string // the event ids of each batch the function runs
 }
 
-// startBatchInFlight starts a batch function with rt's settings, publishes
-// event e0 (its batch's first: the batch is marked and its run scheduled),
-// then e1 in a transaction left open, then makes the run due, and returns
-// once the run has closed the batch.
-func startBatchInFlight(t *testing.T, rt fn.Runtime) *batchInFlight {
+// startBatchInFlight starts a batch function with opts (by default
+// batches of 10, due in an hour) and rt's settings, publishes event e0 (its
+// batch's first: the batch is marked and its run scheduled), then e1 in a
+// transaction left open, then makes the run due, and returns once the run
+// has closed the batch.
+func startBatchInFlight(t *testing.T, opts fn.Options, rt fn.Runtime) *batchInFlight {
 	t.Helper()
 	ctx := t.Context()
 	b := &batchInFlight{batches: make(chan []string, 4)}
-	reg := registry(t, fn.New(fn.Options{ID: "batch", BatchEvents: &fn.BatchEvents{MaxSize: 10, Timeout: time.Hour}},
+	opts.ID = "batch"
+	if opts.BatchEvents == nil {
+		opts.BatchEvents = &fn.BatchEvents{MaxSize: 10, Timeout: time.Hour}
+	}
+	reg := registry(t, fn.New(opts,
 		fn.On("test/thing"), func(_ context.Context, in fn.Input[json.RawMessage]) (any, error) {
 			var ids []string
 			for _, ev := range in.Events {

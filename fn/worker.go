@@ -302,14 +302,20 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 	case f.opts.BatchEvents != nil:
 		var err error
 		ids, err = flow.RunTx(ctx, "$batch", func(ctx context.Context, tx pgx.Tx) ([]string, error) {
-			settled, err := x.closeBatch(ctx, f, job.Args.Key)
+			settled, err := x.closeBatch(ctx, tx, f, job.Args.Key)
 			if err != nil {
 				return nil, err
 			}
 			return x.takeBatch(ctx, tx, f, job.Args.Key, !settled)
 		})
-		if err != nil || len(ids) == 0 {
-			return in, err
+		if err != nil {
+			// The batch may be closed (its mark removed, committed) with
+			// its events still there: mark it again, with a run, so that
+			// they wait for no new event even if this run fails for good.
+			return in, errors.Join(err, x.reopenBatch(ctx, f, job.Args.Key))
+		}
+		if len(ids) == 0 {
+			return in, nil
 		}
 	default: // a scheduled run, which has no event
 		return in, nil
@@ -376,9 +382,7 @@ func (x *executor) requeue(ctx context.Context, f *Function, key string, ids []s
 		if err != nil || !slices.ContainsFunc(rows, func(r *db.FnBatchAddRow) bool { return r.Marked }) {
 			return err
 		}
-		args, opts := f.keyedRun(key, time.Now().Add(f.opts.BatchEvents.Timeout))
-		_, err = client.InsertTx(ctx, tx, args, opts)
-		return err
+		return x.scheduleBatch(ctx, tx, client, f, key, time.Now().Add(f.opts.BatchEvents.Timeout))
 	})
 	if err != nil {
 		return fmt.Errorf("requeue batch of %d events: %w", len(ids), err)
@@ -388,22 +392,44 @@ func (x *executor) requeue(ctx context.Context, f *Function, key string, ids []s
 	return nil
 }
 
-// closeBatch removes a batch's mark, committed at once on its own
-// connection, so that the next event schedules a new run, then waits for
-// the publishers in flight: one that found the mark before it was removed
-// scheduled no run and counts on this one, which must see its events. It
-// reports whether they all ended within flow.PublishersInFlightWait (or
-// Runtime.PublishersWait).
-func (x *executor) closeBatch(ctx context.Context, f *Function, key string) (bool, error) {
-	q := db.New(x.rt.DB)
-	if err := q.FnBatchClose(ctx, db.FnBatchCloseParams{Fn: f.ID(), Key: key}); err != nil {
+// reopenBatch marks a batch that has events and no mark, and schedules its
+// run, due when a new batch would be, in one transaction: after a take
+// that failed once the batch was closed. It runs even when the run's
+// context is done (the attempt timed out, say), bounded on its own.
+func (x *executor) reopenBatch(ctx context.Context, f *Function, key string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reopenTimeout)
+	defer cancel()
+	err := x.inTx(ctx, func(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx]) error {
+		reopened, err := db.New(tx).FnBatchReopenWaiting(ctx, db.FnBatchReopenWaitingParams{Fn: f.ID(), Key: key})
+		if err != nil || !reopened {
+			return err
+		}
+		return x.scheduleBatch(ctx, tx, client, f, key, time.Now().Add(f.opts.BatchEvents.Timeout))
+	})
+	if err != nil {
+		return fmt.Errorf("reopen batch: %w", err)
+	}
+	return nil
+}
+
+// reopenTimeout bounds reopenBatch.
+const reopenTimeout = 10 * time.Second
+
+// closeBatch removes a batch's mark, committed at once on a connection of
+// its own, so that the next event schedules a new run, then waits (in tx,
+// which has locked nothing yet) for the publishers in flight: one that
+// found the mark before it was removed scheduled no run and counts on this
+// one, which must see its events. It reports whether they all ended within
+// flow.PublishersInFlightWait (or Runtime.PublishersWait).
+func (x *executor) closeBatch(ctx context.Context, tx pgx.Tx, f *Function, key string) (bool, error) {
+	if err := db.New(x.rt.DB).FnBatchClose(ctx, db.FnBatchCloseParams{Fn: f.ID(), Key: key}); err != nil {
 		return false, fmt.Errorf("close batch: %w", err)
 	}
 	wait := flow.PublishersInFlightWait
 	if x.rt.PublishersWait > 0 {
 		wait = x.rt.PublishersWait
 	}
-	settled, err := q.FnBatchWaitForPublishers(ctx, wait.Seconds())
+	settled, err := db.New(tx).FnBatchWaitForPublishers(ctx, wait.Seconds())
 	if err != nil {
 		return false, fmt.Errorf("wait for the batch's publishers in flight: %w", err)
 	}
@@ -411,9 +437,12 @@ func (x *executor) closeBatch(ctx context.Context, f *Function, key string) (boo
 }
 
 // takeBatch takes up to MaxSize events of a batch in tx. When it took a
-// full batch, more may wait; when its publishers in flight had not all
-// ended (unsettled), some may still commit events that counted on this
-// run. Either way it schedules the next run, at once for a full batch.
+// full batch, more may wait: it schedules the next run at once (even if a
+// publisher has marked the batch since it was closed, with a run due
+// later). When its publishers in flight had not all ended (unsettled),
+// some may still commit events that counted on this run: it marks the
+// batch again, with a run due when a new batch would be, unless a
+// publisher has done so.
 func (x *executor) takeBatch(ctx context.Context, tx pgx.Tx, f *Function, key string, unsettled bool) ([]string, error) {
 	q := db.New(tx)
 	ids, err := q.FnBatchTake(ctx, db.FnBatchTakeParams{Fn: f.ID(), Key: key, MaxSize: int32(f.opts.BatchEvents.MaxSize)}) //nolint:gosec // a batch size fits
@@ -425,22 +454,39 @@ func (x *executor) takeBatch(ctx context.Context, tx pgx.Tx, f *Function, key st
 		return ids, nil
 	}
 	reopened, err := q.FnBatchReopen(ctx, db.FnBatchReopenParams{Fn: f.ID(), Key: key})
-	if err != nil || !reopened {
+	if err != nil || (!full && !reopened) {
 		return ids, err
 	}
 	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
 	if err != nil {
 		return nil, fmt.Errorf("schedule next batch: %w", err)
 	}
-	at := time.Time{}
+	at := time.Now()
 	if !full {
-		at = time.Now().Add(f.opts.BatchEvents.Timeout)
+		at = at.Add(f.opts.BatchEvents.Timeout)
 	}
-	args, opts := f.keyedRun(key, at)
-	if _, err := client.InsertTx(ctx, tx, args, opts); err != nil {
-		return nil, fmt.Errorf("schedule next batch: %w", err)
+	if err := x.scheduleBatch(ctx, tx, client, f, key, at); err != nil {
+		return nil, err
 	}
 	return ids, nil
+}
+
+// scheduleBatch inserts the run of f's batch key, due at, in tx: available
+// with its time ahead, as a publisher inserts a batch's run (see
+// FnRunsAvailableWhenDue), not scheduled for River's scheduler's next
+// round.
+func (x *executor) scheduleBatch(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], f *Function, key string, at time.Time) error {
+	args, opts := f.keyedRun(key, at)
+	res, err := client.InsertTx(ctx, tx, args, opts)
+	if err != nil {
+		return fmt.Errorf("schedule next batch: %w", err)
+	}
+	if res.Job.State == rivertype.JobStateScheduled {
+		if err := db.New(tx).FnRunsAvailableWhenDue(ctx, []int64{res.Job.ID}); err != nil {
+			return fmt.Errorf("schedule next batch: %w", err)
+		}
+	}
+	return nil
 }
 
 // runWithOptions runs fn under f's run-time options: the start and finish

@@ -89,6 +89,18 @@ WITH ins AS (
 )
 SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened;
 
+-- name: FnBatchReopenWaiting :one
+-- Marks a batch as having a run scheduled again when events wait in it and
+-- it has no mark (a take failed after its run had closed the batch); false
+-- otherwise.
+WITH ins AS (
+    INSERT INTO fn_batch_events (function, key, event_id)
+    SELECT @fn::text, @key::text, ''
+    WHERE EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id > '')
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened;
+
 -- name: FnCancelRuns :execrows
 -- cancelOn: cancels the runs of the given kinds, not started (or parked by
 -- a step), whose trigger event has the cancelling event's value at the
