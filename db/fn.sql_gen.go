@@ -76,46 +76,28 @@ func (q *Queries) FnBatchClose(ctx context.Context, arg FnBatchCloseParams) erro
 
 const fnBatchReopen = `-- name: FnBatchReopen :one
 WITH ins AS (
-    INSERT INTO fn_batch_events (function, key, event_id) VALUES ($1::text, $2::text, '')
+    INSERT INTO fn_batch_events (function, key, event_id)
+    SELECT $1::text, $2::text, ''
+    WHERE NOT $3::boolean
+       OR EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = $1::text AND b.key = $2::text AND b.event_id > '')
     ON CONFLICT DO NOTHING RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened
 `
 
 type FnBatchReopenParams struct {
-	Fn  string `json:"fn"`
-	Key string `json:"key"`
+	Fn        string `json:"fn"`
+	Key       string `json:"key"`
+	IfWaiting bool   `json:"ifWaiting"`
 }
 
 // Marks a batch as having a run scheduled again (a full batch left more
-// events behind); false when another run was scheduled meanwhile.
+// events behind; publishers in flight may still add some; a take failed
+// after its run had closed the batch): when if_waiting, only if events wait
+// in it. False when it was marked already (another run is scheduled), or
+// nothing waits.
 func (q *Queries) FnBatchReopen(ctx context.Context, arg FnBatchReopenParams) (bool, error) {
-	row := q.db.QueryRow(ctx, fnBatchReopen, arg.Fn, arg.Key)
-	var reopened bool
-	err := row.Scan(&reopened)
-	return reopened, err
-}
-
-const fnBatchReopenWaiting = `-- name: FnBatchReopenWaiting :one
-WITH ins AS (
-    INSERT INTO fn_batch_events (function, key, event_id)
-    SELECT $1::text, $2::text, ''
-    WHERE EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = $1::text AND b.key = $2::text AND b.event_id > '')
-    ON CONFLICT DO NOTHING RETURNING 1
-)
-SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened
-`
-
-type FnBatchReopenWaitingParams struct {
-	Fn  string `json:"fn"`
-	Key string `json:"key"`
-}
-
-// Marks a batch as having a run scheduled again when events wait in it and
-// it has no mark (a take failed after its run had closed the batch); false
-// otherwise.
-func (q *Queries) FnBatchReopenWaiting(ctx context.Context, arg FnBatchReopenWaitingParams) (bool, error) {
-	row := q.db.QueryRow(ctx, fnBatchReopenWaiting, arg.Fn, arg.Key)
+	row := q.db.QueryRow(ctx, fnBatchReopen, arg.Fn, arg.Key, arg.IfWaiting)
 	var reopened bool
 	err := row.Scan(&reopened)
 	return reopened, err

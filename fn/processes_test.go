@@ -230,8 +230,23 @@ func TestInvoke(t *testing.T) {
 // and takes its event too. Nothing is left behind with no run to take it.
 func TestBatchTakeWaitsForPublisherInFlight(t *testing.T) {
 	t.Parallel()
+	ctx := t.Context()
 	b := startBatchInFlight(t, fn.Options{}, fn.Runtime{})
-	require.NoError(t, b.tx.Commit(t.Context()))
+	// The run must be waiting for the publisher, not taking: look until a
+	// backend runs the wait; a batch handed out first was taken too soon.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for b.count(t, `SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%wait_for_writers%' AND datname = current_database()
+		AND pid <> pg_backend_pid()`) == 0 {
+		select {
+		case ids := <-b.batches:
+			t.Fatalf("the run took %v while a publisher of the batch was in flight", ids)
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the run never waited for the publisher")
+		}
+	}
+	require.NoError(t, b.tx.Commit(ctx))
 
 	require.Equal(t, []string{"e0", "e1"}, <-b.batches, "the run took the event of the publisher in flight")
 	next(t, b.events, river.EventKindJobCompleted)

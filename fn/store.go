@@ -19,11 +19,10 @@ import (
 type InsertOptions struct {
 	// ThroughRiver has every run inserted with River's InsertManyTx, so
 	// that the River client's insert middleware and InsertBegin hooks see
-	// it (tracing
-	// writes the inserting span into each job's metadata). Without it, a
-	// publish whose runs need nothing but their events (no idempotency,
-	// debounce or singleton) is one statement, and River's insert
-	// middleware does not see those runs.
+	// it (tracing writes the inserting span into each job's metadata).
+	// Without it, a publish whose runs need nothing but their events (no
+	// idempotency, debounce or singleton) is one statement, and River's
+	// insert middleware does not see those runs.
 	ThroughRiver bool
 	// NotifyCooldown is the least time between two of Store's insert
 	// notifications of one queue: the River client's FetchCooldown, as

@@ -400,7 +400,7 @@ func (x *executor) reopenBatch(ctx context.Context, f *Function, key string) err
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reopenTimeout)
 	defer cancel()
 	err := x.inTx(ctx, func(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx]) error {
-		reopened, err := db.New(tx).FnBatchReopenWaiting(ctx, db.FnBatchReopenWaitingParams{Fn: f.ID(), Key: key})
+		reopened, err := db.New(tx).FnBatchReopen(ctx, db.FnBatchReopenParams{Fn: f.ID(), Key: key, IfWaiting: true})
 		if err != nil || !reopened {
 			return err
 		}
@@ -454,8 +454,11 @@ func (x *executor) takeBatch(ctx context.Context, tx pgx.Tx, f *Function, key st
 		return ids, nil
 	}
 	reopened, err := q.FnBatchReopen(ctx, db.FnBatchReopenParams{Fn: f.ID(), Key: key})
-	if err != nil || (!full && !reopened) {
-		return ids, err
+	if err != nil {
+		return nil, err
+	}
+	if !full && !reopened {
+		return ids, nil
 	}
 	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
 	if err != nil {

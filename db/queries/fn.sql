@@ -82,21 +82,15 @@ SELECT event_id::text AS event_id FROM fn_batch_take(@fn::text, @key::text, @max
 
 -- name: FnBatchReopen :one
 -- Marks a batch as having a run scheduled again (a full batch left more
--- events behind); false when another run was scheduled meanwhile.
-WITH ins AS (
-    INSERT INTO fn_batch_events (function, key, event_id) VALUES (@fn::text, @key::text, '')
-    ON CONFLICT DO NOTHING RETURNING 1
-)
-SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened;
-
--- name: FnBatchReopenWaiting :one
--- Marks a batch as having a run scheduled again when events wait in it and
--- it has no mark (a take failed after its run had closed the batch); false
--- otherwise.
+-- events behind; publishers in flight may still add some; a take failed
+-- after its run had closed the batch): when if_waiting, only if events wait
+-- in it. False when it was marked already (another run is scheduled), or
+-- nothing waits.
 WITH ins AS (
     INSERT INTO fn_batch_events (function, key, event_id)
     SELECT @fn::text, @key::text, ''
-    WHERE EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id > '')
+    WHERE NOT @if_waiting::boolean
+       OR EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id > '')
     ON CONFLICT DO NOTHING RETURNING 1
 )
 SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened;
