@@ -521,22 +521,23 @@ func (q *Queries) FnPublish(ctx context.Context, arg FnPublishParams) (*FnPublis
 	return &i, err
 }
 
-const fnRunEvent = `-- name: FnRunEvent :one
-SELECT e.id, e.name, e.data, e.ts, e.source,
+const fnRunEvents = `-- name: FnRunEvents :many
+SELECT r.ord::bigint AS ord, e.id, e.name, e.data, e.ts, e.source,
        coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'output', s.output, 'completedAt', s.completed_at))
-                 FROM flow_steps AS s WHERE s.job_id = $1::bigint), '[]')::jsonb AS steps,
-       EXISTS (SELECT 1 FROM fn_paused AS p WHERE p.function = $2::text)::bool AS paused
-FROM events AS e
-WHERE e.id = $3::text
+                 FROM flow_steps AS s WHERE s.job_id = r.job_id), '[]')::jsonb AS steps,
+       EXISTS (SELECT 1 FROM fn_paused AS p WHERE p.function = ($1::text[])[r.ord])::bool AS paused
+FROM unnest($2::bigint[]) WITH ORDINALITY AS r (job_id, ord)
+JOIN events AS e ON e.id = ($3::text[])[r.ord]
 `
 
-type FnRunEventParams struct {
-	JobID   int64  `json:"jobId"`
-	Fn      string `json:"fn"`
-	EventID string `json:"eventId"`
+type FnRunEventsParams struct {
+	Fns      []string `json:"fns"`
+	JobIds   []int64  `json:"jobIds"`
+	EventIds []string `json:"eventIds"`
 }
 
-type FnRunEventRow struct {
+type FnRunEventsRow struct {
+	Ord    int64           `json:"ord"`
 	ID     string          `json:"id"`
 	Name   string          `json:"name"`
 	Data   json.RawMessage `json:"data"`
@@ -546,22 +547,38 @@ type FnRunEventRow struct {
 	Paused bool            `json:"paused"`
 }
 
-// A run's trigger event, with the steps earlier runs of its job recorded
-// (flow_steps, as FlowStepList reads them) and whether its function is
-// paused (fn_paused): the one read a run starts with.
-func (q *Queries) FnRunEvent(ctx context.Context, arg FnRunEventParams) (*FnRunEventRow, error) {
-	row := q.db.QueryRow(ctx, fnRunEvent, arg.JobID, arg.Fn, arg.EventID)
-	var i FnRunEventRow
-	err := row.Scan(
-		&i.ID,
-		&i.Name,
-		&i.Data,
-		&i.Ts,
-		&i.Source,
-		&i.Steps,
-		&i.Paused,
-	)
-	return &i, err
+// The one read a run with a trigger event starts with, for many runs at
+// once (the executor's group read): per run, its event, the steps earlier
+// runs of its job recorded (flow_steps, as FlowStepList reads them) and
+// whether its function is paused (fn_paused). ord is the run's place in
+// the arguments, from 1; a run whose event is not stored has no row.
+func (q *Queries) FnRunEvents(ctx context.Context, arg FnRunEventsParams) ([]*FnRunEventsRow, error) {
+	rows, err := q.db.Query(ctx, fnRunEvents, arg.Fns, arg.JobIds, arg.EventIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*FnRunEventsRow
+	for rows.Next() {
+		var i FnRunEventsRow
+		if err := rows.Scan(
+			&i.Ord,
+			&i.ID,
+			&i.Name,
+			&i.Data,
+			&i.Ts,
+			&i.Source,
+			&i.Steps,
+			&i.Paused,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const fnRunHold = `-- name: FnRunHold :execrows

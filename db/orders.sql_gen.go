@@ -130,7 +130,7 @@ func (q *Queries) OrderItemList(ctx context.Context, orderID string) ([]*OrderIt
 	return items, nil
 }
 
-const orderReceiptGet = `-- name: OrderReceiptGet :one
+const orderReceiptList = `-- name: OrderReceiptList :many
 SELECT o.id, o.user_id, o.shop_id, o.total_paise,
        u.name AS user_name, u.email AS user_email,
        s.name AS shop_name,
@@ -141,10 +141,10 @@ SELECT o.id, o.user_id, o.shop_id, o.total_paise,
 FROM orders o
 LEFT JOIN users u ON u.id = o.user_id AND u.deleted_at IS NULL
 LEFT JOIN shops s ON s.id = o.shop_id
-WHERE o.id = $1
+WHERE o.id = ANY($1::uuid[])
 `
 
-type OrderReceiptGetRow struct {
+type OrderReceiptListRow struct {
 	ID         string          `json:"id"`
 	UserID     string          `json:"userId"`
 	ShopID     string          `json:"shopId"`
@@ -155,23 +155,38 @@ type OrderReceiptGetRow struct {
 	Items      json.RawMessage `json:"items"`
 }
 
-// What an order email shows, in one round trip: the order, its customer
-// (NULL when deleted), its shop and its lines with product names (deleted
-// products included) as a JSON array, by product name.
-func (q *Queries) OrderReceiptGet(ctx context.Context, id string) (*OrderReceiptGetRow, error) {
-	row := q.db.QueryRow(ctx, orderReceiptGet, id)
-	var i OrderReceiptGetRow
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.ShopID,
-		&i.TotalPaise,
-		&i.UserName,
-		&i.UserEmail,
-		&i.ShopName,
-		&i.Items,
-	)
-	return &i, err
+// What order emails show, for many orders in one round trip (a group
+// read: the confirmations being sent at once): per order, the order, its
+// customer (NULL when deleted), its shop and its lines with product names
+// (deleted products included) as a JSON array, by product name. An order
+// that is not stored has no row.
+func (q *Queries) OrderReceiptList(ctx context.Context, ids []string) ([]*OrderReceiptListRow, error) {
+	rows, err := q.db.Query(ctx, orderReceiptList, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*OrderReceiptListRow
+	for rows.Next() {
+		var i OrderReceiptListRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.ShopID,
+			&i.TotalPaise,
+			&i.UserName,
+			&i.UserEmail,
+			&i.ShopName,
+			&i.Items,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const orderSetStatus = `-- name: OrderSetStatus :one

@@ -16,6 +16,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/flow"
+	"github.com/mohallamart/backend/internal/groupcommit"
 	"github.com/mohallamart/backend/limit"
 	"github.com/mohallamart/backend/outbox"
 )
@@ -110,7 +111,15 @@ func (r *Registry) executor(rt Runtime) *executor {
 	if rt.Logger == nil {
 		rt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}
+	x := &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}
+	x.runEvents = groupcommit.New(runEventsBatch, x.readRunEvents, func(ctx context.Context, r runEventReq) (*db.FnRunEventsRow, error) {
+		rows, err := x.readRunEvents(ctx, []runEventReq{r})
+		if err != nil {
+			return nil, err
+		}
+		return rows[0], nil
+	})
+	return x
 }
 
 // executor runs the functions of a registry.
@@ -118,6 +127,46 @@ type executor struct {
 	reg     *Registry
 	rt      Runtime
 	limiter *limit.Limiter
+	// runEvents reads what runs with a trigger event start with; the reads
+	// of runs that start while one is being read go together as the next
+	// statement (a group read: one statement for the runs a fetch hands
+	// out at once, instead of one each).
+	runEvents *groupcommit.Batcher[runEventReq, *db.FnRunEventsRow]
+}
+
+// runEventsBatch bounds how many runs' reads one statement makes.
+const runEventsBatch = 64
+
+// runEventReq is the start of run jobID of function fn, with trigger event
+// eventID.
+type runEventReq struct {
+	jobID   int64
+	fn      string
+	eventID string
+}
+
+// readRunEvents reads reqs' events, recorded steps and paused flags in one
+// statement (FnRunEvents), in reqs' order: nil for a run whose event is not
+// stored.
+func (x *executor) readRunEvents(ctx context.Context, reqs []runEventReq) ([]*db.FnRunEventsRow, error) {
+	var p db.FnRunEventsParams
+	for _, r := range reqs {
+		p.JobIds = append(p.JobIds, r.jobID)
+		p.Fns = append(p.Fns, r.fn)
+		p.EventIds = append(p.EventIds, r.eventID)
+	}
+	rows, err := db.New(x.rt.DB).FnRunEvents(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("load the events of %d runs: %w", len(reqs), err)
+	}
+	out := make([]*db.FnRunEventsRow, len(reqs))
+	for _, row := range rows {
+		if row.Ord < 1 || row.Ord > int64(len(out)) {
+			return nil, fmt.Errorf("load the events of %d runs: a row for run %d", len(reqs), row.Ord)
+		}
+		out[row.Ord-1] = row
+	}
+	return out, nil
 }
 
 type execKey struct{}
@@ -259,14 +308,15 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 	}
 	var ids []string
 	if job.Args.EventID != "" {
-		// One read: the event, the steps earlier runs recorded, and whether
-		// the function is paused.
-		row, err := db.New(x.rt.DB).FnRunEvent(ctx, db.FnRunEventParams{JobID: job.ID, Fn: f.ID(), EventID: job.Args.EventID})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return in, river.JobCancel(fmt.Errorf("event %s not found", job.Args.EventID))
-		}
+		// One read, shared with the runs starting at the same time: the
+		// event, the steps earlier runs recorded, and whether the function
+		// is paused.
+		row, err := x.runEvents.Do(ctx, runEventReq{jobID: job.ID, fn: f.ID(), eventID: job.Args.EventID})
 		if err != nil {
 			return in, fmt.Errorf("load event: %w", err)
+		}
+		if row == nil {
+			return in, river.JobCancel(fmt.Errorf("event %s not found", job.Args.EventID))
 		}
 		if in.held, err = x.start(ctx, f, job.JobRow, row.Steps, row.Paused); in.held || err != nil {
 			return in, err
@@ -340,7 +390,7 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 }
 
 // start gives the run in ctx the steps its job recorded (steps: JSON, as
-// FnRunEvent and FnRunStart read them) and, when its function is paused,
+// FnRunEvents and FnRunStart read them) and, when its function is paused,
 // holds it (hold), reporting whether it did.
 func (x *executor) start(ctx context.Context, f *Function, job *rivertype.JobRow, raw json.RawMessage, paused bool) (bool, error) {
 	var steps []*db.FlowStepListRow

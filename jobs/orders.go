@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
+	"github.com/mohallamart/backend/internal/groupcommit"
 )
 
 // What the order functions read of an order: the confirmation's receipt
@@ -35,10 +37,52 @@ type orderReceipt struct {
 	TotalPaise int64       `json:"totalPaise"`
 }
 
-// loadReceipt reads an order's receipt in one query; an order, customer or
-// shop that is gone cancels the job.
+// receiptsBatch bounds how many orders' receipts one statement reads.
+const receiptsBatch = 64
+
+// newReceipts returns the group read of order receipts on d: the receipts
+// asked for while one statement reads are read together by the next
+// (OrderReceiptList); one asked for alone is read at once. A nil result is
+// an order that is not stored.
+func newReceipts(d db.DB) *groupcommit.Batcher[string, *db.OrderReceiptListRow] {
+	many := func(ctx context.Context, orderIDs []string) ([]*db.OrderReceiptListRow, error) {
+		return readReceipts(ctx, d, orderIDs)
+	}
+	return groupcommit.New(receiptsBatch, many, func(ctx context.Context, orderID string) (*db.OrderReceiptListRow, error) {
+		rows, err := readReceipts(ctx, d, []string{orderID})
+		if err != nil {
+			return nil, err
+		}
+		return rows[0], nil
+	})
+}
+
+// readReceipts reads the receipts of orderIDs in one statement, in their
+// order: nil for an order that is not stored.
+func readReceipts(ctx context.Context, d db.DBTX, orderIDs []string) ([]*db.OrderReceiptListRow, error) {
+	rows, err := db.New(d).OrderReceiptList(ctx, orderIDs)
+	if err != nil {
+		return nil, fmt.Errorf("load %d orders' receipts: %w", len(orderIDs), err)
+	}
+	byID := make(map[string]*db.OrderReceiptListRow, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	out := make([]*db.OrderReceiptListRow, len(orderIDs))
+	for i, id := range orderIDs {
+		out[i] = byID[strings.ToLower(id)] // stored ids are lower case
+	}
+	return out, nil
+}
+
+// loadReceipt reads an order's receipt in one query, shared with the other
+// receipts read at the same time; an order, customer or shop that is gone
+// cancels the job.
 func (d *Deps) loadReceipt(ctx context.Context, orderID string) (orderReceipt, error) {
-	r, err := db.New(d.DB).OrderReceiptGet(ctx, orderID)
+	r, err := d.receipts.Do(ctx, orderID)
+	if err == nil && r == nil {
+		err = pgx.ErrNoRows
+	}
 	if err != nil {
 		return orderReceipt{}, notFoundCancels(err, "order "+orderID)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/mohallamart/backend/analytics"
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/fn"
+	"github.com/mohallamart/backend/internal/groupcommit"
 	"github.com/mohallamart/backend/limit"
 	"github.com/mohallamart/backend/notify"
 	"github.com/mohallamart/backend/search"
@@ -79,9 +80,10 @@ type Deps struct {
 	// suite's kill scenarios); zero keeps each kind's own timeout.
 	MaxTimeout time.Duration
 
-	tmpl    *emailTemplates
-	limiter *limit.Limiter
-	ledger  *ledger
+	tmpl     *emailTemplates
+	limiter  *limit.Limiter
+	ledger   *ledger
+	receipts *groupcommit.Batcher[string, *db.OrderReceiptListRow]
 }
 
 // Retention says how long old rows are kept.
@@ -160,6 +162,7 @@ func (d *Deps) withDefaults() (*Deps, error) {
 	}
 	out.limiter = limit.New(out.DB, out.Logger)
 	out.ledger = newLedger(out.DB)
+	out.receipts = newReceipts(out.DB)
 	tmpl, err := newEmailTemplates()
 	if err != nil {
 		return nil, err

@@ -131,16 +131,18 @@ WHERE j.kind = @job_kind::text AND j.args ? 'key' AND j.args ->> 'key' = @key::t
 -- The events of a run, by id.
 SELECT * FROM events WHERE id = ANY(@ids::text[]);
 
--- name: FnRunEvent :one
--- A run's trigger event, with the steps earlier runs of its job recorded
--- (flow_steps, as FlowStepList reads them) and whether its function is
--- paused (fn_paused): the one read a run starts with.
-SELECT e.id, e.name, e.data, e.ts, e.source,
+-- name: FnRunEvents :many
+-- The one read a run with a trigger event starts with, for many runs at
+-- once (the executor's group read): per run, its event, the steps earlier
+-- runs of its job recorded (flow_steps, as FlowStepList reads them) and
+-- whether its function is paused (fn_paused). ord is the run's place in
+-- the arguments, from 1; a run whose event is not stored has no row.
+SELECT r.ord::bigint AS ord, e.id, e.name, e.data, e.ts, e.source,
        coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'output', s.output, 'completedAt', s.completed_at))
-                 FROM flow_steps AS s WHERE s.job_id = @job_id::bigint), '[]')::jsonb AS steps,
-       EXISTS (SELECT 1 FROM fn_paused AS p WHERE p.function = @fn::text)::bool AS paused
-FROM events AS e
-WHERE e.id = @event_id::text;
+                 FROM flow_steps AS s WHERE s.job_id = r.job_id), '[]')::jsonb AS steps,
+       EXISTS (SELECT 1 FROM fn_paused AS p WHERE p.function = (@fns::text[])[r.ord])::bool AS paused
+FROM unnest(@job_ids::bigint[]) WITH ORDINALITY AS r (job_id, ord)
+JOIN events AS e ON e.id = (@event_ids::text[])[r.ord];
 
 -- name: FnRunStart :one
 -- What a run without a trigger event (a debounce's, a batch's, a cron

@@ -22,10 +22,12 @@ UPDATE orders SET status = @status, cancel_reason = @cancel_reason, updated_at =
 WHERE id = @id
 RETURNING *;
 
--- name: OrderReceiptGet :one
--- What an order email shows, in one round trip: the order, its customer
--- (NULL when deleted), its shop and its lines with product names (deleted
--- products included) as a JSON array, by product name.
+-- name: OrderReceiptList :many
+-- What order emails show, for many orders in one round trip (a group
+-- read: the confirmations being sent at once): per order, the order, its
+-- customer (NULL when deleted), its shop and its lines with product names
+-- (deleted products included) as a JSON array, by product name. An order
+-- that is not stored has no row.
 SELECT o.id, o.user_id, o.shop_id, o.total_paise,
        u.name AS user_name, u.email AS user_email,
        s.name AS shop_name,
@@ -36,4 +38,4 @@ SELECT o.id, o.user_id, o.shop_id, o.total_paise,
 FROM orders o
 LEFT JOIN users u ON u.id = o.user_id AND u.deleted_at IS NULL
 LEFT JOIN shops s ON s.id = o.shop_id
-WHERE o.id = @id;
+WHERE o.id = ANY(@ids::uuid[]);
