@@ -241,6 +241,10 @@ type rawInput struct {
 	job          *rivertype.JobRow
 	version      int
 	scheduledFor time.Time
+	// taken are the ids of the events a batch run took from its batch
+	// (its $batch step), set even when loading them failed: a run that
+	// fails for good puts them back.
+	taken []string
 	// held: the function is paused and the run held itself (it runs
 	// nothing).
 	held bool

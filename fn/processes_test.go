@@ -300,9 +300,78 @@ func TestBatchTakeFailedAfterClose(t *testing.T) {
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state IN ('available', 'scheduled')`), "with a run")
 
 	require.NoError(t, b.tx.Commit(ctx))
-	_, err := b.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE kind = 'batch' AND state = 'available'`)
+	// The run is due in an hour: make it due now. Its attempt has 50 ms
+	// too (MaxTimeout), which a loaded machine can miss: such an attempt
+	// fails in turn and marks the batch again (or, if it took the events,
+	// puts them back) with a run, made due by the next round.
+	for {
+		_, err := b.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE kind = 'batch' AND state = 'available'`)
+		require.NoError(t, err)
+		select {
+		case ids := <-b.batches:
+			require.Equal(t, []string{"e0", "e1"}, ids, "which takes the events")
+			return
+		case ev := <-b.events:
+			if ev.Kind != river.EventKindJobFailed {
+				continue
+			}
+		case <-ctx.Done():
+			t.Fatal("the batch was never taken")
+		}
+	}
+}
+
+// TestBatchLoadFailedAfterTake: a batch run that took its events and then
+// fails for good before it could load them (here the load is cancelled
+// while it waits for a lock) puts them back in the batch, with a run,
+// which takes them.
+func TestBatchLoadFailedAfterTake(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	batches := make(chan []string, 4)
+	reg := registry(t, fn.New(fn.Options{ID: "batch", NoRetries: true, BatchEvents: &fn.BatchEvents{MaxSize: 10, Timeout: time.Hour}},
+		fn.On("test/thing"), func(_ context.Context, in fn.Input[json.RawMessage]) (any, error) {
+			var ids []string
+			for _, ev := range in.Events {
+				ids = append(ids, ev.ID)
+			}
+			batches <- ids
+			return nil, nil
+		}))
+	c := startCluster(t, reg, 1)
+	c.publish(t, thingWithID("e0", nil), thingWithID("e1", nil))
+
+	lock, err := c.pool.Begin(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []string{"e0", "e1"}, <-b.batches, "which takes the events")
+	t.Cleanup(func() { _ = lock.Rollback(context.WithoutCancel(ctx)) })
+	_, err = lock.Exec(ctx, `LOCK TABLE events IN ACCESS EXCLUSIVE MODE`)
+	require.NoError(t, err)
+	_, err = c.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE kind = 'batch'`)
+	require.NoError(t, err)
+	// The run takes the batch, then waits for the lock to load the events.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	var loading int
+	for loading == 0 {
+		require.NoError(t, c.pool.QueryRow(ctx, `SELECT coalesce(max(pid), 0) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%name: FnEventsGet%'`).Scan(&loading))
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the run never loaded its events")
+		}
+	}
+	require.Zero(t, c.count(t, `SELECT count(*) FROM fn_batch_events`), "the run took the batch")
+	_, err = c.pool.Exec(ctx, `SELECT pg_cancel_backend($1)`, loading)
+	require.NoError(t, err)
+	next(t, c.events, river.EventKindJobFailed)
+	require.NoError(t, lock.Rollback(ctx))
+
+	require.Equal(t, 2, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id IN ('e0', 'e1')`), "the events are back in the batch")
+	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`), "which is marked")
+	_, err = c.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE kind = 'batch' AND state = 'available'`)
+	require.NoError(t, err)
+	require.Equal(t, []string{"e0", "e1"}, <-batches, "and whose run takes them")
 }
 
 // batchInFlight is a cluster working a batch function whose run has closed

@@ -231,13 +231,9 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	)
 	err := flow.Do(ctx, w.x.rt.DB, job.JobRow, func(ctx context.Context) error {
 		in, err := w.x.input(ctx, w.f, job)
+		batch = in.taken
 		if err != nil || in.held || in.events == nil && in.scheduledFor.IsZero() {
 			return err // nil: held (its function is paused), or nothing to do (a debounce or batch another run took)
-		}
-		if w.f.opts.BatchEvents != nil {
-			for _, ev := range in.events {
-				batch = append(batch, ev.ID)
-			}
 		}
 		if len(in.events) > 0 && in.events[0].Name == InvokedEvent {
 			invocation = in.events[0].ID
@@ -367,6 +363,7 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 		if len(ids) == 0 {
 			return in, nil
 		}
+		in.taken = ids
 	default: // a scheduled run, which has no event
 		return in, nil
 	}
