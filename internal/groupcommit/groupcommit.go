@@ -1,8 +1,8 @@
-// Package groupcommit runs many callers' small writes as one statement:
-// the requests that arrive while a batch is being written wait, and are
-// written together as the next batch, by one of them. Under load this
-// turns a statement (and a commit) per request into one per batch; alone,
-// a request is written at once, as its own batch of one.
+// Package groupcommit runs many callers' small writes or reads as one
+// statement: the requests that arrive while a batch is being written wait,
+// and are written together as the next batch, by one of them. Under load
+// this turns a statement (and a commit) per request into one per batch;
+// alone, a request is written at once, as its own batch of one.
 package groupcommit
 
 import (
