@@ -131,20 +131,21 @@ func (q *Queries) OrderItemList(ctx context.Context, orderID string) ([]*OrderIt
 }
 
 const orderReceiptList = `-- name: OrderReceiptList :many
-SELECT o.id, o.user_id, o.shop_id, o.total_paise,
+SELECT r.ord::bigint AS ord, o.id, o.user_id, o.shop_id, o.total_paise,
        u.name AS user_name, u.email AS user_email,
        s.name AS shop_name,
        (SELECT coalesce(jsonb_agg(jsonb_build_object('name', p.name, 'quantity', oi.quantity, 'pricePaise', oi.price_paise)
                                   ORDER BY p.name, oi.product_id), '[]'::jsonb)
         FROM order_items oi JOIN products p ON p.id = oi.product_id
         WHERE oi.order_id = o.id)::jsonb AS items
-FROM orders o
+FROM unnest($1::uuid[]) WITH ORDINALITY AS r (id, ord)
+JOIN orders o ON o.id = r.id
 LEFT JOIN users u ON u.id = o.user_id AND u.deleted_at IS NULL
 LEFT JOIN shops s ON s.id = o.shop_id
-WHERE o.id = ANY($1::uuid[])
 `
 
 type OrderReceiptListRow struct {
+	Ord        int64           `json:"ord"`
 	ID         string          `json:"id"`
 	UserID     string          `json:"userId"`
 	ShopID     string          `json:"shopId"`
@@ -158,8 +159,8 @@ type OrderReceiptListRow struct {
 // What order emails show, for many orders in one round trip (a group
 // read: the confirmations being sent at once): per order, the order, its
 // customer (NULL when deleted), its shop and its lines with product names
-// (deleted products included) as a JSON array, by product name. An order
-// that is not stored has no row.
+// (deleted products included) as a JSON array, by product name. ord is the
+// order's place in ids, from 1; an order that is not stored has no row.
 func (q *Queries) OrderReceiptList(ctx context.Context, ids []string) ([]*OrderReceiptListRow, error) {
 	rows, err := q.db.Query(ctx, orderReceiptList, ids)
 	if err != nil {
@@ -170,6 +171,7 @@ func (q *Queries) OrderReceiptList(ctx context.Context, ids []string) ([]*OrderR
 	for rows.Next() {
 		var i OrderReceiptListRow
 		if err := rows.Scan(
+			&i.Ord,
 			&i.ID,
 			&i.UserID,
 			&i.ShopID,

@@ -311,10 +311,7 @@ func TestBatchTakeFailedAfterClose(t *testing.T) {
 		case ids := <-b.batches:
 			require.Equal(t, []string{"e0", "e1"}, ids, "which takes the events")
 			return
-		case ev := <-b.events:
-			if ev.Kind != river.EventKindJobFailed {
-				continue
-			}
+		case <-b.events: // a failed attempt, say: the next round makes its run due
 		case <-ctx.Done():
 			t.Fatal("the batch was never taken")
 		}

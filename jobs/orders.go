@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,19 +57,19 @@ func newReceipts(d db.DB) *groupcommit.Batcher[string, *db.OrderReceiptListRow] 
 }
 
 // readReceipts reads the receipts of orderIDs in one statement, in their
-// order: nil for an order that is not stored.
+// order: nil for an order that is not stored. An id is matched as a UUID,
+// in any spelling PostgreSQL reads as one.
 func readReceipts(ctx context.Context, d db.DBTX, orderIDs []string) ([]*db.OrderReceiptListRow, error) {
 	rows, err := db.New(d).OrderReceiptList(ctx, orderIDs)
 	if err != nil {
 		return nil, fmt.Errorf("load %d orders' receipts: %w", len(orderIDs), err)
 	}
-	byID := make(map[string]*db.OrderReceiptListRow, len(rows))
-	for _, r := range rows {
-		byID[r.ID] = r
-	}
 	out := make([]*db.OrderReceiptListRow, len(orderIDs))
-	for i, id := range orderIDs {
-		out[i] = byID[strings.ToLower(id)] // stored ids are lower case
+	for _, r := range rows {
+		if r.Ord < 1 || r.Ord > int64(len(out)) {
+			return nil, fmt.Errorf("load %d orders' receipts: a row for order %d", len(orderIDs), r.Ord)
+		}
+		out[r.Ord-1] = r
 	}
 	return out, nil
 }

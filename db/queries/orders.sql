@@ -26,16 +26,16 @@ RETURNING *;
 -- What order emails show, for many orders in one round trip (a group
 -- read: the confirmations being sent at once): per order, the order, its
 -- customer (NULL when deleted), its shop and its lines with product names
--- (deleted products included) as a JSON array, by product name. An order
--- that is not stored has no row.
-SELECT o.id, o.user_id, o.shop_id, o.total_paise,
+-- (deleted products included) as a JSON array, by product name. ord is the
+-- order's place in ids, from 1; an order that is not stored has no row.
+SELECT r.ord::bigint AS ord, o.id, o.user_id, o.shop_id, o.total_paise,
        u.name AS user_name, u.email AS user_email,
        s.name AS shop_name,
        (SELECT coalesce(jsonb_agg(jsonb_build_object('name', p.name, 'quantity', oi.quantity, 'pricePaise', oi.price_paise)
                                   ORDER BY p.name, oi.product_id), '[]'::jsonb)
         FROM order_items oi JOIN products p ON p.id = oi.product_id
         WHERE oi.order_id = o.id)::jsonb AS items
-FROM orders o
+FROM unnest(@ids::uuid[]) WITH ORDINALITY AS r (id, ord)
+JOIN orders o ON o.id = r.id
 LEFT JOIN users u ON u.id = o.user_id AND u.deleted_at IS NULL
-LEFT JOIN shops s ON s.id = o.shop_id
-WHERE o.id = ANY(@ids::uuid[]);
+LEFT JOIN shops s ON s.id = o.shop_id;
