@@ -112,13 +112,7 @@ func (r *Registry) executor(rt Runtime) *executor {
 		rt.Logger = slog.New(slog.DiscardHandler)
 	}
 	x := &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}
-	x.runEvents = groupcommit.New(runEventsBatch, x.readRunEvents, func(ctx context.Context, r runEventReq) (*db.FnRunEventsRow, error) {
-		rows, err := x.readRunEvents(ctx, []runEventReq{r})
-		if err != nil {
-			return nil, err
-		}
-		return rows[0], nil
-	})
+	x.runEvents = groupcommit.New(runEventsBatch, x.readRunEvents, nil)
 	return x
 }
 
@@ -159,14 +153,7 @@ func (x *executor) readRunEvents(ctx context.Context, reqs []runEventReq) ([]*db
 	if err != nil {
 		return nil, fmt.Errorf("load the events of %d runs: %w", len(reqs), err)
 	}
-	out := make([]*db.FnRunEventsRow, len(reqs))
-	for _, row := range rows {
-		if row.Ord < 1 || row.Ord > int64(len(out)) {
-			return nil, fmt.Errorf("load the events of %d runs: a row for run %d", len(reqs), row.Ord)
-		}
-		out[row.Ord-1] = row
-	}
-	return out, nil
+	return groupcommit.ByPlace(len(reqs), rows, func(r *db.FnRunEventsRow) int64 { return r.Ord })
 }
 
 type execKey struct{}

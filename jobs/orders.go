@@ -41,37 +41,23 @@ const receiptsBatch = 64
 
 // newReceipts returns the group read of order receipts on d: the receipts
 // asked for while one statement reads are read together by the next
-// (OrderReceiptList); one asked for alone is read at once. A nil result is
-// an order that is not stored.
+// (readReceipts); one asked for alone is read at once. A nil result is an
+// order that is not stored.
 func newReceipts(d db.DB) *groupcommit.Batcher[string, *db.OrderReceiptListRow] {
-	many := func(ctx context.Context, orderIDs []string) ([]*db.OrderReceiptListRow, error) {
+	return groupcommit.New(receiptsBatch, func(ctx context.Context, orderIDs []string) ([]*db.OrderReceiptListRow, error) {
 		return readReceipts(ctx, d, orderIDs)
-	}
-	return groupcommit.New(receiptsBatch, many, func(ctx context.Context, orderID string) (*db.OrderReceiptListRow, error) {
-		rows, err := readReceipts(ctx, d, []string{orderID})
-		if err != nil {
-			return nil, err
-		}
-		return rows[0], nil
-	})
+	}, nil)
 }
 
-// readReceipts reads the receipts of orderIDs in one statement, in their
-// order: nil for an order that is not stored. An id is matched as a UUID,
-// in any spelling PostgreSQL reads as one.
+// readReceipts reads the receipts of orderIDs in one statement
+// (OrderReceiptList), in their order: nil for an order that is not stored.
+// An id is matched as a UUID, in any spelling PostgreSQL reads as one.
 func readReceipts(ctx context.Context, d db.DBTX, orderIDs []string) ([]*db.OrderReceiptListRow, error) {
 	rows, err := db.New(d).OrderReceiptList(ctx, orderIDs)
 	if err != nil {
 		return nil, fmt.Errorf("load %d orders' receipts: %w", len(orderIDs), err)
 	}
-	out := make([]*db.OrderReceiptListRow, len(orderIDs))
-	for _, r := range rows {
-		if r.Ord < 1 || r.Ord > int64(len(out)) {
-			return nil, fmt.Errorf("load %d orders' receipts: a row for order %d", len(orderIDs), r.Ord)
-		}
-		out[r.Ord-1] = r
-	}
-	return out, nil
+	return groupcommit.ByPlace(len(orderIDs), rows, func(r *db.OrderReceiptListRow) int64 { return r.Ord })
 }
 
 // loadReceipt reads an order's receipt in one query, shared with the other

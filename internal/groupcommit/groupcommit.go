@@ -42,7 +42,8 @@ type call[Req, Res any] struct {
 // many, which returns one result per request, in order. When many returns
 // an error (it must then have written nothing: one statement that failed),
 // each request of the batch is written again alone with one, so that a
-// request that cannot be written fails alone.
+// request that cannot be written fails alone. A nil one writes a request
+// alone with many, as a batch of one.
 func New[Req, Res any](max int, many func(ctx context.Context, reqs []Req) ([]Res, error), one func(ctx context.Context, req Req) (Res, error)) *Batcher[Req, Res] {
 	return &Batcher[Req, Res]{many: many, one: one, max: max}
 }
@@ -179,5 +180,30 @@ func (b *Batcher[Req, Res]) writeOne(ctx context.Context, req Req) (res Res, err
 	}()
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
-	return b.one(ctx, req)
+	if b.one != nil {
+		return b.one(ctx, req)
+	}
+	all, err := b.many(ctx, []Req{req})
+	if err == nil && len(all) != 1 {
+		err = fmt.Errorf("groupcommit: %d results for 1 request", len(all))
+	}
+	if err != nil {
+		return res, err
+	}
+	return all[0], nil
+}
+
+// ByPlace returns n results from rows, each at the place that place gives
+// it, counted from 1 (as a statement's WITH ORDINALITY counts the requests
+// it was given); a place no row names holds the zero Res.
+func ByPlace[Res any](n int, rows []Res, place func(Res) int64) ([]Res, error) {
+	out := make([]Res, n)
+	for _, r := range rows {
+		i := place(r)
+		if i < 1 || i > int64(n) {
+			return nil, fmt.Errorf("groupcommit: a result for place %d of %d", i, n)
+		}
+		out[i-1] = r
+	}
+	return out, nil
 }

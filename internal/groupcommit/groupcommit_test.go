@@ -220,3 +220,36 @@ func TestPanickingWriteFailsOnlyItsRequest(t *testing.T) {
 	require.NoError(t, err, "the Batcher still writes")
 	require.Equal(t, 10, res)
 }
+
+// TestNilOneWritesAloneWithMany: without one, a request alone is written
+// by many as a batch of one, and its result comes back.
+func TestNilOneWritesAloneWithMany(t *testing.T) {
+	var batches [][]int
+	b := New(8, func(_ context.Context, reqs []int) ([]string, error) {
+		batches = append(batches, reqs)
+		out := make([]string, len(reqs))
+		for i, r := range reqs {
+			out[i] = fmt.Sprint(r * 2)
+		}
+		return out, nil
+	}, nil)
+	res, err := b.Do(t.Context(), 21)
+	require.NoError(t, err)
+	require.Equal(t, "42", res)
+	require.Equal(t, [][]int{{21}}, batches)
+}
+
+// TestByPlace: results go to the places their rows name, counted from 1;
+// a place no row names is the zero value; a place out of range is an error.
+func TestByPlace(t *testing.T) {
+	type row struct {
+		place int64
+		v     string
+	}
+	place := func(r *row) int64 { return r.place }
+	got, err := ByPlace(3, []*row{{3, "c"}, {1, "a"}}, place)
+	require.NoError(t, err)
+	require.Equal(t, []*row{{1, "a"}, nil, {3, "c"}}, got)
+	_, err = ByPlace(2, []*row{{3, "c"}}, place)
+	require.ErrorContains(t, err, "place 3 of 2")
+}
