@@ -103,6 +103,48 @@ func (q *Queries) FnBatchReopen(ctx context.Context, arg FnBatchReopenParams) (b
 	return reopened, err
 }
 
+const fnBatchRescue = `-- name: FnBatchRescue :one
+WITH other AS (
+    SELECT 1 FROM river_job
+    WHERE kind = $3::text AND id <> $4::bigint AND coalesce(args->>'key', '') = $2::text
+      AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')
+), ins AS (
+    INSERT INTO fn_batch_events (function, key, event_id)
+    SELECT $1::text, $2::text, ''
+    WHERE NOT EXISTS (SELECT 1 FROM other)
+      AND EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = $1::text AND b.key = $2::text AND b.event_id > '')
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT (NOT EXISTS (SELECT 1 FROM other)
+    AND (EXISTS (SELECT 1 FROM ins)
+      OR EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = $1::text AND b.key = $2::text AND b.event_id = '')))::bool AS needs_run
+`
+
+type FnBatchRescueParams struct {
+	Fn    string `json:"fn"`
+	Key   string `json:"key"`
+	Kind  string `json:"kind"`
+	JobID int64  `json:"jobId"`
+}
+
+// After a batch run failed for good holding no events and having recorded
+// no take: it may have failed before it closed its batch, whose mark then
+// counts on a run that is gone, or after a close whose reopen failed, which
+// left events with no mark. Unless another run of the batch (kind and key)
+// is live, marks the batch when events wait in it, and reports whether it
+// is marked: then it needs a run.
+func (q *Queries) FnBatchRescue(ctx context.Context, arg FnBatchRescueParams) (bool, error) {
+	row := q.db.QueryRow(ctx, fnBatchRescue,
+		arg.Fn,
+		arg.Key,
+		arg.Kind,
+		arg.JobID,
+	)
+	var needs_run bool
+	err := row.Scan(&needs_run)
+	return needs_run, err
+}
+
 const fnBatchTake = `-- name: FnBatchTake :many
 SELECT event_id::text AS event_id FROM fn_batch_take($1::text, $2::text, $3::integer) AS event_id ORDER BY 1
 `

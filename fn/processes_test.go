@@ -3,7 +3,9 @@ package fn_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -324,51 +326,141 @@ func TestBatchTakeFailedAfterClose(t *testing.T) {
 // which takes them.
 func TestBatchLoadFailedAfterTake(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	batches := make(chan []string, 4)
-	reg := registry(t, fn.New(fn.Options{ID: "batch", NoRetries: true, BatchEvents: &fn.BatchEvents{MaxSize: 10, Timeout: time.Hour}},
-		fn.On("test/thing"), func(_ context.Context, in fn.Input[json.RawMessage]) (any, error) {
-			var ids []string
-			for _, ev := range in.Events {
-				ids = append(ids, ev.ID)
-			}
-			batches <- ids
-			return nil, nil
-		}))
-	c := startCluster(t, reg, 1)
+	c, batches := startBatch(t, fn.Options{NoRetries: true}, nil)
 	c.publish(t, thingWithID("e0", nil), thingWithID("e1", nil))
 
-	lock, err := c.pool.Begin(ctx)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = lock.Rollback(context.WithoutCancel(ctx)) })
-	_, err = lock.Exec(ctx, `LOCK TABLE events IN ACCESS EXCLUSIVE MODE`)
-	require.NoError(t, err)
-	_, err = c.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE kind = 'batch'`)
-	require.NoError(t, err)
 	// The run takes the batch, then waits for the lock to load the events.
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	var loading int
-	for loading == 0 {
-		require.NoError(t, c.pool.QueryRow(ctx, `SELECT coalesce(max(pid), 0) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%name: FnEventsGet%'`).Scan(&loading))
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatal("the run never loaded its events")
-		}
-	}
+	lock := c.lock(t, `LOCK TABLE events IN ACCESS EXCLUSIVE MODE`)
+	c.due(t)
+	loading := c.blockedIn(t, "FnEventsGet")
 	require.Zero(t, c.count(t, `SELECT count(*) FROM fn_batch_events`), "the run took the batch")
-	_, err = c.pool.Exec(ctx, `SELECT pg_cancel_backend($1)`, loading)
-	require.NoError(t, err)
+	c.cancelBackend(t, loading, lock)
 	next(t, c.events, river.EventKindJobFailed)
-	require.NoError(t, lock.Rollback(ctx))
 
 	require.Equal(t, 2, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id IN ('e0', 'e1')`), "the events are back in the batch")
 	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`), "which is marked")
-	_, err = c.pool.Exec(ctx, `UPDATE river_job SET scheduled_at = now() WHERE kind = 'batch' AND state = 'available'`)
-	require.NoError(t, err)
+	c.due(t)
 	require.Equal(t, []string{"e0", "e1"}, <-batches, "and whose run takes them")
+}
+
+// TestBatchCloseFailed: a batch run that fails for good before it closed
+// its batch (here its close is cancelled while it waits for a lock) leaves
+// the batch marked, which tells publishers a run is scheduled: the batch
+// gets a run again, which takes the events.
+func TestBatchCloseFailed(t *testing.T) {
+	t.Parallel()
+	c, batches := startBatch(t, fn.Options{NoRetries: true}, nil)
+	c.publish(t, thingWithID("e0", nil), thingWithID("e1", nil))
+
+	lock := c.lock(t, `SELECT 1 FROM fn_batch_events WHERE event_id = '' FOR UPDATE`)
+	c.due(t)
+	c.cancelBackend(t, c.blockedIn(t, "FnBatchClose"), lock)
+	next(t, c.events, river.EventKindJobFailed)
+
+	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`), "the batch is still marked")
+	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state = 'available'`), "with a run again")
+	c.publish(t, thingWithID("e2", nil))
+	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state = 'available'`), "which a new event counts on, scheduling none")
+	c.due(t)
+	require.Equal(t, []string{"e0", "e1", "e2"}, <-batches, "and which takes the events")
+}
+
+// TestBatchFailedBeforeReplay: a batch run whose first attempt took the
+// events and failed, and whose last attempt fails for good before it
+// replays that take (here its read of the recorded steps is cancelled
+// while it waits for a lock), puts back the events the take recorded.
+func TestBatchFailedBeforeReplay(t *testing.T) {
+	t.Parallel()
+	c, batches := startBatch(t, fn.Options{Retries: 1, Backoff: func(int) time.Duration { return time.Hour }}, errors.New("the sink is down"))
+	c.publish(t, thingWithID("e0", nil), thingWithID("e1", nil))
+	c.due(t)
+	require.Equal(t, []string{"e0", "e1"}, <-batches, "the first attempt takes the events, and fails")
+	next(t, c.events, river.EventKindJobFailed)
+	require.Zero(t, c.count(t, `SELECT count(*) FROM fn_batch_events`), "the take is recorded, not put back: a retry has the same events")
+
+	lock := c.lock(t, `LOCK TABLE flow_steps IN ACCESS EXCLUSIVE MODE`)
+	_, err := c.pool.Exec(t.Context(), `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE kind = 'batch' AND state = 'retryable'`)
+	require.NoError(t, err)
+	c.cancelBackend(t, c.blockedIn(t, "FnRunStart"), lock)
+	next(t, c.events, river.EventKindJobFailed)
+
+	require.Equal(t, 2, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id IN ('e0', 'e1')`), "the recorded events are back in the batch")
+	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state = 'available'`), "with a run")
+	c.due(t)
+	require.Equal(t, []string{"e0", "e1"}, <-batches, "which takes them")
+}
+
+// startBatch starts a cluster of one client working a batch function
+// "batch" with opts (batches of 10, due in an hour) whose handler reports
+// the event ids of each batch it runs, failing its first run with fail
+// when not nil.
+func startBatch(t *testing.T, opts fn.Options, fail error) (*cluster, <-chan []string) {
+	t.Helper()
+	batches := make(chan []string, 4)
+	var calls atomic.Int32
+	opts.ID = "batch"
+	opts.BatchEvents = &fn.BatchEvents{MaxSize: 10, Timeout: time.Hour}
+	reg := registry(t, fn.New(opts, fn.On("test/thing"), func(_ context.Context, in fn.Input[json.RawMessage]) (any, error) {
+		var ids []string
+		for _, ev := range in.Events {
+			ids = append(ids, ev.ID)
+		}
+		batches <- ids
+		if calls.Add(1) == 1 && fail != nil {
+			return nil, fail
+		}
+		return nil, nil
+	}))
+	return startCluster(t, reg, 1), batches
+}
+
+// due makes the batch runs waiting for their time due now.
+func (c *cluster) due(t *testing.T) {
+	t.Helper()
+	_, err := c.pool.Exec(t.Context(), `UPDATE river_job SET scheduled_at = now() WHERE kind = 'batch' AND state = 'available'`)
+	require.NoError(t, err)
+}
+
+// lock runs query, which takes a lock, in a transaction it returns open.
+func (c *cluster) lock(t *testing.T, query string) pgx.Tx {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := c.pool.Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
+	_, err = tx.Exec(ctx, query)
+	require.NoError(t, err)
+	return tx
+}
+
+// blockedIn waits until a backend runs the query named name and waits for
+// a lock, and returns its pid.
+func (c *cluster) blockedIn(t *testing.T, name string) int {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var pid int
+		require.NoError(t, c.pool.QueryRow(t.Context(), `SELECT coalesce(max(pid), 0) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%name: ' || $1 || ' %'`, name).Scan(&pid))
+		if pid != 0 {
+			return pid
+		}
+		select {
+		case <-tick.C:
+		case <-t.Context().Done():
+			t.Fatalf("no backend waited in %s", name)
+		}
+	}
+}
+
+// cancelBackend cancels the statement backend pid runs, then ends lock,
+// the transaction it waited for.
+func (c *cluster) cancelBackend(t *testing.T, pid int, lock pgx.Tx) {
+	t.Helper()
+	_, err := c.pool.Exec(t.Context(), `SELECT pg_cancel_backend($1)`, pid)
+	require.NoError(t, err)
+	require.NoError(t, lock.Rollback(t.Context()))
 }
 
 // batchInFlight is a cluster working a batch function whose run has closed

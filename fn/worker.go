@@ -249,11 +249,11 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		}
 	}
 	var cancel *rivertype.JobCancelError
-	if final && len(batch) > 0 && !errors.As(err, &cancel) {
+	if final && w.f.opts.BatchEvents != nil && !errors.As(err, &cancel) {
 		// A batch whose last attempt failed goes back to wait for the next
 		// run, so a sink that is down for longer than the retries loses
 		// nothing; a batch the handler cancelled (refused for good) does not.
-		if ferr := w.x.requeue(ctx, w.f, job.Args.Key, batch); ferr != nil {
+		if ferr := w.x.handBack(ctx, w.f, job.JobRow, job.Args.Key, batch); ferr != nil {
 			return errors.Join(err, ferr)
 		}
 	}
@@ -278,6 +278,9 @@ func isFinal(job *rivertype.JobRow, err error) bool {
 	}
 	return job.Attempt >= job.MaxAttempts
 }
+
+// batchStep is the step in which a batch run takes its events.
+const batchStep = "$batch"
 
 // input loads the events of a run: its trigger event, or the events a
 // debounce or batch run takes (a step, so a retry has the same ones).
@@ -334,7 +337,7 @@ func (x *executor) input(ctx context.Context, f *Function, job *river.Job[Args])
 		ids = []string{id}
 	case f.opts.BatchEvents != nil:
 		var err error
-		ids, err = flow.RunTx(ctx, "$batch", func(ctx context.Context, tx pgx.Tx) ([]string, error) {
+		ids, err = flow.RunTx(ctx, batchStep, func(ctx context.Context, tx pgx.Tx) ([]string, error) {
 			settled, err := x.closeBatch(ctx, tx, f, job.Args.Key)
 			if err != nil {
 				return nil, err
@@ -404,26 +407,81 @@ func (x *executor) hold(ctx context.Context, f *Function, job *rivertype.JobRow)
 	return true, nil
 }
 
-// requeue puts the events of a failed batch run back in its batch, and
-// schedules the batch's run if it has none, in one transaction.
-func (x *executor) requeue(ctx context.Context, f *Function, key string, ids []string) error {
+// handBack leaves the batch of a run that failed for good (job) able to
+// run again, in one transaction. The events the run took go back to the
+// batch, with a run if it has none: those in hand (taken), or, when the
+// last attempt failed before it replayed its $batch step, those an earlier
+// attempt's step recorded. A run that took none may have failed before it
+// closed its batch, whose mark then counts on it, or after a close whose
+// reopen failed: the batch gets a run unless another is live.
+func (x *executor) handBack(ctx context.Context, f *Function, job *rivertype.JobRow, key string, taken []string) error {
+	var done func() // logs what was done, once committed
 	err := x.inTx(ctx, func(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx]) error {
-		p := db.FnBatchAddParams{EventIds: ids}
-		for range ids {
+		q := db.New(tx)
+		if taken == nil {
+			var err error
+			if taken, err = recordedTake(ctx, q, job.ID); err != nil {
+				return err
+			}
+		}
+		if taken == nil {
+			needsRun, err := q.FnBatchRescue(ctx, db.FnBatchRescueParams{Fn: f.ID(), Key: key, Kind: job.Kind, JobID: job.ID})
+			if err != nil || !needsRun {
+				return err
+			}
+			done = func() {
+				x.rt.Logger.WarnContext(ctx, "Batch run failed for good before it took its events: its batch has a run again",
+					slog.String("function", f.ID()), slog.Int64("job_id", job.ID))
+			}
+			return x.scheduleBatch(ctx, tx, client, f, key, time.Now().Add(f.opts.BatchEvents.Timeout))
+		}
+		if len(taken) == 0 {
+			return nil
+		}
+		p := db.FnBatchAddParams{EventIds: taken}
+		for range taken {
 			p.Functions, p.Keys = append(p.Functions, f.ID()), append(p.Keys, key)
 		}
-		rows, err := db.New(tx).FnBatchAdd(ctx, p)
-		if err != nil || !slices.ContainsFunc(rows, func(r *db.FnBatchAddRow) bool { return r.Marked }) {
+		rows, err := q.FnBatchAdd(ctx, p)
+		if err != nil {
 			return err
+		}
+		done = func() {
+			x.rt.Logger.WarnContext(ctx, "Failed batch put back to wait for the next run",
+				slog.String("function", f.ID()), slog.Int("events", len(taken)))
+		}
+		if !slices.ContainsFunc(rows, func(r *db.FnBatchAddRow) bool { return r.Marked }) {
+			return nil
 		}
 		return x.scheduleBatch(ctx, tx, client, f, key, time.Now().Add(f.opts.BatchEvents.Timeout))
 	})
 	if err != nil {
-		return fmt.Errorf("requeue batch of %d events: %w", len(ids), err)
+		return fmt.Errorf("hand back batch: %w", err)
 	}
-	x.rt.Logger.WarnContext(ctx, "Failed batch put back to wait for the next run",
-		slog.String("function", f.ID()), slog.Int("events", len(ids)))
+	if done != nil {
+		done()
+	}
 	return nil
+}
+
+// recordedTake reads the events job's $batch step recorded, nil if it
+// recorded none.
+func recordedTake(ctx context.Context, q *db.Queries, jobID int64) ([]string, error) {
+	steps, err := q.FlowStepList(ctx, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("read recorded take: %w", err)
+	}
+	for _, s := range steps {
+		if s.Step != batchStep {
+			continue
+		}
+		ids := []string{}
+		if err := json.Unmarshal(s.Output, &ids); err != nil {
+			return nil, fmt.Errorf("read recorded take: %w", err)
+		}
+		return ids, nil
+	}
+	return nil, nil
 }
 
 // reopenBatch marks a batch that has events and no mark, and schedules its

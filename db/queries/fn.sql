@@ -95,6 +95,28 @@ WITH ins AS (
 )
 SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened;
 
+-- name: FnBatchRescue :one
+-- After a batch run failed for good holding no events and having recorded
+-- no take: it may have failed before it closed its batch, whose mark then
+-- counts on a run that is gone, or after a close whose reopen failed, which
+-- left events with no mark. Unless another run of the batch (kind and key)
+-- is live, marks the batch when events wait in it, and reports whether it
+-- is marked: then it needs a run.
+WITH other AS (
+    SELECT 1 FROM river_job
+    WHERE kind = @kind::text AND id <> @job_id::bigint AND coalesce(args->>'key', '') = @key::text
+      AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')
+), ins AS (
+    INSERT INTO fn_batch_events (function, key, event_id)
+    SELECT @fn::text, @key::text, ''
+    WHERE NOT EXISTS (SELECT 1 FROM other)
+      AND EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id > '')
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT (NOT EXISTS (SELECT 1 FROM other)
+    AND (EXISTS (SELECT 1 FROM ins)
+      OR EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id = '')))::bool AS needs_run;
+
 -- name: FnCancelRuns :execrows
 -- cancelOn: cancels the runs of the given kinds, not started (or parked by
 -- a step), whose trigger event has the cancelling event's value at the
