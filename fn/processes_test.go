@@ -25,9 +25,10 @@ import (
 // cluster is n River clients working a registry's functions on one
 // database, as processes would.
 type cluster struct {
-	pool   *pgxpool.Pool     // a pool of the test's own on the database
-	outbox *outbox.Outbox    // publishes with the registry's routing
-	events chan *river.Event // the job events of all clients
+	pool   *pgxpool.Pool         // a pool of the test's own on the database
+	client *river.Client[pgx.Tx] // the first client
+	outbox *outbox.Outbox        // publishes with the registry's routing
+	events chan *river.Event     // the job events of all clients
 }
 
 // publish publishes evs in a transaction of its own.
@@ -87,7 +88,7 @@ func startClusterWith(t *testing.T, reg *fn.Registry, n int, rt fn.Runtime) *clu
 		t.Cleanup(func() { _ = client.Stop(context.WithoutCancel(ctx)) })
 		clients = append(clients, client)
 	}
-	return &cluster{pool: dbtest.NewPoolURL(ctx, t, url), outbox: outbox.New(clients[0], reg), events: all}
+	return &cluster{pool: dbtest.NewPoolURL(ctx, t, url), client: clients[0], outbox: outbox.New(clients[0], reg), events: all}
 }
 
 // next returns the next job event of kind.
@@ -388,6 +389,61 @@ func TestBatchFailedBeforeReplay(t *testing.T) {
 	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state = 'available'`), "with a run")
 	c.due(t)
 	require.Equal(t, []string{"e0", "e1"}, <-batches, "which takes them")
+}
+
+// TestBatchRunEndedUnworked: a batch run that ends before it ran (an
+// operator cancels or deletes it; River's rescuer discards it after a crash
+// on its last attempt) takes its batch's mark with it, so the next event
+// schedules a run, which takes the events waiting too.
+func TestBatchRunEndedUnworked(t *testing.T) {
+	t.Parallel()
+	for name, end := range map[string]func(ctx context.Context, c *cluster, id int64) error{
+		"cancelled with River's JobCancel": func(ctx context.Context, c *cluster, id int64) error {
+			_, err := c.client.JobCancel(ctx, id)
+			return err
+		},
+		"deleted with River's JobDelete": func(ctx context.Context, c *cluster, id int64) error {
+			_, err := c.client.JobDelete(ctx, id)
+			return err
+		},
+		"discarded, as River's rescuer discards": func(ctx context.Context, c *cluster, id int64) error {
+			_, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now() WHERE id = $1`, id)
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c, batches := startBatch(t, fn.Options{NoRetries: true}, nil)
+			c.publish(t, thingWithID("e0", nil), thingWithID("e1", nil))
+			var id int64
+			require.NoError(t, c.pool.QueryRow(t.Context(), `SELECT id FROM river_job WHERE kind = 'batch'`).Scan(&id))
+			require.NoError(t, end(t.Context(), c, id))
+
+			require.Zero(t, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`), "the batch's mark went with its run")
+			require.Equal(t, 2, c.count(t, `SELECT count(*) FROM fn_batch_events`), "its events wait")
+			c.publish(t, thingWithID("e2", nil))
+			require.Equal(t, 1, c.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state = 'available'`), "the next event schedules a run")
+			c.due(t)
+			require.Equal(t, []string{"e0", "e1", "e2"}, <-batches, "which takes the events waiting too")
+		})
+	}
+}
+
+// TestBatchRunEndedKeepsLiveRunsMark: a run that ends while another run
+// of its batch is live (here a run scheduled after the batch was closed)
+// leaves that run's mark.
+func TestBatchRunEndedKeepsLiveRunsMark(t *testing.T) {
+	t.Parallel()
+	c, _ := startBatch(t, fn.Options{NoRetries: true}, nil)
+	c.publish(t, thingWithID("e0", nil))
+	_, err := c.pool.Exec(t.Context(), `DELETE FROM fn_batch_events WHERE event_id = ''`) // closed, as a run closes it
+	require.NoError(t, err)
+	c.publish(t, thingWithID("e1", nil)) // marks the batch, with a second run
+	var first int64
+	require.NoError(t, c.pool.QueryRow(t.Context(), `SELECT min(id) FROM river_job WHERE kind = 'batch'`).Scan(&first))
+	_, err = c.client.JobCancel(t.Context(), first)
+	require.NoError(t, err)
+	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`), "the live run's mark stays")
 }
 
 // startBatch starts a cluster of one client working a batch function
