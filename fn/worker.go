@@ -112,7 +112,7 @@ func (r *Registry) executor(rt Runtime) *executor {
 		rt.Logger = slog.New(slog.DiscardHandler)
 	}
 	x := &executor{reg: r, rt: rt, limiter: limit.New(rt.DB, rt.Logger)}
-	x.runEvents = groupcommit.New(runEventsBatch, x.readRunEvents, nil)
+	x.runEvents = groupcommit.NewReads(runEventsBatch, x.readRunEvents)
 	return x
 }
 

@@ -41,12 +41,12 @@ const receiptsBatch = 64
 
 // newReceipts returns the group read of order receipts on d: the receipts
 // asked for while one statement reads are read together by the next
-// (readReceipts); one asked for alone is read at once. A nil result is an
-// order that is not stored.
+// (readReceipts); one asked for alone is read at once. A caller whose
+// context ends leaves at once. A nil result is an order that is not stored.
 func newReceipts(d db.DB) *groupcommit.Batcher[string, *db.OrderReceiptListRow] {
-	return groupcommit.New(receiptsBatch, func(ctx context.Context, orderIDs []string) ([]*db.OrderReceiptListRow, error) {
+	return groupcommit.NewReads(receiptsBatch, func(ctx context.Context, orderIDs []string) ([]*db.OrderReceiptListRow, error) {
 		return readReceipts(ctx, d, orderIDs)
-	}, nil)
+	})
 }
 
 // readReceipts reads the receipts of orderIDs in one statement

@@ -105,7 +105,10 @@ func change(a, b float64) float64 { return b/a - 1 }
 // soakFor, a ROLE=worker process sending their confirmations, and samples
 // both processes' /metrics: no acknowledged order is lost (the audit), and
 // after soakWarmup each process's median RSS and goroutine count in the
-// second half is within flatWithin of the first half's. An order may be
+// second half is within flatWithin of the first half's; the goroutine
+// count may also move by up to loadClients, the requests the load can have
+// in flight (each holds a goroutine or two while it is served), which a
+// leak outgrows within minutes at soakRate. An order may be
 // answered 503 when the machine is so busy that its database work exceeds
 // DB_TIMEOUT: it is counted, not acknowledged, and nothing else.
 func TestSoak(t *testing.T) {
@@ -145,9 +148,10 @@ func TestSoak(t *testing.T) {
 		rss, gor := change(h.rss[0], h.rss[1]), change(h.goroutines[0], h.goroutines[1])
 		flat = append(flat, fmt.Sprintf("%s RSS %.1f → %.1f MiB (%+.1f%%), goroutines %.1f → %.1f (%+.1f%%)", p.role,
 			h.rss[0]/(1<<20), h.rss[1]/(1<<20), 100*rss, h.goroutines[0], h.goroutines[1], 100*gor))
-		if math.Abs(rss) > flatWithin || math.Abs(gor) > flatWithin {
-			t.Errorf("%s is not flat within %.0f%% (second half over first, after %s): RSS %+.1f%%, goroutines %+.1f%%",
-				p.role, 100*flatWithin, soakWarmup, 100*rss, 100*gor)
+		gorFlat := math.Abs(gor) <= flatWithin || math.Abs(h.goroutines[1]-h.goroutines[0]) <= loadClients
+		if math.Abs(rss) > flatWithin || !gorFlat {
+			t.Errorf("%s is not flat within %.0f%% (goroutines: or %d; second half over first, after %s): RSS %+.1f%%, goroutines %+.1f%%",
+				p.role, 100*flatWithin, loadClients, soakWarmup, 100*rss, 100*gor)
 		}
 	}
 	for status, n := range load.statuses {

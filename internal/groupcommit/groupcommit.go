@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -24,6 +25,8 @@ type Batcher[Req, Res any] struct {
 	one  func(ctx context.Context, req Req) (Res, error)
 	max  int
 
+	reads bool // NewReads: a caller leaves when its context ends, even mid-batch
+
 	mu    sync.Mutex
 	queue []*call[Req, Res]
 	busy  bool // a caller leads: writes the batch at the queue's head
@@ -31,11 +34,12 @@ type Batcher[Req, Res any] struct {
 
 // call is one request waiting in a Batcher.
 type call[Req, Res any] struct {
-	req  Req
-	res  Res
-	err  error
-	wake chan bool // true: lead the next batch; false: done
-	lead bool      // promoted to lead (under the Batcher's lock)
+	req     Req
+	res     Res
+	err     error
+	wake    chan bool // true: lead the next batch; false: done
+	lead    bool      // promoted to lead (under the Batcher's lock)
+	started bool      // reads: its lead has begun (its caller's own)
 }
 
 // New returns a Batcher that writes batches of at most max requests with
@@ -48,20 +52,39 @@ func New[Req, Res any](max int, many func(ctx context.Context, reqs []Req) ([]Re
 	return &Batcher[Req, Res]{many: many, one: one, max: max}
 }
 
+// NewReads returns a Batcher for reads, whose batches have no effect a
+// caller must wait for: as New with a nil one, except that a caller
+// whose ctx ends returns ctx's error at once, even while its batch is being
+// read, which goes on for the others. Each batch is read in a goroutine of
+// its own.
+func NewReads[Req, Res any](max int, many func(ctx context.Context, reqs []Req) ([]Res, error)) *Batcher[Req, Res] {
+	return &Batcher[Req, Res]{many: many, max: max, reads: true}
+}
+
 // Do writes req, in a batch with the requests that wait with it, and
 // returns its result. It returns ctx's error if ctx ends while req still
-// waits; once req's batch is being written it waits for its result.
+// waits; once req's batch is being written it waits for its result, unless
+// the Batcher is for reads (NewReads).
 func (b *Batcher[Req, Res]) Do(ctx context.Context, req Req) (Res, error) {
 	c := &call[Req, Res]{req: req, wake: make(chan bool, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
-	if !b.busy {
+	first := !b.busy
+	if first {
 		b.busy, c.lead = true, true
-		b.mu.Unlock()
+	}
+	b.mu.Unlock()
+	if b.reads {
+		if first {
+			c.started = true
+			go b.lead(ctx, c)
+		}
+		return b.await(ctx, c)
+	}
+	if first {
 		b.lead(ctx, c)
 		return c.res, c.err
 	}
-	b.mu.Unlock()
 	select {
 	case lead := <-c.wake:
 		if lead {
@@ -101,12 +124,43 @@ func (b *Batcher[Req, Res]) lead(ctx context.Context, self *call[Req, Res]) {
 	defer b.handOff()
 	defer func() {
 		for _, c := range batch {
-			if c != self {
+			if c != self || b.reads { // a reads leader waits in await
 				c.wake <- false
 			}
 		}
 	}()
 	b.write(ctx, batch)
+}
+
+// await waits for c's result in a reads Batcher, leading its batch (in a
+// goroutine) when promoted to. When ctx ends it returns ctx's error at once:
+// c leaves the queue if it still waits there; a batch it is in is read for
+// the others, and a lead it was promoted to is taken up all the same.
+func (b *Batcher[Req, Res]) await(ctx context.Context, c *call[Req, Res]) (Res, error) {
+	for {
+		select {
+		case lead := <-c.wake:
+			if !lead {
+				return c.res, c.err
+			}
+			c.started = true
+			go b.lead(ctx, c)
+			continue
+		case <-ctx.Done():
+		}
+		b.mu.Lock()
+		promoted := c.lead && !c.started
+		if i := slices.Index(b.queue, c); i >= 0 && !c.lead {
+			b.queue = slices.Delete(b.queue, i, i+1)
+		}
+		b.mu.Unlock()
+		if promoted {
+			<-c.wake // the promotion, sent once the lock is free
+			go b.lead(ctx, c)
+		}
+		var zero Res
+		return zero, ctx.Err()
+	}
 }
 
 // handOff gives the lead to the request at the head of the queue, or ends

@@ -256,3 +256,80 @@ func TestByPlace(t *testing.T) {
 	_, err = ByPlace(2, []*row{{3, "c"}}, place)
 	require.ErrorContains(t, err, "place 3 of 2")
 }
+
+// gated is a reads Batcher whose reads each report their batch and wait
+// for a release, then double each request.
+type gated struct {
+	calls   chan []int
+	release chan struct{}
+}
+
+func newGated() *gated {
+	return &gated{calls: make(chan []int, 10), release: make(chan struct{})}
+}
+
+func (g *gated) many(_ context.Context, reqs []int) ([]int, error) {
+	g.calls <- append([]int(nil), reqs...)
+	<-g.release
+	out := make([]int, len(reqs))
+	for i, q := range reqs {
+		out[i] = 2 * q
+	}
+	return out, nil
+}
+
+// TestReadLeavesMidBatch: a reads caller whose context ends returns at
+// once, though its batch is being read; the batch is read for the others
+// of it, and the next batch is read too.
+func TestReadLeavesMidBatch(t *testing.T) {
+	t.Parallel()
+	g := newGated()
+	b := NewReads(10, g.many)
+	ctx, cancel := context.WithCancel(t.Context())
+	leader := start(ctx, b, 1)
+	require.Equal(t, []int{1}, <-g.calls)
+	cancel()
+	require.ErrorIs(t, leader()[1], context.Canceled, "the leader left while its batch was read")
+
+	ctx2, cancel2 := context.WithCancel(t.Context())
+	leaving := start(ctx2, b, 2)
+	queued(b, 1)
+	rest := start(t.Context(), b, 3)
+	queued(b, 2)
+	g.release <- struct{}{} // the first batch ends: the next is read
+	require.ElementsMatch(t, []int{2, 3}, <-g.calls)
+	cancel2()
+	require.ErrorIs(t, leaving()[2], context.Canceled, "a caller left while its batch was read")
+	g.release <- struct{}{}
+	require.Equal(t, map[int]error{3: nil}, rest(), "the other of that batch gets its result")
+
+	after := start(t.Context(), b, 4)
+	require.Equal(t, []int{4}, <-g.calls, "the Batcher goes on")
+	g.release <- struct{}{}
+	require.Equal(t, map[int]error{4: nil}, after())
+}
+
+// TestPromotedReadThatLeavesStillLeads: a reads caller promoted to lead
+// the next batch whose context has ended leaves, and the batch (here its
+// own) is read all the same, so the callers behind it are not stranded.
+func TestPromotedReadThatLeavesStillLeads(t *testing.T) {
+	t.Parallel()
+	g := newGated()
+	b := NewReads(10, g.many)
+	c := &call[int, int]{req: 5, wake: make(chan bool, 1)}
+	b.mu.Lock()
+	b.queue, b.busy, c.lead = []*call[int, int]{c}, true, true // as handOff promotes
+	b.mu.Unlock()
+	c.wake <- true
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := b.await(ctx, c)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, []int{5}, <-g.calls, "its batch is read")
+	g.release <- struct{}{}
+
+	next := start(t.Context(), b, 6)
+	require.Equal(t, []int{6}, <-g.calls, "and the lead goes on")
+	g.release <- struct{}{}
+	require.Equal(t, map[int]error{6: nil}, next())
+}
