@@ -104,45 +104,70 @@ func (q *Queries) FnBatchReopen(ctx context.Context, arg FnBatchReopenParams) (b
 }
 
 const fnBatchRescue = `-- name: FnBatchRescue :one
-WITH other AS (
-    SELECT 1 FROM river_job
-    WHERE kind = $3::text AND id <> $4::bigint AND coalesce(args->>'key', '') = $2::text
-      AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')
-), ins AS (
+WITH ins AS (
     INSERT INTO fn_batch_events (function, key, event_id)
-    SELECT $1::text, $2::text, ''
-    WHERE NOT EXISTS (SELECT 1 FROM other)
-      AND EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = $1::text AND b.key = $2::text AND b.event_id > '')
+    SELECT $2::text, $3::text, ''
+    WHERE EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = $2::text AND b.key = $3::text AND b.event_id > '')
     ON CONFLICT DO NOTHING RETURNING 1
 )
-SELECT (NOT EXISTS (SELECT 1 FROM other)
-    AND (EXISTS (SELECT 1 FROM ins)
-      OR EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = $1::text AND b.key = $2::text AND b.event_id = '')))::bool AS needs_run
+SELECT (EXISTS (SELECT 1 FROM ins)
+    OR EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.run_id = $1::bigint))::bool AS needs_run
 `
 
 type FnBatchRescueParams struct {
+	JobID int64  `json:"jobId"`
 	Fn    string `json:"fn"`
 	Key   string `json:"key"`
-	Kind  string `json:"kind"`
-	JobID int64  `json:"jobId"`
 }
 
-// After a batch run failed for good holding no events and having recorded
-// no take: it may have failed before it closed its batch, whose mark then
-// counts on a run that is gone, or after a close whose reopen failed, which
-// left events with no mark. Unless another run of the batch (kind and key)
-// is live, marks the batch when events wait in it, and reports whether it
-// is marked: then it needs a run.
+// After a batch run (job_id) failed for good holding no events and having
+// recorded no take: it may have failed before it closed its batch, whose
+// mark then names it, or after a close whose reopen failed, which left
+// events with no mark. Marks the batch in the second case, and reports
+// whether the batch needs a run: its mark is new, or this run's.
 func (q *Queries) FnBatchRescue(ctx context.Context, arg FnBatchRescueParams) (bool, error) {
-	row := q.db.QueryRow(ctx, fnBatchRescue,
-		arg.Fn,
-		arg.Key,
-		arg.Kind,
-		arg.JobID,
-	)
+	row := q.db.QueryRow(ctx, fnBatchRescue, arg.JobID, arg.Fn, arg.Key)
 	var needs_run bool
 	err := row.Scan(&needs_run)
 	return needs_run, err
+}
+
+const fnBatchRunsScheduled = `-- name: FnBatchRunsScheduled :exec
+WITH r AS (
+    SELECT unnest($2::bigint[]) AS id, unnest($3::text[]) AS f, unnest($4::text[]) AS k
+), due AS (
+    UPDATE river_job SET state = 'available'
+    WHERE id IN (SELECT r.id FROM r) AND state = 'scheduled'
+)
+UPDATE fn_batch_events AS m SET run_id = r.id
+FROM r
+WHERE $1::boolean AND m.function = r.f AND m.key = r.k AND m.event_id = ''
+`
+
+type FnBatchRunsScheduledParams struct {
+	Own       bool     `json:"own"`
+	IDs       []int64  `json:"ids"`
+	Functions []string `json:"functions"`
+	Keys      []string `json:"keys"`
+}
+
+// The runs just inserted for batches (ids, with their batches' functions
+// and keys), due when their batch is: makes them available with their
+// scheduled time kept, where River's producers fetch an available job once
+// its scheduled_at has passed, at their next fetch (every
+// FETCH_POLL_INTERVAL at the latest), and River's scheduler would make a
+// scheduled one available only at its next round, every 5 s. When own, the
+// caller marked each batch for its run: the mark names the run (run_id),
+// so that the run, if it ends without its worker, frees it
+// (fn_batch_run_ended).
+func (q *Queries) FnBatchRunsScheduled(ctx context.Context, arg FnBatchRunsScheduledParams) error {
+	_, err := q.db.Exec(ctx, fnBatchRunsScheduled,
+		arg.Own,
+		arg.IDs,
+		arg.Functions,
+		arg.Keys,
+	)
+	return err
 }
 
 const fnBatchTake = `-- name: FnBatchTake :many
@@ -177,6 +202,18 @@ func (q *Queries) FnBatchTake(ctx context.Context, arg FnBatchTakeParams) ([]str
 		return nil, err
 	}
 	return items, nil
+}
+
+const fnBatchTakeForget = `-- name: FnBatchTakeForget :exec
+DELETE FROM flow_steps WHERE job_id = $1 AND step = '$batch'
+`
+
+// Forgets a failed batch run's recorded take once its events are back in
+// the batch: a retry of the run (River UI) takes anew instead of replaying
+// events another run may have sent.
+func (q *Queries) FnBatchTakeForget(ctx context.Context, jobID int64) error {
+	_, err := q.db.Exec(ctx, fnBatchTakeForget, jobID)
+	return err
 }
 
 const fnBatchWaitForPublishers = `-- name: FnBatchWaitForPublishers :one
@@ -676,19 +713,4 @@ func (q *Queries) FnRunStart(ctx context.Context, arg FnRunStartParams) (*FnRunS
 	var i FnRunStartRow
 	err := row.Scan(&i.Steps, &i.Paused)
 	return &i, err
-}
-
-const fnRunsAvailableWhenDue = `-- name: FnRunsAvailableWhenDue :exec
-UPDATE river_job SET state = 'available'
-WHERE id = ANY($1::bigint[]) AND state = 'scheduled'
-`
-
-// Makes runs inserted for later (a batch's, due when its batch is) available
-// with their scheduled time kept: River's producers fetch an available job
-// once its scheduled_at has passed, at their next fetch (every
-// FETCH_POLL_INTERVAL at the latest), where River's scheduler would make a
-// scheduled one available only at its next round, every 5 s.
-func (q *Queries) FnRunsAvailableWhenDue(ctx context.Context, ids []int64) error {
-	_, err := q.db.Exec(ctx, fnRunsAvailableWhenDue, ids)
-	return err
 }

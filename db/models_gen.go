@@ -136,6 +136,7 @@ type FnBatchEvent struct {
 	Function string `json:"function"`
 	Key      string `json:"key"`
 	EventID  string `json:"eventId"`
+	RunID    *int64 `json:"runId"`
 }
 
 type FnDebounce struct {

@@ -386,6 +386,7 @@ func TestBatchFailedBeforeReplay(t *testing.T) {
 	next(t, c.events, river.EventKindJobFailed)
 
 	require.Equal(t, 2, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id IN ('e0', 'e1')`), "the recorded events are back in the batch")
+	require.Zero(t, c.count(t, `SELECT count(*) FROM flow_steps WHERE step = '$batch'`), "and the take forgotten: a retry of the run takes anew")
 	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state = 'available'`), "with a run")
 	c.due(t)
 	require.Equal(t, []string{"e0", "e1"}, <-batches, "which takes them")
@@ -429,21 +430,30 @@ func TestBatchRunEndedUnworked(t *testing.T) {
 	}
 }
 
-// TestBatchRunEndedKeepsLiveRunsMark: a run that ends while another run
-// of its batch is live (here a run scheduled after the batch was closed)
-// leaves that run's mark.
-func TestBatchRunEndedKeepsLiveRunsMark(t *testing.T) {
+// TestBatchRunEndedFreesOnlyItsOwnMark: a mark goes only with the run it
+// names. Here a run has closed its batch (and is still live, as one that is
+// taking its events would be) when a publisher marks the batch with a
+// second run: the second run's end frees the mark, though the first run is
+// live, and the first run's end leaves the mark of a third.
+func TestBatchRunEndedFreesOnlyItsOwnMark(t *testing.T) {
 	t.Parallel()
 	c, _ := startBatch(t, fn.Options{NoRetries: true}, nil)
+	marks := `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`
 	c.publish(t, thingWithID("e0", nil))
-	_, err := c.pool.Exec(t.Context(), `DELETE FROM fn_batch_events WHERE event_id = ''`) // closed, as a run closes it
+	_, err := c.pool.Exec(t.Context(), `DELETE FROM fn_batch_events WHERE event_id = ''`) // closed, as its run closes it
 	require.NoError(t, err)
 	c.publish(t, thingWithID("e1", nil)) // marks the batch, with a second run
 	var first int64
 	require.NoError(t, c.pool.QueryRow(t.Context(), `SELECT min(id) FROM river_job WHERE kind = 'batch'`).Scan(&first))
+
+	_, err = c.client.JobCancel(t.Context(), first+1)
+	require.NoError(t, err)
+	require.Zero(t, c.count(t, marks), "the second run's mark goes with it, though the first is live")
+	c.publish(t, thingWithID("e2", nil)) // marks the batch, with a third run
 	_, err = c.client.JobCancel(t.Context(), first)
 	require.NoError(t, err)
-	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`), "the live run's mark stays")
+	require.Equal(t, 1, c.count(t, marks), "the first run's end leaves the third run's mark")
+	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state = 'available'`), "which the third run takes")
 }
 
 // startBatch starts a cluster of one client working a batch function

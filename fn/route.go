@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
@@ -183,7 +182,7 @@ func (p *plan) apply(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx
 			}
 		}
 	}
-	batchRuns := len(jobs) // jobs[batchRuns:] are batches' runs
+	var batches []batchKey // of jobs[len(jobs)-len(batches):], batches' runs
 	if len(batch.Functions) > 0 {
 		rows, err := q.FnBatchAdd(ctx, batch)
 		if err != nil {
@@ -192,18 +191,22 @@ func (p *plan) apply(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx
 		for _, row := range rows {
 			if row.Marked { // the batch had no run scheduled
 				jobs = append(jobs, p.batchRun(row.Function, row.Key))
+				batches = append(batches, batchKey{row.Function, row.Key})
 			}
 		}
 	}
-	if err := p.insert(ctx, q, tx, client, jobs, batchRuns); err != nil {
+	if err := p.insert(ctx, q, tx, client, jobs, batches); err != nil {
 		return err
 	}
 	return applyCancels(ctx, q, p.cancels)
 }
 
-// insert inserts jobs with River's InsertManyTx and counts them;
-// jobs[batchRuns:] are batches' runs.
-func (p *plan) insert(ctx context.Context, q *db.Queries, tx pgx.Tx, client *river.Client[pgx.Tx], jobs []river.InsertManyParams, batchRuns int) error {
+// batchKey is a batch: its function's id and key value.
+type batchKey struct{ fn, key string }
+
+// insert inserts jobs with River's InsertManyTx and counts them; the last
+// len(batches) are the runs of batches, which it marked for them.
+func (p *plan) insert(ctx context.Context, q *db.Queries, tx pgx.Tx, client *river.Client[pgx.Tx], jobs []river.InsertManyParams, batches []batchKey) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -211,21 +214,24 @@ func (p *plan) insert(ctx context.Context, q *db.Queries, tx pgx.Tx, client *riv
 	if err != nil {
 		return fmt.Errorf("insert runs: %w", err)
 	}
-	var due []int64
+	first := len(jobs) - len(batches)
+	runs := db.FnBatchRunsScheduledParams{Own: true}
 	for i, r := range res {
 		if r.UniqueSkippedAsDuplicate {
 			p.routed.Skipped[r.Job.Kind]++
 			continue
 		}
 		p.routed.Enqueued[r.Job.Kind]++
-		if i >= batchRuns && r.Job.State == rivertype.JobStateScheduled {
-			due = append(due, r.Job.ID)
+		if i >= first {
+			b := batches[i-first]
+			runs.IDs, runs.Functions, runs.Keys = append(runs.IDs, r.Job.ID), append(runs.Functions, b.fn), append(runs.Keys, b.key)
 		}
 	}
 	// A batch's run starts when its batch is due, not at River's
-	// scheduler's next round: see FnRunsAvailableWhenDue.
-	if len(due) > 0 {
-		if err := q.FnRunsAvailableWhenDue(ctx, due); err != nil {
+	// scheduler's next round, and its batch's mark names it: see
+	// FnBatchRunsScheduled.
+	if len(runs.IDs) > 0 {
+		if err := q.FnBatchRunsScheduled(ctx, runs); err != nil {
 			return fmt.Errorf("batch runs: %w", err)
 		}
 	}

@@ -195,11 +195,15 @@ func (p *plan) publish(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.
 	if err := flow.WakeTx(ctx, tx, row.Waited); err != nil {
 		return nil, err
 	}
-	var jobs []river.InsertManyParams
+	var (
+		jobs    []river.InsertManyParams
+		batches []batchKey
+	)
 	for i, id := range row.MarkedFunctions {
 		jobs = append(jobs, p.batchRun(id, row.MarkedKeys[i]))
+		batches = append(batches, batchKey{id, row.MarkedKeys[i]})
 	}
-	if err := p.insert(ctx, q, tx, client, jobs, 0); err != nil {
+	if err := p.insert(ctx, q, tx, client, jobs, batches); err != nil {
 		return nil, err
 	}
 	inserted := make(map[string]bool, len(row.Inserted))

@@ -238,24 +238,22 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		})
 	})
 	final := err != nil && isFinal(job.JobRow, err)
-	if invocation != "" && (err == nil || final) {
-		if ferr := w.x.finished(ctx, job.JobRow, invocation, result, err); ferr != nil {
-			return errors.Join(err, ferr)
-		}
-	}
-	if final && w.f.opts.OnFailure != nil {
-		if ferr := w.x.enqueueFailure(ctx, w.f, job, err); ferr != nil {
-			return errors.Join(err, ferr)
-		}
-	}
+	var after []error // what the run's end must do, each tried even if one before failed
 	var cancel *rivertype.JobCancelError
 	if final && w.f.opts.BatchEvents != nil && !errors.As(err, &cancel) {
 		// A batch whose last attempt failed goes back to wait for the next
 		// run, so a sink that is down for longer than the retries loses
 		// nothing; a batch the handler cancelled (refused for good) does not.
-		if ferr := w.x.handBack(ctx, w.f, job.JobRow, job.Args.Key, batch); ferr != nil {
-			return errors.Join(err, ferr)
-		}
+		after = append(after, w.x.handBack(ctx, w.f, job.JobRow, job.Args.Key, batch))
+	}
+	if invocation != "" && (err == nil || final) {
+		after = append(after, w.x.finished(ctx, job.JobRow, invocation, result, err))
+	}
+	if final && w.f.opts.OnFailure != nil {
+		after = append(after, w.x.enqueueFailure(ctx, w.f, job, err))
+	}
+	if ferr := errors.Join(after...); ferr != nil {
+		return errors.Join(err, ferr)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", w.f.ID(), err)
@@ -425,7 +423,7 @@ func (x *executor) handBack(ctx context.Context, f *Function, job *rivertype.Job
 			}
 		}
 		if taken == nil {
-			needsRun, err := q.FnBatchRescue(ctx, db.FnBatchRescueParams{Fn: f.ID(), Key: key, Kind: job.Kind, JobID: job.ID})
+			needsRun, err := q.FnBatchRescue(ctx, db.FnBatchRescueParams{Fn: f.ID(), Key: key, JobID: job.ID})
 			if err != nil || !needsRun {
 				return err
 			}
@@ -433,10 +431,13 @@ func (x *executor) handBack(ctx context.Context, f *Function, job *rivertype.Job
 				x.rt.Logger.WarnContext(ctx, "Batch run failed for good before it took its events: its batch has a run again",
 					slog.String("function", f.ID()), slog.Int64("job_id", job.ID))
 			}
-			return x.scheduleBatch(ctx, tx, client, f, key, time.Now().Add(f.opts.BatchEvents.Timeout))
+			return x.scheduleBatch(ctx, tx, client, f, key, time.Now().Add(f.opts.BatchEvents.Timeout), true)
 		}
 		if len(taken) == 0 {
 			return nil
+		}
+		if err := q.FnBatchTakeForget(ctx, job.ID); err != nil {
+			return err
 		}
 		p := db.FnBatchAddParams{EventIds: taken}
 		for range taken {
@@ -453,7 +454,7 @@ func (x *executor) handBack(ctx context.Context, f *Function, job *rivertype.Job
 		if !slices.ContainsFunc(rows, func(r *db.FnBatchAddRow) bool { return r.Marked }) {
 			return nil
 		}
-		return x.scheduleBatch(ctx, tx, client, f, key, time.Now().Add(f.opts.BatchEvents.Timeout))
+		return x.scheduleBatch(ctx, tx, client, f, key, time.Now().Add(f.opts.BatchEvents.Timeout), true)
 	})
 	if err != nil {
 		return fmt.Errorf("hand back batch: %w", err)
@@ -496,7 +497,7 @@ func (x *executor) reopenBatch(ctx context.Context, f *Function, key string) err
 		if err != nil || !reopened {
 			return err
 		}
-		return x.scheduleBatch(ctx, tx, client, f, key, time.Now().Add(f.opts.BatchEvents.Timeout))
+		return x.scheduleBatch(ctx, tx, client, f, key, time.Now().Add(f.opts.BatchEvents.Timeout), true)
 	})
 	if err != nil {
 		return fmt.Errorf("reopen batch: %w", err)
@@ -560,7 +561,7 @@ func (x *executor) takeBatch(ctx context.Context, tx pgx.Tx, f *Function, key st
 	if !full {
 		at = at.Add(f.opts.BatchEvents.Timeout)
 	}
-	if err := x.scheduleBatch(ctx, tx, client, f, key, at); err != nil {
+	if err := x.scheduleBatch(ctx, tx, client, f, key, at, reopened); err != nil {
 		return nil, err
 	}
 	return ids, nil
@@ -568,18 +569,17 @@ func (x *executor) takeBatch(ctx context.Context, tx pgx.Tx, f *Function, key st
 
 // scheduleBatch inserts the run of f's batch key, due at, in tx: available
 // with its time ahead, as a publisher inserts a batch's run (see
-// FnRunsAvailableWhenDue), not scheduled for River's scheduler's next
-// round.
-func (x *executor) scheduleBatch(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], f *Function, key string, at time.Time) error {
+// FnBatchRunsScheduled), not scheduled for River's scheduler's next round.
+// own: the caller marked the batch for this run, whose mark names it.
+func (x *executor) scheduleBatch(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], f *Function, key string, at time.Time, own bool) error {
 	args, opts := f.keyedRun(key, at)
 	res, err := client.InsertTx(ctx, tx, args, opts)
 	if err != nil {
 		return fmt.Errorf("schedule next batch: %w", err)
 	}
-	if res.Job.State == rivertype.JobStateScheduled {
-		if err := db.New(tx).FnRunsAvailableWhenDue(ctx, []int64{res.Job.ID}); err != nil {
-			return fmt.Errorf("schedule next batch: %w", err)
-		}
+	err = db.New(tx).FnBatchRunsScheduled(ctx, db.FnBatchRunsScheduledParams{Own: own, IDs: []int64{res.Job.ID}, Functions: []string{f.ID()}, Keys: []string{key}})
+	if err != nil {
+		return fmt.Errorf("schedule next batch: %w", err)
 	}
 	return nil
 }

@@ -4,47 +4,55 @@
 -- take, and the batch's events would wait forever: a run cancelled (River
 -- UI, an operator's bulk cancel), discarded without running the worker's
 -- own hand-back (River's rescuer, after a crash on its last attempt), or
--- deleted while it waited. When a run ends so and no other run of its
--- batch is live, this trigger deletes the mark: the batch's next event
--- marks it again and schedules a run, which takes the events waiting.
+-- deleted while it waited.
 --
--- A batch run's kind is its function's id with '-' as '_' (ids are
--- [a-z0-9-]), and its key is args.key ('' when absent). Other kinds find
--- no mark: one primary-key probe, only for runs that end cancelled or
--- discarded, or are deleted before they ended (River's cleaner deletes
--- only ended jobs, which the WHEN clause skips).
+-- run_id names the run a mark counts on: whoever marks a batch and
+-- schedules its run records that run (FnBatchRunsScheduled). When a run
+-- ends so, the trigger deletes the mark it owns, if any: the batch's next
+-- event marks it again and schedules a run, which takes the events waiting
+-- too. A mark owned by another run (one scheduled after this run closed
+-- the batch) is left to that run. The trigger's WHEN skips completions,
+-- snoozes and River's cleaner (which deletes only ended jobs); for other
+-- runs it is one index probe that finds nothing, and it takes no write
+-- lock unless it deletes.
+--
+-- No transaction: the index is built CONCURRENTLY (fn_batch_events holds
+-- every event waiting in a batch), and each statement can be run again.
 
+-- +goose NO TRANSACTION
 -- +goose Up
+ALTER TABLE fn_batch_events ADD COLUMN IF NOT EXISTS run_id bigint;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS fn_batch_events_run_id_idx ON fn_batch_events (run_id) WHERE run_id IS NOT NULL;
+
 -- +goose StatementBegin
-CREATE FUNCTION fn_batch_run_ended() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION fn_batch_run_ended() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    j river_job;
+    id bigint;
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        j := OLD;
+        id := OLD.id;
     ELSE
-        j := NEW;
+        id := NEW.id;
     END IF;
-    DELETE FROM fn_batch_events AS m
-    WHERE m.function = replace(j.kind, '_', '-') AND m.key = coalesce(j.args ->> 'key', '') AND m.event_id = ''
-      AND NOT EXISTS (
-          SELECT 1 FROM river_job AS o
-          WHERE o.kind = j.kind AND o.id <> j.id AND coalesce(o.args ->> 'key', '') = m.key
-            AND o.state IN ('available', 'scheduled', 'retryable', 'pending', 'running'));
+    IF EXISTS (SELECT 1 FROM fn_batch_events WHERE run_id = id) THEN
+        DELETE FROM fn_batch_events WHERE run_id = id;
+    END IF;
     RETURN NULL;
 END
 $$;
 -- +goose StatementEnd
 
-CREATE TRIGGER fn_batch_run_ended AFTER UPDATE OF state ON river_job FOR EACH ROW
+CREATE OR REPLACE TRIGGER fn_batch_run_ended AFTER UPDATE OF state ON river_job FOR EACH ROW
     WHEN (NEW.state IN ('cancelled', 'discarded') AND OLD.state IS DISTINCT FROM NEW.state)
     EXECUTE FUNCTION fn_batch_run_ended();
 
-CREATE TRIGGER fn_batch_run_deleted AFTER DELETE ON river_job FOR EACH ROW
+CREATE OR REPLACE TRIGGER fn_batch_run_deleted AFTER DELETE ON river_job FOR EACH ROW
     WHEN (OLD.state IN ('available', 'scheduled', 'retryable', 'pending', 'running'))
     EXECUTE FUNCTION fn_batch_run_ended();
 
 -- +goose Down
-DROP TRIGGER fn_batch_run_deleted ON river_job;
-DROP TRIGGER fn_batch_run_ended ON river_job;
-DROP FUNCTION fn_batch_run_ended();
+DROP TRIGGER IF EXISTS fn_batch_run_deleted ON river_job;
+DROP TRIGGER IF EXISTS fn_batch_run_ended ON river_job;
+DROP FUNCTION IF EXISTS fn_batch_run_ended();
+DROP INDEX CONCURRENTLY IF EXISTS fn_batch_events_run_id_idx;
+ALTER TABLE fn_batch_events DROP COLUMN IF EXISTS run_id;

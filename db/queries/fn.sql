@@ -49,14 +49,25 @@ SELECT m.f, m.k, '' FROM (SELECT unnest(@functions::text[]) AS f, unnest(@keys::
 ON CONFLICT (function, key, event_id) DO NOTHING
 RETURNING function, key, (event_id = '')::bool AS marked;
 
--- name: FnRunsAvailableWhenDue :exec
--- Makes runs inserted for later (a batch's, due when its batch is) available
--- with their scheduled time kept: River's producers fetch an available job
--- once its scheduled_at has passed, at their next fetch (every
--- FETCH_POLL_INTERVAL at the latest), where River's scheduler would make a
--- scheduled one available only at its next round, every 5 s.
-UPDATE river_job SET state = 'available'
-WHERE id = ANY(@ids::bigint[]) AND state = 'scheduled';
+-- name: FnBatchRunsScheduled :exec
+-- The runs just inserted for batches (ids, with their batches' functions
+-- and keys), due when their batch is: makes them available with their
+-- scheduled time kept, where River's producers fetch an available job once
+-- its scheduled_at has passed, at their next fetch (every
+-- FETCH_POLL_INTERVAL at the latest), and River's scheduler would make a
+-- scheduled one available only at its next round, every 5 s. When own, the
+-- caller marked each batch for its run: the mark names the run (run_id),
+-- so that the run, if it ends without its worker, frees it
+-- (fn_batch_run_ended).
+WITH r AS (
+    SELECT unnest(@ids::bigint[]) AS id, unnest(@functions::text[]) AS f, unnest(@keys::text[]) AS k
+), due AS (
+    UPDATE river_job SET state = 'available'
+    WHERE id IN (SELECT r.id FROM r) AND state = 'scheduled'
+)
+UPDATE fn_batch_events AS m SET run_id = r.id
+FROM r
+WHERE @own::boolean AND m.function = r.f AND m.key = r.k AND m.event_id = '';
 
 -- name: FnBatchClose :exec
 -- A batch run's first statement, committed on its own: removes the batch's
@@ -96,26 +107,25 @@ WITH ins AS (
 SELECT EXISTS (SELECT 1 FROM ins)::bool AS reopened;
 
 -- name: FnBatchRescue :one
--- After a batch run failed for good holding no events and having recorded
--- no take: it may have failed before it closed its batch, whose mark then
--- counts on a run that is gone, or after a close whose reopen failed, which
--- left events with no mark. Unless another run of the batch (kind and key)
--- is live, marks the batch when events wait in it, and reports whether it
--- is marked: then it needs a run.
-WITH other AS (
-    SELECT 1 FROM river_job
-    WHERE kind = @kind::text AND id <> @job_id::bigint AND coalesce(args->>'key', '') = @key::text
-      AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')
-), ins AS (
+-- After a batch run (job_id) failed for good holding no events and having
+-- recorded no take: it may have failed before it closed its batch, whose
+-- mark then names it, or after a close whose reopen failed, which left
+-- events with no mark. Marks the batch in the second case, and reports
+-- whether the batch needs a run: its mark is new, or this run's.
+WITH ins AS (
     INSERT INTO fn_batch_events (function, key, event_id)
     SELECT @fn::text, @key::text, ''
-    WHERE NOT EXISTS (SELECT 1 FROM other)
-      AND EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id > '')
+    WHERE EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id > '')
     ON CONFLICT DO NOTHING RETURNING 1
 )
-SELECT (NOT EXISTS (SELECT 1 FROM other)
-    AND (EXISTS (SELECT 1 FROM ins)
-      OR EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.function = @fn::text AND b.key = @key::text AND b.event_id = '')))::bool AS needs_run;
+SELECT (EXISTS (SELECT 1 FROM ins)
+    OR EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.run_id = @job_id::bigint))::bool AS needs_run;
+
+-- name: FnBatchTakeForget :exec
+-- Forgets a failed batch run's recorded take once its events are back in
+-- the batch: a retry of the run (River UI) takes anew instead of replaying
+-- events another run may have sent.
+DELETE FROM flow_steps WHERE job_id = @job_id AND step = '$batch';
 
 -- name: FnCancelRuns :execrows
 -- cancelOn: cancels the runs of the given kinds, not started (or parked by
