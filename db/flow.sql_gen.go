@@ -11,6 +11,23 @@ import (
 	"time"
 )
 
+const flowStepDelete = `-- name: FlowStepDelete :exec
+DELETE FROM flow_steps WHERE job_id = $1 AND step = $2
+`
+
+type FlowStepDeleteParams struct {
+	JobID int64  `json:"jobId"`
+	Step  string `json:"step"`
+}
+
+// Forgets a step a job recorded: a failed batch run's take once its events
+// are back in the batch, so a retry of the run (River UI) takes anew
+// instead of replaying events another run may have sent.
+func (q *Queries) FlowStepDelete(ctx context.Context, arg FlowStepDeleteParams) error {
+	_, err := q.db.Exec(ctx, flowStepDelete, arg.JobID, arg.Step)
+	return err
+}
+
 const flowStepList = `-- name: FlowStepList :many
 SELECT step, output, completed_at FROM flow_steps WHERE job_id = $1
 `

@@ -204,18 +204,6 @@ func (q *Queries) FnBatchTake(ctx context.Context, arg FnBatchTakeParams) ([]str
 	return items, nil
 }
 
-const fnBatchTakeForget = `-- name: FnBatchTakeForget :exec
-DELETE FROM flow_steps WHERE job_id = $1 AND step = '$batch'
-`
-
-// Forgets a failed batch run's recorded take once its events are back in
-// the batch: a retry of the run (River UI) takes anew instead of replaying
-// events another run may have sent.
-func (q *Queries) FnBatchTakeForget(ctx context.Context, jobID int64) error {
-	_, err := q.db.Exec(ctx, fnBatchTakeForget, jobID)
-	return err
-}
-
 const fnBatchWaitForPublishers = `-- name: FnBatchWaitForPublishers :one
 SELECT wait_for_writers('fn_batch_events'::regclass, make_interval(secs => $1::float8))::boolean AS settled
 `

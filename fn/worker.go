@@ -436,7 +436,7 @@ func (x *executor) handBack(ctx context.Context, f *Function, job *rivertype.Job
 		if len(taken) == 0 {
 			return nil
 		}
-		if err := q.FnBatchTakeForget(ctx, job.ID); err != nil {
+		if err := q.FlowStepDelete(ctx, db.FlowStepDeleteParams{JobID: job.ID, Step: batchStep}); err != nil {
 			return err
 		}
 		p := db.FnBatchAddParams{EventIds: taken}
@@ -576,6 +576,9 @@ func (x *executor) scheduleBatch(ctx context.Context, tx pgx.Tx, client *river.C
 	res, err := client.InsertTx(ctx, tx, args, opts)
 	if err != nil {
 		return fmt.Errorf("schedule next batch: %w", err)
+	}
+	if !own && res.Job.State != rivertype.JobStateScheduled {
+		return nil // available already, and the mark is another run's
 	}
 	err = db.New(tx).FnBatchRunsScheduled(ctx, db.FnBatchRunsScheduledParams{Own: own, IDs: []int64{res.Job.ID}, Functions: []string{f.ID()}, Keys: []string{key}})
 	if err != nil {

@@ -2,6 +2,12 @@
 -- The recorded steps of a job (package flow reads them once per run).
 SELECT step, output, completed_at FROM flow_steps WHERE job_id = @job_id;
 
+-- name: FlowStepDelete :exec
+-- Forgets a step a job recorded: a failed batch run's take once its events
+-- are back in the batch, so a retry of the run (River UI) takes anew
+-- instead of replaying events another run may have sent.
+DELETE FROM flow_steps WHERE job_id = @job_id AND step = @step;
+
 -- name: FlowStepsInsert :exec
 -- Records finished steps of a job, column by column (flow.Records): package
 -- flow writes a run's records in one statement, with the next write the run

@@ -121,12 +121,6 @@ WITH ins AS (
 SELECT (EXISTS (SELECT 1 FROM ins)
     OR EXISTS (SELECT 1 FROM fn_batch_events AS b WHERE b.run_id = @job_id::bigint))::bool AS needs_run;
 
--- name: FnBatchTakeForget :exec
--- Forgets a failed batch run's recorded take once its events are back in
--- the batch: a retry of the run (River UI) takes anew instead of replaying
--- events another run may have sent.
-DELETE FROM flow_steps WHERE job_id = @job_id AND step = '$batch';
-
 -- name: FnCancelRuns :execrows
 -- cancelOn: cancels the runs of the given kinds, not started (or parked by
 -- a step), whose trigger event has the cancelling event's value at the

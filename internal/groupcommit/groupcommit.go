@@ -58,7 +58,9 @@ func New[Req, Res any](max int, many func(ctx context.Context, reqs []Req) ([]Re
 // read, which goes on for the others. Each batch is read in a goroutine of
 // its own.
 func NewReads[Req, Res any](max int, many func(ctx context.Context, reqs []Req) ([]Res, error)) *Batcher[Req, Res] {
-	return &Batcher[Req, Res]{many: many, max: max, reads: true}
+	b := New(max, many, nil)
+	b.reads = true
+	return b
 }
 
 // Do writes req, in a batch with the requests that wait with it, and
