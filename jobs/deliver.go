@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -114,8 +113,8 @@ func (d *Deps) send(ctx context.Context, job *rivertype.JobRow, msgs ...message)
 	return redact.Error(deliver(ctx, d.ledger, job, msgs...))
 }
 
-// deliver sends msgs once each and completes job, holding no transaction,
-// lock or connection while a provider is called. For each message:
+// deliver sends msgs once each for job, holding no transaction, lock or
+// connection while a provider is called. For each message:
 //
 //  1. claim: one statement (shared with other jobs' claims: ledger) writes
 //     its deliveries row as 'sending' under its idempotency key, or returns
@@ -126,45 +125,32 @@ func (d *Deps) send(ctx context.Context, job *rivertype.JobRow, msgs ...message)
 //     claiming) is sent again with the same key: Resend and OneSignal
 //     deduplicate it; Twilio has no such key, so there the message can go
 //     twice (at least once, never lost).
-//  3. record: the row becomes 'sent' or 'captured' with the provider's
-//     message id; the last message's record commits with the job's
-//     completion (river.JobCompleteTx).
+//  3. record: one statement (shared with other jobs' records: ledger) makes
+//     the row 'sent' or 'captured' with the provider's message id.
+//
+// The job is then completed by River's batched completer, with the
+// completions of other jobs: the deliveries rows, not the job's state, are
+// what makes a retry send nothing, so a crash between the record and the
+// completion costs a retry that finds every message recorded.
 //
 // Send errors become River's outcomes: a rate limit snoozes the job for the
 // provider's Retry-After (no attempt used), a permanent rejection cancels it
 // with the provider's message, and anything else is returned for a retry
 // with backoff.
 func deliver(ctx context.Context, l *ledger, job *rivertype.JobRow, msgs ...message) error {
-	d := l.db
-	for i, m := range msgs {
+	for _, m := range msgs {
 		row, err := l.claim(ctx, job.ID, m, flow.Records{})
 		if err != nil {
 			return err
 		}
-		sent := row.Status != statusSending
-		var receipt notify.Receipt
-		if !sent {
-			receipt, err = m.send(ctx)
-			if err != nil {
-				return unclaimIfPermanent(ctx, d, m.key, providerOutcome(fmt.Errorf("send %s: %w", m.channel, err)))
-			}
-		}
-		last := i == len(msgs)-1
-		if sent && !last {
+		if row.Status != statusSending {
 			continue
 		}
-		err = db.InTx(ctx, d, func(tx pgx.Tx) error {
-			if !sent {
-				if err := record(ctx, tx, job.ID, m.key, receipt, flow.Records{}); err != nil {
-					return err
-				}
-			}
-			if last {
-				return completeTx(ctx, tx, job)
-			}
-			return nil
-		})
+		receipt, err := m.send(ctx)
 		if err != nil {
+			return unclaimIfPermanent(ctx, l.db, m.key, providerOutcome(fmt.Errorf("send %s: %w", m.channel, err)))
+		}
+		if err := l.record(ctx, job.ID, m.key, receipt, flow.Records{}); err != nil {
 			return err
 		}
 	}

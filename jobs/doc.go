@@ -14,11 +14,12 @@
 // # Exactly-once sends
 //
 // A message (email, SMS, push) is recorded in the deliveries table under an
-// idempotency key (function, event id, recipient: IdempotencyKey) in the
-// transaction that completes the job (river.JobCompleteTx). A retry finds
-// the key and does not send again; the key also goes to the provider
-// (Resend's Idempotency-Key, OneSignal's idempotency_key) for a crash between
-// the provider's answer and the commit. A rate limit snoozes the job for the
+// idempotency key (function, event id, recipient: IdempotencyKey), claimed
+// before the provider is called and marked sent with its answer. A retry
+// finds the key sent and does not send again, so River's batched completer
+// completes the job afterwards; the key also goes to the provider (Resend's
+// Idempotency-Key, OneSignal's idempotency_key) for a crash between the
+// provider's answer and its record. A rate limit snoozes the job for the
 // provider's Retry-After; a permanent rejection cancels it with the provider's
 // message; other errors retry with River's backoff.
 //

@@ -33,8 +33,8 @@
 // So the domain rows, the event rows and the jobs commit together or not at
 // all: no event is lost, and none is emitted for a write that rolled back.
 // After COMMIT, River's LISTEN/NOTIFY wakes the workers (package jobs), which
-// work each job at least once; the jobs record their effects with
-// river.JobCompleteTx so a retry does not repeat them.
+// work each job at least once; the jobs record their effects (a message's
+// deliveries row, a step's record) so a retry does not repeat them.
 //
 // The package needs only a Router, never the workers or the providers they
 // call, so an application that publishes from its own transactions links
