@@ -99,6 +99,7 @@ FUZZTIME ?= 1m
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./events/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) ./httpapi/
+	$(GO) test -run '^$$' -fuzz '^FuzzStringSkipsOnlyWhatCannotMatch$$' -fuzztime $(FUZZTIME) ./internal/redact/
 
 ## vulncheck: govulncheck (pinned in go.mod) on every package, with the toolchain go.mod names (GOTOOLCHAIN=auto:
 ## its standard library is what a release is built with), against the Go vulnerability database as of VULNDB_VERSION:

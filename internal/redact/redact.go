@@ -34,14 +34,45 @@ var (
 // String returns s with every email address replaced by [Email] and every
 // phone number by [Phone]. It is idempotent.
 func String(s string) string {
-	s = emailPattern.ReplaceAllString(s, Email)
-	s = intlPhonePattern.ReplaceAllString(s, Phone)
-	// A separator ends one match and cannot start the next, so digits
-	// separated by one character need a second pass.
-	for range 2 {
-		s = localPhonePattern.ReplaceAllString(s, "${1}"+Phone+"${3}")
+	// Each pattern is run only on a string that can hold a match: an email
+	// address has an '@', an international number a '+', a local one a run
+	// of ten digits (\d is ASCII). A replacement adds none of them and
+	// joins no digits, so the look at s before any replacement holds after.
+	at, plus, run := scan(s)
+	if at {
+		s = emailPattern.ReplaceAllString(s, Email)
+	}
+	if plus {
+		s = intlPhonePattern.ReplaceAllString(s, Phone)
+	}
+	if run >= 10 {
+		// A separator ends one match and cannot start the next, so digits
+		// separated by one character need a second pass.
+		for range 2 {
+			s = localPhonePattern.ReplaceAllString(s, "${1}"+Phone+"${3}")
+		}
 	}
 	return s
+}
+
+// scan reports whether s has an '@' and a '+', and its longest run of
+// ASCII digits.
+func scan(s string) (at, plus bool, longest int) {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			run++
+			longest = max(longest, run)
+			continue
+		case c == '@':
+			at = true
+		case c == '+':
+			plus = true
+		}
+		run = 0
+	}
+	return at, plus, longest
 }
 
 // Error returns err with its message redacted by String; errors.Is and
