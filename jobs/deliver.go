@@ -118,8 +118,10 @@ func (d *Deps) send(ctx context.Context, job *rivertype.JobRow, msgs ...message)
 //
 //  1. claim: one statement (shared with other jobs' claims: ledger) writes
 //     its deliveries row as 'sending' under its idempotency key, or returns
-//     the row an earlier attempt wrote. A row
-//     already 'sent' or 'captured' means the message went out: skip it.
+//     the row an earlier attempt wrote, and records the run's steps
+//     finished before it (flow.Flush: its rateLimit grant, say, which a
+//     retry then keeps). A row already 'sent' or 'captured' means the
+//     message went out: skip it.
 //  2. send, outside any transaction, with the idempotency key. A row still
 //     'sending' from an earlier attempt (one that died or timed out after
 //     claiming) is sent again with the same key: Resend and OneSignal
@@ -129,9 +131,11 @@ func (d *Deps) send(ctx context.Context, job *rivertype.JobRow, msgs ...message)
 //     the row 'sent' or 'captured' with the provider's message id.
 //
 // The job is then completed by River's batched completer, with the
-// completions of other jobs: the deliveries rows, not the job's state, are
-// what makes a retry send nothing, so a crash between the record and the
-// completion costs a retry that finds every message recorded.
+// completions of other jobs. The deliveries rows, not the job's state, are
+// what makes a retry send nothing: a crash between the record and the
+// completion costs a retry that finds every message recorded (on the job's
+// last attempt, River's rescuer discards it instead, its messages sent).
+// Run with flow.Do, as every function's run is.
 //
 // Send errors become River's outcomes: a rate limit snoozes the job for the
 // provider's Retry-After (no attempt used), a permanent rejection cancels it
@@ -139,7 +143,11 @@ func (d *Deps) send(ctx context.Context, job *rivertype.JobRow, msgs ...message)
 // with backoff.
 func deliver(ctx context.Context, l *ledger, job *rivertype.JobRow, msgs ...message) error {
 	for _, m := range msgs {
-		row, err := l.claim(ctx, job.ID, m, flow.Records{})
+		var row *db.Delivery
+		err := flow.Flush(ctx, func(ctx context.Context, steps flow.Records) (err error) {
+			row, err = l.claim(ctx, job.ID, m, steps)
+			return err
+		})
 		if err != nil {
 			return err
 		}

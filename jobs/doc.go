@@ -15,9 +15,9 @@
 //
 // A message (email, SMS, push) is recorded in the deliveries table under an
 // idempotency key (function, event id, recipient: IdempotencyKey), claimed
-// before the provider is called and marked sent with its answer. A retry
-// finds the key sent and does not send again, so River's batched completer
-// completes the job afterwards; the key also goes to the provider (Resend's
+// before the provider is called and marked sent with its answer; River's
+// batched completer then completes the job. A retry finds the key sent and
+// does not send again; the key also goes to the provider (Resend's
 // Idempotency-Key, OneSignal's idempotency_key) for a crash between the
 // provider's answer and its record. A rate limit snoozes the job for the
 // provider's Retry-After; a permanent rejection cancels it with the provider's

@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mohallamart/backend/db/dbtest"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/internal/providerfake"
 	"github.com/mohallamart/backend/jobs"
@@ -132,9 +134,9 @@ func TestSendEmailCancelsOnPermanentError(t *testing.T) {
 	require.Empty(t, deliveriesTo(t, b.tx, to))
 }
 
-// TestSendEmailCrashBetweenSendAndCommit makes the transaction that records
-// the delivery and completes the job fail once, after Resend accepted the
-// email: the retry sends the same Idempotency-Key, so Resend delivers once.
+// TestSendEmailCrashBetweenSendAndCommit makes the statement that records
+// the delivery fail once, after Resend accepted the email: the retry sends
+// the same Idempotency-Key, so Resend delivers once.
 func TestSendEmailCrashBetweenSendAndCommit(t *testing.T) {
 	t.Parallel()
 	b, fake := resendBundle(t)
@@ -184,4 +186,30 @@ func TestSendEmailRetryFindsDelivery(t *testing.T) {
 	requireState(t, b.run(t, "send-welcome-email", ev), rivertype.JobStateCompleted)
 	require.Empty(t, fake.Emails())
 	require.Len(t, deliveriesTo(t, b.tx, to), 1)
+}
+
+// TestSendRecordsRateLimitBeforeCalling: a send-notification whose
+// rateLimit granted it a slot has that grant recorded by the time it calls
+// the provider (with its message's claim), so a retry after a crash during
+// the call or before its run's end keeps the grant: it neither takes a
+// second slot of the recipient's hour nor is dropped as over the limit.
+func TestSendRecordsRateLimitBeforeCalling(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.NewPool(t.Context(), t)
+	recorded := make(chan bool, 1)
+	fake := closed(t, providerfake.NewResend(providerfake.Options{Key: "re_test", Record: true,
+		Script: func(string, int) providerfake.Answer {
+			var n int
+			err := pool.QueryRow(context.Background(), `SELECT count(*) FROM flow_steps WHERE step = '$rateLimit'`).Scan(&n)
+			recorded <- err == nil && n == 1
+			return providerfake.OK
+		}}))
+	mailer, err := resend.New(resend.Opts{APIKey: "re_test", From: "MohallaMart <orders@mohallamart.test>", BaseURL: fake.URL})
+	require.NoError(t, err)
+	b := setup(t, bundleOpts{pool: pool, deps: jobs.Deps{Mailer: mailer, NotificationsPerHour: 1}})
+
+	to := "grant-" + uuid.NewString() + "@example.com"
+	publish(t, b, events.NotificationSend{Channel: "email", To: to, Message: "Offer"})
+	require.True(t, <-recorded, "the rateLimit step is recorded when the provider is called")
+	require.Equal(t, rivertype.JobStateCompleted, b.waitJobs(t, "send_notification", 1)[0].State)
 }

@@ -215,8 +215,9 @@ const (
 	RescueAfter = sendTimeout
 
 	// RecordMargin is the part of a job's timeout kept free of provider
-	// calls: loading what to send, and recording the answer. A send that succeeds just before its HTTP timeout can
-	// then still be recorded, instead of being sent again by the retry.
+	// calls: loading what to send, and recording the answer. A send that
+	// succeeds just before its HTTP timeout can then still be recorded,
+	// instead of being sent again by the retry.
 	RecordMargin = 10 * time.Second
 )
 
