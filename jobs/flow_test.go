@@ -102,22 +102,24 @@ func TestOrderConfirmationCancelledWithOrder(t *testing.T) {
 	require.Equal(t, "cancelled", state)
 }
 
-// TestOrderConfirmationCrashBetweenSendAndRecord makes the transaction that
-// records the order confirmation's delivery (the "record" step) fail once,
-// after Resend accepted the email: the retry skips the steps already
-// recorded, "send" among them, so Resend is not asked again; each step's
-// output is readable in flow_steps.
+// TestOrderConfirmationCrashBetweenSendAndRecord makes the statement that
+// records the order confirmation's delivery (the "record" step) fail on the
+// first attempt, after Resend accepted the email: the retry skips the steps
+// already recorded, "send" among them, so Resend is not asked again; each
+// step's output is readable in flow_steps.
 func TestOrderConfirmationCrashBetweenSendAndRecord(t *testing.T) {
 	t.Parallel()
 	b, fake := resendBundle(t)
 	ctx := t.Context()
-	// A trigger failing the first record of an order confirmation's
-	// delivery; a sequence (not rolled back with the transaction) counts them.
+	// A trigger failing every record of an order confirmation's delivery
+	// made by its job's first attempt: the statement fails, and so does its
+	// write alone when the group commit writes its requests one by one
+	// (the welcome email's record may share its statement).
 	_, err := b.pool.Exec(ctx, `
-		CREATE SEQUENCE crash_once;
 		CREATE FUNCTION crash_once() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN
-			IF NEW.idempotency_key LIKE 'send_order_confirmation/%' AND nextval('crash_once') = 1 THEN
+			IF NEW.idempotency_key LIKE 'send_order_confirmation/%'
+				AND (SELECT attempt FROM river_job WHERE id = NEW.job_id) = 1 THEN
 				RAISE EXCEPTION 'simulated crash before commit';
 			END IF;
 			RETURN NEW;
