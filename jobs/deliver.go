@@ -143,26 +143,46 @@ func (d *Deps) send(ctx context.Context, job *rivertype.JobRow, msgs ...message)
 // with backoff.
 func deliver(ctx context.Context, l *ledger, job *rivertype.JobRow, msgs ...message) error {
 	for _, m := range msgs {
-		var row *db.Delivery
-		err := flow.Flush(ctx, func(ctx context.Context, steps flow.Records) (err error) {
-			row, err = l.claim(ctx, job.ID, m, steps)
-			return err
-		})
+		row, err := l.claimAfterSteps(ctx, job.ID, m)
 		if err != nil {
 			return err
 		}
 		if row.Status != statusSending {
 			continue
 		}
-		receipt, err := m.send(ctx)
+		receipt, err := l.call(ctx, m)
 		if err != nil {
-			return unclaimIfPermanent(ctx, l.db, m.key, providerOutcome(fmt.Errorf("send %s: %w", m.channel, err)))
+			return err
 		}
 		if err := l.record(ctx, job.ID, m.key, receipt, flow.Records{}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// claimAfterSteps claims m for job jobID (ledger.claim) in the statement
+// that also writes the records of the run's steps finished before it
+// (flow.Flush), so a retry after the claim replays them instead of running
+// them again: a rateLimit grant, or a step before the send.
+func (l *ledger) claimAfterSteps(ctx context.Context, jobID int64, m message) (*db.Delivery, error) {
+	var row *db.Delivery
+	err := flow.Flush(ctx, func(ctx context.Context, steps flow.Records) (err error) {
+		row, err = l.claim(ctx, jobID, m, steps)
+		return err
+	})
+	return row, err
+}
+
+// call sends claimed message m, outside any transaction. A provider's
+// error becomes River's outcome for the job (providerOutcome), with the
+// claim removed when the rejection is permanent (unclaimIfPermanent).
+func (l *ledger) call(ctx context.Context, m message) (notify.Receipt, error) {
+	r, err := m.send(ctx)
+	if err != nil {
+		return r, unclaimIfPermanent(ctx, l.db, m.key, providerOutcome(fmt.Errorf("send %s: %w", m.channel, err)))
+	}
+	return r, nil
 }
 
 // claim writes m's deliveries row as 'sending', or returns the row an

@@ -2,11 +2,9 @@ package jobs
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/flow"
 	"github.com/mohallamart/backend/notify"
 )
@@ -38,20 +36,16 @@ type sendOutput struct {
 // snoozes, a permanent rejection removes the claim and cancels.
 func sendSteps(ctx context.Context, l *ledger, job *rivertype.JobRow, m message) error {
 	sent, err := flow.Run(ctx, "send", func(ctx context.Context) (sendOutput, error) {
-		var row *db.Delivery
-		err := flow.Flush(ctx, func(ctx context.Context, steps flow.Records) (err error) {
-			row, err = l.claim(ctx, job.ID, m, steps)
-			return err
-		})
+		row, err := l.claimAfterSteps(ctx, job.ID, m)
 		if err != nil {
 			return sendOutput{}, err
 		}
 		if row.Status != statusSending {
 			return sendOutput{AlreadyRecorded: true}, nil
 		}
-		r, err := m.send(ctx)
+		r, err := l.call(ctx, m)
 		if err != nil {
-			return sendOutput{}, unclaimIfPermanent(ctx, l.db, m.key, providerOutcome(fmt.Errorf("send %s: %w", m.channel, err)))
+			return sendOutput{}, err
 		}
 		return sendOutput{Provider: r.Provider, ProviderMessageID: r.MessageID, Status: r.Status}, nil
 	})

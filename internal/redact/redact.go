@@ -38,32 +38,18 @@ func String(s string) string {
 	// address has an '@', an international number a '+', a local one a run
 	// of ten digits (\d is ASCII). A replacement adds none of them and
 	// joins no digits, so the look at s before any replacement holds after.
-	at, plus, run := scan(s)
-	if at {
-		s = emailPattern.ReplaceAllString(s, Email)
-	}
-	if plus {
-		s = intlPhonePattern.ReplaceAllString(s, Phone)
-	}
-	if run >= 10 {
-		// A separator ends one match and cannot start the next, so digits
-		// separated by one character need a second pass.
-		for range 2 {
-			s = localPhonePattern.ReplaceAllString(s, "${1}"+Phone+"${3}")
-		}
-	}
-	return s
+	at, plus, digits := scan(s)
+	return replace(s, at, plus, digits)
 }
 
-// scan reports whether s has an '@' and a '+', and its longest run of
-// ASCII digits.
-func scan(s string) (at, plus bool, longest int) {
+// scan reports whether s has an '@', a '+', and a run of ten ASCII digits.
+func scan(s string) (at, plus, digits bool) {
 	run := 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c >= '0' && c <= '9':
 			run++
-			longest = max(longest, run)
+			digits = digits || run >= 10
 			continue
 		case c == '@':
 			at = true
@@ -72,7 +58,26 @@ func scan(s string) (at, plus bool, longest int) {
 		}
 		run = 0
 	}
-	return at, plus, longest
+	return at, plus, digits
+}
+
+// replace runs the patterns String's look found s may match: emailPattern
+// when email, intlPhonePattern when intl, localPhonePattern when local.
+func replace(s string, email, intl, local bool) string {
+	if email {
+		s = emailPattern.ReplaceAllString(s, Email)
+	}
+	if intl {
+		s = intlPhonePattern.ReplaceAllString(s, Phone)
+	}
+	if local {
+		// A separator ends one match and cannot start the next, so digits
+		// separated by one character need a second pass.
+		for range 2 {
+			s = localPhonePattern.ReplaceAllString(s, "${1}"+Phone+"${3}")
+		}
+	}
+	return s
 }
 
 // Error returns err with its message redacted by String; errors.Is and
