@@ -138,6 +138,7 @@ func (c *cluster) launch(role string, extra ...string) *proc {
 			"DATABASE_URL=" + c.dbURL, "ADDR=127.0.0.1:0", "ROLE=" + role, "APP_ENV=development",
 			"MIGRATE_ON_START=false", "EVENT_KEYS=" + eventKey, "API_KEYS=" + apiKey, "LOG_LEVEL=debug",
 			"ADMIN_USER=ops", "ADMIN_PASSWORD=" + adminPass, "RATE_LIMIT=0",
+			"ANALYTICS_BATCH_WAIT=" + analyticsBatchWait.String(),
 		}, c.env...), extra...),
 		Output: &linePrefixer{prefix: p.tag, w: c.logs},
 		Hung:   hungAfter,
