@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -394,8 +395,10 @@ func TestBatchFailedBeforeReplay(t *testing.T) {
 
 // TestBatchRunEndedUnworked: a batch run that ends before it ran (an
 // operator cancels or deletes it; River's rescuer discards it after a crash
-// on its last attempt) takes its batch's mark with it, so the next event
-// schedules a run, which takes the events waiting too.
+// on its last attempt) takes its batch's mark with it, and the transaction
+// that ends it gives the events waiting in its batch a run of their own
+// (fn_batch_run_ended): they do not wait for the batch's next event, which
+// may never come.
 func TestBatchRunEndedUnworked(t *testing.T) {
 	t.Parallel()
 	for name, end := range map[string]func(ctx context.Context, c *cluster, id int64) error{
@@ -420,24 +423,110 @@ func TestBatchRunEndedUnworked(t *testing.T) {
 			require.NoError(t, c.pool.QueryRow(t.Context(), `SELECT id FROM river_job WHERE kind = 'batch'`).Scan(&id))
 			require.NoError(t, end(t.Context(), c, id))
 
-			require.Zero(t, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`), "the batch's mark went with its run")
-			require.Equal(t, 2, c.count(t, `SELECT count(*) FROM fn_batch_events`), "its events wait")
-			c.publish(t, thingWithID("e2", nil))
-			require.Equal(t, 1, c.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state = 'available'`), "the next event schedules a run")
-			c.due(t)
-			require.Equal(t, []string{"e0", "e1", "e2"}, <-batches, "which takes the events waiting too")
+			require.Zero(t, c.count(t, fmt.Sprintf(`SELECT count(*) FROM fn_batch_events WHERE run_id = %d`, id)), "the batch's mark went with its run")
+			require.Equal(t, 1, c.count(t, fmt.Sprintf(`SELECT count(*) FROM fn_batch_events m JOIN river_job j ON j.id = m.run_id
+				WHERE m.event_id = '' AND j.kind = 'batch' AND j.id <> %d AND j.state IN ('available', 'running', 'completed')`, id)),
+				"the batch is marked again, for a new run")
+			require.Equal(t, []string{"e0", "e1"}, <-batches, "which takes the events waiting, with no new event")
 		})
 	}
+}
+
+// TestBatchRunDiscardedAfterTake: River's rescuer discards a batch run that
+// had taken its events (a crash on its last attempt: the worker's own
+// hand-back never runs). The transaction that discards it puts its take
+// back in the batch and gives the batch a new run, which sends them.
+func TestBatchRunDiscardedAfterTake(t *testing.T) {
+	t.Parallel()
+	batches := make(chan []string, 4)
+	taking, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	reg := registry(t, fn.New(fn.Options{ID: "batch", NoRetries: true, BatchEvents: &fn.BatchEvents{MaxSize: 10, Timeout: time.Hour}},
+		fn.On("test/thing"), func(ctx context.Context, in fn.Input[json.RawMessage]) (any, error) {
+			var ids []string
+			for _, ev := range in.Events {
+				ids = append(ids, ev.ID)
+			}
+			if calls.Add(1) == 1 { // the run the rescuer discards: it has taken its events and hangs
+				close(taking)
+				<-release
+				return nil, nil
+			}
+			batches <- ids
+			return nil, nil
+		}))
+	c := startCluster(t, reg, 1)
+	var released sync.Once
+	free := func() { released.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the client stops: it waits for the hung run
+	c.publish(t, thingWithID("e0", nil), thingWithID("e1", nil))
+	c.due(t)
+	<-taking
+	var id int64
+	require.NoError(t, c.pool.QueryRow(t.Context(), `SELECT id FROM river_job WHERE kind = 'batch' AND state = 'running'`).Scan(&id))
+	require.Equal(t, 1, c.count(t, fmt.Sprintf(`SELECT count(*) FROM flow_steps WHERE job_id = %d AND step = '$batch'`, id)), "its take is recorded")
+	require.Zero(t, c.count(t, `SELECT count(*) FROM fn_batch_events`), "and out of the batch")
+
+	_, err := c.pool.Exec(t.Context(), `UPDATE river_job SET state = 'discarded', finalized_at = now() WHERE id = $1`, id)
+	require.NoError(t, err)
+	require.Equal(t, 2, c.count(t, `SELECT count(*) FROM fn_batch_events WHERE event_id IN ('e0', 'e1')`), "the take is back in the batch")
+	require.Zero(t, c.count(t, fmt.Sprintf(`SELECT count(*) FROM flow_steps WHERE job_id = %d AND step = '$batch'`, id)), "and no longer the discarded run's")
+	free() // the hung worker ends; River finds its run no longer running
+	require.Equal(t, []string{"e0", "e1"}, <-batches, "a new run sends the events")
+}
+
+// TestBatchRunCancelledHandsBackItsTake: a run an operator cancels while
+// it holds its events (River UI's cancel of a running job, on an attempt
+// that is not its last) hands them back to its batch, as a failed last
+// attempt does: the next run sends them with the events that came after.
+func TestBatchRunCancelledHandsBackItsTake(t *testing.T) {
+	t.Parallel()
+	batches := make(chan []string, 4)
+	taking := make(chan struct{})
+	var calls atomic.Int32
+	reg := registry(t, fn.New(fn.Options{ID: "batch", BatchEvents: &fn.BatchEvents{MaxSize: 10, Timeout: time.Hour}},
+		fn.On("test/thing"), func(ctx context.Context, in fn.Input[json.RawMessage]) (any, error) {
+			var ids []string
+			for _, ev := range in.Events {
+				ids = append(ids, ev.ID)
+			}
+			if calls.Add(1) == 1 { // cancelled while it holds e0 and e1
+				close(taking)
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			batches <- ids
+			return nil, nil
+		}))
+	c := startCluster(t, reg, 1)
+	c.publish(t, thingWithID("e0", nil), thingWithID("e1", nil))
+	c.due(t)
+	<-taking
+	c.publish(t, thingWithID("e2", nil)) // after the take: the batch's next run
+	var id int64
+	require.NoError(t, c.pool.QueryRow(t.Context(), `SELECT id FROM river_job WHERE kind = 'batch' AND state = 'running'`).Scan(&id))
+	_, err := c.client.JobCancel(t.Context(), id)
+	require.NoError(t, err)
+	for ev := range c.events {
+		if ev.Job.ID == id {
+			require.Equal(t, river.EventKindJobCancelled, ev.Kind, "the run ends cancelled")
+			break
+		}
+	}
+	c.due(t)
+	require.Equal(t, []string{"e0", "e1", "e2"}, <-batches, "the next run sends the cancelled run's events too")
 }
 
 // TestBatchRunEndedFreesOnlyItsOwnMark: a mark goes only with the run it
 // names. Here a run has closed its batch (and is still live, as one that is
 // taking its events would be) when a publisher marks the batch with a
-// second run: the second run's end frees the mark, though the first run is
-// live, and the first run's end leaves the mark of a third.
+// second run: the second run's end frees its mark, though the first run is
+// live, and marks the batch for a third run, since events wait; the first
+// run's end leaves that third run's mark.
 func TestBatchRunEndedFreesOnlyItsOwnMark(t *testing.T) {
 	t.Parallel()
 	c, _ := startBatch(t, fn.Options{NoRetries: true}, nil)
+	require.NoError(t, c.client.Stop(t.Context())) // no run is worked: the marks are the trigger's alone
 	marks := `SELECT count(*) FROM fn_batch_events WHERE event_id = ''`
 	c.publish(t, thingWithID("e0", nil))
 	_, err := c.pool.Exec(t.Context(), `DELETE FROM fn_batch_events WHERE event_id = ''`) // closed, as its run closes it
@@ -448,12 +537,15 @@ func TestBatchRunEndedFreesOnlyItsOwnMark(t *testing.T) {
 
 	_, err = c.client.JobCancel(t.Context(), first+1)
 	require.NoError(t, err)
-	require.Zero(t, c.count(t, marks), "the second run's mark goes with it, though the first is live")
-	c.publish(t, thingWithID("e2", nil)) // marks the batch, with a third run
+	require.Zero(t, c.count(t, fmt.Sprintf(`SELECT count(*) FROM fn_batch_events WHERE run_id = %d`, first+1)), "the second run's mark goes with it, though the first is live")
+	var third int64
+	require.NoError(t, c.pool.QueryRow(t.Context(), `SELECT run_id FROM fn_batch_events WHERE event_id = ''`).Scan(&third))
+	require.Greater(t, third, first+1, "and the events waiting get a third run")
+	c.publish(t, thingWithID("e2", nil)) // finds the mark: schedules nothing
 	_, err = c.client.JobCancel(t.Context(), first)
 	require.NoError(t, err)
 	require.Equal(t, 1, c.count(t, marks), "the first run's end leaves the third run's mark")
-	require.Equal(t, 1, c.count(t, `SELECT count(*) FROM river_job WHERE kind = 'batch' AND state = 'available'`), "which the third run takes")
+	require.Equal(t, 1, c.count(t, fmt.Sprintf(`SELECT count(*) FROM fn_batch_events WHERE run_id = %d`, third)), "the third run's")
 }
 
 // startBatch starts a cluster of one client working a batch function

@@ -240,10 +240,13 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	final := err != nil && isFinal(job.JobRow, err)
 	var after []error // what the run's end must do, each tried even if one before failed
 	var cancel *rivertype.JobCancelError
-	if final && w.f.opts.BatchEvents != nil && !errors.As(err, &cancel) {
+	remote := err != nil && errors.Is(context.Cause(ctx), rivertype.ErrJobCancelledRemotely)
+	if (final || remote) && w.f.opts.BatchEvents != nil && !errors.As(err, &cancel) {
 		// A batch whose last attempt failed goes back to wait for the next
 		// run, so a sink that is down for longer than the retries loses
-		// nothing; a batch the handler cancelled (refused for good) does not.
+		// nothing, and so does one whose run an operator cancelled (River
+		// UI, `runs cancel`), which River ends for good; a batch the handler
+		// cancelled (refused for good) does not.
 		after = append(after, w.x.handBack(ctx, w.f, job.JobRow, job.Args.Key, batch))
 	}
 	if invocation != "" && (err == nil || final) {
