@@ -85,19 +85,18 @@ func TestVersionText(t *testing.T) {
 	require.Contains(t, versionText("", nil), "river   unknown")
 }
 
-// TestBinaryVersion builds the server with its version stamped as the
+// TestBinaryVersion runs `server version`, without any configuration, on
+// the binary the tests share, whose version testserver stamps as the
 // Dockerfile does (-ldflags -X main.version; the Dockerfile's other flags
-// are left out, as they would rebuild every package) and runs `server
-// version` without any configuration: it prints the stamped version and
-// the River version go.mod pins.
+// are left out, as they would rebuild every package): it prints the
+// stamped version and the River version go.mod pins.
 func TestBinaryVersion(t *testing.T) {
 	t.Parallel()
 	dockerfile, err := os.ReadFile("../../Dockerfile")
 	require.NoError(t, err)
 	require.Contains(t, string(dockerfile), "-X main.version=${VERSION}", "the Dockerfile stamps the version this test checks")
 
-	bin, err := testserver.Build(t.Context(), t.TempDir(), "-ldflags", "-X main.version=v9.8.7-test")
-	require.NoError(t, err)
+	bin := testserver.Binary(t) // built with -X main.version=testserver.Version
 
 	goMod, err := os.ReadFile("../../go.mod")
 	require.NoError(t, err)
@@ -108,6 +107,6 @@ func TestBinaryVersion(t *testing.T) {
 	cmd.Env = []string{"APP_ENV=production"}                // no DATABASE_URL or secrets: not needed
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	require.Contains(t, string(out), "server  v9.8.7-test\n")
+	require.Contains(t, string(out), "server  "+testserver.Version+"\n")
 	require.Contains(t, string(out), "river   "+string(pinned[1])+"\n")
 }

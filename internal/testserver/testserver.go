@@ -50,8 +50,13 @@ func Run(m *testing.M, run func(*testing.M) int) int {
 	return code
 }
 
+// Version is the version Binary stamps into the server (main.version), as
+// the Dockerfile stamps a release's: `server version` prints it.
+const Version = "v9.8.7-test"
+
 // Binary builds the server on the first call of the test process (into a
-// directory Run removes) and returns its path.
+// directory Run removes), its version stamped Version, and returns its
+// path.
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	built.once.Do(func() {
@@ -61,7 +66,7 @@ func Binary(tb testing.TB) string {
 			return
 		}
 		built.dir = dir
-		built.path, built.err = Build(context.Background(), dir)
+		built.path, built.err = Build(context.Background(), dir, "-ldflags", "-X main.version="+Version)
 	})
 	if built.err != nil {
 		tb.Fatal(built.err)
