@@ -432,9 +432,11 @@ func TestBatchRunEndedUnworked(t *testing.T) {
 }
 
 // TestBatchRunDiscardedAfterTake: River's rescuer discards a batch run that
-// had taken its events (a crash on its last attempt: the worker's own
-// hand-back never runs). The transaction that discards it puts its take
-// back in the batch and gives the batch a new run, which sends them.
+// had taken its events, as after a crash on its last attempt, when the
+// worker's own hand-back never runs (here the worker hangs instead of
+// dying, and what it does after is not counted). The transaction that
+// discards it puts its take back in the batch and gives the batch a new
+// run, which sends them.
 func TestBatchRunDiscardedAfterTake(t *testing.T) {
 	t.Parallel()
 	batches := make(chan []string, 4)
@@ -513,6 +515,66 @@ func TestBatchRunCancelledHandsBackItsTake(t *testing.T) {
 	}
 	c.due(t)
 	require.Equal(t, []string{"e0", "e1", "e2"}, <-batches, "the next run sends the cancelled run's events too")
+}
+
+// TestBatchRunEndedWhileRetrying: a batch run that failed and waits for its
+// retry keeps its take (the retry sends the same events); cancelled or
+// deleted then, it never runs again, so the transaction that ends it puts
+// the take back in its batch and gives the batch a run, which sends them.
+func TestBatchRunEndedWhileRetrying(t *testing.T) {
+	t.Parallel()
+	for name, end := range map[string]func(ctx context.Context, c *cluster, id int64) error{
+		"cancelled with River's JobCancel": func(ctx context.Context, c *cluster, id int64) error {
+			_, err := c.client.JobCancel(ctx, id)
+			return err
+		},
+		"deleted with River's JobDelete": func(ctx context.Context, c *cluster, id int64) error {
+			_, err := c.client.JobDelete(ctx, id)
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			hour := func(int) time.Duration { return time.Hour } // the retry waits while the run is ended
+			c, batches := startBatch(t, fn.Options{Backoff: hour}, errors.New("sink down"))
+			c.publish(t, thingWithID("e0", nil), thingWithID("e1", nil))
+			c.due(t)
+			require.Equal(t, []string{"e0", "e1"}, <-batches, "the first attempt takes the events, and fails")
+			var id int64
+			for ev := range c.events {
+				if ev.Kind == river.EventKindJobFailed {
+					id = ev.Job.ID
+					break
+				}
+			}
+			var state string
+			require.NoError(t, c.pool.QueryRow(t.Context(), `SELECT state FROM river_job WHERE id = $1`, id).Scan(&state))
+			require.Equal(t, "retryable", state, "it waits for its retry")
+			require.NoError(t, end(t.Context(), c, id))
+			require.Equal(t, 1, c.count(t, fmt.Sprintf(`SELECT count(*) FROM river_job WHERE kind = 'batch' AND id <> %d`, id)), "the batch has a new run")
+			require.Equal(t, []string{"e0", "e1"}, <-batches, "which sends the events the ended run held")
+		})
+	}
+}
+
+// TestBatchRefusedByHandlerDropsItsTake: a handler that cancels its batch
+// run (river.JobCancel: refused for good) drops the events it took; the
+// run's end hands nothing back, and the next run sends only later events.
+func TestBatchRefusedByHandlerDropsItsTake(t *testing.T) {
+	t.Parallel()
+	c, batches := startBatch(t, fn.Options{}, river.JobCancel(errors.New("refused")))
+	c.publish(t, thingWithID("e0", nil), thingWithID("e1", nil))
+	c.due(t)
+	require.Equal(t, []string{"e0", "e1"}, <-batches, "the run takes the events and refuses them")
+	for ev := range c.events {
+		if ev.Kind == river.EventKindJobCancelled {
+			break
+		}
+	}
+	require.Zero(t, c.count(t, `SELECT count(*) FROM fn_batch_events`), "nothing is handed back")
+	c.publish(t, thingWithID("e2", nil))
+	c.due(t)
+	require.Equal(t, []string{"e2"}, <-batches, "the next run sends only the later event")
 }
 
 // TestBatchRunEndedFreesOnlyItsOwnMark: a mark goes only with the run it

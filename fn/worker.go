@@ -248,6 +248,10 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		// UI, `runs cancel`), which River ends for good; a batch the handler
 		// cancelled (refused for good) does not.
 		after = append(after, w.x.handBack(ctx, w.f, job.JobRow, job.Args.Key, batch))
+	} else if w.f.opts.BatchEvents != nil && errors.As(err, &cancel) {
+		// The handler refused the batch for good: its take is dropped, so
+		// that the run's end (fn_batch_run_ended) does not hand it back.
+		after = append(after, w.x.dropTake(ctx, job.ID))
 	}
 	if invocation != "" && (err == nil || final) {
 		after = append(after, w.x.finished(ctx, job.JobRow, invocation, result, err))
@@ -464,6 +468,19 @@ func (x *executor) handBack(ctx context.Context, f *Function, job *rivertype.Job
 	}
 	if done != nil {
 		done()
+	}
+	return nil
+}
+
+// dropTake forgets the events a batch run (job) took, once its handler
+// cancelled it: the trigger that sees the run end hands back a take it
+// finds recorded.
+func (x *executor) dropTake(ctx context.Context, jobID int64) error {
+	err := x.inTx(ctx, func(ctx context.Context, tx pgx.Tx, _ *river.Client[pgx.Tx]) error {
+		return db.New(tx).FlowStepDelete(ctx, db.FlowStepDeleteParams{JobID: jobID, Step: batchStep})
+	})
+	if err != nil {
+		return fmt.Errorf("drop cancelled batch: %w", err)
 	}
 	return nil
 }
