@@ -393,6 +393,18 @@ func TestBatchFailedBeforeReplay(t *testing.T) {
 	require.Equal(t, []string{"e0", "e1"}, <-batches, "which takes them")
 }
 
+// cancelRun and deleteRun end a run as an operator does, with River's
+// JobCancel and JobDelete.
+func cancelRun(ctx context.Context, c *cluster, id int64) error {
+	_, err := c.client.JobCancel(ctx, id)
+	return err
+}
+
+func deleteRun(ctx context.Context, c *cluster, id int64) error {
+	_, err := c.client.JobDelete(ctx, id)
+	return err
+}
+
 // TestBatchRunEndedUnworked: a batch run that ends before it ran (an
 // operator cancels or deletes it; River's rescuer discards it after a crash
 // on its last attempt) takes its batch's mark with it, and the transaction
@@ -402,14 +414,8 @@ func TestBatchFailedBeforeReplay(t *testing.T) {
 func TestBatchRunEndedUnworked(t *testing.T) {
 	t.Parallel()
 	for name, end := range map[string]func(ctx context.Context, c *cluster, id int64) error{
-		"cancelled with River's JobCancel": func(ctx context.Context, c *cluster, id int64) error {
-			_, err := c.client.JobCancel(ctx, id)
-			return err
-		},
-		"deleted with River's JobDelete": func(ctx context.Context, c *cluster, id int64) error {
-			_, err := c.client.JobDelete(ctx, id)
-			return err
-		},
+		"cancelled with River's JobCancel": cancelRun,
+		"deleted with River's JobDelete":   deleteRun,
 		"discarded, as River's rescuer discards": func(ctx context.Context, c *cluster, id int64) error {
 			_, err := c.pool.Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now() WHERE id = $1`, id)
 			return err
@@ -477,8 +483,10 @@ func TestBatchRunDiscardedAfterTake(t *testing.T) {
 
 // TestBatchRunCancelledHandsBackItsTake: a run an operator cancels while
 // it holds its events (River UI's cancel of a running job, on an attempt
-// that is not its last) hands them back to its batch, as a failed last
-// attempt does: the next run sends them with the events that came after.
+// that is not its last) ends cancelled with its take recorded, which the
+// run's end hands back to its batch (fn_batch_run_ended), as a failed last
+// attempt's worker does: the next run sends them with the events that came
+// after.
 func TestBatchRunCancelledHandsBackItsTake(t *testing.T) {
 	t.Parallel()
 	batches := make(chan []string, 4)
@@ -524,14 +532,8 @@ func TestBatchRunCancelledHandsBackItsTake(t *testing.T) {
 func TestBatchRunEndedWhileRetrying(t *testing.T) {
 	t.Parallel()
 	for name, end := range map[string]func(ctx context.Context, c *cluster, id int64) error{
-		"cancelled with River's JobCancel": func(ctx context.Context, c *cluster, id int64) error {
-			_, err := c.client.JobCancel(ctx, id)
-			return err
-		},
-		"deleted with River's JobDelete": func(ctx context.Context, c *cluster, id int64) error {
-			_, err := c.client.JobDelete(ctx, id)
-			return err
-		},
+		"cancelled with River's JobCancel": cancelRun,
+		"deleted with River's JobDelete":   deleteRun,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -240,18 +240,19 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	final := err != nil && isFinal(job.JobRow, err)
 	var after []error // what the run's end must do, each tried even if one before failed
 	var cancel *rivertype.JobCancelError
-	remote := err != nil && errors.Is(context.Cause(ctx), rivertype.ErrJobCancelledRemotely)
-	if (final || remote) && w.f.opts.BatchEvents != nil && !errors.As(err, &cancel) {
+	switch {
+	case w.f.opts.BatchEvents == nil || !final:
+		// A run that ends otherwise (an operator's cancel, say) leaves its
+		// recorded take to the trigger that sees it end (fn_batch_run_ended).
+	case errors.As(err, &cancel):
+		// The handler refused the batch for good: its take is dropped, so
+		// that the run's end does not hand it back.
+		after = append(after, w.x.dropTake(ctx, job.ID))
+	default:
 		// A batch whose last attempt failed goes back to wait for the next
 		// run, so a sink that is down for longer than the retries loses
-		// nothing, and so does one whose run an operator cancelled (River
-		// UI, `runs cancel`), which River ends for good; a batch the handler
-		// cancelled (refused for good) does not.
+		// nothing.
 		after = append(after, w.x.handBack(ctx, w.f, job.JobRow, job.Args.Key, batch))
-	} else if w.f.opts.BatchEvents != nil && errors.As(err, &cancel) {
-		// The handler refused the batch for good: its take is dropped, so
-		// that the run's end (fn_batch_run_ended) does not hand it back.
-		after = append(after, w.x.dropTake(ctx, job.ID))
 	}
 	if invocation != "" && (err == nil || final) {
 		after = append(after, w.x.finished(ctx, job.JobRow, invocation, result, err))
