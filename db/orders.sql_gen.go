@@ -8,6 +8,7 @@ package db
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 const orderGet = `-- name: OrderGet :one
@@ -50,57 +51,6 @@ func (q *Queries) OrderGetForUpdate(ctx context.Context, id string) (*Order, err
 	return &i, err
 }
 
-const orderInsert = `-- name: OrderInsert :one
-INSERT INTO orders (user_id, shop_id, total_paise)
-VALUES ($1, $2, $3)
-RETURNING id, user_id, shop_id, status, total_paise, cancel_reason, created_at, updated_at
-`
-
-type OrderInsertParams struct {
-	UserID     string `json:"userId"`
-	ShopID     string `json:"shopId"`
-	TotalPaise int64  `json:"totalPaise"`
-}
-
-func (q *Queries) OrderInsert(ctx context.Context, arg OrderInsertParams) (*Order, error) {
-	row := q.db.QueryRow(ctx, orderInsert, arg.UserID, arg.ShopID, arg.TotalPaise)
-	var i Order
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.ShopID,
-		&i.Status,
-		&i.TotalPaise,
-		&i.CancelReason,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return &i, err
-}
-
-const orderItemInsertMany = `-- name: OrderItemInsertMany :exec
-INSERT INTO order_items (order_id, product_id, quantity, price_paise)
-SELECT $1, unnest($2::uuid[]), unnest($3::integer[]), unnest($4::bigint[])
-`
-
-type OrderItemInsertManyParams struct {
-	OrderID     string   `json:"orderId"`
-	ProductIds  []string `json:"productIds"`
-	Quantities  []int32  `json:"quantities"`
-	PricesPaise []int64  `json:"pricesPaise"`
-}
-
-// Inserts an order's items in one statement.
-func (q *Queries) OrderItemInsertMany(ctx context.Context, arg OrderItemInsertManyParams) error {
-	_, err := q.db.Exec(ctx, orderItemInsertMany,
-		arg.OrderID,
-		arg.ProductIds,
-		arg.Quantities,
-		arg.PricesPaise,
-	)
-	return err
-}
-
 const orderItemList = `-- name: OrderItemList :many
 SELECT order_id, product_id, quantity, price_paise FROM order_items WHERE order_id = $1 ORDER BY product_id
 `
@@ -128,6 +78,108 @@ func (q *Queries) OrderItemList(ctx context.Context, orderID string) ([]*OrderIt
 		return nil, err
 	}
 	return items, nil
+}
+
+const orderPlace = `-- name: OrderPlace :one
+WITH o AS (
+    INSERT INTO orders (user_id, shop_id, total_paise)
+    SELECT $1::uuid, $2::uuid, $3::bigint
+    WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = $1::uuid AND u.deleted_at IS NULL)
+      AND EXISTS (SELECT 1 FROM shops s WHERE s.id = $2::uuid)
+    RETURNING id, user_id, shop_id, status, total_paise, cancel_reason, created_at, updated_at
+), lines AS (
+    SELECT unnest($4::uuid[]) AS product_id, unnest($5::integer[]) AS quantity,
+           unnest($6::bigint[]) AS price_paise
+), items AS (
+    INSERT INTO order_items (order_id, product_id, quantity, price_paise)
+    SELECT o.id, l.product_id, l.quantity, l.price_paise FROM o, lines l
+), locked AS (
+    SELECT p.id FROM products p
+    WHERE p.id = ANY($4::uuid[]) AND p.deleted_at IS NULL AND EXISTS (SELECT 1 FROM o)
+    ORDER BY p.id
+    FOR NO KEY UPDATE
+), taken AS (
+    UPDATE products AS p SET
+        stock = p.stock - l.quantity,
+        version = p.version + CASE WHEN (p.stock = 0) <> (p.stock - l.quantity = 0) THEN 1 ELSE 0 END,
+        changed_at = CASE WHEN (p.stock = 0) <> (p.stock - l.quantity = 0) THEN now() ELSE p.changed_at END,
+        updated_at = now()
+    FROM lines l
+    WHERE p.id = l.product_id AND p.id IN (SELECT id FROM locked)
+      AND p.stock >= l.quantity AND p.price_paise = l.price_paise
+    RETURNING p.id, p.shop_id, p.name, p.stock
+)
+SELECT o.id, o.user_id, o.shop_id, o.status, o.total_paise, o.cancel_reason, o.created_at, o.updated_at,
+    ARRAY(SELECT id FROM taken ORDER BY id)::uuid[] AS taken_ids,
+    ARRAY(SELECT shop_id FROM taken ORDER BY id)::uuid[] AS taken_shop_ids,
+    ARRAY(SELECT name FROM taken ORDER BY id)::text[] AS taken_names,
+    ARRAY(SELECT stock FROM taken ORDER BY id)::integer[] AS taken_stocks
+FROM o
+`
+
+type OrderPlaceParams struct {
+	UserID      string   `json:"userId"`
+	ShopID      string   `json:"shopId"`
+	TotalPaise  int64    `json:"totalPaise"`
+	ProductIds  []string `json:"productIds"`
+	Quantities  []int32  `json:"quantities"`
+	PricesPaise []int64  `json:"pricesPaise"`
+}
+
+type OrderPlaceRow struct {
+	ID           string    `json:"id"`
+	UserID       string    `json:"userId"`
+	ShopID       string    `json:"shopId"`
+	Status       string    `json:"status"`
+	TotalPaise   int64     `json:"totalPaise"`
+	CancelReason string    `json:"cancelReason"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+	TakenIds     []string  `json:"takenIds"`
+	TakenShopIds []string  `json:"takenShopIds"`
+	TakenNames   []string  `json:"takenNames"`
+	TakenStocks  []int32   `json:"takenStocks"`
+}
+
+// Places a priced order in one statement (mart.PlaceOrder): inserts the
+// order, if its user is not deleted and its shop exists, and its items;
+// then takes the items' quantities from their products' stock. It locks
+// the products' rows in id order (a fixed order, so two orders that share
+// products cannot deadlock) for a change of their stock (NO KEY UPDATE,
+// which does not wait for the KEY SHARE locks that the foreign keys of
+// orders' items take on the rows), and decrements each row whose stock
+// covers its quantity and whose price is still the one the order was
+// priced at. It returns the order and the products it took from: their
+// ids, shops, names and the stock left. No row: the user or the shop is
+// missing, and nothing is locked. Fewer products than items: one was
+// deleted, repriced or short of stock; the caller reads why and rolls
+// back. A product's version changes only when it sells out (see
+// ProductStockAdd).
+func (q *Queries) OrderPlace(ctx context.Context, arg OrderPlaceParams) (*OrderPlaceRow, error) {
+	row := q.db.QueryRow(ctx, orderPlace,
+		arg.UserID,
+		arg.ShopID,
+		arg.TotalPaise,
+		arg.ProductIds,
+		arg.Quantities,
+		arg.PricesPaise,
+	)
+	var i OrderPlaceRow
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.ShopID,
+		&i.Status,
+		&i.TotalPaise,
+		&i.CancelReason,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.TakenIds,
+		&i.TakenShopIds,
+		&i.TakenNames,
+		&i.TakenStocks,
+	)
+	return &i, err
 }
 
 const orderReceiptList = `-- name: OrderReceiptList :many

@@ -219,7 +219,7 @@ func TestPlaceOrderPriceChangedWhileWaiting(t *testing.T) {
 	defer tick.Stop()
 	for waiting := false; !waiting; {
 		require.NoError(t, pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ProductStockTake%')`).Scan(&waiting))
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%OrderPlace%')`).Scan(&waiting))
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
@@ -647,4 +647,47 @@ func TestPlaceOrderUpperCaseIDs(t *testing.T) {
 	require.ErrorAs(t, err, &verr)
 	require.Equal(t, []mart.FieldError{{Field: "items[1].productId", Message: "appears more than once"}}, verr.Fields)
 	require.Equal(t, 3, count(t, b.db, "SELECT stock FROM products WHERE id = $1", f.product.ID), "nothing written")
+}
+
+// TestPlaceOrderUnknownUserOrShop: an order whose user is unknown or
+// deleted, or whose shop is unknown, is an error naming that field, also
+// when an item is wrong too (the user and the shop are reported first), and
+// writes nothing: no order, no stock taken, no event.
+func TestPlaceOrderUnknownUserOrShop(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	f := newFixture(t, b.svc, 5)
+	gone, err := b.svc.CreateUser(ctx, mart.CreateUserParams{Email: "gone@example.com", Name: "Gone"})
+	require.NoError(t, err)
+	require.NoError(t, b.svc.DeleteUser(ctx, gone.ID))
+	before := count(t, b.db, "SELECT count(*) FROM events")
+
+	item := []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 1}}
+	short := []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 6}}
+	unknown := []mart.PlaceOrderItem{{ProductID: missingID, Quantity: 1}}
+	for _, tc := range []struct {
+		name         string
+		user, shop   string
+		items        []mart.PlaceOrderItem
+		field, about string
+	}{
+		{"UnknownUser", missingID, f.shop.ID, item, "userId", "user " + missingID},
+		{"DeletedUser", gone.ID, f.shop.ID, item, "userId", "user " + gone.ID},
+		{"UnknownShop", f.customer.ID, missingID, item, "shopId", "shop " + missingID},
+		{"UnknownUserAndProduct", missingID, f.shop.ID, unknown, "userId", "user " + missingID},
+		{"UnknownShopAndShortStock", f.customer.ID, missingID, short, "shopId", "shop " + missingID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := b.svc.PlaceOrder(ctx, mart.PlaceOrderParams{UserID: tc.user, ShopID: tc.shop, Items: tc.items})
+			var verr *mart.ValidationError
+			require.ErrorAs(t, err, &verr)
+			require.Equal(t, []string{tc.field}, fields(verr))
+			require.Contains(t, verr.Fields[0].Message, tc.about)
+		})
+	}
+	require.Zero(t, count(t, b.db, "SELECT count(*) FROM orders"))
+	require.Zero(t, count(t, b.db, "SELECT count(*) FROM order_items"))
+	require.Equal(t, 5, count(t, b.db, "SELECT stock FROM products WHERE id = $1", f.product.ID))
+	require.Equal(t, before, count(t, b.db, "SELECT count(*) FROM events"))
 }

@@ -132,11 +132,11 @@ func (s *Service) PlaceOrder(ctx context.Context, p PlaceOrderParams) (*Order, e
 		return nil, err
 	}
 
-	// A product whose price changes between the two reads (placeOrderTx)
-	// makes the transaction start again with the new price.
+	// A product whose price changes between the read and the write
+	// (placeOrderTx) makes the order start again with the new price.
 	for attempt := 1; ; attempt++ {
 		order, err := s.placeOrderTx(ctx, p)
-		if errors.Is(err, errPriceChanged) && attempt < placeOrderAttempts {
+		if (errors.Is(err, errPriceChanged) || errors.Is(err, errRefChanged)) && attempt < placeOrderAttempts {
 			continue
 		}
 		if err != nil {
@@ -155,99 +155,80 @@ const placeOrderAttempts = 3
 // prices changed under each of its placeOrderAttempts.
 var errPriceChanged = &apperr.Error{Code: apperr.Conflict, Message: "Product prices changed while the order was placed; place it again."}
 
-// placeOrderTx is PlaceOrder's transaction, in seven statements before the
-// events' own: it reads the user, the shop and the products (without
-// locking them), to check the order and price it, and writes the order and
-// its items; only then it locks the products' rows and takes the stock, in
-// one statement (db.ProductStockTake), and publishes the events. So a
-// product's row stays locked for the last statements of the transaction
-// only, and orders that share a popular product wait for each other that
-// much less. A price that changed in between is errPriceChanged (nothing is
-// written).
+// errRefChanged says the order's write found no user or shop where the
+// read after it, in a later snapshot, found both (a user or shop that
+// committed in between); PlaceOrder starts again, as for errPriceChanged.
+var errRefChanged = &apperr.Error{Code: apperr.Conflict, Message: "The user or the shop changed while the order was placed; place it again."}
+
+// placeOrderTx places the order in three statements before the events'
+// own. It reads the products (without locking them, and outside the
+// transaction: under READ COMMITTED a read inside it sees no more) to check
+// the order and price it. Then, in one transaction, one statement
+// (db.OrderPlace) writes the order and its items and only then locks the
+// products' rows and takes the stock, and the events are published. So a
+// product's row stays locked for the end of the transaction only, and
+// orders that share a popular product wait for each other that much less.
+// A price that changed in between is errPriceChanged (nothing is written).
+// A missing user or shop is found by the write and reported before any
+// item's error, as the fields are ordered (refError).
 func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order, error) {
+	ids := make([]string, len(p.Items))
+	for i, it := range p.Items {
+		ids[i] = it.ProductID
+	}
+	read, err := db.New(s.db).ProductList(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read products: %w", err)
+	}
+	products, total, err := priceOrder(p, read)
+	if err != nil {
+		if refErr := refError(ctx, db.New(s.db), p); refErr != nil {
+			return nil, refErr
+		}
+		return nil, err
+	}
+	place := db.OrderPlaceParams{UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total}
+	created := &events.OrderCreated{UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total}
+	for _, it := range p.Items {
+		pr := products[it.ProductID]
+		place.ProductIds = append(place.ProductIds, pr.ID)
+		place.Quantities = append(place.Quantities, int32(it.Quantity))
+		place.PricesPaise = append(place.PricesPaise, pr.PricePaise)
+		created.Items = append(created.Items, events.OrderItem{ProductID: pr.ID, Quantity: it.Quantity, PricePaise: pr.PricePaise})
+	}
+
 	var order *Order
-	err := s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		if _, err := q.UserGet(ctx, p.UserID); err != nil {
-			return invalidRef(err, "userId", "user "+p.UserID)
-		}
-		if _, err := q.ShopGet(ctx, p.ShopID); err != nil {
-			return invalidRef(err, "shopId", "shop "+p.ShopID)
-		}
-		ids := make([]string, len(p.Items))
-		for i, it := range p.Items {
-			ids[i] = it.ProductID
-		}
-		read, err := q.ProductList(ctx, ids)
-		if err != nil {
-			return fmt.Errorf("read products: %w", err)
-		}
-		products, err := checkItems(p, read)
-		if err != nil {
-			return err
-		}
-		var total int64
-		for i, it := range p.Items {
-			pr := products[it.ProductID]
-			// A product's stored price is not trusted to be within
-			// events.MaxPricePaise (rows may predate that limit), so the
-			// line and the running total are checked before each step
-			// that could pass events.MaxTotalPaise.
-			line, ok := events.LineTotal(pr.PricePaise, it.Quantity)
-			if !ok {
-				return invalid(FieldError{
-					Field:   fmt.Sprintf("items[%d].quantity", i),
-					Message: fmt.Sprintf("%d at %d paise each exceeds the largest order total, %d paise", it.Quantity, pr.PricePaise, events.MaxTotalPaise),
-				})
+	err = s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		row, err := q.OrderPlace(ctx, place)
+		if errors.Is(err, pgx.ErrNoRows) {
+			if refErr := refError(ctx, q, p); refErr != nil {
+				return refErr
 			}
-			if total > events.MaxTotalPaise-line {
-				return invalid(FieldError{
-					Field:   "totalPaise",
-					Message: fmt.Sprintf("the items add up to more than the largest order total, %d paise", events.MaxTotalPaise),
-				})
-			}
-			total += line
+			return errRefChanged
 		}
-
-		row, err := q.OrderInsert(ctx, db.OrderInsertParams{UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total})
 		if err != nil {
-			return fmt.Errorf("insert order: %w", err)
+			return fmt.Errorf("write order: %w", err)
 		}
-		created := &events.OrderCreated{OrderID: row.ID, UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total}
-		lines := db.OrderItemInsertManyParams{OrderID: row.ID}
-		take := db.ProductStockTakeParams{}
-		items := make([]*db.OrderItem, 0, len(p.Items))
-		for _, it := range p.Items {
-			pr := products[it.ProductID]
-			lines.ProductIds = append(lines.ProductIds, pr.ID)
-			lines.Quantities = append(lines.Quantities, int32(it.Quantity))
-			lines.PricesPaise = append(lines.PricesPaise, pr.PricePaise)
-			items = append(items, &db.OrderItem{OrderID: row.ID, ProductID: pr.ID, Quantity: int32(it.Quantity), PricePaise: pr.PricePaise})
-			created.Items = append(created.Items, events.OrderItem{ProductID: pr.ID, Quantity: it.Quantity, PricePaise: pr.PricePaise})
-		}
-		take.IDs, take.Quantities, take.PricesPaise = lines.ProductIds, lines.Quantities, lines.PricesPaise
-		if err := q.OrderItemInsertMany(ctx, lines); err != nil {
-			return fmt.Errorf("insert order items: %w", err)
-		}
-
-		// Now lock the rows and take the stock, if the stock and the
-		// prices are still what the read found enough and used.
-		taken, err := q.ProductStockTake(ctx, take)
-		if err != nil {
-			return fmt.Errorf("take stock: %w", err)
-		}
-		if len(taken) < len(p.Items) {
+		if len(row.TakenIds) < len(p.Items) {
 			return whyNotTaken(ctx, q, p, ids, products)
 		}
+		created.OrderID = row.ID
 		var soldOut []events.Payload
-		for _, pr := range taken {
-			if pr.Stock == 0 {
+		for i, id := range row.TakenIds {
+			if row.TakenStocks[i] == 0 {
 				zero := 0
 				soldOut = append(soldOut,
-					&events.ProductOutOfStock{ProductID: pr.ID, ShopID: pr.ShopID, Name: pr.Name},
-					&events.ProductUpdated{ProductID: pr.ID, Stock: &zero})
+					&events.ProductOutOfStock{ProductID: id, ShopID: row.TakenShopIds[i], Name: row.TakenNames[i]},
+					&events.ProductUpdated{ProductID: id, Stock: &zero})
 			}
 		}
-		order = orderFromRows(row, items)
+		order = &Order{
+			ID: row.ID, UserID: row.UserID, ShopID: row.ShopID, Status: row.Status, TotalPaise: row.TotalPaise,
+			CancelReason: row.CancelReason, CreatedAt: row.CreatedAt, Items: make([]OrderItem, len(created.Items)),
+		}
+		for i, it := range created.Items {
+			order.Items[i] = OrderItem(it)
+		}
 		// Published last, after the rows' locks: every write that locks
 		// products publishes after it, so none holds what an event's
 		// publishing waits for (a batch's first event, say) while it waits
@@ -257,7 +238,54 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 	return order, err
 }
 
-// whyNotTaken returns why ProductStockTake did not take an item's stock:
+// priceOrder returns the products of p's items by id from rows and the
+// order's total, or the error for the first item that cannot be ordered:
+// its product is not among rows (or is another shop's), its stock is
+// short, or its line or the total passes events.MaxTotalPaise.
+func priceOrder(p PlaceOrderParams, rows []*db.Product) (map[string]*db.Product, int64, error) {
+	products, err := checkItems(p, rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int64
+	for i, it := range p.Items {
+		pr := products[it.ProductID]
+		// A product's stored price is not trusted to be within
+		// events.MaxPricePaise (rows may predate that limit), so the line
+		// and the running total are checked before each step that could
+		// pass events.MaxTotalPaise.
+		line, ok := events.LineTotal(pr.PricePaise, it.Quantity)
+		if !ok {
+			return nil, 0, invalid(FieldError{
+				Field:   fmt.Sprintf("items[%d].quantity", i),
+				Message: fmt.Sprintf("%d at %d paise each exceeds the largest order total, %d paise", it.Quantity, pr.PricePaise, events.MaxTotalPaise),
+			})
+		}
+		if total > events.MaxTotalPaise-line {
+			return nil, 0, invalid(FieldError{
+				Field:   "totalPaise",
+				Message: fmt.Sprintf("the items add up to more than the largest order total, %d paise", events.MaxTotalPaise),
+			})
+		}
+		total += line
+	}
+	return products, total, nil
+}
+
+// refError returns the error for p's user (missing or deleted) or, if the
+// user is there, p's shop (missing), or nil when both are there: the
+// fields checked before the items.
+func refError(ctx context.Context, q *db.Queries, p PlaceOrderParams) error {
+	if _, err := q.UserGet(ctx, p.UserID); err != nil {
+		return invalidRef(err, "userId", "user "+p.UserID)
+	}
+	if _, err := q.ShopGet(ctx, p.ShopID); err != nil {
+		return invalidRef(err, "shopId", "shop "+p.ShopID)
+	}
+	return nil
+}
+
+// whyNotTaken returns why OrderPlace did not take an item's stock:
 // the product is gone (or another shop's), its stock is short, or its price
 // is not the one read (errPriceChanged); ids are the items' products.
 func whyNotTaken(ctx context.Context, q *db.Queries, p PlaceOrderParams, ids []string, read map[string]*db.Product) error {

@@ -15,32 +15,6 @@ SELECT * FROM products WHERE id = @id AND deleted_at IS NULL FOR UPDATE;
 SELECT * FROM products
 WHERE id = ANY(@ids::uuid[]) AND deleted_at IS NULL;
 
--- name: ProductStockTake :many
--- Takes an order's quantities from its products' stock, in one statement:
--- it locks the rows in id order (a fixed order, so two orders that share
--- products cannot deadlock) for a change of their stock (NO KEY UPDATE,
--- which does not wait for the KEY SHARE locks that the foreign keys of
--- orders' items take on the rows), then decrements each row whose stock
--- covers its quantity and whose price is still the one the order was
--- priced at, and returns those rows. A product it does not return was
--- deleted, repriced or short of stock: the caller reads why and rolls back.
--- The version changes only when a product sells out (see ProductStockAdd).
-WITH locked AS (
-    SELECT l.id FROM products l
-    WHERE l.id = ANY(@ids::uuid[]) AND l.deleted_at IS NULL
-    ORDER BY l.id
-    FOR NO KEY UPDATE
-)
-UPDATE products AS p SET
-    stock = p.stock - t.quantity,
-    version = p.version + CASE WHEN (p.stock = 0) <> (p.stock - t.quantity = 0) THEN 1 ELSE 0 END,
-    changed_at = CASE WHEN (p.stock = 0) <> (p.stock - t.quantity = 0) THEN now() ELSE p.changed_at END,
-    updated_at = now()
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@quantities::integer[]) AS quantity, unnest(@prices_paise::bigint[]) AS price_paise) AS t
-WHERE p.id = t.id AND p.id IN (SELECT id FROM locked)
-  AND p.stock >= t.quantity AND p.price_paise = t.price_paise
-RETURNING p.*;
-
 -- name: ProductUpdate :one
 UPDATE products SET
     name = coalesce(sqlc.narg('name'), name),
