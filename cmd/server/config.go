@@ -32,7 +32,7 @@ type Config struct {
 	ShutdownTimeout      time.Duration         // SHUTDOWN_TIMEOUT, default 30s
 	DBTimeout            time.Duration         // DB_TIMEOUT: connect timeout and per-request database budget, default 5s
 	DBMaxConns           int                   // DB_MAX_CONNS: connections this process opens in all, default 40
-	DBAPIConns           int                   // DB_API_CONNS: of those, the HTTP API's own pool when ROLE=all, default 12
+	DBAPIConns           int                   // DB_API_CONNS: of those, the HTTP API's own pool when ROLE=all, default 8
 	QueueWorkers         map[string]int        // QUEUE_WORKERS: jobs worked at once per queue (see jobs.DefaultQueueWorkers)
 	FetchCooldown        time.Duration         // FETCH_COOLDOWN: least time between two fetches of one queue, default 5ms
 	FetchPoll            time.Duration         // FETCH_POLL_INTERVAL: fetch this often when no LISTEN/NOTIFY wake-up came, default 100ms

@@ -176,7 +176,7 @@ func settingSections(c *Config) []settingSection {
 				doc: "Connections this process opens in all; keep the sum over all processes below PostgreSQL's `max_connections`. " +
 					"No job holds one while it calls an outside service.",
 				tuning: true},
-			{name: "DB_API_CONNS", def: "12", bind: positiveInt(&c.DBAPIConns),
+			{name: "DB_API_CONNS", def: "8", bind: positiveInt(&c.DBAPIConns),
 				doc: fmt.Sprintf("With `ROLE=all`, the HTTP API's own pool (at least 2); the workers' pool gets the rest, which must be "+
 					"at least %d (River) + one per queue: start-up refuses a split that does not fit (see [Performance](bench/README.md#performance)).", riverConns),
 				tuning: true},
