@@ -176,13 +176,14 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 	for i, it := range p.Items {
 		ids[i] = it.ProductID
 	}
-	read, err := db.New(s.db).ProductList(ctx, ids)
+	reads := db.New(s.db)
+	read, err := reads.ProductList(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read products: %w", err)
 	}
 	products, total, err := priceOrder(p, read)
 	if err != nil {
-		if refErr := refError(ctx, db.New(s.db), p); refErr != nil {
+		if refErr := refError(ctx, reads, p); refErr != nil {
 			return nil, refErr
 		}
 		return nil, err
