@@ -247,10 +247,10 @@ func (r *serverRun) dbNow(ctx context.Context) (time.Time, error) {
 func (r *serverRun) waitDrained(ctx context.Context, m jobMark, kinds []string, timeout time.Duration) (bool, error) {
 	// Unfinalized jobs are found through their state (River's fetch index),
 	// so a poll does not walk the jobs already finished.
-	return r.poll(ctx, timeout, `SELECT (SELECT count(*) FROM river_job
+	return r.poll(ctx, timeout, `SELECT EXISTS (SELECT 1 FROM river_job
 		    WHERE state IN ('available', 'pending', 'running', 'retryable', 'scheduled')
 		      AND (id > $1 AND kind = ANY($2) OR kind = $3))
-		+ (SELECT count(*) FROM analytics_pending)`, m.maxID, kinds, kindTrackAnalytics)
+		OR EXISTS (SELECT 1 FROM analytics_pending)`, m.maxID, kinds, kindTrackAnalytics)
 }
 
 // waitIdle polls until no job is available, pending or running (periodic
@@ -258,21 +258,25 @@ func (r *serverRun) waitDrained(ctx context.Context, m jobMark, kinds []string, 
 // analytics_pending (a batch's run takes its events when it starts
 // running), or timeout passes.
 func (r *serverRun) waitIdle(ctx context.Context, timeout time.Duration) (bool, error) {
-	return r.poll(ctx, timeout, `SELECT (SELECT count(*) FROM river_job WHERE state IN ('available', 'pending', 'running', 'retryable'))
-		+ (SELECT count(*) FROM analytics_pending)`)
+	return r.poll(ctx, timeout, `SELECT EXISTS (SELECT 1 FROM river_job WHERE state IN ('available', 'pending', 'running', 'retryable'))
+		OR EXISTS (SELECT 1 FROM analytics_pending)`)
 }
 
-// poll runs the counting query every 100 ms until it counts 0. Figures
-// never depend on when a poll saw the end (they are read from the
-// database's timestamps), so polling more often would only add load.
+// poll runs the query, which reports whether work is left, every 100 ms
+// until it reports none. The query asks whether one row is left rather
+// than counting them: a count walks the whole backlog on every poll, and
+// with 30,000 orders waiting that took 20 ms of the PostgreSQL CPU the
+// measured server shares, every 100 ms. Figures never depend on when a
+// poll saw the end (they are read from the database's timestamps), so
+// polling more often would only add load.
 func (r *serverRun) poll(ctx context.Context, timeout time.Duration, sql string, args ...any) (bool, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		var n int
-		if err := r.pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
-			return false, fmt.Errorf("count pending jobs: %w", err)
+		var left bool
+		if err := r.pool.QueryRow(ctx, sql, args...).Scan(&left); err != nil {
+			return false, fmt.Errorf("look for unfinished jobs: %w", err)
 		}
-		if n == 0 {
+		if !left {
 			return true, nil
 		}
 		if time.Now().After(deadline) {
