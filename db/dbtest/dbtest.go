@@ -49,6 +49,10 @@ var server struct { //nolint:gochecknoglobals
 	// use.
 	inUse   *pgx.Conn
 	inUseMu sync.Mutex
+	// admin creates and drops the test databases on connections it keeps:
+	// a new connection costs the server a backend's start (about 40 ms of
+	// its CPU on a small VM), and a test used to open two for that.
+	admin *pgxpool.Pool
 
 	// Under Run, test databases are dropped in the background: DROP
 	// DATABASE waits for a checkpoint, which concurrent drops share. Run
@@ -75,6 +79,9 @@ func Run(m *testing.M) int {
 	server.drops.Wait()
 	if server.dropFailed.Load() && code == 0 {
 		code = 1
+	}
+	if server.admin != nil {
+		server.admin.Close()
 	}
 	if server.inUse != nil {
 		_ = server.inUse.Close(context.Background())
@@ -110,8 +117,22 @@ func setup(ctx context.Context) (err error) {
 		return fmt.Errorf("read server version: %w", err)
 	}
 	server.fileCopy = version >= 150000
+	cfg, err := pgxpool.ParseConfig(server.adminURL)
+	if err != nil {
+		return fmt.Errorf("parse TEST_DATABASE_URL: %w", err)
+	}
+	cfg.MaxConns = adminConns
+	// Each statement names a new database: nothing to prepare and cache.
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	if server.admin, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
 	return nil
 }
+
+// adminConns bounds the connections that create and drop test databases:
+// the drops of a test process run in the background, several at once.
+const adminConns = 4
 
 // migrationsHash names the template after the migrations it holds, so a
 // changed migration gets a fresh template while unchanged ones are reused
@@ -328,16 +349,11 @@ func createDatabase(ctx context.Context, prefix string) (string, error) {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	name := prefix + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, server.adminURL)
-	if err != nil {
-		return "", fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
 	create := "CREATE DATABASE " + name + " TEMPLATE " + server.template
 	if server.fileCopy {
 		create += " STRATEGY = FILE_COPY"
 	}
-	_, err = conn.Exec(ctx, create)
+	_, err := server.admin.Exec(ctx, create)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name: the template is gone
 		// A test process that does not mark templates in use (an older
@@ -349,7 +365,7 @@ func createDatabase(ctx context.Context, prefix string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		_, err = conn.Exec(ctx, create)
+		_, err = server.admin.Exec(ctx, create)
 	}
 	if err != nil {
 		return "", fmt.Errorf("create database: %w", err)
@@ -358,12 +374,7 @@ func createDatabase(ctx context.Context, prefix string) (string, error) {
 }
 
 func dropDatabase(ctx context.Context, name string) error {
-	conn, err := pgx.Connect(ctx, server.adminURL)
-	if err != nil {
-		return fmt.Errorf("connect for drop: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+	if _, err := server.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
 	return nil
