@@ -1,6 +1,7 @@
 // Command withpg runs a command with TEST_DATABASE_URL set to a private
-// PostgreSQL cluster, which it starts in a temporary directory from the
-// local binaries (initdb, pg_ctl) and removes when the command ends. When
+// PostgreSQL cluster, which it starts from the local binaries in a
+// temporary directory, in memory where it can ([pgcluster.TempDir]),
+// and removes when the command ends. When
 // TEST_DATABASE_URL is already set, it runs the command as it is.
 //
 // `make test` runs `go test ./...` under it, so that every package's test
@@ -39,7 +40,7 @@ func run(args []string) int {
 		return command(args)
 	}
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "mohallamart-test-pg-")
+	dir, err := pgcluster.TempDir("mohallamart-test-pg-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "withpg: create cluster dir:", err)
 		return 1

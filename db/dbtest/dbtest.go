@@ -98,7 +98,7 @@ func Run(m *testing.M) int {
 func setup(ctx context.Context) (err error) {
 	server.adminURL = os.Getenv("TEST_DATABASE_URL")
 	if server.adminURL == "" {
-		server.tmpDir, err = os.MkdirTemp("", "mohallamart-test-pg-")
+		server.tmpDir, err = pgcluster.TempDir("mohallamart-test-pg-")
 		if err != nil {
 			return fmt.Errorf("create cluster dir: %w", err)
 		}
