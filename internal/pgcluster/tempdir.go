@@ -7,12 +7,13 @@ import "os"
 const memoryDir = "/dev/shm"
 
 // minMemoryFree is the room memoryDir must have left for [TempDir] to
-// use it: a test cluster grows to a few hundred MiB of databases and WAL.
-const minMemoryFree = 4 << 30
+// use it: `make test`'s cluster peaks at about 130 MiB of databases and
+// WAL.
+const minMemoryFree = 1 << 30
 
 // TempDir creates a directory for a throwaway cluster (one a test run
 // starts and removes) and returns its path. It is in memory (/dev/shm)
-// when that is a tmpfs with at least 4 GiB free, else in os.TempDir().
+// when that is a tmpfs with at least 1 GiB free, else in os.TempDir().
 //
 // In memory, a test suite that creates and drops a database per test
 // costs PostgreSQL far less CPU: on ext4, each of the thousand files a
