@@ -1,8 +1,8 @@
 // Command withpg runs a command with TEST_DATABASE_URL set to a private
 // PostgreSQL cluster, which it starts from the local binaries in a
-// temporary directory, in memory where it can ([pgcluster.TempDir]),
-// and removes when the command ends. When
-// TEST_DATABASE_URL is already set, it runs the command as it is.
+// temporary directory, in memory where it can ([pgcluster.TempDir]), and
+// removes when the command ends. When TEST_DATABASE_URL is already set,
+// it runs the command as it is.
 //
 // `make test` runs `go test ./...` under it, so that every package's test
 // process shares one cluster: without it, each would start a cluster of

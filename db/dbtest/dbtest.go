@@ -90,6 +90,8 @@ func Run(m *testing.M) int {
 		if err := server.cluster.Stop(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, "dbtest: stop cluster:", err)
 		}
+	}
+	if server.tmpDir != "" { // also when the cluster did not start
 		_ = os.RemoveAll(server.tmpDir)
 	}
 	return code

@@ -1,6 +1,7 @@
 package pgcluster
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,9 +10,22 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestInMemory checks inMemory against the mount table: every writable
-// tmpfs mount is in memory, the root file system of a machine that does
-// not boot from memory is not.
+// writable reports whether this process can create a file in dir, by
+// creating one.
+func writable(dir string) bool {
+	f, err := os.CreateTemp(dir, "pgcluster-probe-")
+	if err != nil {
+		return false
+	}
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+	return true
+}
+
+// TestInMemory checks inMemory against the mount table: a tmpfs mounted
+// read-write is in memory exactly when this process can create a file in
+// it, and the root file system of a machine that does not boot from
+// memory is not; no file system has room for math.MaxUint64 bytes.
 func TestInMemory(t *testing.T) {
 	t.Parallel()
 	mounts, err := os.ReadFile("/proc/mounts")
@@ -23,35 +37,40 @@ func TestInMemory(t *testing.T) {
 		if len(f) < 4 || !strings.HasPrefix(f[3], "rw") || strings.ContainsRune(f[1], '\\') {
 			continue
 		}
-		if f[2] == "tmpfs" && os.Geteuid() == 0 {
-			require.True(t, inMemory(f[1], 0), "%s is a tmpfs", f[1])
+		if f[2] == "tmpfs" {
+			require.Equal(t, writable(f[1]), inMemory(f[1], 0), "tmpfs %s", f[1])
+			require.False(t, inMemory(f[1], math.MaxUint64), "tmpfs %s with room for 2^64 bytes", f[1])
 			checked++
 		}
-		if f[1] == "/" && f[2] != "tmpfs" {
+		if f[1] == "/" && f[2] != "tmpfs" && f[2] != "rootfs" {
 			require.False(t, inMemory(f[1], 0), "/ is %s", f[2])
 			checked++
 		}
 	}
 	if checked == 0 {
-		t.Skip("/proc/mounts lists no tmpfs this user may write to (only root is sure to) and no root file system on disk: nothing to compare inMemory with")
+		t.Skip("/proc/mounts lists no read-write tmpfs and no root file system on disk: nothing to compare inMemory with")
 	}
 	require.False(t, inMemory(filepath.Join(t.TempDir(), "missing"), 0), "a missing directory")
 }
 
-// TestTempDir checks that TempDir creates an empty directory, in memory
-// exactly when /dev/shm is a tmpfs with room.
+// TestTempDir checks that TempDir creates an empty directory, that a set
+// TMPDIR decides where, and that without it the directory is in memory
+// when /dev/shm is a tmpfs with room.
 func TestTempDir(t *testing.T) {
-	t.Parallel()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	dir, err := TempDir("pgcluster-test-")
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, os.Remove(dir)) })
+	require.Equal(t, tmp, filepath.Dir(dir))
+	require.True(t, strings.HasPrefix(filepath.Base(dir), "pgcluster-test-"), dir)
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Empty(t, entries)
-	require.True(t, strings.HasPrefix(filepath.Base(dir), "pgcluster-test-"), dir)
+
+	require.Empty(t, tempParent("/somewhere"), "TMPDIR set: os.TempDir()")
 	if inMemory(memoryDir, minMemoryFree) {
-		require.Equal(t, memoryDir, filepath.Dir(dir))
+		require.Equal(t, memoryDir, tempParent(""))
 	} else {
-		require.Equal(t, filepath.Clean(os.TempDir()), filepath.Dir(dir))
+		require.Empty(t, tempParent(""))
 	}
 }
