@@ -3,8 +3,8 @@
 //
 // It exists so that `make run` and the test suite work on a machine without
 // a configured PostgreSQL service: `make run` keeps a persistent cluster in
-// .data/, and tests start a throwaway one in a temporary directory ([TempDir], in
-// memory where it can) when no TEST_DATABASE_URL is set.
+// .data/, and tests start a throwaway one in a temporary directory
+// ([TempDir], in memory where it can) when no TEST_DATABASE_URL is set.
 //
 // # What Start does
 //
