@@ -190,7 +190,7 @@ SELECT r.ord::bigint AS ord, o.id, o.user_id, o.shop_id, o.total_paise,
                                   ORDER BY p.name, oi.product_id), '[]'::jsonb)
         FROM order_items oi JOIN products p ON p.id = oi.product_id
         WHERE oi.order_id = o.id)::jsonb AS items
-FROM unnest($1::uuid[]) WITH ORDINALITY AS r (id, ord)
+FROM unnest((SELECT $1::uuid[])) WITH ORDINALITY AS r (id, ord)
 JOIN orders o ON o.id = r.id
 LEFT JOIN users u ON u.id = o.user_id AND u.deleted_at IS NULL
 LEFT JOIN shops s ON s.id = o.shop_id
@@ -213,6 +213,8 @@ type OrderReceiptListRow struct {
 // customer (NULL when deleted), its shop and its lines with product names
 // (deleted products included) as a JSON array, by product name. ord is the
 // order's place in ids, from 1; an order that is not stored has no row.
+// ids are read through a sub-select, so that the statement is planned once
+// (see ProductList).
 func (q *Queries) OrderReceiptList(ctx context.Context, ids []string) ([]*OrderReceiptListRow, error) {
 	rows, err := q.db.Query(ctx, orderReceiptList, ids)
 	if err != nil {

@@ -127,10 +127,13 @@ func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (*
 
 const productList = `-- name: ProductList :many
 SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at FROM products
-WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+WHERE id = ANY((SELECT $1::uuid[])::uuid[]) AND deleted_at IS NULL
 `
 
-// An order's products, read without locking them.
+// An order's products, read without locking them. The ids are read through
+// a sub-select so that the statement keeps one generic plan: given the
+// array itself, PostgreSQL estimates each call by its length and plans
+// every call anew (see docs/ARCHITECTURE.md, "Statements planned once").
 func (q *Queries) ProductList(ctx context.Context, ids []string) ([]*Product, error) {
 	rows, err := q.db.Query(ctx, productList, ids)
 	if err != nil {

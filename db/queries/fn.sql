@@ -163,11 +163,13 @@ SELECT * FROM events WHERE id = ANY(@ids::text[]);
 -- runs of its job recorded (flow_steps, as FlowStepList reads them) and
 -- whether its function is paused (fn_paused). ord is the run's place in
 -- the arguments, from 1; a run whose event is not stored has no row.
+-- job_ids are read through a sub-select, so that the statement is planned
+-- once (see ProductList).
 SELECT r.ord::bigint AS ord, e.id, e.name, e.data, e.ts, e.source,
        coalesce((SELECT jsonb_agg(jsonb_build_object('step', s.step, 'output', s.output, 'completedAt', s.completed_at))
                  FROM flow_steps AS s WHERE s.job_id = r.job_id), '[]')::jsonb AS steps,
        EXISTS (SELECT 1 FROM fn_paused AS p WHERE p.function = (@fns::text[])[r.ord])::bool AS paused
-FROM unnest(@job_ids::bigint[]) WITH ORDINALITY AS r (job_id, ord)
+FROM unnest((SELECT @job_ids::bigint[])) WITH ORDINALITY AS r (job_id, ord)
 JOIN events AS e ON e.id = (@event_ids::text[])[r.ord];
 
 -- name: FnRunStart :one

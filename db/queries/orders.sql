@@ -68,6 +68,8 @@ RETURNING *;
 -- customer (NULL when deleted), its shop and its lines with product names
 -- (deleted products included) as a JSON array, by product name. ord is the
 -- order's place in ids, from 1; an order that is not stored has no row.
+-- ids are read through a sub-select, so that the statement is planned once
+-- (see ProductList).
 SELECT r.ord::bigint AS ord, o.id, o.user_id, o.shop_id, o.total_paise,
        u.name AS user_name, u.email AS user_email,
        s.name AS shop_name,
@@ -75,7 +77,7 @@ SELECT r.ord::bigint AS ord, o.id, o.user_id, o.shop_id, o.total_paise,
                                   ORDER BY p.name, oi.product_id), '[]'::jsonb)
         FROM order_items oi JOIN products p ON p.id = oi.product_id
         WHERE oi.order_id = o.id)::jsonb AS items
-FROM unnest(@ids::uuid[]) WITH ORDINALITY AS r (id, ord)
+FROM unnest((SELECT @ids::uuid[])) WITH ORDINALITY AS r (id, ord)
 JOIN orders o ON o.id = r.id
 LEFT JOIN users u ON u.id = o.user_id AND u.deleted_at IS NULL
 LEFT JOIN shops s ON s.id = o.shop_id;

@@ -11,9 +11,12 @@ SELECT * FROM products WHERE id = @id AND deleted_at IS NULL FOR UPDATE;
 
 
 -- name: ProductList :many
--- An order's products, read without locking them.
+-- An order's products, read without locking them. The ids are read through
+-- a sub-select so that the statement keeps one generic plan: given the
+-- array itself, PostgreSQL estimates each call by its length and plans
+-- every call anew (see docs/ARCHITECTURE.md, "Statements planned once").
 SELECT * FROM products
-WHERE id = ANY(@ids::uuid[]) AND deleted_at IS NULL;
+WHERE id = ANY((SELECT @ids::uuid[])::uuid[]) AND deleted_at IS NULL;
 
 -- name: ProductUpdate :one
 UPDATE products SET

@@ -1,0 +1,83 @@
+package db_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mohallamart/backend/db"
+	"github.com/mohallamart/backend/db/dbtest"
+)
+
+// TestArrayReadsArePlannedOnce checks that the reads called once or more
+// per order, each given an array of ids whose length changes from call to
+// call, keep one generic plan on a connection. Given the array itself,
+// PostgreSQL estimates each call by the array's length, finds every custom
+// plan cheaper than the generic one, and plans every call anew: in the
+// bench's statement profile, planning took as long as running for these
+// three (OrderReceiptList 0.58 ms a call against 0.62 ms of execution).
+func TestArrayReadsArePlannedOnce(t *testing.T) {
+	ctx := t.Context()
+	pool := dbtest.NewPool(ctx, t)
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	q := db.New(conn)
+
+	ids := make([]string, 12)
+	jobIDs := make([]int64, len(ids))
+	names := make([]string, len(ids))
+	for i := range ids {
+		ids[i] = uuid.NewString()
+		jobIDs[i] = int64(i + 1)
+		names[i] = "e" + ids[i]
+	}
+	// PostgreSQL plans the first five calls of a prepared statement for
+	// their values, then keeps the generic plan unless it costs more.
+	const calls = 12
+	for i := range calls {
+		n := 1 + i%len(ids)
+		_, err := q.ProductList(ctx, ids[:n])
+		require.NoError(t, err)
+		_, err = q.OrderReceiptList(ctx, ids[:n])
+		require.NoError(t, err)
+		_, err = q.FnRunEvents(ctx, db.FnRunEventsParams{JobIds: jobIDs[:n], EventIds: names[:n], Fns: names[:n]})
+		require.NoError(t, err)
+	}
+
+	for _, name := range []string{"ProductList", "OrderReceiptList", "FnRunEvents"} {
+		t.Run(name, func(t *testing.T) {
+			generic, custom := planCounts(ctx, t, conn.Conn(), name)
+			require.Equal(t, int64(calls), generic+custom, "calls seen in pg_prepared_statements")
+			require.LessOrEqualf(t, custom, int64(5), "%d of %d calls planned anew for their arrays", custom, calls)
+		})
+	}
+}
+
+// planCounts returns how often conn ran the prepared statement of query
+// name with its generic plan and with a plan of its own.
+func planCounts(ctx context.Context, t *testing.T, conn *pgx.Conn, name string) (generic, custom int64) {
+	t.Helper()
+	rows, err := conn.Query(ctx, `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements`)
+	require.NoError(t, err)
+	defer rows.Close()
+	found := 0
+	for rows.Next() {
+		var (
+			stmt string
+			g, c int64
+		)
+		require.NoError(t, rows.Scan(&stmt, &g, &c))
+		if strings.HasPrefix(stmt, "-- name: "+name+" ") {
+			generic, custom = g, c
+			found++
+		}
+	}
+	require.NoError(t, rows.Err())
+	require.Equalf(t, 1, found, "%s: prepared statements", name)
+	return generic, custom
+}
