@@ -134,6 +134,7 @@ WHERE id = ANY((SELECT $1::uuid[])::uuid[]) AND deleted_at IS NULL
 // a sub-select so that the statement keeps one generic plan: given the
 // array itself, PostgreSQL estimates each call by its length and plans
 // every call anew (see docs/ARCHITECTURE.md, "Statements planned once").
+// The outer cast keeps ANY from reading the sub-select as a set of arrays.
 func (q *Queries) ProductList(ctx context.Context, ids []string) ([]*Product, error) {
 	rows, err := q.db.Query(ctx, productList, ids)
 	if err != nil {

@@ -15,6 +15,7 @@ SELECT * FROM products WHERE id = @id AND deleted_at IS NULL FOR UPDATE;
 -- a sub-select so that the statement keeps one generic plan: given the
 -- array itself, PostgreSQL estimates each call by its length and plans
 -- every call anew (see docs/ARCHITECTURE.md, "Statements planned once").
+-- The outer cast keeps ANY from reading the sub-select as a set of arrays.
 SELECT * FROM products
 WHERE id = ANY((SELECT @ids::uuid[])::uuid[]) AND deleted_at IS NULL;
 
