@@ -40,13 +40,7 @@ func run(args []string) int {
 		return command(args)
 	}
 	ctx := context.Background()
-	dir, err := pgcluster.TempDir("mohallamart-test-pg-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "withpg: create cluster dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	cluster, err := pgcluster.Start(ctx, pgcluster.Opts{Dir: dir})
+	cluster, err := pgcluster.StartTemp(ctx, "mohallamart-test-pg-", nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "withpg:", err)
 		return 1

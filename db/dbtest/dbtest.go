@@ -42,7 +42,6 @@ var server struct { //nolint:gochecknoglobals
 	// CPU (that writes every page of the template to the WAL).
 	fileCopy bool
 	cluster  *pgcluster.Cluster
-	tmpDir   string
 	// inUse holds a shared advisory lock on the template until the process
 	// ends, so that test processes of other migration sets (other
 	// checkouts on the same server) leave it alone. inUseMu serializes its
@@ -91,20 +90,13 @@ func Run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "dbtest: stop cluster:", err)
 		}
 	}
-	if server.tmpDir != "" { // also when the cluster did not start
-		_ = os.RemoveAll(server.tmpDir)
-	}
 	return code
 }
 
 func setup(ctx context.Context) (err error) {
 	server.adminURL = os.Getenv("TEST_DATABASE_URL")
 	if server.adminURL == "" {
-		server.tmpDir, err = pgcluster.TempDir("mohallamart-test-pg-")
-		if err != nil {
-			return fmt.Errorf("create cluster dir: %w", err)
-		}
-		server.cluster, err = pgcluster.Start(ctx, pgcluster.Opts{Dir: server.tmpDir})
+		server.cluster, err = pgcluster.StartTemp(ctx, "mohallamart-test-pg-", nil)
 		if err != nil {
 			return fmt.Errorf("TEST_DATABASE_URL is unset and a private cluster could not start: %w", err)
 		}

@@ -100,6 +100,10 @@ type Cluster struct {
 	osUser osUser
 	logger *slog.Logger
 
+	// removeDir is set by StartTemp: Stop removes Dir once the server is
+	// down.
+	removeDir bool
+
 	mu      sync.Mutex
 	stopped bool
 }
@@ -232,7 +236,8 @@ func (c *Cluster) SetOwnerNote(note string) error {
 // open transactions, and waits until it is down. A server owned by another
 // process is left running. It is safe to call more than once and from
 // several goroutines; later calls return nil. Stopping a server that is
-// already down is not an error.
+// already down is not an error. A cluster started by StartTemp has its
+// directory removed too.
 func (c *Cluster) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -256,6 +261,11 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	c.removeTempSocketDir()
 	c.release()
 	c.logger.InfoContext(ctx, "PostgreSQL stopped", slog.String("dir", c.Dir), slog.Int("port", c.Port))
+	if c.removeDir {
+		if err := os.RemoveAll(c.Dir); err != nil {
+			return fmt.Errorf("remove cluster directory: %w", err)
+		}
+	}
 	return nil
 }
 

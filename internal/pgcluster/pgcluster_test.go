@@ -346,3 +346,31 @@ func sign(n int) int {
 		return 0
 	}
 }
+
+// TestStartTemp: a throwaway cluster lives in a new directory under TMPDIR
+// and serves queries; its Stop removes the directory, and a cluster that
+// fails to start leaves none behind.
+func TestStartTemp(t *testing.T) {
+	skipShort(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	ctx := t.Context()
+
+	c, err := StartTemp(ctx, "pgcluster-temp-", slog.New(slog.NewTextHandler(t.Output(), nil)))
+	require.NoError(t, err)
+	require.Equal(t, tmp, filepath.Dir(c.Dir))
+	require.True(t, strings.HasPrefix(filepath.Base(c.Dir), "pgcluster-temp-"), c.Dir)
+	var one int
+	require.NoError(t, connect(ctx, t, c.URL("postgres")).QueryRow(ctx, "SELECT 1").Scan(&one))
+	require.NoError(t, c.Stop(ctx))
+	require.NoDirExists(t, c.Dir)
+	require.NoError(t, c.Stop(ctx), "a second Stop")
+
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = StartTemp(canceled, "pgcluster-temp-", nil)
+	require.Error(t, err)
+	entries, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	require.Empty(t, entries, "the failed start's directory is removed")
+}

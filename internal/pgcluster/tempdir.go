@@ -1,6 +1,11 @@
 package pgcluster
 
-import "os"
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+)
 
 // memoryDir is where [TempDir] puts a throwaway cluster when it can: a
 // tmpfs on Linux.
@@ -21,14 +26,33 @@ const minMemoryFree = 1 << 30
 // CREATE DATABASE copies searches the inode table past the inodes the
 // last drops freed. A cluster meant to be kept never belongs here.
 func TempDir(pattern string) (string, error) {
-	return os.MkdirTemp(tempParent(os.Getenv("TMPDIR")), pattern)
+	tmpdir := os.Getenv("TMPDIR")
+	return os.MkdirTemp(tempParent(tmpdir, tmpdir == "" && inMemory(memoryDir, minMemoryFree)), pattern)
 }
 
 // tempParent is the parent directory of TempDir's directories given the
-// value of TMPDIR: "" for os.TempDir().
-func tempParent(tmpdir string) string {
-	if tmpdir == "" && inMemory(memoryDir, minMemoryFree) {
+// value of TMPDIR and whether memoryDir is usable: "" for os.TempDir().
+func tempParent(tmpdir string, memory bool) string {
+	if tmpdir == "" && memory {
 		return memoryDir
 	}
 	return ""
+}
+
+// StartTemp starts a throwaway cluster (Start) in a new directory that
+// TempDir creates from pattern. The cluster's Stop also removes the
+// directory, as StartTemp does when the cluster fails to start: a test run
+// that stops what it started leaves nothing behind.
+func StartTemp(ctx context.Context, pattern string, logger *slog.Logger) (*Cluster, error) {
+	dir, err := TempDir(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("start postgres: create directory: %w", err)
+	}
+	c, err := Start(ctx, Opts{Dir: dir, Logger: logger})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	c.removeDir = true
+	return c, nil
 }

@@ -67,10 +67,7 @@ func TestTempDir(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, entries)
 
-	require.Empty(t, tempParent("/somewhere"), "TMPDIR set: os.TempDir()")
-	if inMemory(memoryDir, minMemoryFree) {
-		require.Equal(t, memoryDir, tempParent(""))
-	} else {
-		require.Empty(t, tempParent(""))
-	}
+	require.Equal(t, memoryDir, tempParent("", true), "TMPDIR unset, /dev/shm usable")
+	require.Empty(t, tempParent("", false), "TMPDIR unset, /dev/shm not usable: os.TempDir()")
+	require.Empty(t, tempParent("/somewhere", true), "TMPDIR set: os.TempDir(), even with /dev/shm usable")
 }
