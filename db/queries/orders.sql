@@ -12,7 +12,8 @@
 -- missing, and nothing is locked. Fewer products than items: one was
 -- deleted, repriced or short of stock; the caller reads why and rolls
 -- back. A product's version changes only when it sells out (see
--- ProductStockAdd).
+-- ProductStockAdd). The arrays are read through sub-selects, so that the
+-- generic plan is kept (TestOrderStatementsArePlannedOnce).
 WITH o AS (
     INSERT INTO orders (user_id, shop_id, total_paise)
     SELECT @user_id::uuid, @shop_id::uuid, @total_paise::bigint
@@ -20,14 +21,14 @@ WITH o AS (
       AND EXISTS (SELECT 1 FROM shops s WHERE s.id = @shop_id::uuid)
     RETURNING *
 ), lines AS (
-    SELECT unnest(@product_ids::uuid[]) AS product_id, unnest(@quantities::integer[]) AS quantity,
-           unnest(@prices_paise::bigint[]) AS price_paise
+    SELECT unnest((SELECT @product_ids::uuid[])) AS product_id, unnest((SELECT @quantities::integer[])) AS quantity,
+           unnest((SELECT @prices_paise::bigint[])) AS price_paise
 ), items AS (
     INSERT INTO order_items (order_id, product_id, quantity, price_paise)
     SELECT o.id, l.product_id, l.quantity, l.price_paise FROM o, lines l
 ), locked AS (
     SELECT p.id FROM products p
-    WHERE p.id = ANY(@product_ids::uuid[]) AND p.deleted_at IS NULL AND EXISTS (SELECT 1 FROM o)
+    WHERE p.id = ANY((SELECT @product_ids::uuid[])::uuid[]) AND p.deleted_at IS NULL AND EXISTS (SELECT 1 FROM o)
     ORDER BY p.id
     FOR NO KEY UPDATE
 ), taken AS (
