@@ -100,8 +100,8 @@ type Cluster struct {
 	osUser osUser
 	logger *slog.Logger
 
-	// removeDir is set by StartTemp: Stop removes Dir once the server is
-	// down.
+	// removeDir is set by StartTemp until Stop has removed Dir, once the
+	// server is down.
 	removeDir bool
 
 	mu      sync.Mutex
@@ -237,13 +237,14 @@ func (c *Cluster) SetOwnerNote(note string) error {
 // process is left running. It is safe to call more than once and from
 // several goroutines; later calls return nil. Stopping a server that is
 // already down is not an error. A cluster started by StartTemp has its
-// directory removed too.
+// directory removed too, once the server is down: a Stop that fails to stop
+// the server leaves it, and a later Stop tries the removal again.
 func (c *Cluster) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
 	if c.stopped {
-		return nil
+		return c.removeTempDir()
 	}
 	if !c.Owner {
 		c.stopped = true
@@ -261,11 +262,18 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	c.removeTempSocketDir()
 	c.release()
 	c.logger.InfoContext(ctx, "PostgreSQL stopped", slog.String("dir", c.Dir), slog.Int("port", c.Port))
-	if c.removeDir {
-		if err := os.RemoveAll(c.Dir); err != nil {
-			return fmt.Errorf("remove cluster directory: %w", err)
-		}
+	return c.removeTempDir()
+}
+
+// removeTempDir removes the directory of a cluster StartTemp started, once.
+func (c *Cluster) removeTempDir() error {
+	if !c.removeDir {
+		return nil
 	}
+	if err := os.RemoveAll(c.Dir); err != nil {
+		return fmt.Errorf("remove cluster directory: %w", err)
+	}
+	c.removeDir = false
 	return nil
 }
 

@@ -358,6 +358,7 @@ func TestStartTemp(t *testing.T) {
 
 	c, err := StartTemp(ctx, "pgcluster-temp-", slog.New(slog.NewTextHandler(t.Output(), nil)))
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Stop(context.WithoutCancel(ctx)) }) // when a check below fails
 	require.Equal(t, tmp, filepath.Dir(c.Dir))
 	require.True(t, strings.HasPrefix(filepath.Base(c.Dir), "pgcluster-temp-"), c.Dir)
 	var one int

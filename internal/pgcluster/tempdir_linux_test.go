@@ -53,9 +53,10 @@ func TestInMemory(t *testing.T) {
 	require.False(t, inMemory(filepath.Join(t.TempDir(), "missing"), 0), "a missing directory")
 }
 
-// TestTempDir checks that TempDir creates an empty directory, that a set
-// TMPDIR decides where, and that without it the directory is in memory
-// when /dev/shm is a tmpfs with room.
+// TestTempDir checks that TempDir creates an empty directory where a set
+// TMPDIR says, and tempParent's choice: /dev/shm when TMPDIR is unset and
+// /dev/shm is usable (TestInMemory checks that judgement), else
+// os.TempDir(). Unset, TempDir asks inMemory about /dev/shm with 1 GiB.
 func TestTempDir(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
@@ -70,4 +71,14 @@ func TestTempDir(t *testing.T) {
 	require.Equal(t, memoryDir, tempParent("", true), "TMPDIR unset, /dev/shm usable")
 	require.Empty(t, tempParent("", false), "TMPDIR unset, /dev/shm not usable: os.TempDir()")
 	require.Empty(t, tempParent("/somewhere", true), "TMPDIR set: os.TempDir(), even with /dev/shm usable")
+
+	t.Setenv("TMPDIR", "")
+	dir, err = TempDir("pgcluster-test-")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.Remove(dir) })
+	want := os.TempDir()
+	if inMemory("/dev/shm", 1<<30) {
+		want = "/dev/shm"
+	}
+	require.Equal(t, want, filepath.Dir(dir), "TMPDIR unset")
 }
