@@ -1,12 +1,9 @@
 package db_test
 
 import (
-	"context"
-	"strings"
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mohallamart/backend/db"
@@ -53,35 +50,13 @@ func TestArrayReadsArePlannedOnce(t *testing.T) {
 		require.NoError(t, err)
 	}
 
+	plans := dbtest.PreparedPlans(ctx, t, conn)
 	for _, name := range []string{"ProductList", "OrderReceiptList", "FnRunEvents"} {
 		t.Run(name, func(t *testing.T) {
-			generic, custom := planCounts(ctx, t, conn.Conn(), name)
-			require.Equal(t, int64(calls), generic+custom, "calls seen in pg_prepared_statements")
-			require.LessOrEqualf(t, custom, int64(5), "%d of %d calls planned anew for their arrays", custom, calls)
+			p, ok := plans[name]
+			require.Truef(t, ok, "%s: prepared statements", name)
+			require.Equal(t, int64(calls), p.Generic+p.Custom, "calls seen in pg_prepared_statements")
+			require.LessOrEqualf(t, p.Custom, int64(5), "%d of %d calls planned anew for their arrays", p.Custom, calls)
 		})
 	}
-}
-
-// planCounts returns how often conn ran the prepared statement of query
-// name with its generic plan and with a plan of its own.
-func planCounts(ctx context.Context, t *testing.T, conn *pgx.Conn, name string) (generic, custom int64) {
-	t.Helper()
-	rows, err := conn.Query(ctx, `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements`)
-	require.NoError(t, err)
-	defer rows.Close()
-	found := 0
-	for rows.Next() {
-		var (
-			stmt string
-			g, c int64
-		)
-		require.NoError(t, rows.Scan(&stmt, &g, &c))
-		if strings.HasPrefix(stmt, "-- name: "+name+" ") {
-			generic, custom = g, c
-			found++
-		}
-	}
-	require.NoError(t, rows.Err())
-	require.Equalf(t, 1, found, "%s: prepared statements", name)
-	return generic, custom
 }

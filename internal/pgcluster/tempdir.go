@@ -26,14 +26,14 @@ const minMemoryFree = 1 << 30
 // CREATE DATABASE copies searches the inode table past the inodes the
 // last drops freed. A cluster meant to be kept never belongs here.
 func TempDir(pattern string) (string, error) {
-	tmpdir := os.Getenv("TMPDIR")
-	return os.MkdirTemp(tempParent(tmpdir, tmpdir == "" && inMemory(memoryDir, minMemoryFree)), pattern)
+	return os.MkdirTemp(tempParent(os.Getenv("TMPDIR"), func() bool { return inMemory(memoryDir, minMemoryFree) }), pattern)
 }
 
 // tempParent is the parent directory of TempDir's directories given the
-// value of TMPDIR and whether memoryDir is usable: "" for os.TempDir().
-func tempParent(tmpdir string, memory bool) string {
-	if tmpdir == "" && memory {
+// value of TMPDIR and whether memoryDir is usable (asked only when TMPDIR
+// is unset): "" for os.TempDir().
+func tempParent(tmpdir string, memory func() bool) string {
+	if tmpdir == "" && memory() {
 		return memoryDir
 	}
 	return ""

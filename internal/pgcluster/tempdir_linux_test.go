@@ -68,9 +68,10 @@ func TestTempDir(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, entries)
 
-	require.Equal(t, memoryDir, tempParent("", true), "TMPDIR unset, /dev/shm usable")
-	require.Empty(t, tempParent("", false), "TMPDIR unset, /dev/shm not usable: os.TempDir()")
-	require.Empty(t, tempParent("/somewhere", true), "TMPDIR set: os.TempDir(), even with /dev/shm usable")
+	usable := func() bool { return true }
+	require.Equal(t, memoryDir, tempParent("", usable), "TMPDIR unset, /dev/shm usable")
+	require.Empty(t, tempParent("", func() bool { return false }), "TMPDIR unset, /dev/shm not usable: os.TempDir()")
+	require.Empty(t, tempParent("/somewhere", usable), "TMPDIR set: os.TempDir(), even with /dev/shm usable")
 
 	t.Setenv("TMPDIR", "")
 	dir, err = TempDir("pgcluster-test-")
