@@ -127,7 +127,7 @@ func (q *Queries) ProductInsert(ctx context.Context, arg ProductInsertParams) (*
 
 const productList = `-- name: ProductList :many
 SELECT id, shop_id, name, description, category, price_paise, stock, created_at, updated_at, deleted_at, version, changed_at FROM products
-WHERE id = ANY((SELECT $1::uuid[])::uuid[]) AND deleted_at IS NULL
+WHERE id = ANY((SELECT ($1::text[])::uuid[])::uuid[]) AND deleted_at IS NULL
 `
 
 // An order's products, read without locking them. The ids are read through

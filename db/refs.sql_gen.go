@@ -11,16 +11,16 @@ import (
 
 const storedRefs = `-- name: StoredRefs :many
 SELECT 'order'::text AS kind, id::text AS id, user_id::text AS owner, false AS deleted
-FROM orders WHERE id = ANY($1::uuid[])
+FROM orders WHERE id = ANY(($1::text[])::uuid[])
 UNION ALL
 SELECT 'product', id::text, shop_id::text, deleted_at IS NOT NULL
-FROM products WHERE id = ANY($2::uuid[])
+FROM products WHERE id = ANY(($2::text[])::uuid[])
 UNION ALL
 SELECT 'shop', id::text, '', false
-FROM shops WHERE id = ANY($3::uuid[])
+FROM shops WHERE id = ANY(($3::text[])::uuid[])
 UNION ALL
 SELECT 'user', id::text, '', deleted_at IS NOT NULL
-FROM users WHERE id = ANY($4::uuid[])
+FROM users WHERE id = ANY(($4::text[])::uuid[])
 `
 
 type StoredRefsParams struct {

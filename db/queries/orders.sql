@@ -21,14 +21,14 @@ WITH o AS (
       AND EXISTS (SELECT 1 FROM shops s WHERE s.id = @shop_id::uuid)
     RETURNING *
 ), lines AS (
-    SELECT unnest((SELECT @product_ids::uuid[])) AS product_id, unnest((SELECT @quantities::integer[])) AS quantity,
+    SELECT unnest((SELECT (@product_ids::text[])::uuid[])) AS product_id, unnest((SELECT @quantities::integer[])) AS quantity,
            unnest((SELECT @prices_paise::bigint[])) AS price_paise
 ), items AS (
     INSERT INTO order_items (order_id, product_id, quantity, price_paise)
     SELECT o.id, l.product_id, l.quantity, l.price_paise FROM o, lines l
 ), locked AS (
     SELECT p.id FROM products p
-    WHERE p.id = ANY((SELECT @product_ids::uuid[])::uuid[]) AND p.deleted_at IS NULL AND EXISTS (SELECT 1 FROM o)
+    WHERE p.id = ANY((SELECT (@product_ids::text[])::uuid[])::uuid[]) AND p.deleted_at IS NULL AND EXISTS (SELECT 1 FROM o)
     ORDER BY p.id
     FOR NO KEY UPDATE
 ), taken AS (
@@ -78,7 +78,7 @@ SELECT r.ord::bigint AS ord, o.id, o.user_id, o.shop_id, o.total_paise,
                                   ORDER BY p.name, oi.product_id), '[]'::jsonb)
         FROM order_items oi JOIN products p ON p.id = oi.product_id
         WHERE oi.order_id = o.id)::jsonb AS items
-FROM unnest((SELECT @ids::uuid[])) WITH ORDINALITY AS r (id, ord)
+FROM unnest((SELECT (@ids::text[])::uuid[])) WITH ORDINALITY AS r (id, ord)
 JOIN orders o ON o.id = r.id
 LEFT JOIN users u ON u.id = o.user_id AND u.deleted_at IS NULL
 LEFT JOIN shops s ON s.id = o.shop_id;

@@ -17,7 +17,7 @@ SELECT * FROM products WHERE id = @id AND deleted_at IS NULL FOR UPDATE;
 -- every call anew (see docs/ARCHITECTURE.md, "Statements planned once").
 -- The outer cast keeps ANY from reading the sub-select as a set of arrays.
 SELECT * FROM products
-WHERE id = ANY((SELECT @ids::uuid[])::uuid[]) AND deleted_at IS NULL;
+WHERE id = ANY((SELECT (@ids::text[])::uuid[])::uuid[]) AND deleted_at IS NULL;
 
 -- name: ProductUpdate :one
 UPDATE products SET
