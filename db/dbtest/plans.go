@@ -40,15 +40,25 @@ func PreparedPlans(ctx context.Context, t testing.TB, q db.DBTX) map[string]Plan
 	}
 	plans := make(map[string]Plans, len(all))
 	for _, r := range all {
-		rest, ok := strings.CutPrefix(r.Statement, "-- name: ")
+		name, ok := QueryName(r.Statement)
 		if !ok {
 			continue
 		}
-		name, _, _ := strings.Cut(rest, " ")
 		if _, dup := plans[name]; dup {
 			t.Fatalf("dbtest: %s is prepared twice on one connection", name)
 		}
 		plans[name] = Plans{Generic: r.Generic, Custom: r.Custom}
 	}
 	return plans
+}
+
+// QueryName returns the name of a statement sqlc generated, from the
+// "-- name: X :kind" line it starts with, and false for another statement.
+func QueryName(sql string) (string, bool) {
+	rest, ok := strings.CutPrefix(sql, "-- name: ")
+	if !ok {
+		return "", false
+	}
+	name, _, _ := strings.Cut(rest, " ")
+	return name, true
 }
