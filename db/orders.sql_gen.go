@@ -82,20 +82,20 @@ func (q *Queries) OrderItemList(ctx context.Context, orderID string) ([]*OrderIt
 
 const orderPlace = `-- name: OrderPlace :one
 WITH o AS (
-    INSERT INTO orders (user_id, shop_id, total_paise)
-    SELECT $1::uuid, $2::uuid, $3::bigint
-    WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = $1::uuid AND u.deleted_at IS NULL)
-      AND EXISTS (SELECT 1 FROM shops s WHERE s.id = $2::uuid)
+    INSERT INTO orders (id, user_id, shop_id, total_paise)
+    SELECT $1::uuid, $2::uuid, $3::uuid, $4::bigint
+    WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = $2::uuid AND u.deleted_at IS NULL)
+      AND EXISTS (SELECT 1 FROM shops s WHERE s.id = $3::uuid)
     RETURNING id, user_id, shop_id, status, total_paise, cancel_reason, created_at, updated_at
 ), lines AS (
-    SELECT unnest((SELECT ($4::text[])::uuid[])) AS product_id, unnest((SELECT $5::integer[])) AS quantity,
-           unnest((SELECT $6::bigint[])) AS price_paise
+    SELECT unnest((SELECT ($5::text[])::uuid[])) AS product_id, unnest((SELECT $6::integer[])) AS quantity,
+           unnest((SELECT $7::bigint[])) AS price_paise
 ), items AS (
     INSERT INTO order_items (order_id, product_id, quantity, price_paise)
     SELECT o.id, l.product_id, l.quantity, l.price_paise FROM o, lines l
 ), locked AS (
     SELECT p.id FROM products p
-    WHERE p.id = ANY((SELECT ($4::text[])::uuid[])::uuid[]) AND p.deleted_at IS NULL AND EXISTS (SELECT 1 FROM o)
+    WHERE p.id = ANY((SELECT ($5::text[])::uuid[])::uuid[]) AND p.deleted_at IS NULL AND EXISTS (SELECT 1 FROM o)
     ORDER BY p.id
     FOR NO KEY UPDATE
 ), taken AS (
@@ -118,6 +118,7 @@ FROM o
 `
 
 type OrderPlaceParams struct {
+	ID          string   `json:"id"`
 	UserID      string   `json:"userId"`
 	ShopID      string   `json:"shopId"`
 	TotalPaise  int64    `json:"totalPaise"`
@@ -142,7 +143,8 @@ type OrderPlaceRow struct {
 }
 
 // Places a priced order in one statement (mart.PlaceOrder): inserts the
-// order, if its user is not deleted and its shop exists, and its items;
+// order under the id the caller made (so that its events, which name it,
+// can be sent with this statement), if its user is not deleted and its shop exists, and its items;
 // then takes the items' quantities from their products' stock. It locks
 // the products' rows in id order (a fixed order, so two orders that share
 // products cannot deadlock) for a change of their stock (NO KEY UPDATE,
@@ -158,6 +160,7 @@ type OrderPlaceRow struct {
 // generic plan is kept (TestOrderStatementsArePlannedOnce).
 func (q *Queries) OrderPlace(ctx context.Context, arg OrderPlaceParams) (*OrderPlaceRow, error) {
 	row := q.db.QueryRow(ctx, orderPlace,
+		arg.ID,
 		arg.UserID,
 		arg.ShopID,
 		arg.TotalPaise,

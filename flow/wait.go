@@ -238,7 +238,7 @@ func (e *eventOutput) event() events.Event {
 // WakeTx matches the events just stored in tx (eventIDs: those whose name
 // an open wait is waiting for) against the open waits, and makes the jobs
 // whose wait matched available now, all in tx: if tx rolls back, no wait is
-// matched and no job woken. The outbox's router (fn.Registry.Store) calls
+// matched and no job woken. The outbox's router (fn.Registry.Queue) calls
 // it with the events whose insert (db.FnPublish or db.EventInsertMany)
 // found an open wait for their name; the look
 // for waits must be made that way, in the statement that inserts the

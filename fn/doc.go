@@ -15,9 +15,10 @@
 // A Registry of functions is the only wiring. It derives everything else from
 // the declarations:
 //
-//   - the routing table: Registry.Store is the outbox.Router that Publish
-//     calls in the publisher's transaction: it stores the events and
-//     inserts their runs (one statement when no run needs more than its
+//   - the routing table: Registry.Queue is the outbox.Router that Publish
+//     and Queue call: it stores the events and inserts their runs in the
+//     publisher's transaction (one statement, which can be sent in one
+//     round trip with the publisher's own, when no run needs more than its
 //     event);
 //   - one River kind per function (the id with '-' as '_'), its queue,
 //     attempts and priority;

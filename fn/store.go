@@ -15,7 +15,7 @@ import (
 	"github.com/mohallamart/backend/flow"
 )
 
-// InsertOptions say how Store inserts the runs it enqueues.
+// InsertOptions say how Queue inserts the runs it enqueues.
 type InsertOptions struct {
 	// ThroughRiver has every run inserted with River's InsertManyTx, so
 	// that the River client's insert middleware and InsertBegin hooks see
@@ -24,7 +24,7 @@ type InsertOptions struct {
 	// idempotency, debounce or singleton) is one statement, and River's
 	// insert middleware does not see those runs.
 	ThroughRiver bool
-	// NotifyCooldown is the least time between two of Store's insert
+	// NotifyCooldown is the least time between two of Queue's insert
 	// notifications of one queue: the River client's FetchCooldown, as
 	// River's own insert waits. Zero means River's default, 100 ms.
 	NotifyCooldown time.Duration
@@ -33,7 +33,7 @@ type InsertOptions struct {
 // defaultNotifyCooldown is River's default FetchCooldown.
 const defaultNotifyCooldown = 100 * time.Millisecond
 
-// SetInsertOptions sets how Store inserts runs. Call it before the
+// SetInsertOptions sets how Queue inserts runs. Call it before the
 // registry is used.
 func (r *Registry) SetInsertOptions(o InsertOptions) {
 	if o.NotifyCooldown <= 0 {
@@ -42,43 +42,53 @@ func (r *Registry) SetInsertOptions(o InsertOptions) {
 	r.insert = o
 }
 
-// Store is the outbox.Router that Publish calls in the publisher's
-// transaction, with validated events whose ids are set. It inserts into the
-// event log those whose id is not stored yet (a repeated id's first
-// occurrence), wakes the waits they match (flow.WakeTx), and enqueues what
-// they trigger: in order, it claims idempotency keys (an event whose key is
-// taken starts nothing), records debounced and batched events (a run is
-// inserted only for a debounce or batch that had none), cancels the
-// waiting runs of a singleton in cancel mode, inserts the runs, then
-// applies cancelOn: a batch may hold an order's creation and its
-// cancellation together. It returns the ids it inserted.
+// Finish completes a publish whose statement was queued in a batch: it
+// is called in the same transaction once the batch's results are read,
+// and returns the ids of the events inserted.
+type Finish = func(ctx context.Context, tx pgx.Tx) ([]string, error)
+
+// Queue is the outbox.Router that Publish calls, with validated events
+// whose ids are set. It queues in b what it can of their publish, and
+// returns what does the rest in the publisher's transaction once b's
+// results are read. Together they insert into the event log the events
+// whose id is not stored yet (a repeated id's first occurrence), wake the
+// waits they match (flow.WakeTx), and enqueue what they trigger: in order,
+// claim idempotency keys (an event whose key is taken starts nothing),
+// record debounced and batched events (a run is inserted only for a
+// debounce or batch that had none), cancel the waiting runs of a singleton
+// in cancel mode, insert the runs, then apply cancelOn: a batch may hold an
+// order's creation and its cancellation together. Finish returns the ids
+// inserted.
 //
 // When the runs need nothing but the events (no idempotency, debounce or
 // singleton) the events, their runs and their batch rows are one statement
-// (db.FnPublish); more follow only when needed: to wake the waits the
-// events match, to schedule a batch that had no run, to apply cancelOn.
-func (r *Registry) Store(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) ([]string, error) {
+// (db.FnPublish), the one Queue queues; Finish sends more only when needed:
+// to wake the waits the events match, to schedule a batch that had no run,
+// to apply cancelOn. Otherwise Queue queues nothing and Finish does it all.
+func (r *Registry) Queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (Finish, error) {
 	if len(evs) == 0 {
-		return nil, nil
+		return func(context.Context, pgx.Tx) ([]string, error) { return nil, nil }, nil
 	}
 	firsts := firstOfEachID(evs)
 	if !r.insert.ThroughRiver {
 		if p := r.plan(firsts, Reroute{}); p.direct() {
-			return p.publish(ctx, tx, client, evs)
+			return p.queue(b, client, evs)
 		}
 	}
-	q := db.New(tx)
-	inserted, waited, err := storeEvents(ctx, q, evs)
-	if err != nil {
-		return nil, err
-	}
-	if err := flow.WakeTx(ctx, tx, waited); err != nil {
-		return nil, err
-	}
-	if _, err := r.route(ctx, tx, client, only(firsts, inserted), Reroute{}); err != nil {
-		return nil, err
-	}
-	return inserted, nil
+	return func(ctx context.Context, tx pgx.Tx) ([]string, error) {
+		q := db.New(tx)
+		inserted, waited, err := storeEvents(ctx, q, evs)
+		if err != nil {
+			return nil, err
+		}
+		if err := flow.WakeTx(ctx, tx, waited); err != nil {
+			return nil, err
+		}
+		if _, err := r.route(ctx, tx, client, only(firsts, inserted), Reroute{}); err != nil {
+			return nil, err
+		}
+		return inserted, nil
+	}, nil
 }
 
 // storeEvents inserts evs into the event log, skipping ids already stored,
@@ -149,10 +159,11 @@ func (p *plan) direct() bool {
 	return true
 }
 
-// publish stores evs, their runs and their batch rows in one statement,
-// then wakes the waits the new events match, inserts the runs of batches
-// that had none, and applies cancelOn: what apply does for a direct plan.
-func (p *plan) publish(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) ([]string, error) {
+// queue queues in b the one statement that stores evs, their runs and
+// their batch rows, and returns what then wakes the waits the new events
+// match, inserts the runs of batches that had none, and applies cancelOn:
+// what apply does for a direct plan.
+func (p *plan) queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (Finish, error) {
 	var params db.FnPublishParams
 	params.IDs, params.Names, params.Datas, params.Tss, params.Sources = eventColumns(evs)
 	var queues []string
@@ -187,11 +198,24 @@ func (p *plan) publish(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.
 	}
 	params.NotifyQueues = p.reg.notify.due(queues, p.reg.insert.NotifyCooldown)
 
-	q := db.New(tx)
-	row, err := q.FnPublish(ctx, params)
+	published, err := db.QueueRow(b, func(q *db.Queries) (*db.FnPublishRow, error) {
+		return q.FnPublish(context.Background(), params) // only recorded: QueueRow runs nothing
+	})
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
+	return func(ctx context.Context, tx pgx.Tx) ([]string, error) {
+		row, err := published.Result()
+		if err != nil {
+			return nil, fmt.Errorf("publish: %w", err)
+		}
+		return p.finish(ctx, tx, client, row)
+	}, nil
+}
+
+// finish does what follows a direct plan's statement, given its row.
+func (p *plan) finish(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], row *db.FnPublishRow) ([]string, error) {
+	q := db.New(tx)
 	if err := flow.WakeTx(ctx, tx, row.Waited); err != nil {
 		return nil, err
 	}
@@ -222,7 +246,7 @@ func (p *plan) publish(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.
 	return row.Inserted, nil
 }
 
-// notifyLimiter spaces the insert notifications Store sends, per queue, as
+// notifyLimiter spaces the insert notifications Queue sends, per queue, as
 // River's client spaces its own: a producer woken by one fetches every
 // job available in its queue.
 type notifyLimiter struct {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mohallamart/backend/apperr"
@@ -160,12 +161,14 @@ var errPriceChanged = &apperr.Error{Code: apperr.Conflict, Message: "Product pri
 // committed in between); PlaceOrder starts again, as for errPriceChanged.
 var errRefChanged = &apperr.Error{Code: apperr.Conflict, Message: "The user or the shop changed while the order was placed; place it again."}
 
-// placeOrderTx places the order in three statements before the events'
-// own. It reads the products (without locking them, and outside the
+// placeOrderTx places the order in two statements and the events' own.
+// It reads the products (without locking them, and outside the
 // transaction: under READ COMMITTED a read inside it sees no more) to check
 // the order and price it. Then, in one transaction, one statement
 // (db.OrderPlace) writes the order and its items and only then locks the
-// products' rows and takes the stock, and the events are published. So a
+// products' rows and takes the stock, and the events are published: through
+// a BatchPublisher, order/created in the same round trip as that statement
+// (writeOrder), and the rest only when a product sells out. So a
 // product's row stays locked for the end of the transaction only, and
 // orders that share a popular product wait for each other that much less.
 // A price that changed in between is errPriceChanged (nothing is written).
@@ -188,8 +191,11 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 		}
 		return nil, err
 	}
-	place := db.OrderPlaceParams{UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total}
-	created := &events.OrderCreated{UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total}
+	// The order's id is made here, so that its event can be sent with
+	// the statement that writes it (writeOrder).
+	id := uuid.NewString()
+	place := db.OrderPlaceParams{ID: id, UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total}
+	created := &events.OrderCreated{OrderID: id, UserID: p.UserID, ShopID: p.ShopID, TotalPaise: total}
 	for _, it := range p.Items {
 		pr := products[it.ProductID]
 		place.ProductIds = append(place.ProductIds, pr.ID)
@@ -200,7 +206,7 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 
 	var order *Order
 	err = s.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		row, err := q.OrderPlace(ctx, place)
+		row, finish, err := s.writeOrder(ctx, tx, place, created)
 		if errors.Is(err, pgx.ErrNoRows) {
 			if refErr := refError(ctx, q, p); refErr != nil {
 				return refErr
@@ -213,7 +219,6 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 		if len(row.TakenIds) < len(p.Items) {
 			return whyNotTaken(ctx, q, p, ids, products)
 		}
-		created.OrderID = row.ID
 		var soldOut []events.Payload
 		for i, id := range row.TakenIds {
 			if row.TakenStocks[i] == 0 {
@@ -234,9 +239,47 @@ func (s *Service) placeOrderTx(ctx context.Context, p PlaceOrderParams) (*Order,
 		// products publishes after it, so none holds what an event's
 		// publishing waits for (a batch's first event, say) while it waits
 		// for a product.
-		return s.publish(ctx, tx, append([]events.Payload{created}, soldOut...)...)
+		if finish == nil {
+			return s.publish(ctx, tx, append([]events.Payload{created}, soldOut...)...)
+		}
+		if _, err := finish(ctx, tx); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		return s.publish(ctx, tx, soldOut...)
 	})
 	return order, err
+}
+
+// writeOrder runs OrderPlace in tx. When the Service's Publisher is a
+// BatchPublisher it queues created's publish after it, in the same round
+// trip, and returns what finishes that publish (to be called only once the
+// order is known to be placed; on any other outcome the caller rolls back,
+// and the publish with it). Otherwise the returned func is nil, and created
+// is still to be published.
+func (s *Service) writeOrder(ctx context.Context, tx pgx.Tx, place db.OrderPlaceParams, created *events.OrderCreated) (*db.OrderPlaceRow, func(context.Context, pgx.Tx) ([]string, error), error) {
+	bp, ok := s.publisher.(BatchPublisher)
+	if !ok {
+		row, err := db.New(tx).OrderPlace(ctx, place)
+		return row, nil, err
+	}
+	evs, err := appEvents([]events.Payload{created})
+	if err != nil {
+		return nil, nil, err
+	}
+	var b pgx.Batch
+	placed, err := db.QueueRow(&b, func(q *db.Queries) (*db.OrderPlaceRow, error) { return q.OrderPlace(ctx, place) })
+	if err != nil {
+		return nil, nil, err
+	}
+	finish, err := bp.Queue(&b, evs...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish: %w", err)
+	}
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, nil, err
+	}
+	row, err := placed.Result()
+	return row, finish, err
 }
 
 // priceOrder returns the products of p's items by id from rows and the

@@ -20,6 +20,18 @@ type Publisher interface {
 	Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([]string, error)
 }
 
+// BatchPublisher is a Publisher that can also queue a publish in a
+// pgx.Batch, so that it reaches PostgreSQL in the round trip of the write
+// it belongs to; *outbox.Outbox implements it (Outbox.Queue). The caller
+// sends the batch in its transaction, reads its results, then calls the
+// returned func in the same transaction: it does the rest of the publish
+// and returns what Publish returns. PlaceOrder uses it when the Service's
+// Publisher is one.
+type BatchPublisher interface {
+	Publisher
+	Queue(b *pgx.Batch, evs ...events.Event) (func(ctx context.Context, tx pgx.Tx) ([]string, error), error)
+}
+
 // Service performs MohallaMart's domain writes and reads.
 type Service struct {
 	db        db.DB
@@ -40,19 +52,31 @@ func (s *Service) inTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) er
 
 // publish builds events from payloads and publishes them in tx.
 func (s *Service) publish(ctx context.Context, tx pgx.Tx, payloads ...events.Payload) error {
-	evs := make([]events.Event, len(payloads))
-	for i, p := range payloads {
-		ev, err := events.New(p)
-		if err != nil {
-			return fmt.Errorf("build %s event: %w", p.EventName(), err)
-		}
-		ev.Source = "app"
-		evs[i] = ev
+	if len(payloads) == 0 {
+		return nil
+	}
+	evs, err := appEvents(payloads)
+	if err != nil {
+		return err
 	}
 	if _, err := s.publisher.Publish(ctx, tx, evs...); err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	return nil
+}
+
+// appEvents builds the events of payloads, as the app's.
+func appEvents(payloads []events.Payload) ([]events.Event, error) {
+	evs := make([]events.Event, len(payloads))
+	for i, p := range payloads {
+		ev, err := events.New(p)
+		if err != nil {
+			return nil, fmt.Errorf("build %s event: %w", p.EventName(), err)
+		}
+		ev.Source = "app"
+		evs[i] = ev
+	}
+	return evs, nil
 }
 
 // notFound maps pgx.ErrNoRows to errNotFound(kind, id); kind is

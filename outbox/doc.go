@@ -30,6 +30,17 @@
 //   - fails the call with an *IDConflictError when an id was stored before
 //     with another name or other data.
 //
+// # One round trip for a write and its events
+//
+// Queue is Publish in two parts, for a hot write: it queues the publish's
+// statement in the caller's pgx.Batch, after the caller's own, so that the
+// write and its events reach PostgreSQL in one round trip; the func it
+// returns finishes the publish once the batch is read (mart.PlaceOrder
+// sends an order's write and its order/created event so, with the order's
+// id made by the client). A publish whose runs need more than their events
+// (idempotency, debounce, singleton) queues nothing and is done whole by
+// that func. Publish is Queue with a batch of its own.
+//
 // So the domain rows, the event rows and the jobs commit together or not at
 // all: no event is lost, and none is emitted for a write that rolled back.
 // After COMMIT, River's LISTEN/NOTIFY wakes the workers (package jobs), which

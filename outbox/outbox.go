@@ -17,14 +17,16 @@ import (
 )
 
 // Router stores events and enqueues what they trigger: the routing table,
-// derived from the declared functions (fn.Registry). Store is called in
-// the publisher's transaction with the validated events of one Publish
-// call, in order, their ids set (an id may repeat). In tx, it inserts into
-// the event log those whose id is not stored yet (the first occurrence of
-// a repeated id), wakes the waits they match (flow.WakeTx), enqueues their
-// runs with client, and returns the ids it inserted.
+// derived from the declared functions (fn.Registry). Queue is called with
+// the validated events of one publish, in order, their ids set (an id may
+// repeat). It queues in b what it can of their store, and returns what
+// does the rest in the publisher's transaction, tx, once b's results are
+// read. Together they insert into the event log the events whose id is not
+// stored yet (the first occurrence of a repeated id), wake the waits they
+// match (flow.WakeTx) and enqueue their runs with client; the second
+// returns the ids inserted.
 type Router interface {
-	Store(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) ([]string, error)
+	Queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (func(ctx context.Context, tx pgx.Tx) ([]string, error), error)
 }
 
 // Outbox publishes events and their jobs in the caller's transaction.
@@ -73,8 +75,34 @@ func (e *IDConflictError) Error() string {
 // An invalid event fails the whole call with an *events.ValidationError and
 // nothing is written.
 func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([]string, error) {
+	var b pgx.Batch
+	finish, err := o.Queue(&b, evs...)
+	if err != nil {
+		return nil, err
+	}
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return nil, fmt.Errorf("store events: %w", err)
+		}
+	}
+	return finish(ctx, tx)
+}
+
+// Queue is Publish in two parts, so that the publish reaches PostgreSQL in
+// the round trip of the caller's own statements: it validates evs, as
+// Publish does, and queues in b the statement that stores them and their
+// jobs when one can (one publish, in one batch, in one transaction). The
+// caller sends b in its transaction, reads its results (closes the
+// pgx.BatchResults), then calls the returned func in the same transaction:
+// it does the rest of the publish (and all of it when nothing was queued)
+// and returns what Publish returns. A batch that was not sent, or failed,
+// makes it fail. Statements queued in b before the publish run before it.
+//
+// An invalid event fails Queue with an *events.ValidationError and queues
+// nothing.
+func (o *Outbox) Queue(b *pgx.Batch, evs ...events.Event) (func(ctx context.Context, tx pgx.Tx) ([]string, error), error) {
 	if len(evs) == 0 {
-		return nil, nil
+		return func(context.Context, pgx.Tx) ([]string, error) { return nil, nil }, nil
 	}
 	evs = normalize(evs)
 	if err := events.ValidateAll(evs); err != nil {
@@ -101,18 +129,24 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 		stored[i] = events.Event{ID: id, Name: ev.Name, Data: data, TS: ts, Source: ev.Source}
 	}
 
-	inserted, err := o.router.Store(ctx, tx, o.river, stored)
+	store, err := o.router.Queue(b, o.river, stored)
 	if err != nil {
 		return nil, err
 	}
-	isNew := make(map[string]bool, len(inserted))
-	for _, id := range inserted {
-		isNew[id] = true
-	}
-	if err := checkDuplicates(ctx, db.New(tx), stored, isNew); err != nil {
-		return nil, err
-	}
-	return ids, nil
+	return func(ctx context.Context, tx pgx.Tx) ([]string, error) {
+		inserted, err := store(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		isNew := make(map[string]bool, len(inserted))
+		for _, id := range inserted {
+			isNew[id] = true
+		}
+		if err := checkDuplicates(ctx, db.New(tx), stored, isNew); err != nil {
+			return nil, err
+		}
+		return ids, nil
+	}, nil
 }
 
 // normalize returns evs with their UUIDs in lower case (events.Normalize),

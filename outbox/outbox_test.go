@@ -74,32 +74,38 @@ type recorder struct {
 	stored []int // how many of each call's events tx held after next stored them
 }
 
-func (r *recorder) Store(ctx context.Context, tx pgx.Tx, client *river.Client[pgx.Tx], evs []events.Event) ([]string, error) {
+func (r *recorder) Queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (func(context.Context, pgx.Tx) ([]string, error), error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	var inserted []string
+	next := func(context.Context, pgx.Tx) ([]string, error) { return nil, nil }
 	if r.next != nil {
 		var err error
-		if inserted, err = r.next.Store(ctx, tx, client, evs); err != nil {
+		if next, err = r.next.Queue(b, client, evs); err != nil {
 			return nil, err
 		}
 	}
-	ids := make([]string, len(evs))
-	for i, ev := range evs {
-		ids[i] = ev.ID
-	}
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(DISTINCT id) FROM events WHERE id = ANY($1)`, ids).Scan(&n); err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	r.calls, r.stored = append(r.calls, evs), append(r.stored, n)
-	r.mu.Unlock()
-	return inserted, nil
+	return func(ctx context.Context, tx pgx.Tx) ([]string, error) {
+		inserted, err := next(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(evs))
+		for i, ev := range evs {
+			ids[i] = ev.ID
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(DISTINCT id) FROM events WHERE id = ANY($1)`, ids).Scan(&n); err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		r.calls, r.stored = append(r.calls, evs), append(r.stored, n)
+		r.mu.Unlock()
+		return inserted, nil
+	}, nil
 }
 
-// routed returns every event given to Store, in order.
+// routed returns every event given to Queue, in order.
 func (r *recorder) routed() []events.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -235,7 +241,7 @@ func TestPublish(t *testing.T) {
 		require.Equal(t, []string{"dup-1"}, ids)
 
 		require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM events WHERE id = 'dup-1'"))
-		require.Len(t, rec.calls, 2, "one Store per Publish")
+		require.Len(t, rec.calls, 2, "one Queue per Publish")
 		require.Equal(t, []jobRow{{"test_thing", "things"}}, jobsOf(ctx, t, tx, "dup-1"))
 	})
 
@@ -259,6 +265,78 @@ func TestPublish(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, ids)
 		require.Empty(t, rec.calls, "the router is not called")
+	})
+}
+
+// TestQueue: Queue puts a publish whose runs need nothing but their events
+// into the caller's batch, after the caller's own statements, so that the
+// write and its events reach PostgreSQL in one round trip; the func it
+// returns finishes the publish once the batch is read.
+func TestQueue(t *testing.T) {
+	t.Parallel()
+
+	t.Run("OneStatementInTheCallersBatch", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		tx := dbtest.TestTx(ctx, t)
+		ob := outbox.New(insertOnly(t), testRegistry(t))
+
+		var b pgx.Batch
+		b.Queue(`CREATE TEMP TABLE caller_writes (n int)`)
+		finish, err := ob.Queue(&b, thing(t, "queued-1", "t-1"))
+		require.NoError(t, err)
+		require.Equal(t, 2, b.Len(), "the caller's statement, then the publish's one")
+		require.Zero(t, count(ctx, t, tx, "SELECT count(*) FROM events"), "nothing runs before the batch is sent")
+
+		require.NoError(t, tx.SendBatch(ctx, &b).Close())
+		ids, err := finish(ctx, tx)
+		require.NoError(t, err)
+		require.Equal(t, []string{"queued-1"}, ids)
+		require.Equal(t, 1, count(ctx, t, tx, "SELECT count(*) FROM events WHERE id = 'queued-1'"))
+		require.Equal(t, []jobRow{{"test_thing", "things"}}, jobsOf(ctx, t, tx, "queued-1"))
+	})
+
+	t.Run("RunsThatNeedMoreAreStoredByFinish", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		tx := dbtest.TestTx(ctx, t)
+		ob := outbox.New(insertOnly(t), testRegistry(t))
+		// test-product is a singleton: its run's key is claimed first.
+		ev := events.Event{ID: "queued-2", Name: events.NameProductUpdated,
+			Data: json.RawMessage(`{"productId":"40000000-0000-4000-8000-000000000001"}`)}
+
+		var b pgx.Batch
+		finish, err := ob.Queue(&b, ev)
+		require.NoError(t, err)
+		require.Zero(t, b.Len(), "nothing queued")
+		ids, err := finish(ctx, tx)
+		require.NoError(t, err)
+		require.Equal(t, []string{"queued-2"}, ids)
+		require.Equal(t, []jobRow{{"test_product", "default"}}, jobsOf(ctx, t, tx, "queued-2"))
+	})
+
+	t.Run("FinishFailsWhenTheBatchWasNotRead", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		tx := dbtest.TestTx(ctx, t)
+		ob := outbox.New(insertOnly(t), testRegistry(t))
+
+		var b pgx.Batch
+		finish, err := ob.Queue(&b, thing(t, "queued-3", "t-1"))
+		require.NoError(t, err)
+		_, err = finish(ctx, tx)
+		require.ErrorContains(t, err, "were not read")
+		require.Zero(t, count(ctx, t, tx, "SELECT count(*) FROM events"))
+	})
+
+	t.Run("InvalidEventQueuesNothing", func(t *testing.T) {
+		t.Parallel()
+		ob := outbox.New(insertOnly(t), testRegistry(t))
+		var b pgx.Batch
+		_, err := ob.Queue(&b, thing(t, "queued-4", "t-1"), events.Event{Name: ""})
+		var verr *events.ValidationError
+		require.ErrorAs(t, err, &verr)
+		require.Zero(t, b.Len())
 	})
 }
 

@@ -197,7 +197,7 @@ WHERE river_job.id = @job_id::bigint AND river_job.state = 'running'
 
 -- name: FnPublish :one
 -- A whole publish in one statement, when its runs need nothing but the
--- events themselves (fn.Registry.Store): inserts the events, skipping ids
+-- events themselves (fn.Registry.Queue): inserts the events, skipping ids
 -- already stored; inserts the runs and batch rows of the events it
 -- inserted (each run and batch row names its event); marks each batch
 -- that had no run scheduled (its run is inserted next); and sends River's

@@ -1,6 +1,7 @@
 -- name: OrderPlace :one
 -- Places a priced order in one statement (mart.PlaceOrder): inserts the
--- order, if its user is not deleted and its shop exists, and its items;
+-- order under the id the caller made (so that its events, which name it,
+-- can be sent with this statement), if its user is not deleted and its shop exists, and its items;
 -- then takes the items' quantities from their products' stock. It locks
 -- the products' rows in id order (a fixed order, so two orders that share
 -- products cannot deadlock) for a change of their stock (NO KEY UPDATE,
@@ -15,8 +16,8 @@
 -- ProductStockAdd). The arrays are read through sub-selects, so that the
 -- generic plan is kept (TestOrderStatementsArePlannedOnce).
 WITH o AS (
-    INSERT INTO orders (user_id, shop_id, total_paise)
-    SELECT @user_id::uuid, @shop_id::uuid, @total_paise::bigint
+    INSERT INTO orders (id, user_id, shop_id, total_paise)
+    SELECT @id::uuid, @user_id::uuid, @shop_id::uuid, @total_paise::bigint
     WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = @user_id::uuid AND u.deleted_at IS NULL)
       AND EXISTS (SELECT 1 FROM shops s WHERE s.id = @shop_id::uuid)
     RETURNING *
