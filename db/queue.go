@@ -32,27 +32,29 @@ func (q *Queued[T]) Result() (T, error) {
 // QueueRow queues in b the one query that call makes with the Queries it
 // is given (a generated :one method, such as OrderPlace), instead of
 // running it, so that it reaches PostgreSQL in one round trip with the
-// batch's other statements. Its row is scanned when the batch's results
-// are read; Queued.Result returns it. No row is not an error of the batch
-// (pgx would then forget the batch's prepared statements), only of Result.
+// batch's other statements. call is made twice: once now, to record the
+// query, and once when the batch's results are read, to scan its row;
+// Queued.Result returns what that second call returned. No row is not an
+// error of the batch (pgx would then forget the batch's prepared
+// statements), only of Result.
 //
-// call must make exactly one QueryRow call and no Exec or Query call;
-// anything else is an error, and nothing is queued.
+// call must make exactly one QueryRow call and no Exec or Query call, and
+// have no other effect; anything else is an error, and nothing is queued.
 func QueueRow[T any](b *pgx.Batch, call func(*Queries) (T, error)) (*Queued[T], error) {
-	rec := &rowRecorder{}
-	value, err := call(New(rec))
-	switch {
-	case err != nil:
+	rec := &queryRecorder{}
+	if _, err := call(New(rec)); err != nil && !errors.Is(err, errRecorded) {
 		return nil, fmt.Errorf("queue query: %w", err)
+	}
+	switch {
 	case rec.err != nil:
 		return nil, rec.err
-	case rec.row == nil:
+	case rec.calls == 0:
 		return nil, errors.New("queue query: it made no QueryRow call")
 	}
-	out := &Queued[T]{value: value}
+	out := &Queued[T]{}
 	b.Queue(rec.sql, rec.args...).QueryRow(func(row pgx.Row) error {
 		out.read = true
-		out.err = row.Scan(rec.row.dest...)
+		out.value, out.err = call(New(rowDBTX{row}))
 		if errors.Is(out.err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -61,40 +63,56 @@ func QueueRow[T any](b *pgx.Batch, call func(*Queries) (T, error)) (*Queued[T], 
 	return out, nil
 }
 
-// rowRecorder is the DBTX QueueRow gives the call: it records the one
-// QueryRow call, and returns a row that records where to scan.
-type rowRecorder struct {
-	sql  string
-	args []any
-	row  *recordedRow
-	err  error
-}
+// errRecorded is what the row of queryRecorder's QueryRow scans to: the
+// query is recorded, not run.
+var errRecorded = errors.New("queue query: recorded, not run")
 
-// errNotQueueable is what rowRecorder answers to Exec and Query.
+// errNotQueueable is the answer to Exec and Query, which cannot be queued.
 var errNotQueueable = errors.New("queue query: only a one-row query (QueryRow) can be queued")
 
-func (r *rowRecorder) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+// queryRecorder is the DBTX of QueueRow's first call: it records the
+// QueryRow call's query and arguments.
+type queryRecorder struct {
+	sql   string
+	args  []any
+	calls int
+	err   error
+}
+
+func (r *queryRecorder) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
 	r.err = errNotQueueable
 	return pgconn.CommandTag{}, r.err
 }
 
-func (r *rowRecorder) Query(context.Context, string, ...any) (pgx.Rows, error) {
+func (r *queryRecorder) Query(context.Context, string, ...any) (pgx.Rows, error) {
 	r.err = errNotQueueable
 	return nil, r.err
 }
 
-func (r *rowRecorder) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
-	if r.row != nil {
+func (r *queryRecorder) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
+	r.calls++
+	if r.calls > 1 {
 		r.err = errors.New("queue query: it made more than one QueryRow call")
 	}
-	r.sql, r.args, r.row = sql, args, &recordedRow{}
-	return r.row
+	r.sql, r.args = sql, args
+	return recordedRow{}
 }
 
-// recordedRow keeps the destinations a generated method scans into.
-type recordedRow struct{ dest []any }
+// recordedRow is the row of a recorded query: it scans nothing.
+type recordedRow struct{}
 
-func (r *recordedRow) Scan(dest ...any) error {
-	r.dest = dest
-	return nil
+func (recordedRow) Scan(...any) error { return errRecorded }
+
+// rowDBTX is the DBTX of QueueRow's second call: its QueryRow returns the
+// batch's row.
+type rowDBTX struct{ row pgx.Row }
+
+func (d rowDBTX) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errNotQueueable
 }
+
+func (d rowDBTX) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errNotQueueable
+}
+
+func (d rowDBTX) QueryRow(context.Context, string, ...any) pgx.Row { return d.row }

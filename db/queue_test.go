@@ -37,6 +37,33 @@ func TestQueueRow(t *testing.T) {
 		require.Equal(t, "test/queued", ev.Name, "it saw the row the statement before it inserted")
 	})
 
+	t.Run("AValueNotAPointer", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		tx := dbtest.TestTx(ctx, t)
+		var b pgx.Batch
+		b.Queue(`INSERT INTO river_job (kind, args, max_attempts, state) VALUES ('queued_kind', '{}', 1, 'pending')`)
+		held, err := db.QueueRow(&b, func(q *db.Queries) (int64, error) { return q.ControlHeldCount(ctx, "queued_kind") })
+		require.NoError(t, err)
+		require.NoError(t, tx.SendBatch(ctx, &b).Close())
+		n, err := held.Result()
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+	})
+
+	t.Run("ABatchThatFailsBeforeIt", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		tx := dbtest.TestTx(ctx, t)
+		var b pgx.Batch
+		b.Queue(`SELECT 1 / 0`)
+		got, err := db.QueueRow(&b, func(q *db.Queries) (*db.Event, error) { return q.EventGet(ctx, "queued-1") })
+		require.NoError(t, err)
+		require.ErrorContains(t, tx.SendBatch(ctx, &b).Close(), "division by zero")
+		_, err = got.Result()
+		require.ErrorContains(t, err, "were not read")
+	})
+
 	t.Run("NoRowIsTheResultsNotTheBatchs", func(t *testing.T) {
 		t.Parallel()
 		ctx := t.Context()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/mohallamart/backend/db"
 	"github.com/mohallamart/backend/events"
 	"github.com/mohallamart/backend/flow"
+	"github.com/mohallamart/backend/outbox"
 )
 
 // InsertOptions say how Queue inserts the runs it enqueues.
@@ -42,10 +44,10 @@ func (r *Registry) SetInsertOptions(o InsertOptions) {
 	r.insert = o
 }
 
-// Finish completes a publish whose statement was queued in a batch: it
-// is called in the same transaction once the batch's results are read,
-// and returns the ids of the events inserted.
-type Finish = func(ctx context.Context, tx pgx.Tx) ([]string, error)
+// Finish is outbox.Finish: it does the rest of a publish Queue began, in
+// the publisher's transaction once the batch's results are read, and
+// returns the ids of the events inserted.
+type Finish = outbox.Finish
 
 // Queue is the outbox.Router that Publish calls, with validated events
 // whose ids are set. It queues in b what it can of their publish, and
@@ -61,14 +63,12 @@ type Finish = func(ctx context.Context, tx pgx.Tx) ([]string, error)
 // inserted.
 //
 // When the runs need nothing but the events (no idempotency, debounce or
-// singleton) the events, their runs and their batch rows are one statement
-// (db.FnPublish), the one Queue queues; Finish sends more only when needed:
-// to wake the waits the events match, to schedule a batch that had no run,
-// to apply cancelOn. Otherwise Queue queues nothing and Finish does it all.
+// singleton) and InsertOptions.ThroughRiver is unset, the events, their
+// runs and their batch rows are one statement (db.FnPublish), the one
+// Queue queues; Finish sends more only when needed: to wake the waits the
+// events match, to schedule a batch that had no run, to apply cancelOn.
+// Otherwise Queue queues nothing and Finish does it all.
 func (r *Registry) Queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (Finish, error) {
-	if len(evs) == 0 {
-		return func(context.Context, pgx.Tx) ([]string, error) { return nil, nil }, nil
-	}
 	firsts := firstOfEachID(evs)
 	if !r.insert.ThroughRiver {
 		if p := r.plan(firsts, Reroute{}); p.direct() {
@@ -209,6 +209,7 @@ func (p *plan) queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Ev
 		if err != nil {
 			return nil, fmt.Errorf("publish: %w", err)
 		}
+		p.reg.notify.sent(params.NotifyQueues)
 		return p.finish(ctx, tx, client, row)
 	}, nil
 }
@@ -254,8 +255,10 @@ type notifyLimiter struct {
 	last map[string]time.Time
 }
 
-// due returns the queues of queues (repeats allowed) not notified within
-// cooldown, and records them as notified now.
+// due returns the queues of queues (repeats once) not notified within
+// cooldown. It records nothing: sent does, once the notification is sure
+// to be sent with a transaction that goes on (a publish queued for a write
+// that is then refused must not hold back the next one's).
 func (l *notifyLimiter) due(queues []string, cooldown time.Duration) []string {
 	if len(queues) == 0 {
 		return nil
@@ -263,15 +266,27 @@ func (l *notifyLimiter) due(queues []string, cooldown time.Duration) []string {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.last == nil {
-		l.last = map[string]time.Time{}
-	}
 	var out []string
 	for _, q := range queues {
-		if now.Sub(l.last[q]) >= cooldown {
-			l.last[q] = now
+		if now.Sub(l.last[q]) >= cooldown && !slices.Contains(out, q) {
 			out = append(out, q)
 		}
 	}
 	return out
+}
+
+// sent records queues as notified now.
+func (l *notifyLimiter) sent(queues []string) {
+	if len(queues) == 0 {
+		return
+	}
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last = map[string]time.Time{}
+	}
+	for _, q := range queues {
+		l.last[q] = now
+	}
 }

@@ -96,6 +96,28 @@ func (p failingPublisher) Publish(ctx context.Context, tx pgx.Tx, evs ...events.
 	return nil, errors.New("injected failure after publish")
 }
 
+// failingBatchPublisher is failingPublisher for a publish sent with the
+// write (mart.BatchPublisher): its statement runs in the write's batch,
+// then its finish fails.
+type failingBatchPublisher struct{ next *outbox.Outbox }
+
+func (p failingBatchPublisher) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([]string, error) {
+	return failingPublisher{p.next}.Publish(ctx, tx, evs...)
+}
+
+func (p failingBatchPublisher) Queue(b *pgx.Batch, evs ...events.Event) (func(context.Context, pgx.Tx) ([]string, error), error) {
+	finish, err := p.next.Queue(b, evs...)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, tx pgx.Tx) ([]string, error) {
+		if _, err := finish(ctx, tx); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("injected failure after publish")
+	}, nil
+}
+
 func TestAtomicity(t *testing.T) {
 	t.Parallel()
 
@@ -132,14 +154,16 @@ func TestAtomicity(t *testing.T) {
 		f := newFixture(t, mart.NewService(pool, newOutbox(t, pool)), 1)
 		eventsBefore, jobsBefore := count(t, pool, "SELECT count(*) FROM events"), count(t, pool, "SELECT count(*) FROM river_job")
 
-		svc := mart.NewService(pool, failingPublisher{newOutbox(t, pool)})
-		_, err := svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
-			Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 1}}})
-		require.ErrorContains(t, err, "injected failure")
-		require.Zero(t, count(t, pool, "SELECT count(*) FROM orders"))
-		require.Equal(t, 1, count(t, pool, "SELECT stock FROM products WHERE id = $1", f.product.ID))
-		require.Equal(t, eventsBefore, count(t, pool, "SELECT count(*) FROM events"))
-		require.Equal(t, jobsBefore, count(t, pool, "SELECT count(*) FROM river_job"))
+		for _, publisher := range []mart.Publisher{failingPublisher{newOutbox(t, pool)}, failingBatchPublisher{newOutbox(t, pool)}} {
+			svc := mart.NewService(pool, publisher)
+			_, err := svc.PlaceOrder(t.Context(), mart.PlaceOrderParams{UserID: f.customer.ID, ShopID: f.shop.ID,
+				Items: []mart.PlaceOrderItem{{ProductID: f.product.ID, Quantity: 1}}})
+			require.ErrorContains(t, err, "injected failure", "%T", publisher)
+			require.Zero(t, count(t, pool, "SELECT count(*) FROM orders"))
+			require.Equal(t, 1, count(t, pool, "SELECT stock FROM products WHERE id = $1", f.product.ID))
+			require.Equal(t, eventsBefore, count(t, pool, "SELECT count(*) FROM events"))
+			require.Equal(t, jobsBefore, count(t, pool, "SELECT count(*) FROM river_job"))
+		}
 	})
 }
 

@@ -276,7 +276,7 @@ func (s *Service) writeOrder(ctx context.Context, tx pgx.Tx, place db.OrderPlace
 		return nil, nil, fmt.Errorf("publish: %w", err)
 	}
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("in one batch with its %s event: %w", events.NameOrderCreated, err)
 	}
 	row, err := placed.Result()
 	return row, finish, err

@@ -21,12 +21,12 @@ type Publisher interface {
 }
 
 // BatchPublisher is a Publisher that can also queue a publish in a
-// pgx.Batch, so that it reaches PostgreSQL in the round trip of the write
-// it belongs to; *outbox.Outbox implements it (Outbox.Queue). The caller
-// sends the batch in its transaction, reads its results, then calls the
-// returned func in the same transaction: it does the rest of the publish
-// and returns what Publish returns. PlaceOrder uses it when the Service's
-// Publisher is one.
+// pgx.Batch, after the write it belongs to, so that both reach PostgreSQL
+// in one round trip; *outbox.Outbox implements it (Outbox.Queue). The
+// caller sends the batch in its transaction and reads its results without
+// error, then calls the returned func once, in the same transaction: it
+// does the rest of the publish and returns what Publish returns.
+// PlaceOrder uses it when the Service's Publisher is one.
 type BatchPublisher interface {
 	Publisher
 	Queue(b *pgx.Batch, evs ...events.Event) (func(ctx context.Context, tx pgx.Tx) ([]string, error), error)

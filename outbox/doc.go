@@ -30,6 +30,12 @@
 //   - fails the call with an *IDConflictError when an id was stored before
 //     with another name or other data.
 //
+// So the domain rows, the event rows and the jobs commit together or not at
+// all: no event is lost, and none is emitted for a write that rolled back.
+// After COMMIT, River's LISTEN/NOTIFY wakes the workers (package jobs), which
+// work each job at least once; the jobs record their effects (a message's
+// deliveries row, a step's record) so a retry does not repeat them.
+//
 // # One round trip for a write and its events
 //
 // Queue is Publish in two parts, for a hot write: it queues the publish's
@@ -39,13 +45,8 @@
 // sends an order's write and its order/created event so, with the order's
 // id made by the client). A publish whose runs need more than their events
 // (idempotency, debounce, singleton) queues nothing and is done whole by
-// that func. Publish is Queue with a batch of its own.
-//
-// So the domain rows, the event rows and the jobs commit together or not at
-// all: no event is lost, and none is emitted for a write that rolled back.
-// After COMMIT, River's LISTEN/NOTIFY wakes the workers (package jobs), which
-// work each job at least once; the jobs record their effects (a message's
-// deliveries row, a step's record) so a retry does not repeat them.
+// that func, as it is when the River client has insert middleware.
+// Publish is Queue with a batch of its own.
 //
 // The package needs only a Router, never the workers or the providers they
 // call, so an application that publishes from its own transactions links

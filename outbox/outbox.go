@@ -26,8 +26,14 @@ import (
 // match (flow.WakeTx) and enqueue their runs with client; the second
 // returns the ids inserted.
 type Router interface {
-	Queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (func(ctx context.Context, tx pgx.Tx) ([]string, error), error)
+	Queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (Finish, error)
 }
+
+// Finish does the rest of a publish begun by a Queue call (Outbox.Queue,
+// Router.Queue) in the publisher's transaction, tx, and returns the ids.
+// Call it once, after the batch Queue was given was sent in tx and its
+// results were read without error (pgx.BatchResults.Close returned nil).
+type Finish = func(ctx context.Context, tx pgx.Tx) ([]string, error)
 
 // Outbox publishes events and their jobs in the caller's transaction.
 type Outbox struct {
@@ -90,17 +96,18 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) ([
 
 // Queue is Publish in two parts, so that the publish reaches PostgreSQL in
 // the round trip of the caller's own statements: it validates evs, as
-// Publish does, and queues in b the statement that stores them and their
-// jobs when one can (one publish, in one batch, in one transaction). The
-// caller sends b in its transaction, reads its results (closes the
-// pgx.BatchResults), then calls the returned func in the same transaction:
-// it does the rest of the publish (and all of it when nothing was queued)
-// and returns what Publish returns. A batch that was not sent, or failed,
-// makes it fail. Statements queued in b before the publish run before it.
+// Publish does, and queues in b, after what b holds, the statement that
+// stores them and their jobs. The caller sends b in its transaction, reads
+// its results (pgx.BatchResults.Close returns nil), then calls the
+// returned Finish, once, in the same transaction: it does the rest of the
+// publish and returns what Publish returns. When the runs need more than
+// their events (an idempotency key, a debounce, a singleton), or the River
+// client has insert middleware, Queue queues nothing and Finish does the
+// whole publish.
 //
 // An invalid event fails Queue with an *events.ValidationError and queues
 // nothing.
-func (o *Outbox) Queue(b *pgx.Batch, evs ...events.Event) (func(ctx context.Context, tx pgx.Tx) ([]string, error), error) {
+func (o *Outbox) Queue(b *pgx.Batch, evs ...events.Event) (Finish, error) {
 	if len(evs) == 0 {
 		return func(context.Context, pgx.Tx) ([]string, error) { return nil, nil }, nil
 	}
