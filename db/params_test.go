@@ -2,7 +2,6 @@ package db_test
 
 import (
 	"context"
-	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -58,59 +57,34 @@ type call struct {
 	args []any
 }
 
-// errRecorded ends a generated method's call once recorder has its query.
-var errRecorded = errors.New("recorded")
-
-// recorder is a db.DBTX that records the query it is given and fails it.
-type recorder struct{ last *call }
-
-func (r *recorder) record(sql string, args []any) {
-	name, _ := dbtest.QueryName(sql)
-	r.last = &call{name: name, sql: sql, args: args}
-}
-
-func (r *recorder) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	r.record(sql, args)
-	return pgconn.CommandTag{}, errRecorded
-}
-
-func (r *recorder) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
-	r.record(sql, args)
-	return nil, errRecorded
-}
-
-func (r *recorder) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
-	r.record(sql, args)
-	return failedRow{}
-}
-
-// failedRow is the pgx.Row of a recorded query.
-type failedRow struct{}
-
-func (failedRow) Scan(...any) error { return errRecorded }
-
 // generatedCalls calls every method of db.Queries that takes a context,
-// with sample arguments (sampleValue), and returns the queries they send.
+// with sample arguments (sampleValue), and returns the queries they send
+// (db.Record).
 func generatedCalls(ctx context.Context, t *testing.T) []call {
 	t.Helper()
-	rec := &recorder{}
-	q := reflect.ValueOf(db.New(rec))
+	qt := reflect.TypeFor[*db.Queries]()
 	ctxType := reflect.TypeFor[context.Context]()
 	var calls []call
-	for i := range q.NumMethod() {
-		method, mt := q.Type().Method(i), q.Method(i).Type()
-		if mt.NumIn() == 0 || mt.In(0) != ctxType {
+	for i := range qt.NumMethod() {
+		method := qt.Method(i)
+		mt := method.Type // its receiver is In(0)
+		if mt.NumIn() < 2 || mt.In(1) != ctxType {
 			continue // WithTx
 		}
 		in := []reflect.Value{reflect.ValueOf(ctx)}
-		for j := 1; j < mt.NumIn(); j++ {
+		for j := 2; j < mt.NumIn(); j++ {
 			in = append(in, sampleValue(mt.In(j)))
 		}
-		rec.last = nil
-		q.Method(i).Call(in)
-		require.NotNilf(t, rec.last, "%s sent no query", method.Name)
-		require.Equalf(t, method.Name, rec.last.name, "the query %s sends", method.Name)
-		calls = append(calls, *rec.last)
+		sent, err := db.Record(func(q *db.Queries) error {
+			reflect.ValueOf(q).Method(i).Call(in)
+			return nil
+		})
+		require.NoError(t, err)
+		require.NotEmptyf(t, sent, "%s sent no query", method.Name)
+		last := sent[len(sent)-1]
+		name, _ := dbtest.QueryName(last.SQL)
+		require.Equalf(t, method.Name, name, "the query %s sends", method.Name)
+		calls = append(calls, call{name: name, sql: last.SQL, args: last.Args})
 	}
 	return calls
 }

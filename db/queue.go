@@ -41,18 +41,22 @@ func (q *Queued[T]) Result() (T, error) {
 // call must make exactly one QueryRow call and no Exec or Query call, and
 // have no other effect; anything else is an error, and nothing is queued.
 func QueueRow[T any](b *pgx.Batch, call func(*Queries) (T, error)) (*Queued[T], error) {
-	rec := &queryRecorder{}
-	if _, err := call(New(rec)); err != nil && !errors.Is(err, errRecorded) {
-		return nil, fmt.Errorf("queue query: %w", err)
-	}
+	sent, err := record(func(q *Queries) error {
+		_, err := call(q)
+		return err
+	})
 	switch {
-	case rec.err != nil:
-		return nil, rec.err
-	case rec.calls == 0:
+	case err != nil:
+		return nil, fmt.Errorf("queue query: %w", err)
+	case len(sent) == 0:
 		return nil, errors.New("queue query: it made no QueryRow call")
+	case len(sent) > 1:
+		return nil, errors.New("queue query: it made more than one query call")
+	case sent[0].Method != "QueryRow":
+		return nil, errors.New("queue query: only a one-row query (QueryRow) can be queued")
 	}
 	out := &Queued[T]{}
-	b.Queue(rec.sql, rec.args...).QueryRow(func(row pgx.Row) error {
+	b.Queue(sent[0].SQL, sent[0].Args...).QueryRow(func(row pgx.Row) error {
 		out.read = true
 		out.value, out.err = call(New(rowDBTX{row}))
 		if errors.Is(out.err, pgx.ErrNoRows) {
@@ -63,38 +67,44 @@ func QueueRow[T any](b *pgx.Batch, call func(*Queries) (T, error)) (*Queued[T], 
 	return out, nil
 }
 
-// errRecorded is what the row of queryRecorder's QueryRow scans to: the
-// query is recorded, not run.
-var errRecorded = errors.New("queue query: recorded, not run")
-
-// errNotQueueable is the answer to Exec and Query, which cannot be queued.
-var errNotQueueable = errors.New("queue query: only a one-row query (QueryRow) can be queued")
-
-// queryRecorder is the DBTX of QueueRow's first call: it records the
-// QueryRow call's query and arguments.
-type queryRecorder struct {
-	sql   string
-	args  []any
-	calls int
-	err   error
+// sentQuery is a query a generated method sends: the DBTX method it calls
+// ("Exec", "Query" or "QueryRow"), its SQL and its arguments.
+type sentQuery struct {
+	Method string
+	SQL    string
+	Args   []any
 }
 
-func (r *queryRecorder) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
-	r.err = errNotQueueable
-	return pgconn.CommandTag{}, r.err
-}
-
-func (r *queryRecorder) Query(context.Context, string, ...any) (pgx.Rows, error) {
-	r.err = errNotQueueable
-	return nil, r.err
-}
-
-func (r *queryRecorder) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
-	r.calls++
-	if r.calls > 1 {
-		r.err = errors.New("queue query: it made more than one QueryRow call")
+// record calls call with Queries whose DBTX runs nothing, and returns the
+// queries it sent, in order. Each of them fails (a QueryRow's row fails to
+// scan) with an error that record does not return; another error of
+// call's is returned.
+func record(call func(*Queries) error) ([]sentQuery, error) {
+	rec := &recorder{}
+	if err := call(New(rec)); err != nil && !errors.Is(err, errRecorded) {
+		return nil, err
 	}
-	r.sql, r.args = sql, args
+	return rec.sent, nil
+}
+
+// errRecorded is how a recorded query fails: it was recorded, not run.
+var errRecorded = errors.New("recorded, not run")
+
+// recorder is record's DBTX.
+type recorder struct{ sent []sentQuery }
+
+func (r *recorder) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	r.sent = append(r.sent, sentQuery{"Exec", sql, args})
+	return pgconn.CommandTag{}, errRecorded
+}
+
+func (r *recorder) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
+	r.sent = append(r.sent, sentQuery{"Query", sql, args})
+	return nil, errRecorded
+}
+
+func (r *recorder) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
+	r.sent = append(r.sent, sentQuery{"QueryRow", sql, args})
 	return recordedRow{}
 }
 
@@ -107,12 +117,16 @@ func (recordedRow) Scan(...any) error { return errRecorded }
 // batch's row.
 type rowDBTX struct{ row pgx.Row }
 
+// errNotRow answers rowDBTX's Exec and Query, which QueueRow's check
+// keeps from being called.
+var errNotRow = errors.New("queued query: only its row can be read")
+
 func (d rowDBTX) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
-	return pgconn.CommandTag{}, errNotQueueable
+	return pgconn.CommandTag{}, errNotRow
 }
 
 func (d rowDBTX) Query(context.Context, string, ...any) (pgx.Rows, error) {
-	return nil, errNotQueueable
+	return nil, errNotRow
 }
 
 func (d rowDBTX) QueryRow(context.Context, string, ...any) pgx.Row { return d.row }

@@ -44,11 +44,6 @@ func (r *Registry) SetInsertOptions(o InsertOptions) {
 	r.insert = o
 }
 
-// Finish is outbox.Finish: it does the rest of a publish Queue began, in
-// the publisher's transaction once the batch's results are read, and
-// returns the ids of the events inserted.
-type Finish = outbox.Finish
-
 // Queue is the outbox.Router that Publish calls, with validated events
 // whose ids are set. It queues in b what it can of their publish, and
 // returns what does the rest in the publisher's transaction once b's
@@ -59,8 +54,8 @@ type Finish = outbox.Finish
 // record debounced and batched events (a run is inserted only for a
 // debounce or batch that had none), cancel the waiting runs of a singleton
 // in cancel mode, insert the runs, then apply cancelOn: a batch may hold an
-// order's creation and its cancellation together. Finish returns the ids
-// inserted.
+// order's creation and its cancellation together. The returned Finish
+// returns the ids inserted.
 //
 // When the runs need nothing but the events (no idempotency, debounce or
 // singleton) and InsertOptions.ThroughRiver is unset, the events, their
@@ -68,7 +63,7 @@ type Finish = outbox.Finish
 // Queue queues; Finish sends more only when needed: to wake the waits the
 // events match, to schedule a batch that had no run, to apply cancelOn.
 // Otherwise Queue queues nothing and Finish does it all.
-func (r *Registry) Queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (Finish, error) {
+func (r *Registry) Queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (outbox.Finish, error) {
 	firsts := firstOfEachID(evs)
 	if !r.insert.ThroughRiver {
 		if p := r.plan(firsts, Reroute{}); p.direct() {
@@ -163,7 +158,7 @@ func (p *plan) direct() bool {
 // their batch rows, and returns what then wakes the waits the new events
 // match, inserts the runs of batches that had none, and applies cancelOn:
 // what apply does for a direct plan.
-func (p *plan) queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (Finish, error) {
+func (p *plan) queue(b *pgx.Batch, client *river.Client[pgx.Tx], evs []events.Event) (outbox.Finish, error) {
 	var params db.FnPublishParams
 	params.IDs, params.Names, params.Datas, params.Tss, params.Sources = eventColumns(evs)
 	var queues []string

@@ -95,7 +95,11 @@ func TestPlaceOrderSendsItsEventWithItsWrite(t *testing.T) {
 	require.Contains(t, trips, []string{"OrderPlace", "FnPublish"}, "the write and its publish in one round trip: %v", trips)
 	var publishes int
 	for _, trip := range trips {
-		publishes += len(slices.DeleteFunc(slices.Clone(trip), func(s string) bool { return s != "FnPublish" && s != "EventInsertMany" }))
+		for _, name := range trip {
+			if name == "FnPublish" || name == "EventInsertMany" {
+				publishes++
+			}
+		}
 	}
 	require.Equal(t, 1, publishes, "one publish: %v", trips)
 
